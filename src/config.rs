@@ -1,0 +1,270 @@
+//! Typed settings: `config/default.toml` < the file named by `FINEPAY_CONFIG` or `--config` <
+//! `FINEPAY__<SECTION>__<KEY>` environment variables. Everything is validated once, at start, so a
+//! bad duration, URL, key or catalogue stops boot with a clear message instead of failing later.
+
+use crate::domain::catalogue::Catalogue;
+use crate::domain::district::{District, DistrictCode, Districts};
+use crate::domain::qr_window::QrWindowPolicy;
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A secret that never shows in logs or debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl Secret {
+    pub fn for_tests(bytes: &[u8]) -> Secret {
+        Secret(bytes.to_vec())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub server: ServerSettings,
+    pub qr: QrSettings,
+    pub catalogue: Catalogue,
+    pub districts: Districts,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    /// Without a trailing slash.
+    pub public_base_url: String,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct QrSettings {
+    pub policy: QrWindowPolicy,
+    pub current_key: u8,
+    pub keys: BTreeMap<u8, Secret>,
+    pub render_cache_entries: usize,
+}
+
+/// The longest QR payload that still fits a version-3 symbol at level M in alphanumeric mode.
+pub const QR_V3_M_ALPHANUMERIC_CAPACITY: usize = 61;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSettings {
+    database: RawDatabase,
+    server: RawServer,
+    qr: RawQr,
+    catalogue: RawCatalogue,
+    #[serde(default)]
+    districts: Vec<RawDistrict>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDatabase {
+    url: String,
+    pool_size: u32,
+    connect_timeout: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawServer {
+    listen: String,
+    public_base_url: String,
+    max_body_bytes: usize,
+    workers: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawQr {
+    validity: String,
+    policy: String,
+    business_day_end: String,
+    current_key: u8,
+    keys: BTreeMap<String, String>,
+    render_cache_entries: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCatalogue {
+    violations: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDistrict {
+    code: String,
+    name: String,
+    qr_payment_from: Option<String>,
+}
+
+impl Settings {
+    /// Loads `config/default.toml` (relative to the working directory), then `extra_file` or the
+    /// file named by `FINEPAY_CONFIG`, then the environment.
+    pub fn load(extra_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from(Path::new("config/default.toml")).required(true));
+        let from_env = std::env::var_os("FINEPAY_CONFIG").map(PathBuf::from);
+        if let Some(file) = extra_file.map(Path::to_path_buf).or(from_env) {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        builder =
+            builder.add_source(config::Environment::with_prefix("FINEPAY").prefix_separator("__").separator("__"));
+        let raw: RawSettings = builder.build()?.try_deserialize()?;
+        raw.validate()
+    }
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, ConfigError> {
+        let database = DatabaseSettings {
+            url: self.database.url.clone(),
+            pool_size: self.database.pool_size.max(1),
+            connect_timeout: parse_duration("database.connect_timeout", &self.database.connect_timeout)?,
+        };
+        crate::db::Backend::from_url(&database.url).map_err(|e| invalid("database.url", e))?;
+
+        let public_base_url = self.server.public_base_url.trim_end_matches('/').to_owned();
+        check_public_base_url(&public_base_url)?;
+        let server = ServerSettings {
+            listen: self.server.listen,
+            public_base_url,
+            max_body_bytes: self.server.max_body_bytes.clamp(1024, 16 * 1024 * 1024),
+            workers: self.server.workers,
+        };
+
+        let validity = parse_duration("qr.validity", &self.qr.validity)?;
+        if validity < Duration::from_secs(1) {
+            return Err(invalid("qr.validity", "must be at least one second"));
+        }
+        let policy = match self.qr.policy.as_str() {
+            "fixed" => QrWindowPolicy::Fixed(
+                chrono::Duration::from_std(validity).map_err(|e| invalid("qr.validity", e.to_string()))?,
+            ),
+            "end_of_business_day" => QrWindowPolicy::EndOfBusinessDay {
+                end: NaiveTime::parse_from_str(&self.qr.business_day_end, "%H:%M")
+                    .map_err(|_| invalid("qr.business_day_end", "expected HH:MM"))?,
+            },
+            other => return Err(invalid("qr.policy", format!("{other:?} is neither fixed nor end_of_business_day"))),
+        };
+        let mut keys = BTreeMap::new();
+        for (id, hex) in &self.qr.keys {
+            let id: u8 = id
+                .parse()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| invalid("qr.keys", format!("key id {id:?} is not 1-255")))?;
+            let secret = data_encoding::HEXLOWER_PERMISSIVE
+                .decode(hex.trim().as_bytes())
+                .map_err(|_| invalid("qr.keys", format!("key {id} is not hex")))?;
+            if secret.len() < 32 {
+                return Err(invalid("qr.keys", format!("key {id} is shorter than 32 bytes")));
+            }
+            keys.insert(id, Secret(secret));
+        }
+        if !keys.contains_key(&self.qr.current_key) {
+            return Err(invalid("qr.current_key", format!("no key {} in qr.keys", self.qr.current_key)));
+        }
+        let qr = QrSettings {
+            policy,
+            current_key: self.qr.current_key,
+            keys,
+            render_cache_entries: self.qr.render_cache_entries,
+        };
+
+        let catalogue_text = std::fs::read_to_string(&self.catalogue.violations)
+            .map_err(|e| invalid("catalogue.violations", format!("{}: {e}", self.catalogue.violations.display())))?;
+        let catalogue = Catalogue::from_toml(&catalogue_text).map_err(|e| invalid("catalogue.violations", e))?;
+
+        let mut districts = Vec::with_capacity(self.districts.len());
+        for raw in self.districts {
+            let code = DistrictCode::parse(&raw.code).map_err(|e| invalid("districts", e))?;
+            let qr_payment_from = match raw.qr_payment_from.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(date) => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                    invalid("districts", format!("{}: qr_payment_from {date:?} is not YYYY-MM-DD", raw.code))
+                })?),
+            };
+            districts.push(District { code, name: raw.name, qr_payment_from });
+        }
+        if districts.is_empty() {
+            return Err(invalid("districts", "at least one district must be configured"));
+        }
+        let districts = Districts::new(districts).map_err(|e| invalid("districts", e))?;
+
+        Ok(Settings { database, server, qr, catalogue, districts })
+    }
+}
+
+fn parse_duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(raw.trim()).map_err(|e| invalid(key, format!("{raw:?}: {e}")))
+}
+
+/// QR codes hold the upper-case pay URL in alphanumeric mode; the base URL must leave room for
+/// the `/P/` path and the 31-character token inside a version-3 symbol.
+fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
+    let key = "server.public_base_url";
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(invalid(key, "must start with http:// or https://"));
+    }
+    let alphanumeric = |c: char| c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(c);
+    if !base.to_ascii_uppercase().chars().all(alphanumeric) {
+        return Err(invalid(key, "may hold only letters, digits and $%*+-./: (QR alphanumeric mode)"));
+    }
+    let url_len = base.len() + "/P/".len() + crate::qr::token::TOKEN_LEN;
+    if url_len > QR_V3_M_ALPHANUMERIC_CAPACITY {
+        return Err(invalid(
+            key,
+            format!(
+                "pay URLs would be {url_len} characters; a version-3 QR code at level M holds {QR_V3_M_ALPHANUMERIC_CAPACITY}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_base_url_must_fit_a_small_qr_code() {
+        assert!(check_public_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_public_base_url("https://pay.example.gov.cn").is_ok());
+        assert!(check_public_base_url("https://a-very-long-host-name.traffic.example.gov.cn").is_err());
+        assert!(check_public_base_url("https://pay.example.gov.cn/pay?x=1").is_err());
+        assert!(check_public_base_url("ftp://pay.example.gov.cn").is_err());
+    }
+}

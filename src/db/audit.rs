@@ -1,0 +1,42 @@
+//! The append-only audit log: who did what to which fine, when. Rows are only ever inserted, in
+//! the same transaction as the change they describe.
+
+use super::DbConnection;
+use super::schema::audit_log;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub decision_no: Option<String>,
+    pub details: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry<'a> {
+    pub at: NaiveDateTime,
+    /// `credential:<id>`, `cli`, or `system:<job>`.
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub decision_no: Option<&'a str>,
+    /// A JSON object with the facts of the change.
+    pub details: &'a str,
+}
+
+pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
+}
+
+pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<AuditRow>> {
+    audit_log::table
+        .filter(audit_log::decision_no.eq(decision_no))
+        .order(audit_log::id.asc())
+        .select(AuditRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,61 @@
+//! The `credentials` table: bearer tokens for officers, banks and admins, stored only as hashes.
+
+use super::DbConnection;
+use super::schema::credentials;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+pub struct CredentialRow {
+    pub id: String,
+    pub role: String,
+    pub token_hash: String,
+    pub officer_id: Option<String>,
+    pub device_id: Option<String>,
+    pub district_code: Option<String>,
+    pub bank_code: Option<String>,
+    pub name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = credentials)]
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub role: &'a str,
+    pub token_hash: &'a str,
+    pub officer_id: Option<&'a str>,
+    pub device_id: Option<&'a str>,
+    pub district_code: Option<&'a str>,
+    pub bank_code: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewCredential<'_>) -> QueryResult<()> {
+    diesel::insert_into(credentials::table).values(new).execute(conn).map(|_| ())
+}
+
+/// The live (not revoked) credential whose token hashes to `hash`.
+pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<CredentialRow>> {
+    credentials::table
+        .filter(credentials::token_hash.eq(hash))
+        .filter(credentials::revoked_at.is_null())
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<CredentialRow>> {
+    credentials::table.order(credentials::created_at.asc()).select(CredentialRow::as_select()).load(conn)
+}
+
+/// Revokes a live credential; false when there is none with that id or it was revoked already.
+pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(credentials::table.find(id).filter(credentials::revoked_at.is_null()))
+        .set(credentials::revoked_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -1,0 +1,88 @@
+//! The `fines` table: one row per decision. Status changes are conditional updates guarded by
+//! the expected current status; the caller learns from the row count whether it won.
+
+use super::DbConnection;
+use super::schema::fines;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = fines)]
+pub struct FineRow {
+    pub decision_no: String,
+    pub district_code: String,
+    pub verification_code: String,
+    pub violation_code: String,
+    pub subject_kind: String,
+    pub plate: Option<String>,
+    pub plate_type: Option<String>,
+    pub location: String,
+    pub occurred_at: NaiveDateTime,
+    pub delivery: String,
+    pub amount_fen: i64,
+    pub points: i32,
+    pub status: String,
+    pub credential_id: String,
+    pub officer_id: String,
+    pub device_id: String,
+    pub issued_at: NaiveDateTime,
+    pub qr_expires_at: Option<NaiveDateTime>,
+    pub qr_key_id: Option<i32>,
+    pub paid_at: Option<NaiveDateTime>,
+    pub paid_channel: Option<String>,
+    pub voided_at: Option<NaiveDateTime>,
+    pub void_reason: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = fines)]
+pub struct NewFine<'a> {
+    pub decision_no: &'a str,
+    pub district_code: &'a str,
+    pub verification_code: &'a str,
+    pub violation_code: &'a str,
+    pub subject_kind: &'a str,
+    pub plate: Option<&'a str>,
+    pub plate_type: Option<&'a str>,
+    pub location: &'a str,
+    pub occurred_at: NaiveDateTime,
+    pub delivery: &'a str,
+    pub amount_fen: i64,
+    pub points: i32,
+    pub status: &'a str,
+    pub credential_id: &'a str,
+    pub officer_id: &'a str,
+    pub device_id: &'a str,
+    pub issued_at: NaiveDateTime,
+    pub qr_expires_at: Option<NaiveDateTime>,
+    pub qr_key_id: Option<i32>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, fine: &NewFine<'_>) -> QueryResult<()> {
+    diesel::insert_into(fines::table).values(fine).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<FineRow>> {
+    fines::table.find(decision_no).select(FineRow::as_select()).first(conn).optional()
+}
+
+/// Moves a fine from `expected` to void. False when its status was no longer `expected`.
+pub fn void(
+    conn: &mut DbConnection,
+    decision_no: &str,
+    expected: &str,
+    at: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<bool> {
+    let updated = diesel::update(fines::table.find(decision_no).filter(fines::status.eq(expected)))
+        .set((
+            fines::status.eq("void"),
+            fines::voided_at.eq(Some(at)),
+            fines::void_reason.eq(Some(reason)),
+            fines::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

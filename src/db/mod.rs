@@ -1,0 +1,102 @@
+//! Storage over SQLite (embedded, the default) and PostgreSQL (several instances), one code base:
+//! a diesel `MultiConnection` picked by the URL scheme, an r2d2 pool, embedded migrations per
+//! backend. Queries live in one module per table; backend-specific SQL only inside a `match`.
+
+pub mod audit;
+pub mod credentials;
+pub mod fines;
+pub mod idempotency;
+pub mod migrate;
+mod pool;
+pub mod schema;
+pub mod serials;
+
+pub use pool::{DbPool, PoolError};
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL names. Picked here rather than by trying each driver in turn, so that a
+/// connection failure reports its real cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/finepay.db".into());
+            }
+            Ok(Backend::Sqlite { path: path.to_owned() })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres { url: url.to_owned() })
+        } else {
+            Err(format!("{url:?} is neither sqlite://… nor postgres://…"))
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Runs `body` in one transaction that writes. On SQLite it begins IMMEDIATE, taking the write
+/// lock up front: a deferred transaction that reads and then writes can fail with SQLITE_BUSY
+/// however long busy_timeout is. Nested `conn.transaction` calls inside become savepoints.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    body: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match body(conn) {
+        Ok(value) => match DbConnection::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(commit_error) => {
+                // The transaction may still be open after a failed COMMIT; undo it.
+                let _ = DbConnection::rollback_transaction(conn);
+                Err(commit_error.into())
+            }
+        },
+        Err(error) => {
+            DbConnection::rollback_transaction(conn)?;
+            Err(error)
+        }
+    }
+}
+
+/// True when a diesel error is a UNIQUE violation: another writer got there first.
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_picked_by_scheme() {
+        assert_eq!(Backend::from_url("sqlite://data/x.db"), Ok(Backend::Sqlite { path: "data/x.db".into() }));
+        assert!(matches!(Backend::from_url("postgres://localhost/test"), Ok(Backend::Postgres { .. })));
+        assert!(matches!(Backend::from_url("postgresql://localhost/test"), Ok(Backend::Postgres { .. })));
+        assert!(Backend::from_url("mysql://localhost/test").is_err());
+        assert!(Backend::from_url("sqlite://").is_err());
+        assert!(Backend::from_url("data/finepay.db").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! The connection pool. SQLite connections get their pragmas on every checkout-to-be (busy_timeout
+//! first, so the others never meet "database is locked"); PostgreSQL ones are used as they come.
+
+use super::{Backend, DbConnection};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("database connection: {0}")]
+    Connect(String),
+    #[error("no database connection became free in time: {0}")]
+    Exhausted(#[from] r2d2::PoolError),
+}
+
+#[derive(Clone)]
+pub struct DbPool {
+    inner: r2d2::Pool<Manager>,
+    backend: Backend,
+    /// SQLite has one writer at a time. Queuing writers here, in-process, replaces SQLite's
+    /// sleep-and-retry busy handler, which wastes milliseconds per conflict under load.
+    write_gate: Arc<Mutex<()>>,
+}
+
+impl DbPool {
+    pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<DbPool, PoolError> {
+        let backend = Backend::from_url(url).map_err(PoolError::Connect)?;
+        if let Backend::Sqlite { path } = &backend
+            && let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| PoolError::Connect(format!("{}: {e}", parent.display())))?;
+        }
+        // Establish one connection eagerly so a bad URL fails with its real cause, not a timeout.
+        Manager { backend: backend.clone() }.connect()?;
+        let inner = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .build(Manager { backend: backend.clone() })
+            .map_err(PoolError::Exhausted)?;
+        Ok(DbPool { inner, backend, write_gate: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, PoolError> {
+        Ok(self.inner.get()?)
+    }
+
+    /// Runs `body` as one write transaction (see [`super::write_transaction`]), one at a time
+    /// per process on SQLite.
+    pub fn write<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        body: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let _turn = self.is_sqlite().then(|| self.write_gate.lock().unwrap_or_else(PoisonError::into_inner));
+        super::write_transaction(conn, body)
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite { .. })
+    }
+}
+
+pub struct Manager {
+    backend: Backend,
+}
+
+/// Applied to every SQLite connection. WAL is set once, by the migration step.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = PoolError;
+
+    fn connect(&self) -> Result<DbConnection, PoolError> {
+        match &self.backend {
+            Backend::Sqlite { path } => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(|e| PoolError::Connect(format!("{path}: {e}")))?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| PoolError::Connect(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres { url } => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                // The URL may hold a password: report only the driver's message.
+                .map_err(|e| PoolError::Connect(e.to_string())),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), PoolError> {
+        conn.batch_execute("SELECT 1").map_err(|e| PoolError::Connect(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}

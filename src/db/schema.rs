@@ -1,0 +1,78 @@
+//! Table definitions shared by both backends: ids as Text or BigInt, times as UTC Timestamp,
+//! money as BigInt fen — the subset that diesel's MultiConnection carries.
+
+diesel::table! {
+    fines (decision_no) {
+        decision_no -> Text,
+        district_code -> Text,
+        verification_code -> Text,
+        violation_code -> Text,
+        subject_kind -> Text,
+        plate -> Nullable<Text>,
+        plate_type -> Nullable<Text>,
+        location -> Text,
+        occurred_at -> Timestamp,
+        delivery -> Text,
+        amount_fen -> BigInt,
+        points -> Integer,
+        status -> Text,
+        credential_id -> Text,
+        officer_id -> Text,
+        device_id -> Text,
+        issued_at -> Timestamp,
+        qr_expires_at -> Nullable<Timestamp>,
+        qr_key_id -> Nullable<Integer>,
+        paid_at -> Nullable<Timestamp>,
+        paid_channel -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        void_reason -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decision_serials (district_code, issue_date) {
+        district_code -> Text,
+        issue_date -> Date,
+        last_serial -> BigInt,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        role -> Text,
+        token_hash -> Text,
+        officer_id -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        district_code -> Nullable<Text>,
+        bank_code -> Nullable<Text>,
+        name -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (credential_id, idempotency_key) {
+        credential_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        decision_no -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(fines, decision_serials, credentials, idempotency_keys, audit_log);

@@ -1,0 +1,91 @@
+//! Districts that issue fines, identified by their 6-digit administrative division code, and the
+//! date from which each one puts a QR code on its bills (QR payment was rolled out in stages).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DistrictCode(String);
+
+impl DistrictCode {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == 6 && raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0') {
+            Ok(DistrictCode(raw.to_owned()))
+        } else {
+            Err(format!("district code {raw:?} is not 6 digits"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct District {
+    pub code: DistrictCode,
+    pub name: String,
+    pub qr_payment_from: Option<NaiveDate>,
+}
+
+impl District {
+    /// Whether a fine issued on `date` (Asia/Shanghai) gets a QR code.
+    pub fn qr_payment_on(&self, date: NaiveDate) -> bool {
+        self.qr_payment_from.is_some_and(|from| date >= from)
+    }
+}
+
+/// The configured districts, looked up by code.
+#[derive(Debug, Clone, Default)]
+pub struct Districts(BTreeMap<String, District>);
+
+impl Districts {
+    pub fn new(list: Vec<District>) -> Result<Self, String> {
+        let mut map = BTreeMap::new();
+        for district in list {
+            let code = district.code.as_str().to_owned();
+            if map.insert(code.clone(), district).is_some() {
+                return Err(format!("district {code} is configured twice"));
+            }
+        }
+        Ok(Districts(map))
+    }
+
+    pub fn get(&self, code: &str) -> Option<&District> {
+        self.0.get(code)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &District> {
+        self.0.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_payment_starts_on_the_configured_day() {
+        let from = NaiveDate::from_ymd_opt(2018, 10, 22);
+        let district = District {
+            code: DistrictCode::parse("110105").expect("valid"),
+            name: "Chaoyang".into(),
+            qr_payment_from: from,
+        };
+        let day = |d| NaiveDate::from_ymd_opt(2018, 10, d).expect("valid date");
+        assert!(!district.qr_payment_on(day(21)));
+        assert!(district.qr_payment_on(day(22)));
+        let without = District { qr_payment_from: None, ..district };
+        assert!(!without.qr_payment_on(day(22)));
+    }
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert!(DistrictCode::parse("110105").is_ok());
+        for bad in ["11010", "1101055", "11010a", "010105", ""] {
+            assert!(DistrictCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

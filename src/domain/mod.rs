@@ -1,0 +1,21 @@
+//! Pure types and rules of traffic fines: no I/O, no clock reads, no database.
+//! Everything here is built at the edge from raw input ("parse, don't validate") so that the rest
+//! of finepay only ever handles values that are already known to be valid.
+
+pub mod catalogue;
+pub mod decision_no;
+pub mod district;
+pub mod fine;
+pub mod money;
+pub mod plate;
+pub mod qr_window;
+pub mod surcharge;
+pub mod time;
+
+pub use catalogue::{Catalogue, SubjectKind, Violation};
+pub use decision_no::DecisionNo;
+pub use district::{District, DistrictCode, Districts};
+pub use fine::{Delivery, FineStatus};
+pub use money::Fen;
+pub use plate::Plate;
+pub use qr_window::QrWindowPolicy;

@@ -1,0 +1,38 @@
+//! Civil time for fines is Asia/Shanghai. China has kept UTC+8 without daylight saving since
+//! 1991, so a fixed offset is exact for every date finepay handles and needs no tz database.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
+
+/// UTC+8, checked at compile time.
+pub const SHANGHAI: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+pub fn shanghai() -> FixedOffset {
+    SHANGHAI
+}
+
+/// The calendar date of an instant in Asia/Shanghai.
+pub fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&shanghai()).date_naive()
+}
+
+/// RFC 3339 in Asia/Shanghai with whole seconds, as the API prints times.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.with_timezone(&shanghai()).to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// The source of "now". Production reads the system clock; unit tests pass fixed instants.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,349 @@
+//! Issuing a fine. The request is parsed into an [`IssueCommand`] at the edge; then one write
+//! transaction checks the idempotency record, takes the district's next serial, inserts the fine
+//! and its audit entry, and stores the response beside them — so a retry, however concurrent,
+//! gets the very same fine back and a crash leaves either everything or nothing.
+
+use super::view::{FineView, ViewContext};
+use crate::context::AppContext;
+use crate::credentials::{Binding, Principal};
+use crate::db::fines::{self, NewFine};
+use crate::db::idempotency::{self, IdempotencyRecord};
+use crate::db::{DbConnection, audit, serials};
+use crate::domain::decision_no::{DecisionNo, MAX_SERIAL};
+use crate::domain::plate::{PlateError, valid_plate_type};
+use crate::domain::time::shanghai_date;
+use crate::domain::{Delivery, Fen, FineStatus, Plate, SubjectKind};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
+use data_encoding::HEXLOWER;
+use ring::digest::{SHA256, digest};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
+
+/// The JSON body of `POST /api/v1/fines`, as the handheld sends it.
+#[derive(Debug, Deserialize)]
+pub struct IssueRequest {
+    pub violation_code: String,
+    pub subject: SubjectRequest,
+    pub location: String,
+    pub occurred_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
+    /// An amount within the statutory range; the catalogue's amount when absent.
+    #[serde(default)]
+    pub amount_fen: Option<i64>,
+    /// Must be the officer's own district when given.
+    #[serde(default)]
+    pub district: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubjectRequest {
+    pub kind: SubjectKind,
+    #[serde(default)]
+    pub plate: Option<String>,
+    #[serde(default)]
+    pub plate_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssueError {
+    #[error("violation code {0:?} is not in the catalogue")]
+    UnknownViolation(String),
+    #[error("violation {violation} does not apply to a {kind}")]
+    NotApplicable { violation: String, kind: &'static str },
+    #[error("{amount} is outside the on-the-spot range {min}–{max} for a {kind}")]
+    AmountOutOfRange { amount: Fen, min: Fen, max: Fen, kind: &'static str },
+    #[error("a motor vehicle fine needs the plate")]
+    MissingPlate,
+    #[error("{0}")]
+    InvalidPlate(PlateError),
+    #[error("plate_type is a two-digit GA 24.7 code such as \"02\"")]
+    InvalidPlateType,
+    #[error("location must be 1 to 200 characters")]
+    InvalidLocation,
+    #[error("occurred_at {0}")]
+    InvalidOccurredAt(&'static str),
+    #[error("this credential issues fines in district {allowed} only")]
+    WrongDistrict { allowed: String },
+    #[error("district {0} is not configured")]
+    DistrictNotConfigured(String),
+    #[error("only officer credentials issue fines")]
+    NotAnOfficer,
+    #[error("this Idempotency-Key was used with a different request")]
+    KeyReused,
+    #[error("district {district} has issued all {MAX_SERIAL} decision numbers for {date}")]
+    SerialsExhausted { district: String, date: NaiveDate },
+    #[error("database: {0}")]
+    Database(String),
+    #[error("the system random source failed")]
+    Random,
+}
+
+impl From<diesel::result::Error> for IssueError {
+    fn from(e: diesel::result::Error) -> Self {
+        IssueError::Database(e.to_string())
+    }
+}
+
+/// A validated request, ready to be written.
+#[derive(Debug, Clone)]
+pub struct IssueCommand {
+    pub violation_code: String,
+    pub points: i32,
+    pub kind: SubjectKind,
+    pub plate: Option<Plate>,
+    pub plate_type: Option<String>,
+    pub location: String,
+    pub occurred_at: DateTime<Utc>,
+    pub delivery: Delivery,
+    pub amount: Fen,
+    pub district_code: String,
+    pub officer_id: String,
+    pub device_id: String,
+}
+
+/// How far off the handheld's clock may be, and how old an on-the-spot offence may be.
+const CLOCK_SKEW: i64 = 5 * 60;
+const MAX_AGE_HOURS: i64 = 24;
+
+impl IssueCommand {
+    pub fn parse(
+        ctx: &AppContext,
+        principal: &Principal,
+        req: IssueRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Self, IssueError> {
+        let Binding::Officer { officer_id, device_id, district_code } = &principal.binding else {
+            return Err(IssueError::NotAnOfficer);
+        };
+        if let Some(asked) = req.district.as_deref()
+            && asked != district_code
+        {
+            return Err(IssueError::WrongDistrict { allowed: district_code.clone() });
+        }
+        if ctx.settings.districts.get(district_code).is_none() {
+            return Err(IssueError::DistrictNotConfigured(district_code.clone()));
+        }
+        let violation = ctx
+            .settings
+            .catalogue
+            .get(req.violation_code.trim())
+            .ok_or_else(|| IssueError::UnknownViolation(req.violation_code.clone()))?;
+        let kind = req.subject.kind;
+        if !violation.applies_to(kind) {
+            return Err(IssueError::NotApplicable { violation: violation.code.clone(), kind: kind.as_str() });
+        }
+        let amount = match req.amount_fen {
+            None => violation.amount_fen,
+            Some(fen) => {
+                let range = kind.statutory_range();
+                if !range.contains(&Fen(fen)) {
+                    return Err(IssueError::AmountOutOfRange {
+                        amount: Fen(fen),
+                        min: *range.start(),
+                        max: *range.end(),
+                        kind: kind.as_str(),
+                    });
+                }
+                Fen(fen)
+            }
+        };
+        let plate = match (kind, req.subject.plate.as_deref().map(str::trim)) {
+            (SubjectKind::MotorVehicle, None | Some("")) => return Err(IssueError::MissingPlate),
+            (_, None | Some("")) => None,
+            (_, Some(raw)) => Some(Plate::parse(raw).map_err(IssueError::InvalidPlate)?),
+        };
+        let plate_type = match req.subject.plate_type.as_deref().map(str::trim) {
+            Some(t) if valid_plate_type(t) => Some(t.to_owned()),
+            Some(_) => return Err(IssueError::InvalidPlateType),
+            None if kind == SubjectKind::MotorVehicle => Some("02".to_owned()),
+            None => None,
+        };
+        let location = req.location.trim().to_owned();
+        if location.is_empty() || location.chars().count() > 200 || location.chars().any(char::is_control) {
+            return Err(IssueError::InvalidLocation);
+        }
+        let occurred_at = req.occurred_at.with_timezone(&Utc);
+        if occurred_at > now + Duration::seconds(CLOCK_SKEW) {
+            return Err(IssueError::InvalidOccurredAt("is in the future"));
+        }
+        if occurred_at < now - Duration::hours(MAX_AGE_HOURS) {
+            return Err(IssueError::InvalidOccurredAt("is more than 24 hours ago: not an on-the-spot fine"));
+        }
+        let delivery = req.delivery.unwrap_or(match kind {
+            SubjectKind::MotorVehicle => Delivery::Print,
+            SubjectKind::NonMotorVehicle | SubjectKind::Pedestrian => Delivery::Screen,
+        });
+        Ok(IssueCommand {
+            violation_code: violation.code.clone(),
+            points: i32::from(violation.points),
+            kind,
+            plate,
+            plate_type,
+            location,
+            occurred_at: occurred_at.trunc_subsecs(0),
+            delivery,
+            amount,
+            district_code: district_code.clone(),
+            officer_id: officer_id.clone(),
+            device_id: device_id.clone(),
+        })
+    }
+}
+
+/// What the caller gets: 201 for a new fine, 200 for a replay, with the stored body either way.
+#[derive(Debug, Clone)]
+pub struct IssueOutcome {
+    pub created: bool,
+    pub body: String,
+}
+
+/// A stable fingerprint of a request: the hash of its JSON re-serialised with sorted keys, so a
+/// retry that formats the same request differently still matches.
+pub fn request_hash(body: &serde_json::Value) -> String {
+    HEXLOWER.encode(digest(&SHA256, body.to_string().as_bytes()).as_ref())
+}
+
+/// Issues the fine for `cmd`, or replays the stored answer to an earlier request with the same
+/// credential and idempotency key.
+pub fn issue(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    principal: &Principal,
+    idempotency_key: &str,
+    hash: &str,
+    cmd: &IssueCommand,
+) -> Result<IssueOutcome, IssueError> {
+    // Two instances on PostgreSQL may race on one key: the loser's insert of the idempotency
+    // record fails as a duplicate, its transaction rolls back, and the retry replays the winner.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let result = ctx.pool.write(conn, |conn| issue_once(ctx, conn, principal, idempotency_key, hash, cmd));
+        match result {
+            Err(IssueError::Database(_)) if attempts < 3 && replay_exists(conn, principal, idempotency_key)? => {
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn replay_exists(conn: &mut DbConnection, principal: &Principal, key: &str) -> Result<bool, IssueError> {
+    Ok(idempotency::find(conn, &principal.credential_id, key)?.is_some())
+}
+
+fn issue_once(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    principal: &Principal,
+    idempotency_key: &str,
+    hash: &str,
+    cmd: &IssueCommand,
+) -> Result<IssueOutcome, IssueError> {
+    if let Some(record) = idempotency::find(conn, &principal.credential_id, idempotency_key)? {
+        if record.request_hash != hash {
+            return Err(IssueError::KeyReused);
+        }
+        return Ok(IssueOutcome { created: false, body: record.response_body });
+    }
+
+    let now = ctx.clock.now().trunc_subsecs(0);
+    let issue_date = shanghai_date(now);
+    let serial = serials::next_serial(conn, &cmd.district_code, issue_date)?;
+    let serial = u32::try_from(serial)
+        .ok()
+        .filter(|s| *s <= MAX_SERIAL)
+        .ok_or_else(|| IssueError::SerialsExhausted { district: cmd.district_code.clone(), date: issue_date })?;
+    let district = ctx
+        .settings
+        .districts
+        .get(&cmd.district_code)
+        .ok_or_else(|| IssueError::DistrictNotConfigured(cmd.district_code.clone()))?;
+    let decision_no = DecisionNo::new(&district.code, issue_date, serial)
+        .map_err(|_| IssueError::SerialsExhausted { district: cmd.district_code.clone(), date: issue_date })?;
+
+    let with_qr = district.qr_payment_on(issue_date);
+    let (status, qr_expires_at, qr_key_id) = if with_qr {
+        (
+            FineStatus::AwaitingPayment,
+            Some(ctx.settings.qr.policy.expires_at(now)),
+            Some(i32::from(ctx.signer.current_key())),
+        )
+    } else {
+        (FineStatus::PayableAtBank, None, None)
+    };
+    let verification_code = verification_code()?;
+    let row = NewFine {
+        decision_no: decision_no.as_str(),
+        district_code: &cmd.district_code,
+        verification_code: &verification_code,
+        violation_code: &cmd.violation_code,
+        subject_kind: cmd.kind.as_str(),
+        plate: cmd.plate.as_ref().map(Plate::as_str),
+        plate_type: cmd.plate_type.as_deref(),
+        location: &cmd.location,
+        occurred_at: cmd.occurred_at.naive_utc(),
+        delivery: cmd.delivery.as_str(),
+        amount_fen: cmd.amount.get(),
+        points: cmd.points,
+        status: status.as_str(),
+        credential_id: &principal.credential_id,
+        officer_id: &cmd.officer_id,
+        device_id: &cmd.device_id,
+        issued_at: now.naive_utc(),
+        qr_expires_at: qr_expires_at.map(|t| t.naive_utc()),
+        qr_key_id,
+        updated_at: now.naive_utc(),
+    };
+    fines::insert(conn, &row)?;
+
+    let actor = principal.actor();
+    let details = serde_json::json!({
+        "violation_code": cmd.violation_code,
+        "amount_fen": cmd.amount.get(),
+        "status": status.as_str(),
+        "officer_id": cmd.officer_id,
+        "device_id": cmd.device_id,
+    })
+    .to_string();
+    audit::record(
+        conn,
+        &audit::NewAuditEntry {
+            at: now.naive_utc(),
+            actor: &actor,
+            action: "fine.issue",
+            decision_no: Some(decision_no.as_str()),
+            details: &details,
+        },
+    )?;
+
+    let view = FineView::from_new(&ViewContext::of(ctx), &row, &decision_no);
+    let body = serde_json::to_string(&view).map_err(|e| IssueError::Database(e.to_string()))?;
+    idempotency::insert(
+        conn,
+        &IdempotencyRecord {
+            credential_id: principal.credential_id.clone(),
+            idempotency_key: idempotency_key.to_owned(),
+            request_hash: hash.to_owned(),
+            response_status: 201,
+            response_body: body.clone(),
+            created_at: now.naive_utc(),
+        },
+    )?;
+    Ok(IssueOutcome { created: true, body })
+}
+
+/// Six random digits, without modulo bias.
+fn verification_code() -> Result<String, IssueError> {
+    let rng = SystemRandom::new();
+    loop {
+        let mut bytes = [0u8; 4];
+        rng.fill(&mut bytes).map_err(|_| IssueError::Random)?;
+        let n = u32::from_be_bytes(bytes);
+        // 4 294 000 000 is the largest multiple of 10^6 that fits in a u32.
+        if n < 4_294_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}

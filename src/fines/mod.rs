@@ -1,0 +1,23 @@
+//! Fines as the officer API sees them: issuing (idempotent, with decision numbers and QR
+//! windows), reading, and voiding. Each use case runs as one database transaction.
+
+pub mod issue;
+pub mod view;
+pub mod void;
+
+use crate::db::fines::FineRow;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Times are stored as naive UTC.
+pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}
+
+/// The fine a caller asked for, if it exists; officers see only their own district's fines.
+pub fn readable_by(row: &FineRow, principal: &crate::credentials::Principal) -> bool {
+    match &principal.binding {
+        crate::credentials::Binding::Officer { district_code, .. } => &row.district_code == district_code,
+        crate::credentials::Binding::Admin { .. } => true,
+        crate::credentials::Binding::Bank { .. } => false,
+    }
+}

@@ -1,0 +1,102 @@
+//! What every handler needs at the edge of the service: the bearer token, a size-bounded body,
+//! the Idempotency-Key header, and the single hop from the async executor to a blocking thread
+//! where the synchronous database work runs.
+
+use super::error::ApiError;
+use crate::credentials::{self, Principal, Role};
+use crate::db::DbConnection;
+use actix_web::dev::Payload;
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use std::future::{Ready, ready};
+
+/// The token from `Authorization: Bearer …`; a request without one is refused before any work.
+pub struct BearerToken(String);
+
+impl FromRequest for BearerToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128);
+        ready(token.map(|t| BearerToken(t.to_owned())).ok_or_else(ApiError::unauthorized))
+    }
+}
+
+impl BearerToken {
+    /// The caller behind the token, if it is live and holds one of `roles`.
+    pub fn authorize(&self, conn: &mut DbConnection, roles: &[Role]) -> Result<Principal, ApiError> {
+        let principal = credentials::authenticate(conn, &self.0)?.ok_or_else(ApiError::unauthorized)?;
+        let role = principal.binding.role();
+        if !roles.contains(&role) {
+            return Err(ApiError::forbidden(format!("a {} credential may not call this", role.as_str())));
+        }
+        Ok(principal)
+    }
+}
+
+/// Reads the whole body, refusing it with 413 as soon as it passes `limit` bytes.
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses a JSON body into `T`, naming what is wrong (syntax, a type, a missing field) in a 400.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_request(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_request("the body must be a JSON object"));
+    }
+    let parsed =
+        T::deserialize(&value).map_err(|e| ApiError::invalid_request(format!("the request does not fit: {e}")))?;
+    Ok((parsed, value))
+}
+
+/// `Idempotency-Key`: required, 1–64 visible ASCII characters.
+pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let raw = req.headers().get("Idempotency-Key").ok_or_else(|| {
+        ApiError::invalid_request("the Idempotency-Key header is required")
+            .with_details(serde_json::json!({"header": "Idempotency-Key"}))
+    })?;
+    let key = raw.to_str().ok().filter(|k| (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(str::to_owned).ok_or_else(|| {
+        ApiError::invalid_request("Idempotency-Key must be 1 to 64 visible ASCII characters")
+            .with_details(serde_json::json!({"header": "Idempotency-Key"}))
+    })
+}
+
+/// Runs `work` with a pooled connection on a blocking thread: one hop per request.
+pub async fn with_conn<T: Send + 'static>(
+    ctx: &web::Data<crate::context::AppContext>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let ctx = ctx.clone();
+    web::block(move || {
+        let mut conn = ctx.pool.get()?;
+        work(&mut conn)
+    })
+    .await?
+}

@@ -1,0 +1,173 @@
+//! Every error a client can see, in the documented shape
+//! `{"error": {"code", "message", "details"}}`. Use-case errors are mapped here, in one place;
+//! 5xx bodies stay opaque and their whole cause chain goes to the log instead.
+
+use crate::fines::issue::IssueError;
+use crate::fines::void::VoidError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{Value, json};
+use std::fmt;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+    /// For 5xx: what went wrong inside, logged and never sent.
+    pub cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: json!({}), cause: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "nothing here")
+    }
+
+    pub fn bad_decision_number(why: impl fmt::Display) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_decision_number", why.to_string())
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body exceeds {limit} bytes"))
+            .with_details(json!({"limit_bytes": limit}))
+    }
+
+    /// A failure that is not the client's fault: 500 with an opaque body.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "internal error".into(),
+            details: json!({}),
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    /// The database or its pool could not serve the request in time: retryable.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: "temporarily unavailable, retry".into(),
+            details: json!({}),
+            cause: Some(cause.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " (cause: {cause})")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            log::error!("{self}");
+        } else {
+            log::info!("refused: {self}");
+        }
+        HttpResponse::build(self.status)
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))
+    }
+}
+
+impl From<crate::db::PoolError> for ApiError {
+    fn from(e: crate::db::PoolError) -> Self {
+        ApiError::unavailable(e)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> Self {
+        use StatusCode as S;
+        let message = e.to_string();
+        let (status, code, details) = match &e {
+            IssueError::UnknownViolation(_) => {
+                (S::UNPROCESSABLE_ENTITY, "unknown_violation", json!({"field": "violation_code"}))
+            }
+            IssueError::NotApplicable { .. } => {
+                (S::UNPROCESSABLE_ENTITY, "violation_not_applicable", json!({"field": "subject.kind"}))
+            }
+            IssueError::AmountOutOfRange { min, max, .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "amount_out_of_range",
+                json!({"field": "amount_fen", "min_fen": min.get(), "max_fen": max.get()}),
+            ),
+            IssueError::MissingPlate | IssueError::InvalidPlate(_) => {
+                (S::UNPROCESSABLE_ENTITY, "invalid_plate", json!({"field": "subject.plate"}))
+            }
+            IssueError::InvalidPlateType => {
+                (S::UNPROCESSABLE_ENTITY, "invalid_plate", json!({"field": "subject.plate_type"}))
+            }
+            IssueError::InvalidLocation => (S::UNPROCESSABLE_ENTITY, "invalid_location", json!({"field": "location"})),
+            IssueError::InvalidOccurredAt(_) => {
+                (S::UNPROCESSABLE_ENTITY, "invalid_occurred_at", json!({"field": "occurred_at"}))
+            }
+            IssueError::WrongDistrict { allowed } => (S::FORBIDDEN, "forbidden", json!({"district": allowed})),
+            IssueError::DistrictNotConfigured(_) | IssueError::NotAnOfficer => (S::FORBIDDEN, "forbidden", json!({})),
+            IssueError::KeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", json!({})),
+            IssueError::SerialsExhausted { .. } => (S::CONFLICT, "decision_numbers_exhausted", json!({})),
+            IssueError::Database(_) | IssueError::Random => return ApiError::internal(message),
+        };
+        ApiError::new(status, code, message).with_details(details)
+    }
+}
+
+impl From<VoidError> for ApiError {
+    fn from(e: VoidError) -> Self {
+        match e {
+            VoidError::NotFound => ApiError::not_found(),
+            VoidError::AlreadyPaid => ApiError::new(StatusCode::CONFLICT, "already_paid", e.to_string()),
+            VoidError::InvalidReason => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason", e.to_string())
+                    .with_details(json!({"field": "reason"}))
+            }
+            VoidError::Database(e) => ApiError::internal(e),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The public pages' words in Chinese and English. The language comes from `?lang=` (the page's
+//! switch) or else from `Accept-Language`; Chinese is the default.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn pick(query: &str, accept_language: Option<&str>) -> Lang {
+        for pair in query.split('&') {
+            match pair {
+                "lang=en" => return Lang::En,
+                "lang=zh" => return Lang::Zh,
+                _ => {}
+            }
+        }
+        // The first listed language wins; weights are rarely used by phones' browsers.
+        let first = accept_language.and_then(|v| v.split(',').next()).map(|l| l.trim().to_ascii_lowercase());
+        match first {
+            Some(l) if l.starts_with("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Texts {
+    html_lang: &'static str,
+    title: &'static str,
+    other_lang: &'static str,
+    other_lang_name: &'static str,
+    state_pending: &'static str,
+    state_expired: &'static str,
+    state_bank: &'static str,
+    state_paid: &'static str,
+    state_void: &'static str,
+    valid_for: &'static str,
+    valid_until: &'static str,
+    decision_no: &'static str,
+    violation: &'static str,
+    plate: &'static str,
+    issued: &'static str,
+    due_at_bank: &'static str,
+    where_to_pay: &'static str,
+    surcharge_note: &'static str,
+    not_found_title: &'static str,
+    not_found_text: &'static str,
+}
+
+const ZH: Texts = Texts {
+    html_lang: "zh-CN",
+    title: "交通违法罚款缴纳",
+    other_lang: "en",
+    other_lang_name: "English",
+    state_pending: "待缴款：二维码有效",
+    state_expired: "二维码已过期",
+    state_bank: "请到代收银行缴款",
+    state_paid: "已缴款",
+    state_void: "此决定书已撤销，无需缴款",
+    valid_for: "二维码剩余有效时间",
+    valid_until: "有效期至",
+    decision_no: "决定书编号",
+    violation: "违法行为",
+    plate: "号牌",
+    issued: "开具时间",
+    due_at_bank: "今日在银行应缴：",
+    where_to_pay: "请持决定书编号到代收银行网点或网上银行缴款。",
+    surcharge_note: "自决定之日起第16日起，每日按罚款数额的3%加处罚款，加处罚款总额不超过罚款本数。",
+    not_found_title: "未找到",
+    not_found_text: "此二维码无效。请核对罚单上的决定书编号。",
+};
+
+const EN: Texts = Texts {
+    html_lang: "en",
+    title: "Traffic fine payment",
+    other_lang: "zh",
+    other_lang_name: "中文",
+    state_pending: "Awaiting payment: this code is valid",
+    state_expired: "This code has expired",
+    state_bank: "Pay at an agent bank",
+    state_paid: "Paid",
+    state_void: "This decision was withdrawn: nothing to pay",
+    valid_for: "Time left to pay with this code",
+    valid_until: "Valid until",
+    decision_no: "Decision number",
+    violation: "Violation",
+    plate: "Plate",
+    issued: "Issued",
+    due_at_bank: "Amount due at a bank today:",
+    where_to_pay: "Pay at an agent bank's counter or through online banking with the decision number.",
+    surcharge_note: "From day 16 after the decision, 3% of the fine is added per day, up to the amount of the fine.",
+    not_found_title: "Not found",
+    not_found_text: "This code is not valid. Check the decision number on your bill.",
+};
+
+impl Texts {
+    pub fn of(lang: Lang) -> &'static Texts {
+        match lang {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_overrides_accept_language() {
+        assert_eq!(Lang::pick("", None), Lang::Zh);
+        assert_eq!(Lang::pick("", Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::pick("", Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::pick("lang=zh", Some("en-US")), Lang::Zh);
+        assert_eq!(Lang::pick("x=1&lang=en", None), Lang::En);
+    }
+}

@@ -1,0 +1,83 @@
+//! HTTP routes by audience: the officer API (handhelds), the public pay page (drivers), and the
+//! operations endpoints. Handlers parse input into domain types, run one use case, and map its
+//! result; errors become the documented JSON body in `error.rs`.
+
+pub mod edge;
+pub mod error;
+mod i18n;
+pub mod metrics;
+pub mod officer;
+pub mod openapi;
+pub mod ops;
+pub mod public;
+
+use actix_web::web;
+use error::ApiError;
+
+/// Every route finepay serves, as (method, path). The OpenAPI document must describe each one;
+/// a unit test holds the two together.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/violations"),
+    ("get", "/api/v1/districts"),
+    ("post", "/api/v1/fines"),
+    ("get", "/api/v1/fines/{decision_no}"),
+    ("post", "/api/v1/fines/{decision_no}/void"),
+    ("get", "/api/v1/fines/{decision_no}/qr.svg"),
+    ("get", "/api/v1/fines/{decision_no}/qr.png"),
+    ("get", "/api/v1/fines/{decision_no}/bill.png"),
+    ("get", "/p/{token}"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/violations", web::get().to(officer::violations))
+        .route("/api/v1/districts", web::get().to(officer::districts))
+        .route("/api/v1/fines", web::post().to(officer::issue_fine))
+        .route("/api/v1/fines/{decision_no}", web::get().to(officer::get_fine))
+        .route("/api/v1/fines/{decision_no}/void", web::post().to(officer::void_fine))
+        .route("/api/v1/fines/{decision_no}/qr.svg", web::get().to(officer::qr_svg))
+        .route("/api/v1/fines/{decision_no}/qr.png", web::get().to(officer::qr_png))
+        .route("/api/v1/fines/{decision_no}/bill.png", web::get().to(officer::bill))
+        // The QR code holds the upper-case URL, so phones ask for /P/…; people type /p/….
+        .route("/p/{token}", web::get().to(public::pay_page))
+        .route("/P/{token}", web::get().to(public::pay_page))
+        .route("/assets/pay.js", web::get().to(public::pay_script))
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/api/v1/openapi.json", web::get().to(ops::openapi));
+}
+
+/// Unknown paths and wrong methods answer in the same JSON shape as every other error.
+pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let path = req.path();
+    let known = ROUTES.iter().any(|(_, pattern)| matches_pattern(pattern, path));
+    Err(if known {
+        ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not served here",
+        )
+    } else {
+        ApiError::not_found()
+    })
+}
+
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') || a.eq_ignore_ascii_case(b) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Turns extractor failures (bad query strings, path segments) into the JSON error shape.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::invalid_request(format!("bad query string: {err}")).into()
+}

@@ -1,0 +1,32 @@
+//! Operations endpoints, without credentials (bind them to loopback or a private network):
+//! liveness, readiness (database reachable and migrations current), metrics, the OpenAPI document.
+
+use super::edge::with_conn;
+use super::error::ApiError;
+use crate::context::AppContext;
+use crate::db::migrate;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(ctx: web::Data<AppContext>) -> HttpResponse {
+    match with_conn(&ctx, |conn| migrate::is_current(conn).map_err(ApiError::unavailable)).await {
+        Ok(true) => HttpResponse::Ok().json(json!({"status": "ready", "database": ctx.pool.backend().name()})),
+        Ok(false) => HttpResponse::ServiceUnavailable().json(json!({"status": "migrations_pending"})),
+        Err(e) => {
+            log::warn!("readiness: {e}");
+            HttpResponse::ServiceUnavailable().json(json!({"status": "database_unavailable"}))
+        }
+    }
+}
+
+pub async fn metrics(ctx: web::Data<AppContext>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(ctx.metrics.render())
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(super::openapi::DOCUMENT)
+}

@@ -1,0 +1,220 @@
+//! The public page a bill's QR code opens: no credential, the token is the capability. It shows
+//! the fine's state in Chinese or English (HTML) or as JSON, decides whether the code is still
+//! active to the second, and reveals nothing about tokens that are forged or unknown.
+
+use super::edge::with_conn;
+use super::error::ApiError;
+use super::i18n::{Lang, Texts};
+use crate::context::AppContext;
+use crate::db::fines::{self, FineRow};
+use crate::domain::plate::mask_plate;
+use crate::domain::qr_window::qr_active;
+use crate::domain::surcharge::SurchargeRule;
+use crate::domain::time::{SHANGHAI, rfc3339, shanghai_date};
+use crate::domain::{Fen, FineStatus};
+use crate::fines::utc;
+use actix_web::http::header::{ACCEPT, ACCEPT_LANGUAGE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use minijinja::{Environment, context};
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// Pages carry a pay token in their URL: no caching, no referrer, no framing, only our script.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; \
+                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Names ending in .html are auto-escaped. The templates are part of the binary and are
+        // checked by the tests, so a failure here cannot depend on input.
+        for (name, source) in [
+            ("pay.html", include_str!("templates/pay.html")),
+            ("not_found.html", include_str!("templates/not_found.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                log::error!("template {name}: {e}");
+            }
+        }
+        env
+    })
+}
+
+/// The page as JSON (`Accept: application/json`).
+#[derive(Debug, Serialize)]
+pub struct PageJson {
+    pub decision_no: String,
+    pub status: String,
+    pub qr_active: bool,
+    pub amount_fen: i64,
+    pub amount_due_at_bank_fen: i64,
+    pub issued_at: String,
+    pub qr_expires_at: Option<String>,
+    pub masked_plate: Option<String>,
+    pub violation: PageViolation,
+    /// Payment channels offered on this page.
+    pub channels: Vec<String>,
+    pub receipt: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageViolation {
+    pub code: String,
+    pub description_zh: String,
+    pub description_en: String,
+}
+
+/// What the page says about the fine right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageState {
+    Pending,
+    Expired,
+    Bank,
+    Paid,
+    Void,
+}
+
+impl PageState {
+    fn of(fine: &FineRow, now: DateTime<Utc>) -> PageState {
+        match FineStatus::parse(&fine.status) {
+            Some(FineStatus::Paid) => PageState::Paid,
+            Some(FineStatus::Void) | None => PageState::Void,
+            Some(FineStatus::PayableAtBank) if fine.qr_expires_at.is_none() => PageState::Bank,
+            Some(FineStatus::PayableAtBank) => PageState::Expired,
+            Some(FineStatus::AwaitingPayment) => match fine.qr_expires_at {
+                Some(expiry) if qr_active(utc(expiry), now) => PageState::Pending,
+                Some(_) => PageState::Expired,
+                None => PageState::Bank,
+            },
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            PageState::Pending => "pending",
+            PageState::Expired => "expired",
+            PageState::Bank => "bank",
+            PageState::Paid => "paid",
+            PageState::Void => "void",
+        }
+    }
+}
+
+pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let wants_json = accepts_json(&req);
+    let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let Some(no) = ctx.signer.verify(&path) else {
+        return not_found(wants_json, lang);
+    };
+    let fine = match with_conn(&ctx, move |conn| Ok(fines::find(conn, no.as_str())?)).await {
+        Ok(Some(fine)) => fine,
+        Ok(None) => return not_found(wants_json, lang),
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let now = ctx.clock.now();
+    let state = PageState::of(&fine, now);
+    let due_at_bank = amount_due_at_bank(&fine, now);
+    if wants_json {
+        return page_headers(HttpResponse::Ok()).json(page_json(&ctx, &fine, state, due_at_bank));
+    }
+    match render_page(&ctx, &fine, state, due_at_bank, now, lang) {
+        Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+    }
+}
+
+fn accepts_json(req: &HttpRequest) -> bool {
+    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", PAGE_CSP))
+        .insert_header(("Vary", "Accept, Accept-Language"));
+    builder
+}
+
+/// The same answer for a forged token, a token of an unknown key and an unknown fine.
+fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
+    if wants_json {
+        return actix_web::ResponseError::error_response(&ApiError::not_found());
+    }
+    let html = templates()
+        .get_template("not_found.html")
+        .and_then(|t| t.render(context! { t => Texts::of(lang) }))
+        .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
+    page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
+}
+
+fn amount_due_at_bank(fine: &FineRow, now: DateTime<Utc>) -> Fen {
+    let fine_amount = Fen(fine.amount_fen);
+    let surcharge =
+        SurchargeRule::default().surcharge(fine_amount, shanghai_date(utc(fine.issued_at)), shanghai_date(now));
+    Fen(fine_amount.get() + surcharge.get())
+}
+
+fn page_json(ctx: &AppContext, fine: &FineRow, state: PageState, due_at_bank: Fen) -> PageJson {
+    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+    PageJson {
+        decision_no: fine.decision_no.clone(),
+        status: fine.status.clone(),
+        qr_active: state == PageState::Pending,
+        amount_fen: fine.amount_fen,
+        amount_due_at_bank_fen: due_at_bank.get(),
+        issued_at: rfc3339(utc(fine.issued_at)),
+        qr_expires_at: fine.qr_expires_at.map(|t| rfc3339(utc(t))),
+        masked_plate: fine.plate.as_deref().map(mask_plate),
+        violation: PageViolation {
+            code: fine.violation_code.clone(),
+            description_zh: violation.map(|v| v.description_zh.clone()).unwrap_or_default(),
+            description_en: violation.map(|v| v.description_en.clone()).unwrap_or_default(),
+        },
+        channels: Vec::new(),
+        receipt: None,
+    }
+}
+
+fn render_page(
+    ctx: &AppContext,
+    fine: &FineRow,
+    state: PageState,
+    due_at_bank: Fen,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<String, minijinja::Error> {
+    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+    let description =
+        violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
+    let expires = fine.qr_expires_at.map(utc);
+    let seconds_left = expires.map(|e| (e - now).num_seconds().max(0)).unwrap_or(0);
+    let local = |at: DateTime<Utc>| at.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S").to_string();
+    templates().get_template("pay.html")?.render(context! {
+        t => Texts::of(lang),
+        state => state.name(),
+        decision_no => fine.decision_no,
+        violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),
+        masked_plate => fine.plate.as_deref().map(mask_plate),
+        amount => format_yuan(Fen(fine.amount_fen)),
+        amount_due_at_bank => format_yuan(due_at_bank),
+        issued_local => local(utc(fine.issued_at)),
+        expires_local => expires.map(local),
+        expires_epoch => expires.map(|e| e.timestamp()),
+        countdown => format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60),
+    })
+}
+
+fn format_yuan(fen: Fen) -> String {
+    format!("¥{}.{:02}", fen.get() / 100, fen.get() % 100)
+}
+
+pub async fn pay_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("assets/pay.js"))
+}

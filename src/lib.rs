@@ -1,0 +1,13 @@
+//! finepay issues traffic fine bills whose QR code can be paid for a limited window, and collects
+//! their payment. See README.md for running it and ../design for the decisions behind it.
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod context;
+pub mod credentials;
+pub mod db;
+pub mod domain;
+pub mod fines;
+pub mod http;
+pub mod qr;

@@ -1,0 +1,147 @@
+//! The `finepay` command: parses the command line and calls the library. Nothing else lives here.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use finepay::app::Application;
+use finepay::bench::{self, BenchArgs};
+use finepay::config::Settings;
+use finepay::credentials::{self, Binding};
+use finepay::db::{DbPool, migrate};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "finepay", about = "Traffic fine bills with QR payment windows", version)]
+struct Cli {
+    /// A configuration file layered over config/default.toml (also: FINEPAY_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: API, pay pages and operations endpoints.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage bearer credentials for officers, banks and admins.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Load benchmarks; they print tables, see PERFORMANCE.md.
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Create a credential and print its token (the only line on standard output).
+    Add {
+        #[arg(long, value_parser = ["officer", "bank", "admin"])]
+        role: String,
+        #[arg(long, required_if_eq("role", "officer"))]
+        officer: Option<String>,
+        #[arg(long, required_if_eq("role", "officer"))]
+        device: Option<String>,
+        #[arg(long, required_if_eq("role", "officer"))]
+        district: Option<String>,
+        #[arg(long, required_if_eq("role", "bank"))]
+        bank: Option<String>,
+        #[arg(long, required_if_eq("role", "admin"))]
+        name: Option<String>,
+    },
+    /// List credentials (never their tokens).
+    List,
+    /// Revoke a credential by id; its token stops working at once.
+    Revoke { id: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args, cli.config.as_deref());
+    }
+    let settings = Settings::load(cli.config.as_deref()).context("configuration")?;
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let pool = connect(&settings)?;
+            let applied = migrate::run_pending(&pool)?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(())
+        }
+        Command::Credentials(command) => manage_credentials(&settings, command),
+        Command::Bench(_) => Ok(()),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<DbPool> {
+    let db = &settings.database;
+    Ok(DbPool::connect(&db.url, 2, db.connect_timeout)?)
+}
+
+fn manage_credentials(settings: &Settings, command: CredentialsCommand) -> anyhow::Result<()> {
+    let pool = connect(settings)?;
+    migrate::run_pending(&pool)?;
+    let mut conn = pool.get()?;
+    let now = chrono::Utc::now();
+    match command {
+        CredentialsCommand::Add { role, officer, device, district, bank, name } => {
+            let binding = match role.as_str() {
+                "officer" => {
+                    let district = district.unwrap_or_default();
+                    anyhow::ensure!(
+                        settings.districts.get(&district).is_some(),
+                        "district {district:?} is not configured (see [[districts]] in the configuration)"
+                    );
+                    Binding::Officer {
+                        officer_id: officer.unwrap_or_default(),
+                        device_id: device.unwrap_or_default(),
+                        district_code: district,
+                    }
+                }
+                "bank" => Binding::Bank { bank_code: bank.unwrap_or_default() },
+                _ => Binding::Admin { name: name.unwrap_or_default() },
+            };
+            let (id, token) = credentials::create(&mut conn, &binding, now)?;
+            log::info!("created credential {id}");
+            println!("{token}");
+        }
+        CredentialsCommand::List => {
+            println!("{:<22} {:<8} {:<40} {:<20} STATUS", "ID", "ROLE", "BOUND TO", "CREATED (UTC)");
+            for c in credentials::list(&mut conn)? {
+                let bound = match c.role.as_str() {
+                    "officer" => format!(
+                        "officer {} device {} district {}",
+                        c.officer_id.unwrap_or_default(),
+                        c.device_id.unwrap_or_default(),
+                        c.district_code.unwrap_or_default()
+                    ),
+                    "bank" => format!("bank {}", c.bank_code.unwrap_or_default()),
+                    _ => format!("admin {}", c.name.unwrap_or_default()),
+                };
+                let status = c.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.format("%F %T")));
+                println!(
+                    "{:<22} {:<8} {:<40} {:<20} {status}",
+                    c.id,
+                    c.role,
+                    bound,
+                    c.created_at.format("%F %T").to_string()
+                );
+            }
+        }
+        CredentialsCommand::Revoke { id } => {
+            anyhow::ensure!(credentials::revoke(&mut conn, &id, now)?, "no active credential {id}");
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
