@@ -134,6 +134,12 @@ impl Settings {
     /// Loads `config/default.toml` (relative to the working directory), then `extra_file` or the
     /// file named by `FINEPAY_CONFIG`, then the environment.
     pub fn load(extra_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_overrides(extra_file, &[])
+    }
+
+    /// As [`Settings::load`], with `overrides` (dotted key, value) applied last; tests and
+    /// benchmarks use this to pick their own port and database.
+    pub fn load_with_overrides(extra_file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut builder =
             config::Config::builder().add_source(config::File::from(Path::new("config/default.toml")).required(true));
         let from_env = std::env::var_os("FINEPAY_CONFIG").map(PathBuf::from);
@@ -142,6 +148,9 @@ impl Settings {
         }
         builder =
             builder.add_source(config::Environment::with_prefix("FINEPAY").prefix_separator("__").separator("__"));
+        for (key, value) in overrides {
+            builder = builder.set_override(*key, *value)?;
+        }
         let raw: RawSettings = builder.build()?.try_deserialize()?;
         raw.validate()
     }

@@ -56,8 +56,10 @@ enum CredentialsCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
+    // Benchmarks print a table; one access-log line per request would bury it (RUST_LOG overrides).
+    let default_level = if matches!(cli.command, Command::Bench(_)) { "warn" } else { "info" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
     if let Command::Bench(args) = &cli.command {
         return bench::run(args, cli.config.as_deref());
     }

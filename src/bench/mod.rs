@@ -1,11 +1,82 @@
-//! `finepay bench`: load benchmarks that print tables (see PERFORMANCE.md).
+//! `finepay bench`: load benchmarks that print tables. Each starts what it needs (a fresh
+//! database, the daemon on port 0), drives it over real HTTP with a fixed concurrency, checks
+//! every answer, and reports a ratio to the raw ceiling measured by the same command, back to
+//! back — timings drift on shared machines, ratios measured in one run do not (PERFORMANCE.md).
 
-use clap::Args;
+mod ceiling;
+mod harness;
+mod issue;
+mod load;
+mod report;
+
+use clap::{Args, Subcommand};
 use std::path::Path;
 
 #[derive(Debug, Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Which,
+    #[command(flatten)]
+    pub common: Common,
+}
 
-pub fn run(_args: &BenchArgs, _config: Option<&Path>) -> anyhow::Result<()> {
-    anyhow::bail!("no benchmark selected")
+#[derive(Debug, Clone, Subcommand)]
+pub enum Which {
+    /// POST /api/v1/fines with fresh idempotency keys, against the db-ceiling.
+    Issue,
+    /// Fines inserted by diesel directly, one transaction per fine.
+    DbCeiling,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Measured operations per run (after the warm-up).
+    #[arg(long, default_value_t = 20_000, global = true)]
+    pub requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, global = true)]
+    pub concurrency: usize,
+    /// Operations before measuring starts.
+    #[arg(long, default_value_t = 2_000, global = true)]
+    pub warmup: usize,
+    /// Also run on PostgreSQL, in a fresh schema of this database (default: $FINEPAY_BENCH_POSTGRES_URL).
+    #[arg(long, global = true)]
+    pub postgres_url: Option<String>,
+    /// Skip SQLite.
+    #[arg(long, global = true)]
+    pub no_sqlite: bool,
+}
+
+pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
+    let mut targets = Vec::new();
+    if !args.common.no_sqlite {
+        targets.push(harness::Target::Sqlite);
+    }
+    let postgres = args.common.postgres_url.clone().or_else(|| std::env::var("FINEPAY_BENCH_POSTGRES_URL").ok());
+    if let Some(url) = postgres.filter(|u| !u.is_empty()) {
+        targets.push(harness::Target::Postgres(url));
+    }
+    anyhow::ensure!(!targets.is_empty(), "nothing to measure: give --postgres-url or drop --no-sqlite");
+    let mut table = report::Table::default();
+    for target in &targets {
+        match args.which {
+            Which::DbCeiling => {
+                table.push(ceiling::one_row_per_transaction(target, &args.common)?);
+                table.push(ceiling::issue_rows_per_transaction(target, &args.common)?);
+            }
+            Which::Issue => {
+                let one_row = ceiling::one_row_per_transaction(target, &args.common)?;
+                let issue_rows = ceiling::issue_rows_per_transaction(target, &args.common)?;
+                let mut measured = issue::run(target, &args.common, config)?;
+                measured.ratio = Some(measured.throughput / one_row.throughput);
+                measured.ratio_note =
+                    format!("÷ one row/txn ({:.2} ÷ same rows/txn)", measured.throughput / issue_rows.throughput);
+                table.push(one_row);
+                table.push(issue_rows);
+                table.push(measured);
+            }
+        }
+    }
+    println!("{}", table.render(&args.common));
+    Ok(())
 }

@@ -1,0 +1,108 @@
+//! The raw database ceilings `issue` is compared with: fines inserted by diesel directly, one
+//! transaction per fine, from one thread — first the fine row alone (the ceiling PERFORMANCE.md
+//! names), then every row an issue writes (serial, fine, audit entry, idempotency record).
+
+use super::Common;
+use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
+use super::report::Row;
+use crate::db::fines::{self, NewFine};
+use crate::db::idempotency::{self, IdempotencyRecord};
+use crate::db::{DbConnection, DbPool, audit, migrate, serials};
+use chrono::{NaiveDate, Utc};
+use std::time::{Duration, Instant};
+
+pub fn one_row_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
+    measure(target, common, "db-ceiling: fine row, 1 txn each", |conn, i, fine| {
+        let no = format!("{:019}", 1_000_000_000_000_000_000u64 + i as u64);
+        fines::insert(conn, &NewFine { decision_no: &no, ..*fine })
+    })
+}
+
+pub fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or_default();
+    measure(target, common, "db-ceiling: issue's rows, 1 txn each", move |conn, i, fine| {
+        // Spread over districts as the issue bench does, so no counter row exceeds its 99,999.
+        let district = ["110101", "110105", "110108"][i % 3];
+        let serial = serials::next_serial(conn, district, day)?;
+        let no = format!("{district}261121{serial:05}{:02}", i % 100);
+        fines::insert(conn, &NewFine { decision_no: &no, district_code: district, ..*fine })?;
+        let details = format!("{{\"amount_fen\":{}}}", fine.amount_fen);
+        let at = fine.issued_at;
+        audit::record(
+            conn,
+            &audit::NewAuditEntry {
+                at,
+                actor: "bench",
+                action: "fine.issue",
+                decision_no: Some(&no),
+                details: &details,
+            },
+        )?;
+        idempotency::insert(
+            conn,
+            &IdempotencyRecord {
+                credential_id: "bench".into(),
+                idempotency_key: format!("key-{i}"),
+                request_hash: "0".repeat(64),
+                response_status: 201,
+                response_body: "x".repeat(800),
+                created_at: at,
+            },
+        )
+    })
+}
+
+fn measure(
+    target: &Target,
+    common: &Common,
+    name: &str,
+    insert: impl Fn(&mut DbConnection, usize, &NewFine<'_>) -> diesel::QueryResult<()>,
+) -> anyhow::Result<Row> {
+    let db = BenchDb::fresh(target)?;
+    let pool = DbPool::connect(&db.url, 2, Duration::from_secs(10))?;
+    migrate::run_pending(&pool)?;
+    let mut conn = pool.get()?;
+    let now = Utc::now().naive_utc();
+    let template = NewFine {
+        decision_no: "",
+        district_code: "110105",
+        verification_code: "482913",
+        violation_code: "1625",
+        subject_kind: "motor_vehicle",
+        plate: Some("京A12345"),
+        plate_type: Some("02"),
+        location: "朝阳区建国路与东三环交叉口",
+        occurred_at: now,
+        delivery: "print",
+        amount_fen: 20000,
+        points: 6,
+        status: "awaiting_payment",
+        credential_id: "bench",
+        officer_id: "0001",
+        device_id: "hh-01",
+        issued_at: now,
+        qr_expires_at: Some(now),
+        qr_key_id: Some(1),
+        updated_at: now,
+    };
+    for i in 0..common.warmup {
+        pool.write(&mut conn, |c| insert(c, i, &template))?;
+    }
+    reset_peak_rss();
+    let mut latencies = Vec::with_capacity(common.requests);
+    let started = Instant::now();
+    for i in common.warmup..common.warmup + common.requests {
+        let one = Instant::now();
+        pool.write(&mut conn, |c| insert(c, i, &template))?;
+        latencies.push(one.elapsed());
+    }
+    let elapsed = started.elapsed();
+    let row = Row {
+        name: name.into(),
+        backend: target.name(),
+        concurrency: 1,
+        peak_rss_mib: peak_rss_mib(),
+        ..Row::default()
+    };
+    Ok(row.with_latencies(latencies, elapsed))
+}

@@ -1,0 +1,99 @@
+//! What every benchmark stands on: a fresh database (a temporary SQLite file, or a fresh
+//! PostgreSQL schema dropped afterwards), settings for a daemon on port 0, and peak-RSS readings
+//! that can be reset between phases.
+
+use crate::config::Settings;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Target {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Sqlite => "sqlite",
+            Target::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A database that exists for one measurement and is removed afterwards.
+pub struct BenchDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Schema { base_url: String, schema: String },
+}
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{}_{nanos}", std::process::id())
+}
+
+impl BenchDb {
+    pub fn fresh(target: &Target) -> anyhow::Result<BenchDb> {
+        match target {
+            Target::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("finepay-bench-{}", unique_suffix()));
+                std::fs::create_dir_all(&dir)?;
+                let url = format!("sqlite://{}", dir.join("bench.db").display());
+                Ok(BenchDb { url, cleanup: Cleanup::Dir(dir) })
+            }
+            Target::Postgres(base_url) => {
+                let schema = format!("bench_{}", unique_suffix());
+                let mut conn = PgConnection::establish(base_url)?;
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                Ok(BenchDb { url, cleanup: Cleanup::Schema { base_url: base_url.clone(), schema } })
+            }
+        }
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { base_url, schema } => {
+                if let Ok(mut conn) = PgConnection::establish(base_url) {
+                    let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+}
+
+/// The shipped configuration (plus `--config`) on `db`, listening on a free loopback port.
+pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow::Result<Settings> {
+    let pool_size = pool_size.to_string();
+    Ok(Settings::load_with_overrides(
+        config,
+        &[("server.listen", "127.0.0.1:0"), ("database.url", &db.url), ("database.pool_size", &pool_size)],
+    )?)
+}
+
+/// Forgets the process's peak RSS so the next reading covers only what follows (Linux).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident set size since the last reset, in MiB (0 where /proc is unavailable).
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
