@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::context::AppContext;
-use crate::db::{DbPool, migrate};
+use crate::db::{DbPool, Writer, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::http::{self, metrics};
 use crate::qr::cache::RenderCache;
@@ -51,7 +51,9 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let writer = Writer::start(&pool, settings.database.writers);
         let context = web::Data::new(AppContext {
+            writer,
             signer: QrSigner::new(&settings.qr),
             renders: RenderCache::new(settings.qr.render_cache_entries),
             metrics: metrics::Metrics::default(),

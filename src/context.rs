@@ -3,7 +3,7 @@
 //! another instance would need: all of that lives in the database.
 
 use crate::config::Settings;
-use crate::db::DbPool;
+use crate::db::{DbPool, Writer};
 use crate::domain::time::Clock;
 use crate::http::metrics::Metrics;
 use crate::qr::cache::RenderCache;
@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub struct AppContext {
     pub settings: Settings,
     pub pool: DbPool,
+    /// Group-committing writer for the hot write paths (issuing).
+    pub writer: Writer,
     pub signer: QrSigner,
     pub renders: RenderCache,
     pub metrics: Metrics,

@@ -77,6 +77,14 @@ pub enum CredentialError {
     Database(#[from] diesel::result::Error),
 }
 
+/// Whether `token` looks like one `create` makes: `fp` + role letter + `_` + 32 base32 letters.
+pub fn plausible_token(token: &str) -> bool {
+    let Some((prefix, secret)) = token.split_once('_') else { return false };
+    matches!(prefix, "fpo" | "fpb" | "fpa")
+        && secret.len() == 32
+        && secret.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
 pub fn hash_token(token: &str) -> String {
     HEXLOWER.encode(digest(&SHA256, token.as_bytes()).as_ref())
 }

@@ -3,7 +3,7 @@
 
 use super::Common;
 use super::harness::{self, BenchDb, Target, peak_rss_mib, reset_peak_rss};
-use super::load::drive;
+use super::load::{self, drive};
 use super::report::Row;
 use crate::app::Application;
 use crate::credentials::{self, Binding};
@@ -24,7 +24,7 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
     let settings = harness::settings(config, &db, common.concurrency + 4)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;
-        let base = format!("http://127.0.0.1:{}/api/v1/fines", app.port());
+        let port = app.port();
         let ctx = app.context();
         let server = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
@@ -50,30 +50,32 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
             "occurred_at": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
         })
         .to_string();
-        let client = reqwest::Client::builder().pool_max_idle_per_host(common.concurrency).build()?;
+        let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
         let request = |offset: usize| {
-            let (client, base, tokens, body) = (&client, &base, &tokens, &body);
+            let (tokens, body) = (&tokens, &body);
             move |i: usize| {
                 let n = offset + i;
-                client
-                    .post(base.as_str())
-                    .bearer_auth(&tokens[n % tokens.len()])
-                    .header("Idempotency-Key", format!("bench-{n}"))
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
+                let auth = format!("Bearer {}", tokens[n % tokens.len()]);
+                let key = format!("bench-{n}");
+                let headers = [
+                    ("Authorization", auth.as_str()),
+                    ("Idempotency-Key", key.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                load::request("POST", "/api/v1/fines", &headers, body.as_bytes())
             }
         };
-        let check = |_: usize, status: reqwest::StatusCode, body: &[u8]| {
+        let check = |_: usize, status: u16, body: &[u8]| {
             let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
-            if status != reqwest::StatusCode::CREATED || !text.contains("\"status\":\"awaiting_payment\"") {
+            if status != 201 || !text.contains("\"status\":\"awaiting_payment\"") {
                 return Err(format!("{status}: {text}"));
             }
             Ok(())
         };
 
-        drive(common.concurrency, common.warmup, request(0), check).await?;
+        drive(address, common.concurrency, common.warmup, request(0), check).await?;
         reset_peak_rss();
-        let measured = drive(common.concurrency, common.requests, request(common.warmup), check).await?;
+        let measured = drive(address, common.concurrency, common.requests, request(common.warmup), check).await?;
         let peak = peak_rss_mib();
 
         // Every acknowledged request left exactly one fine.

@@ -19,6 +19,9 @@ pub struct AuditRow {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
+// None is bound as NULL rather than rendered as DEFAULT, so the SQL is fixed and its
+// prepared statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewAuditEntry<'a> {
     pub at: NaiveDateTime,
     /// `credential:<id>`, `cli`, or `system:<job>`.

@@ -22,6 +22,9 @@ pub struct CredentialRow {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = credentials)]
+// None is bound as NULL rather than rendered as DEFAULT, so the SQL is fixed and its
+// prepared statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewCredential<'a> {
     pub id: &'a str,
     pub role: &'a str,

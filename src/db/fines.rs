@@ -37,6 +37,9 @@ pub struct FineRow {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = fines)]
+// None is bound as NULL rather than rendered as DEFAULT, so the SQL is fixed and its
+// prepared statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewFine<'a> {
     pub decision_no: &'a str,
     pub district_code: &'a str,

@@ -7,11 +7,13 @@ pub mod credentials;
 pub mod fines;
 pub mod idempotency;
 pub mod migrate;
-mod pool;
+pub mod pool;
 pub mod schema;
 pub mod serials;
+pub mod writer;
 
 pub use pool::{DbPool, PoolError};
+pub use writer::{WriteError, Writer};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
@@ -84,6 +86,17 @@ where
 /// True when a diesel error is a UNIQUE violation: another writer got there first.
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// True when a statement lost a race that a retry resolves: a UNIQUE violation (another writer
+/// committed the same key first), a serialization failure, or a deadlock victim.
+pub fn is_retryable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

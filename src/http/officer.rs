@@ -8,7 +8,7 @@ use crate::credentials::Role;
 use crate::db::fines::{self, FineRow};
 use crate::domain::time::{SHANGHAI, shanghai_date};
 use crate::domain::{DecisionNo, Fen, FineStatus};
-use crate::fines::issue::{self, IssueCommand, IssueRequest};
+use crate::fines::issue::{self, IssueAttempt, IssueError, IssueRequest};
 use crate::fines::view::{FineView, ViewContext};
 use crate::fines::{readable_by, utc, void};
 use crate::qr::bill::{BillContent, bill_png};
@@ -39,19 +39,21 @@ pub async fn issue_fine(
     token: BearerToken,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // A bad body is reported only once the caller is known, so 401/403 always come first.
+    // Parsing needs no database; authorization happens in the writer's transaction, and a bad
+    // body is reported only after the caller is known (401 and 403 come first).
     let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
-    let key = idempotency_key(&req);
-    let work_ctx = ctx.clone();
-    let outcome = with_conn(&ctx, move |conn| {
-        let principal = token.authorize(conn, &[Role::Officer])?;
-        let key = key?;
-        let (request, raw) = parse_json::<IssueRequest>(&body?)?;
-        let now = work_ctx.clock.now();
-        let cmd = IssueCommand::parse(&work_ctx, &principal, request, now)?;
-        Ok(issue::issue(&work_ctx, conn, &principal, &key, &issue::request_hash(&raw), &cmd)?)
-    })
-    .await?;
+    let attempt = IssueAttempt {
+        token: token.plausible()?,
+        idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
+        request: body
+            .and_then(|body| parse_json::<IssueRequest>(&body))
+            .map(|(request, raw)| (request, issue::request_hash(&raw)))
+            .map_err(|e| match e.status {
+                StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.settings.server.max_body_bytes),
+                _ => IssueError::Malformed(e.message),
+            }),
+    };
+    let outcome = issue::issue(&ctx, attempt).await?;
     let status = if outcome.created {
         ctx.metrics.fine_issued();
         StatusCode::CREATED
@@ -61,12 +63,13 @@ pub async fn issue_fine(
     Ok(HttpResponse::build(status).content_type("application/json").body(outcome.body))
 }
 
-/// Loads a fine the caller may read; a malformed number is 422, an unknown or foreign one 404.
+/// Loads a fine the caller may read. The credential is checked first (401/403), then the number
+/// (422 for bad check digits); an unknown fine or one of another district is 404.
 async fn readable_fine(ctx: &web::Data<AppContext>, token: BearerToken, raw_no: &str) -> Result<FineRow, ApiError> {
-    let no = DecisionNo::parse(raw_no).map_err(ApiError::bad_decision_number)?;
+    let no = DecisionNo::parse(raw_no).map_err(ApiError::bad_decision_number);
     with_conn(ctx, move |conn| {
         let principal = token.authorize(conn, READERS)?;
-        let fine = fines::find(conn, no.as_str())?.ok_or_else(ApiError::not_found)?;
+        let fine = fines::find(conn, no?.as_str())?.ok_or_else(ApiError::not_found)?;
         if !readable_by(&fine, &principal) {
             return Err(ApiError::not_found());
         }
@@ -183,12 +186,13 @@ pub async fn qr_png(
     query: web::Query<PngQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let module_px = match query.px.as_deref() {
-        None => 8,
+        None => Ok(8),
         Some(raw) => raw.parse::<u32>().ok().filter(|px| (1..=32).contains(px)).ok_or_else(|| {
             ApiError::invalid_request("px is the module size in pixels, 1 to 32").with_details(json!({"field": "px"}))
-        })?,
+        }),
     };
     let fine = readable_fine(&ctx, token, &path).await?;
+    let module_px = module_px?;
     check_printable(&fine)?;
     let bytes = render(ctx, fine, ImageKind::Png { module_px }, draw_qr).await?;
     Ok(image_response("image/png", bytes))

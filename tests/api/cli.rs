@@ -1,0 +1,94 @@
+//! The `finepay` binary: migrations and credentials from the command line, with tokens that the
+//! server then accepts (and refuses once revoked).
+
+use crate::helpers::{TestDb, error_of, motor_fine, spawn_app_on};
+use std::process::{Command, Output};
+
+/// Runs `finepay args…` from the crate root (where config/ lives) against `db` only.
+fn finepay(db: &TestDb, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_finepay"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(args).env_remove("FINEPAY_CONFIG");
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("FINEPAY__")) {
+            command.env_remove(name);
+        }
+    }
+    command.env("FINEPAY__DATABASE__URL", db.url()).output().expect("finepay runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(output.status.success(), "{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// The token printed by `credentials add`, checked to be the only line on stdout.
+fn single_token(output: &Output, prefix: &str) -> String {
+    assert_success(output, "credentials add");
+    let out = stdout(output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout: {out:?}");
+    let token = lines[0];
+    let secret = token.strip_prefix(prefix).unwrap_or_else(|| panic!("{token:?} starts with {prefix}"));
+    assert_eq!(secret.len(), 32, "{token}");
+    assert!(secret.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)), "{token}");
+    token.to_owned()
+}
+
+#[actix_web::test]
+async fn credentials_from_the_command_line_work_against_the_server() {
+    let db = TestDb::new();
+    assert_success(&finepay(&db, &["migrate"]), "migrate");
+
+    let officer = single_token(
+        &finepay(
+            &db,
+            &["credentials", "add", "--role", "officer", "--officer", "7", "--device", "d1", "--district", "110105"],
+        ),
+        "fpo_",
+    );
+    let refused = finepay(
+        &db,
+        &["credentials", "add", "--role", "officer", "--officer", "7", "--device", "d1", "--district", "999999"],
+    );
+    assert!(!refused.status.success(), "an unknown district is refused");
+    assert!(refused.stdout.is_empty(), "nothing on stdout: {:?}", stdout(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("999999"), "stderr says why");
+    let bank = single_token(&finepay(&db, &["credentials", "add", "--role", "bank", "--bank", "ICBC"]), "fpb_");
+    let admin = single_token(&finepay(&db, &["credentials", "add", "--role", "admin", "--name", "ops"]), "fpa_");
+
+    let list = finepay(&db, &["credentials", "list"]);
+    assert_success(&list, "credentials list");
+    let listing = stdout(&list);
+    let rows: Vec<Vec<&str>> = listing.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 3, "three credentials, the refused one was not created: {listing}");
+    let mut roles: Vec<&str> = rows.iter().map(|r| r[1]).collect();
+    roles.sort_unstable();
+    assert_eq!(roles, ["admin", "bank", "officer"], "{listing}");
+    assert!(rows.iter().all(|r| r[0].starts_with("cred_")), "{listing}");
+    for token in [&officer, &bank, &admin] {
+        assert!(!listing.contains(token.as_str()), "list never shows a token");
+        assert!(!listing.contains(&token[4..]), "nor any part of one");
+    }
+    let officer_id = rows.iter().find(|r| r[1] == "officer").expect("officer row")[0].to_owned();
+
+    // A server on the same database accepts the officer token…
+    let app = spawn_app_on(db, &[]).await;
+    let fine = app.issue_ok(&officer, "cli-1", &motor_fine(&app)).await;
+    assert_eq!(&fine["decision_no"].as_str().expect("no")[..6], "110105", "bound to the district given");
+
+    // …until it is revoked, at once.
+    let revoke = finepay(&app.db, &["credentials", "revoke", &officer_id]);
+    assert_success(&revoke, "credentials revoke");
+    let (status, code) = error_of(app.issue(&officer, "cli-2", &motor_fine(&app)).await).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+    assert_eq!(app.counts().fines, 1);
+
+    let again = finepay(&app.db, &["credentials", "revoke", &officer_id]);
+    assert!(!again.status.success(), "revoking twice fails");
+    let listing = stdout(&finepay(&app.db, &["credentials", "list"]));
+    let officer_row = listing.lines().find(|l| l.starts_with(&officer_id)).expect("still listed");
+    assert!(officer_row.contains("revoked"), "{officer_row}");
+}

@@ -1,0 +1,255 @@
+//! Test harness: every test gets its own finepay on port 0 with its own database — a temporary
+//! SQLite file, or, when FINEPAY_TEST_POSTGRES_URL is set, a fresh PostgreSQL schema dropped when
+//! the test ends — and a clock the test moves by hand.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use finepay::app::Application;
+use finepay::config::Settings;
+use finepay::context::AppContext;
+use finepay::credentials::{self, Binding};
+use finepay::db::schema::{audit_log, fines, idempotency_keys};
+use finepay::domain::time::Clock;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A clock that only moves when a test moves it.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = at;
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().expect("clock lock");
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// The database behind one test; dropping it removes everything the test wrote.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { base_url: String, schema: String, url: String },
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        match std::env::var("FINEPAY_TEST_POSTGRES_URL") {
+            Ok(base_url) if !base_url.is_empty() => {
+                let schema = format!("t_{}", random_suffix());
+                let mut conn = PgConnection::establish(&base_url).expect("FINEPAY_TEST_POSTGRES_URL connects");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                TestDb::Postgres { base_url, schema, url }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/finepay.db", dir.path().display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { base_url, schema, .. } = self
+            && let Ok(mut conn) = PgConnection::establish(base_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub ctx: actix_web::web::Data<AppContext>,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
+}
+
+/// Stops the server when the test ends. Its workers hold the application context, and with it
+/// the database pool and its open connections: a server left running would keep them for the
+/// rest of the test process (and exhaust PostgreSQL's max_connections).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((handle, thread)) = self.server.take() {
+            // The Stop command is sent at once; the server's own thread carries it out.
+            drop(handle.stop(false));
+            let _ = thread.join();
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts finepay with the shipped configuration plus `overrides` (dotted key, value).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(TestDb::new(), overrides).await
+}
+
+/// As [`spawn_app_with`], over a database the test prepared itself (the CLI tests do). The server
+/// runs in its own actix system on its own thread, so that it can be stopped when the test ends.
+pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
+    let mut all = vec![("server.listen", "127.0.0.1:0"), ("database.url", db.url()), ("database.pool_size", "8")];
+    all.extend_from_slice(overrides);
+    let settings = Settings::load_with_overrides(None, &all).expect("test settings are valid");
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now().trunc_subsecs(0))));
+    let (started, start) = std::sync::mpsc::channel();
+    let server_clock = clock.clone();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build_with_clock(settings, server_clock).expect("finepay starts");
+            if started.send((app.port(), app.context(), app.handle())).is_ok() {
+                let _ = app.run_until_stopped().await;
+            }
+        });
+    });
+    let (port, ctx, handle) = start.recv().expect("finepay starts");
+    let address = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { address, http, ctx, clock, db, server: Some((handle, thread)) }
+}
+
+/// Row counts of the tables a refused request must leave untouched.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub struct RowCounts {
+    pub fines: i64,
+    pub idempotency: i64,
+    pub audit: i64,
+}
+
+impl TestApp {
+    /// A live officer credential for `district`; returns its bearer token.
+    pub fn officer(&self, district: &str) -> String {
+        self.credential(&Binding::Officer {
+            officer_id: "0042".into(),
+            device_id: format!("hh-{district}"),
+            district_code: district.into(),
+        })
+    }
+
+    pub fn credential(&self, binding: &Binding) -> String {
+        let mut conn = self.ctx.pool.get().expect("connection");
+        credentials::create(&mut conn, binding, Utc::now()).expect("credential").1
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn counts(&self) -> RowCounts {
+        let mut conn = self.ctx.pool.get().expect("connection");
+        let credential_audit = audit_log::table
+            .filter(audit_log::action.like("credential.%"))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .expect("count");
+        RowCounts {
+            fines: fines::table.count().get_result(&mut *conn).expect("count fines"),
+            idempotency: idempotency_keys::table.count().get_result(&mut *conn).expect("count keys"),
+            audit: audit_log::table.count().get_result::<i64>(&mut *conn).expect("count audit") - credential_audit,
+        }
+    }
+
+    pub fn audit_actions(&self, decision_no: &str) -> Vec<String> {
+        let mut conn = self.ctx.pool.get().expect("connection");
+        finepay::db::audit::for_fine(&mut conn, decision_no).expect("audit").into_iter().map(|r| r.action).collect()
+    }
+
+    pub async fn issue(&self, token: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/fines", self.address))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Issues `body` and returns the 201 body.
+    pub async fn issue_ok(&self, token: &str, key: &str, body: &Value) -> Value {
+        let response = self.issue(token, key, body).await;
+        assert_eq!(response.status(), 201, "issue refused: {:?}", response.text().await);
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.address)).bearer_auth(token).send().await.expect("request sent")
+    }
+
+    /// The public page for a pay URL, asked for as JSON.
+    pub async fn page_json(&self, pay_url: &str) -> reqwest::Response {
+        self.http
+            .get(self.public_path(pay_url))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The pay URL with this test server's address in place of the configured public base URL.
+    pub fn public_path(&self, pay_url: &str) -> String {
+        let token = pay_url.rsplit('/').next().expect("token");
+        format!("{}/P/{token}", self.address)
+    }
+}
+
+/// A valid motor-vehicle fine request, occurring now on the app's clock.
+pub fn motor_fine(app: &TestApp) -> Value {
+    json!({
+        "violation_code": "1625",
+        "subject": {"kind": "motor_vehicle", "plate": "京A12345", "plate_type": "02"},
+        "location": "朝阳区建国路与东三环交叉口",
+        "occurred_at": (app.now() - Duration::minutes(2)).to_rfc3339(),
+        "delivery": "print"
+    })
+}
+
+/// A valid pedestrian fine request.
+pub fn pedestrian_fine(app: &TestApp) -> Value {
+    json!({
+        "violation_code": "3001",
+        "subject": {"kind": "pedestrian"},
+        "location": "建国门内大街",
+        "occurred_at": app.now().to_rfc3339()
+    })
+}
+
+/// The body of an error response: (code, message).
+pub async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("errors are JSON");
+    let code = body["error"]["code"].as_str().expect("error.code").to_owned();
+    assert!(body["error"]["message"].is_string(), "error.message");
+    assert!(body["error"]["details"].is_object(), "error.details");
+    (status, code)
+}

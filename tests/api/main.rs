@@ -1,0 +1,13 @@
+//! Black-box tests: finepay on port 0 with a fresh database per test, driven over HTTP (and the
+//! CLI binary), on SQLite by default and on PostgreSQL when FINEPAY_TEST_POSTGRES_URL is set.
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod idempotency;
+mod issue;
+mod ops;
+mod public_page;
+mod qr_images;
+mod void;
