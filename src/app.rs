@@ -4,8 +4,9 @@
 
 use crate::config::Settings;
 use crate::context::AppContext;
-use crate::db::{DbPool, Writer, migrate};
+use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
+use crate::fines::issue_write::{self, IssueEnv};
 use crate::http::{self, metrics};
 use crate::qr::cache::RenderCache;
 use crate::qr::token::QrSigner;
@@ -51,9 +52,13 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let writer = Writer::start(&pool, settings.database.writers);
+        let issues = issue_write::start_writer(
+            &pool,
+            IssueEnv { settings: settings.clone(), signer: QrSigner::new(&settings.qr), clock: clock.clone() },
+        )
+        .map_err(|source| StartError::Bind { address: "issue writer thread".into(), source })?;
         let context = web::Data::new(AppContext {
-            writer,
+            issues,
             signer: QrSigner::new(&settings.qr),
             renders: RenderCache::new(settings.qr.render_cache_entries),
             metrics: metrics::Metrics::default(),

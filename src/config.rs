@@ -49,7 +49,6 @@ pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout: Duration,
-    pub writers: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +98,6 @@ struct RawDatabase {
     url: String,
     pool_size: u32,
     connect_timeout: String,
-    writers: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,7 +162,6 @@ impl RawSettings {
             url: self.database.url.clone(),
             pool_size: self.database.pool_size.max(1),
             connect_timeout: parse_duration("database.connect_timeout", &self.database.connect_timeout)?,
-            writers: self.database.writers.clamp(1, 64),
         };
         crate::db::Backend::from_url(&database.url).map_err(|e| invalid("database.url", e))?;
 

@@ -3,8 +3,9 @@
 //! another instance would need: all of that lives in the database.
 
 use crate::config::Settings;
-use crate::db::{DbPool, Writer};
+use crate::db::DbPool;
 use crate::domain::time::Clock;
+use crate::fines::issue_write::IssueWriter;
 use crate::http::metrics::Metrics;
 use crate::qr::cache::RenderCache;
 use crate::qr::token::QrSigner;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 pub struct AppContext {
     pub settings: Settings,
     pub pool: DbPool,
-    /// Group-committing writer for the hot write paths (issuing).
-    pub writer: Writer,
+    /// Writes issued fines in group-committed batches.
+    pub issues: IssueWriter,
     pub signer: QrSigner,
     pub renders: RenderCache,
     pub metrics: Metrics,

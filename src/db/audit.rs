@@ -36,6 +36,15 @@ pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> QueryResult
     diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
 }
 
+pub fn record_many(conn: &mut DbConnection, entries: &[NewAuditEntry<'_>]) -> QueryResult<()> {
+    // Multi-row inserts do not compile through MultiConnection.
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(audit_log::table).values(entries).execute(c),
+        DbConnection::Postgresql(c) => diesel::insert_into(audit_log::table).values(entries).execute(c),
+    }
+    .map(|_| ())
+}
+
 pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<AuditRow>> {
     audit_log::table
         .filter(audit_log::decision_no.eq(decision_no))

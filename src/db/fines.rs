@@ -67,6 +67,16 @@ pub fn insert(conn: &mut DbConnection, fine: &NewFine<'_>) -> QueryResult<()> {
     diesel::insert_into(fines::table).values(fine).execute(conn).map(|_| ())
 }
 
+/// Inserts many fines in one statement (a batch of the group-commit writer).
+pub fn insert_many(conn: &mut DbConnection, rows: &[NewFine<'_>]) -> QueryResult<()> {
+    // Multi-row inserts do not compile through MultiConnection.
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(fines::table).values(rows).execute(c),
+        DbConnection::Postgresql(c) => diesel::insert_into(fines::table).values(rows).execute(c),
+    }
+    .map(|_| ())
+}
+
 pub fn find(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<FineRow>> {
     fines::table.find(decision_no).select(FineRow::as_select()).first(conn).optional()
 }

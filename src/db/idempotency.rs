@@ -21,6 +21,39 @@ pub fn find(conn: &mut DbConnection, credential: &str, key: &str) -> QueryResult
     idempotency_keys::table.find((credential, key)).select(IdempotencyRecord::as_select()).first(conn).optional()
 }
 
+/// The records among `keys` (credential, key) that exist.
+pub fn find_many(conn: &mut DbConnection, keys: &[(&str, &str)]) -> QueryResult<Vec<IdempotencyRecord>> {
+    let credentials: Vec<&str> = keys.iter().map(|(c, _)| *c).collect();
+    let names: Vec<&str> = keys.iter().map(|(_, k)| *k).collect();
+    // `IN` lists bind differently per backend (arrays on PostgreSQL), so this runs per backend;
+    // the filter selects a superset and the exact pairs are kept below.
+    macro_rules! load {
+        ($c:expr) => {
+            idempotency_keys::table
+                .filter(idempotency_keys::credential_id.eq_any(&credentials))
+                .filter(idempotency_keys::idempotency_key.eq_any(&names))
+                .select(IdempotencyRecord::as_select())
+                .load($c)
+        };
+    }
+    let found: Vec<IdempotencyRecord> = match conn {
+        DbConnection::Sqlite(c) => load!(c),
+        DbConnection::Postgresql(c) => load!(c),
+    }?;
+    Ok(found
+        .into_iter()
+        .filter(|r| keys.iter().any(|(c, k)| r.credential_id == *c && r.idempotency_key == *k))
+        .collect())
+}
+
+pub fn insert_many(conn: &mut DbConnection, records: &[IdempotencyRecord]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(idempotency_keys::table).values(records).execute(c),
+        DbConnection::Postgresql(c) => diesel::insert_into(idempotency_keys::table).values(records).execute(c),
+    }
+    .map(|_| ())
+}
+
 pub fn insert(conn: &mut DbConnection, record: &IdempotencyRecord) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table).values(record).execute(conn).map(|_| ())
 }

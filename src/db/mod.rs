@@ -13,7 +13,7 @@ pub mod serials;
 pub mod writer;
 
 pub use pool::{DbPool, PoolError};
-pub use writer::{WriteError, Writer};
+pub use writer::{Batch, BatchWriter, WriteError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 

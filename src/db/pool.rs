@@ -5,7 +5,7 @@ use super::{Backend, DbConnection};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -81,6 +81,23 @@ pub struct Manager {
 /// Applied to every SQLite connection. WAL is set once, by the migration step.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
+/// SQLite ships in "serialized" mode with memory statistics on: every call and every allocation
+/// takes a global mutex. finepay never shares a connection between threads (the pool lends each
+/// to one thread at a time), which is what "multi-thread" mode requires, and reads no memory
+/// statistics. Both settings only take effect before SQLite initialises, hence the Once before
+/// the first connection; if SQLite is already initialised the calls fail and change nothing.
+fn configure_sqlite_library() {
+    static CONFIGURED: Once = Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: sqlite3_config is called with the argument types its documentation gives for
+        // these options (none; one int), from one thread, before any connection exists.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
+        }
+    });
+}
+
 impl ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = PoolError;
@@ -88,6 +105,7 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, PoolError> {
         match &self.backend {
             Backend::Sqlite { path } => {
+                configure_sqlite_library();
                 let mut conn =
                     SqliteConnection::establish(path).map_err(|e| PoolError::Connect(format!("{path}: {e}")))?;
                 conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| PoolError::Connect(e.to_string()))?;

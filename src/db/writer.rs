@@ -1,17 +1,16 @@
-//! Group commit. A single-row transaction per request caps throughput at the database's commit
-//! rate: each commit rewrites the same index pages (SQLite's WAL) or waits for a flush
-//! (PostgreSQL). Writer threads instead take every write queued at that moment, run each one in
-//! its own savepoint inside one transaction, commit once, and only then answer the callers — so
-//! nobody hears "done" before the data is durable, and one failing write rolls back only itself.
+//! Group commit. One transaction per request caps throughput at the database's commit rate:
+//! every commit rewrites the same index pages (SQLite's WAL) or waits for a flush (PostgreSQL).
+//! A batch writer instead takes every item queued at that moment, writes them all in one
+//! transaction — with set-based statements where the [`Batch`] can — commits once, and only then
+//! answers the callers, so nobody hears "done" before the data is durable. If the batch fails as
+//! a whole, each item is retried alone in its own transaction, so one bad item fails only itself.
 
-use super::{DbConnection, DbPool, PoolError};
-use diesel::Connection;
+use super::{DbConnection, DbPool};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
 
-/// The most writes one transaction carries; bounds the latency a batch adds to its last member.
+/// The most items one transaction carries; bounds the latency a batch adds to its last item.
 const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,157 +19,132 @@ pub enum WriteError {
     Stopped,
     #[error("database connection: {0}")]
     Connection(String),
-    #[error("the batch did not commit: {0}")]
-    Commit(String),
-    #[error("a write in the batch panicked; the batch was rolled back")]
+    #[error("the write panicked and was rolled back")]
     Panicked,
 }
 
-/// Called once the batch's fate is known: `Ok` when committed.
-type Completion = Box<dyn FnOnce(Result<(), WriteError>) + Send>;
+/// How one kind of write is done in batches.
+pub trait Batch: Send + 'static {
+    type Item: Send + 'static;
+    type Output: Send + 'static;
 
-trait Job: Send {
-    /// Runs the write in a savepoint of the open transaction.
-    fn run(self: Box<Self>, conn: &mut DbConnection) -> Completion;
-    /// Tells the caller the write could not be attempted.
-    fn abandon(self: Box<Self>, why: WriteError);
+    /// Writes `items` inside the open transaction and returns one output per item, in order.
+    /// Any error rolls the whole batch back, after which every item goes through `run_alone`.
+    fn run_batch(
+        &mut self,
+        conn: &mut DbConnection,
+        items: &[Self::Item],
+    ) -> Result<Vec<Self::Output>, diesel::result::Error>;
+
+    /// Writes one item in a transaction of its own (the fallback after a failed batch).
+    fn run_alone(&mut self, pool: &DbPool, conn: &mut DbConnection, item: &Self::Item) -> Self::Output;
+
+    /// The output for an item that could not be attempted.
+    fn failed(&self, why: WriteError) -> Self::Output;
 }
 
-struct Write<F, T, E> {
-    work: F,
-    reply: oneshot::Sender<Result<T, E>>,
+type Queued<B> = (<B as Batch>::Item, oneshot::Sender<<B as Batch>::Output>);
+
+pub struct BatchWriter<B: Batch> {
+    queue: mpsc::Sender<Queued<B>>,
 }
 
-impl<F, T, E> Job for Write<F, T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
-    T: Send + 'static,
-    E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
-{
-    fn run(self: Box<Self>, conn: &mut DbConnection) -> Completion {
-        let Write { work, reply } = *self;
-        // Nested in the batch's transaction, this is a savepoint.
-        let result = conn.transaction(work);
-        Box::new(move |committed: Result<(), WriteError>| {
-            let answer = match committed {
-                Ok(()) => result,
-                Err(why) => Err(E::from(why)),
-            };
-            // The caller may have gone away (client disconnected); the write stands regardless.
-            let _ = reply.send(answer);
-        })
-    }
-
-    fn abandon(self: Box<Self>, why: WriteError) {
-        let _ = self.reply.send(Err(E::from(why)));
+impl<B: Batch> Clone for BatchWriter<B> {
+    fn clone(&self) -> Self {
+        BatchWriter { queue: self.queue.clone() }
     }
 }
 
-#[derive(Clone)]
-pub struct Writer {
-    queue: mpsc::Sender<Box<dyn Job>>,
+impl<B: Batch> BatchWriter<B> {
+    /// Starts the writer thread. One per process: SQLite has a single writer anyway, and on
+    /// PostgreSQL each instance brings its own.
+    pub fn start(pool: &DbPool, batch: B, name: &str) -> std::io::Result<Self> {
+        let (queue, items) = mpsc::channel::<Queued<B>>();
+        let pool = pool.clone();
+        std::thread::Builder::new().name(format!("{name}-writer")).spawn(move || writer_loop(&pool, batch, &items))?;
+        Ok(BatchWriter { queue })
+    }
+
+    /// Queues `item` for the next batch and resolves once that batch has committed (or failed).
+    pub async fn submit(&self, item: B::Item, failed: impl FnOnce(WriteError) -> B::Output) -> B::Output {
+        let (reply, answer) = oneshot::channel();
+        if self.queue.send((item, reply)).is_err() {
+            return failed(WriteError::Stopped);
+        }
+        answer.await.unwrap_or_else(|_| failed(WriteError::Stopped))
+    }
 }
 
-impl Writer {
-    /// Starts `threads` writer threads on `pool` (always one on SQLite, which has one writer).
-    pub fn start(pool: &DbPool, threads: usize) -> Writer {
-        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
-        let jobs = Arc::new(Mutex::new(jobs));
-        let threads = if pool.is_sqlite() { 1 } else { threads.max(1) };
-        for n in 0..threads {
-            let (pool, jobs) = (pool.clone(), jobs.clone());
-            let spawned =
-                std::thread::Builder::new().name(format!("db-writer-{n}")).spawn(move || writer_loop(&pool, &jobs));
-            if let Err(e) = spawned {
-                log::error!("starting database writer {n}: {e}");
+fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Queued<B>>) {
+    let mut conn = None;
+    while let Ok(first) = items.recv() {
+        let mut queued = vec![first];
+        while queued.len() < MAX_BATCH {
+            match items.try_recv() {
+                Ok(next) => queued.push(next),
+                Err(_) => break,
             }
         }
-        Writer { queue }
-    }
-
-    /// Runs `work` in the next batch and resolves once that batch has committed (or failed).
-    pub async fn run<F, T, E>(&self, work: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<diesel::result::Error> + From<WriteError> + Send + 'static,
-    {
-        let (reply, answer) = oneshot::channel();
-        self.queue.send(Box::new(Write { work, reply })).map_err(|_| E::from(WriteError::Stopped))?;
-        answer.await.unwrap_or_else(|_| Err(E::from(WriteError::Stopped)))
-    }
-}
-
-fn writer_loop(pool: &DbPool, jobs: &Mutex<mpsc::Receiver<Box<dyn Job>>>) {
-    let mut conn: Option<super::pool::PooledConnection> = None;
-    loop {
-        let batch = {
-            let jobs = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            let Ok(first) = jobs.recv() else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
+        let (work, replies): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
         if conn.is_none() {
-            conn = match pool.get() {
-                Ok(c) => Some(c),
+            match pool.get() {
+                Ok(c) => conn = Some(c),
                 Err(e) => {
                     log::error!("database writer: {e}");
-                    batch.into_iter().for_each(|job| job.abandon(WriteError::Connection(e.to_string())));
+                    for reply in replies {
+                        let _ = reply.send(batch.failed(WriteError::Connection(e.to_string())));
+                    }
                     continue;
                 }
-            };
-        }
-        if let Some(c) = conn.as_mut()
-            && !run_batch(pool, c, batch)
-        {
-            // After a panic the connection's transaction state is unknown: start afresh.
-            conn = None;
-        }
-    }
-}
-
-/// Runs one batch; false when the connection should be replaced.
-fn run_batch(pool: &DbPool, conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> bool {
-    let size = batch.len();
-    let mut completions = Vec::with_capacity(size);
-    let mut batch = batch.into_iter();
-    let outcome = pool.write(conn, |conn| {
-        for job in batch.by_ref() {
-            match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
-                Ok(done) => completions.push(done),
-                Err(_) => return Err(WriteError::Panicked),
             }
         }
-        Ok::<_, WriteError>(())
-    });
-    let healthy = !matches!(outcome, Err(WriteError::Panicked));
-    if let Err(e) = &outcome {
-        log::error!("database writer: batch of {size} failed: {e}");
+        let Some(c) = conn.as_mut() else { continue };
+        let outputs = match catch_unwind(AssertUnwindSafe(|| pool.write(c, |c| batch.run_batch(c, &work)))) {
+            Ok(Ok(outputs)) if outputs.len() == work.len() => outputs,
+            outcome => {
+                match outcome {
+                    Ok(Ok(_)) => log::error!("database writer: the batch answered the wrong number of items"),
+                    Ok(Err(e)) => {
+                        log::warn!("database writer: batch of {} rolled back ({e}); writing each alone", work.len())
+                    }
+                    Err(_) => {
+                        log::error!("database writer: a batch panicked; writing each item alone");
+                        // The connection's transaction state is unknown after a panic.
+                        conn = None;
+                    }
+                }
+                run_each_alone(pool, &mut batch, &mut conn, &work)
+            }
+        };
+        // The caller may have gone away (client disconnected); the write stands regardless.
+        for (reply, output) in replies.into_iter().zip(outputs) {
+            let _ = reply.send(output);
+        }
     }
-    for done in completions {
-        done(outcome.clone());
-    }
-    // Jobs not reached (after a panic) are answered too.
-    for job in batch {
-        job.abandon(outcome.clone().err().unwrap_or(WriteError::Panicked));
-    }
-    healthy
 }
 
-impl From<diesel::result::Error> for WriteError {
-    fn from(e: diesel::result::Error) -> Self {
-        WriteError::Commit(e.to_string())
-    }
-}
-
-impl From<PoolError> for WriteError {
-    fn from(e: PoolError) -> Self {
-        WriteError::Connection(e.to_string())
-    }
+fn run_each_alone<B: Batch>(
+    pool: &DbPool,
+    batch: &mut B,
+    conn: &mut Option<super::pool::PooledConnection>,
+    work: &[B::Item],
+) -> Vec<B::Output> {
+    work.iter()
+        .map(|item| {
+            if conn.is_none() {
+                match pool.get() {
+                    Ok(c) => *conn = Some(c),
+                    Err(e) => return batch.failed(WriteError::Connection(e.to_string())),
+                }
+            }
+            let Some(c) = conn.as_mut() else { return batch.failed(WriteError::Stopped) };
+            match catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, c, item))) {
+                Ok(output) => output,
+                Err(_) => {
+                    *conn = None;
+                    batch.failed(WriteError::Panicked)
+                }
+            }
+        })
+        .collect()
 }

@@ -1,26 +1,17 @@
-//! Issuing a fine. The request is parsed into an [`IssueCommand`] at the edge; then one write
-//! transaction checks the idempotency record, takes the district's next serial, inserts the fine
-//! and its audit entry, and stores the response beside them — so a retry, however concurrent,
-//! gets the very same fine back and a crash leaves either everything or nothing.
+//! Issuing a fine, at the edge: the handheld's request, its checks against the catalogue, the
+//! statutory ranges and the officer's credential, and the errors a refusal can carry. What passes
+//! becomes an [`IssueCommand`], which `issue_write` writes.
 
-use super::view::{FineView, ViewContext};
-use crate::context::AppContext;
-use crate::credentials::{self, Binding, Principal, Role};
-use crate::db::fines::{self, NewFine};
-use crate::db::idempotency::{self, IdempotencyRecord};
-use crate::db::{self, DbConnection, WriteError, audit, serials};
-use crate::domain::decision_no::{DecisionNo, MAX_SERIAL};
+use crate::config::Settings;
+use crate::credentials::{Binding, Principal};
+use crate::db::WriteError;
+use crate::domain::decision_no::MAX_SERIAL;
 use crate::domain::plate::{PlateError, valid_plate_type};
-use crate::domain::time::shanghai_date;
-use crate::domain::{Delivery, Fen, FineStatus, Plate, SubjectKind};
-use actix_web::web::Data;
+use crate::domain::{Delivery, Fen, Plate, SubjectKind};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use data_encoding::HEXLOWER;
 use ring::digest::{SHA256, digest};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
-use std::sync::Arc;
-
 /// The JSON body of `POST /api/v1/fines`, as the handheld sends it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueRequest {
@@ -69,16 +60,8 @@ pub enum IssueError {
     WrongDistrict { allowed: String },
     #[error("district {0} is not configured")]
     DistrictNotConfigured(String),
-    #[error("a valid bearer token is required")]
-    Unauthorized,
     #[error("only officer credentials issue fines")]
     NotAnOfficer,
-    #[error("{0}")]
-    Malformed(String),
-    #[error("the body exceeds {0} bytes")]
-    TooLarge(usize),
-    #[error("{0}")]
-    BadIdempotencyKey(String),
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,
     #[error("district {district} has issued all {MAX_SERIAL} decision numbers for {date}")]
@@ -122,7 +105,7 @@ const MAX_AGE_HOURS: i64 = 24;
 
 impl IssueCommand {
     pub fn parse(
-        ctx: &AppContext,
+        settings: &Settings,
         principal: &Principal,
         req: &IssueRequest,
         now: DateTime<Utc>,
@@ -135,11 +118,10 @@ impl IssueCommand {
         {
             return Err(IssueError::WrongDistrict { allowed: district_code.clone() });
         }
-        if ctx.settings.districts.get(district_code).is_none() {
+        if settings.districts.get(district_code).is_none() {
             return Err(IssueError::DistrictNotConfigured(district_code.clone()));
         }
-        let violation = ctx
-            .settings
+        let violation = settings
             .catalogue
             .get(req.violation_code.trim())
             .ok_or_else(|| IssueError::UnknownViolation(req.violation_code.clone()))?;
@@ -216,188 +198,4 @@ pub struct IssueOutcome {
 /// retry that formats the same request differently still matches.
 pub fn request_hash(body: &serde_json::Value) -> String {
     HEXLOWER.encode(digest(&SHA256, body.to_string().as_bytes()).as_ref())
-}
-
-/// A request to issue, as it arrives: the caller's token and the parsed (or refused) parts. It is
-/// authorized inside the writer's transaction, so issuing costs one hop off the async executor.
-pub struct IssueAttempt {
-    pub token: String,
-    pub idempotency_key: Result<String, IssueError>,
-    pub request: Result<(IssueRequest, String), IssueError>,
-}
-
-/// Issues a fine through the group-committing writer, or replays the stored answer to an earlier
-/// request with the same credential and idempotency key.
-pub async fn issue(ctx: &Data<AppContext>, attempt: IssueAttempt) -> Result<IssueOutcome, IssueError> {
-    let attempt = Arc::new(attempt);
-    // Another instance may hold the same key or the same serial counter: the loser's savepoint
-    // rolls back and a later batch replays the winner's committed answer.
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let (job_ctx, job) = (ctx.clone(), attempt.clone());
-        match ctx.writer.run(move |conn| authorize_and_issue(&job_ctx, conn, &job)).await {
-            Err(IssueError::Contended) if tries < MAX_TRIES => continue,
-            other => return other,
-        }
-    }
-}
-
-const MAX_TRIES: u32 = 5;
-
-/// Refusals come in the documented order: 401, then 403, then malformed input, then the rest.
-fn authorize_and_issue(
-    ctx: &AppContext,
-    conn: &mut DbConnection,
-    attempt: &IssueAttempt,
-) -> Result<IssueOutcome, IssueError> {
-    let principal = credentials::authenticate(conn, &attempt.token)?.ok_or(IssueError::Unauthorized)?;
-    if principal.binding.role() != Role::Officer {
-        return Err(IssueError::NotAnOfficer);
-    }
-    let key = attempt.idempotency_key.clone()?;
-    let (request, hash) = attempt.request.as_ref().map_err(Clone::clone)?;
-    let command = IssueCommand::parse(ctx, &principal, request, ctx.clock.now())?;
-    issue_once(ctx, conn, &principal, &key, hash, &command)
-}
-
-/// A write lost a race with another transaction; retrying is safe.
-fn contended(e: diesel::result::Error) -> IssueError {
-    if db::is_retryable(&e) { IssueError::Contended } else { e.into() }
-}
-
-fn issue_once(
-    ctx: &AppContext,
-    conn: &mut DbConnection,
-    principal: &Principal,
-    idempotency_key: &str,
-    hash: &str,
-    cmd: &IssueCommand,
-) -> Result<IssueOutcome, IssueError> {
-    if let Some(record) = idempotency::find(conn, &principal.credential_id, idempotency_key)? {
-        if record.request_hash != hash {
-            return Err(IssueError::KeyReused);
-        }
-        return Ok(IssueOutcome { created: false, body: record.response_body });
-    }
-
-    let now = ctx.clock.now().trunc_subsecs(0);
-    let issue_date = shanghai_date(now);
-    let serial = serials::next_serial(conn, &cmd.district_code, issue_date).map_err(contended)?;
-    let serial = u32::try_from(serial)
-        .ok()
-        .filter(|s| *s <= MAX_SERIAL)
-        .ok_or_else(|| IssueError::SerialsExhausted { district: cmd.district_code.clone(), date: issue_date })?;
-    let district = ctx
-        .settings
-        .districts
-        .get(&cmd.district_code)
-        .ok_or_else(|| IssueError::DistrictNotConfigured(cmd.district_code.clone()))?;
-    let decision_no = DecisionNo::new(&district.code, issue_date, serial)
-        .map_err(|_| IssueError::SerialsExhausted { district: cmd.district_code.clone(), date: issue_date })?;
-
-    let with_qr = district.qr_payment_on(issue_date);
-    let (status, qr_expires_at, qr_key_id) = if with_qr {
-        (
-            FineStatus::AwaitingPayment,
-            Some(ctx.settings.qr.policy.expires_at(now)),
-            Some(i32::from(ctx.signer.current_key())),
-        )
-    } else {
-        (FineStatus::PayableAtBank, None, None)
-    };
-    let verification_code = verification_code()?;
-    let row = NewFine {
-        decision_no: decision_no.as_str(),
-        district_code: &cmd.district_code,
-        verification_code: &verification_code,
-        violation_code: &cmd.violation_code,
-        subject_kind: cmd.kind.as_str(),
-        plate: cmd.plate.as_ref().map(Plate::as_str),
-        plate_type: cmd.plate_type.as_deref(),
-        location: &cmd.location,
-        occurred_at: cmd.occurred_at.naive_utc(),
-        delivery: cmd.delivery.as_str(),
-        amount_fen: cmd.amount.get(),
-        points: cmd.points,
-        status: status.as_str(),
-        credential_id: &principal.credential_id,
-        officer_id: &cmd.officer_id,
-        device_id: &cmd.device_id,
-        issued_at: now.naive_utc(),
-        qr_expires_at: qr_expires_at.map(|t| t.naive_utc()),
-        qr_key_id,
-        updated_at: now.naive_utc(),
-    };
-    fines::insert(conn, &row)?;
-
-    let actor = principal.actor();
-    let details = serde_json::json!({
-        "violation_code": cmd.violation_code,
-        "amount_fen": cmd.amount.get(),
-        "status": status.as_str(),
-        "officer_id": cmd.officer_id,
-        "device_id": cmd.device_id,
-    })
-    .to_string();
-    audit::record(
-        conn,
-        &audit::NewAuditEntry {
-            at: now.naive_utc(),
-            actor: &actor,
-            action: "fine.issue",
-            decision_no: Some(decision_no.as_str()),
-            details: &details,
-        },
-    )?;
-
-    let view = FineView::from_new(&ViewContext::of(ctx), &row, &decision_no);
-    let body = serde_json::to_string(&view).map_err(|e| IssueError::Database(e.to_string()))?;
-    idempotency::insert(
-        conn,
-        &IdempotencyRecord {
-            credential_id: principal.credential_id.clone(),
-            idempotency_key: idempotency_key.to_owned(),
-            request_hash: hash.to_owned(),
-            response_status: 201,
-            response_body: body.clone(),
-            created_at: now.naive_utc(),
-        },
-    )
-    .map_err(contended)?;
-    Ok(IssueOutcome { created: true, body })
-}
-
-/// Six random digits, without modulo bias.
-fn verification_code() -> Result<String, IssueError> {
-    loop {
-        let n = u32::from_be_bytes(random_bytes()?);
-        // 4 294 000 000 is the largest multiple of 10^6 that fits in a u32.
-        if n < 4_294_000_000 {
-            return Ok(format!("{:06}", n % 1_000_000));
-        }
-    }
-}
-
-/// Four bytes from the system's CSPRNG, drawn 4 KiB at a time: one syscall per 1,024 fines
-/// instead of one per fine on the writer's hot path.
-fn random_bytes() -> Result<[u8; 4], IssueError> {
-    thread_local! {
-        static POOL: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
-    }
-    POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let (buffer, used) = &mut *pool;
-        if *used + 4 > buffer.len() {
-            buffer.resize(4096, 0);
-            SystemRandom::new().fill(buffer).map_err(|_| IssueError::Random)?;
-            *used = 0;
-        }
-        let mut out = [0u8; 4];
-        out.copy_from_slice(&buffer[*used..*used + 4]);
-        // Never hand out the same bytes twice.
-        buffer[*used..*used + 4].fill(0);
-        *used += 4;
-        Ok(out)
-    })
 }

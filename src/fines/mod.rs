@@ -2,6 +2,7 @@
 //! windows), reading, and voiding. Each use case runs as one database transaction.
 
 pub mod issue;
+pub mod issue_write;
 pub mod view;
 pub mod void;
 

@@ -62,12 +62,12 @@ pub struct ViewContext<'a> {
 }
 
 impl<'a> ViewContext<'a> {
+    pub fn new(signer: &'a QrSigner, public_base_url: &'a str, catalogue: &'a crate::domain::Catalogue) -> Self {
+        ViewContext { signer, public_base_url, catalogue }
+    }
+
     pub fn of(ctx: &'a AppContext) -> Self {
-        ViewContext {
-            signer: &ctx.signer,
-            public_base_url: &ctx.settings.server.public_base_url,
-            catalogue: &ctx.settings.catalogue,
-        }
+        Self::new(&ctx.signer, &ctx.settings.server.public_base_url, &ctx.settings.catalogue)
     }
 
     /// The URL the QR code holds: upper case, so the whole of it encodes in alphanumeric mode.

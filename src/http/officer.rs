@@ -8,7 +8,8 @@ use crate::credentials::Role;
 use crate::db::fines::{self, FineRow};
 use crate::domain::time::{SHANGHAI, shanghai_date};
 use crate::domain::{DecisionNo, Fen, FineStatus};
-use crate::fines::issue::{self, IssueAttempt, IssueError, IssueRequest};
+use crate::fines::issue::{self, IssueCommand, IssueRequest};
+use crate::fines::issue_write::{self, IssueInput};
 use crate::fines::view::{FineView, ViewContext};
 use crate::fines::{readable_by, utc, void};
 use crate::qr::bill::{BillContent, bill_png};
@@ -39,21 +40,19 @@ pub async fn issue_fine(
     token: BearerToken,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // Parsing needs no database; authorization happens in the writer's transaction, and a bad
-    // body is reported only after the caller is known (401 and 403 come first).
+    // A bad body is reported only once the caller is known, so 401 and 403 always come first.
     let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
-    let attempt = IssueAttempt {
-        token: token.plausible()?,
-        idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
-        request: body
-            .and_then(|body| parse_json::<IssueRequest>(&body))
-            .map(|(request, raw)| (request, issue::request_hash(&raw)))
-            .map_err(|e| match e.status {
-                StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.settings.server.max_body_bytes),
-                _ => IssueError::Malformed(e.message),
-            }),
-    };
-    let outcome = issue::issue(&ctx, attempt).await?;
+    let key = idempotency_key(&req);
+    let parse_ctx = ctx.clone();
+    let input = with_conn(&ctx, move |conn| {
+        let principal = token.authorize(conn, &[Role::Officer])?;
+        let idempotency_key = key?;
+        let (request, raw) = parse_json::<IssueRequest>(&body?)?;
+        let command = IssueCommand::parse(&parse_ctx.settings, &principal, &request, parse_ctx.clock.now())?;
+        Ok(IssueInput { principal, idempotency_key, request_hash: issue::request_hash(&raw), command })
+    })
+    .await?;
+    let outcome = issue_write::issue(&ctx.issues, input).await?;
     let status = if outcome.created {
         ctx.metrics.fine_issued();
         StatusCode::CREATED
