@@ -52,3 +52,8 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<A
         .select(AuditRow::as_select())
         .load(conn)
 }
+
+/// The details of every entry by `actor`, oldest first.
+pub fn for_actor(conn: &mut DbConnection, actor: &str) -> QueryResult<Vec<String>> {
+    audit_log::table.filter(audit_log::actor.eq(actor)).order(audit_log::id.asc()).select(audit_log::details).load(conn)
+}

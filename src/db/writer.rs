@@ -148,3 +148,78 @@ fn run_each_alone<B: Batch>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::audit::{self, NewAuditEntry};
+    use crate::db::migrate;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Writes one audit row per item; a negative item is bad and fails whatever holds it.
+    struct Rows {
+        alone_calls: Arc<AtomicUsize>,
+    }
+
+    fn write_row(conn: &mut DbConnection, item: i64) -> diesel::QueryResult<()> {
+        let details = item.to_string();
+        let at = chrono::Utc::now().naive_utc();
+        audit::record(conn, &NewAuditEntry { at, actor: "test", action: "row", decision_no: None, details: &details })
+    }
+
+    impl Batch for Rows {
+        type Item = i64;
+        type Output = Result<i64, String>;
+
+        fn run_batch(&mut self, conn: &mut DbConnection, items: &[i64]) -> diesel::QueryResult<Vec<Self::Output>> {
+            for &item in items {
+                write_row(conn, item)?;
+                if item < 0 {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+            }
+            Ok(items.iter().map(|i| Ok(*i)).collect())
+        }
+
+        fn run_alone(&mut self, pool: &DbPool, conn: &mut DbConnection, item: &i64) -> Self::Output {
+            self.alone_calls.fetch_add(1, Ordering::SeqCst);
+            pool.write(conn, |conn| {
+                write_row(conn, *item)?;
+                if *item < 0 { Err(diesel::result::Error::RollbackTransaction) } else { Ok(*item) }
+            })
+            .map_err(|e| e.to_string())
+        }
+
+        fn failed(&self, why: WriteError) -> Self::Output {
+            Err(why.to_string())
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_failing_item_rolls_back_its_batch_and_fails_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let pool = DbPool::connect(&url, 2, std::time::Duration::from_secs(5)).expect("pool");
+        migrate::run_pending(&pool).expect("migrations");
+        let alone_calls = Arc::new(AtomicUsize::new(0));
+        let writer = BatchWriter::start(&pool, Rows { alone_calls: alone_calls.clone() }, "test").expect("thread");
+
+        let items = [1, 2, -3, 4, 5];
+        let answers =
+            futures_util::future::join_all(items.iter().map(|i| writer.submit(*i, |why| Err(why.to_string())))).await;
+
+        assert_eq!(answers[0], Ok(1));
+        assert_eq!(answers[1], Ok(2));
+        assert!(answers[2].is_err(), "the bad item fails");
+        assert_eq!(answers[3], Ok(4));
+        assert_eq!(answers[4], Ok(5));
+        assert!(alone_calls.load(Ordering::SeqCst) >= 1, "the failed batch was retried item by item");
+        // Exactly the good items are stored, each once: the failed batch left nothing behind.
+        let mut conn = pool.get().expect("connection");
+        let rows: Vec<String> = audit::for_actor(&mut conn, "test").expect("rows");
+        let mut stored: Vec<i64> = rows.iter().map(|d| d.parse().expect("number")).collect();
+        stored.sort_unstable();
+        assert_eq!(stored, vec![1, 2, 4, 5]);
+    }
+}

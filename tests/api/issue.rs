@@ -116,3 +116,40 @@ async fn serials_are_per_district_and_per_day() {
     assert_eq!(&no[12..17], "00001", "a new day starts again at 1");
     assert_eq!(&no[6..12], shanghai_date(app.now()).format("%y%m%d").to_string());
 }
+
+#[actix_web::test]
+async fn a_district_past_99999_fines_a_day_is_refused_not_wrapped() {
+    use diesel::prelude::*;
+    use finepay::db::schema::decision_serials::dsl::*;
+    let app = spawn_app().await;
+    let token = app.officer("110105");
+    let today = shanghai_date(app.now());
+    {
+        let mut conn = app.ctx.pool.get().expect("connection");
+        diesel::insert_into(decision_serials)
+            .values((district_code.eq("110105"), issue_date.eq(today), last_serial.eq(99_998_i64)))
+            .execute(&mut *conn)
+            .expect("counter set");
+    }
+    let body = motor_fine(&app);
+    let answers = futures_util::future::join_all((0..3).map(|i| {
+        let (app, token, body) = (&app, &token, &body);
+        async move { app.issue(token, &format!("late-{i}"), body).await }
+    }))
+    .await;
+    let mut issued = Vec::new();
+    let mut refused = 0;
+    for answer in answers {
+        match answer.status().as_u16() {
+            201 => issued.push(answer.json::<serde_json::Value>().await.expect("JSON")),
+            _ => {
+                let (status, code) = crate::helpers::error_of(answer).await;
+                assert_eq!((status, code.as_str()), (409, "decision_numbers_exhausted"));
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((issued.len(), refused), (1, 2));
+    assert_eq!(&issued[0]["decision_no"].as_str().expect("no")[12..17], "99999");
+    assert_eq!(app.counts().fines, 1, "refused fines leave nothing behind");
+}
