@@ -205,13 +205,16 @@ impl RawSettings {
         }
         // The development key is public (it ships in default.toml): bills signed with it could be
         // forged by anyone, so it only works while pay URLs point at this machine.
-        let development = keys.iter().find(|(_, secret)| data_encoding::HEXLOWER.encode(secret.expose()) == DEVELOPMENT_QR_KEY);
+        let development =
+            keys.iter().find(|(_, secret)| data_encoding::HEXLOWER.encode(secret.expose()) == DEVELOPMENT_QR_KEY);
         if let Some((id, _)) = development
             && !is_loopback_url(&server.public_base_url)
         {
             return Err(invalid(
                 "qr.keys",
-                format!("key {id} is the public development key from default.toml; set your own, e.g. FINEPAY__QR__KEYS__{id}=<64 hex characters>"),
+                format!(
+                    "key {id} is the public development key from default.toml; set your own, e.g. FINEPAY__QR__KEYS__{id}=<64 hex characters>"
+                ),
             ));
         }
         if !keys.contains_key(&self.qr.current_key) {
@@ -254,7 +257,9 @@ const DEVELOPMENT_QR_KEY: &str = "6669e1a0c3b8f5d2e47a9b0c1d2e3f405162738495a6b7
 fn is_loopback_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let host = rest.split(['/', ':']).next().unwrap_or_default();
-    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()) || rest.starts_with("[::1]")
+    host == "localhost"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || rest.starts_with("[::1]")
 }
 
 fn parse_duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
@@ -303,7 +308,8 @@ mod tests {
         let refused = Settings::load_with_overrides(None, &[public]).expect_err("development key refused");
         assert!(refused.to_string().contains("development key"), "{refused}");
         let own_key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let settings = Settings::load_with_overrides(None, &[public, ("qr.keys.1", own_key)]).expect("own key accepted");
+        let settings =
+            Settings::load_with_overrides(None, &[public, ("qr.keys.1", own_key)]).expect("own key accepted");
         assert_eq!(settings.qr.keys[&1].expose()[0], 0x01);
         assert!(Settings::load_with_overrides(None, &[]).is_ok(), "the shipped configuration works as it is");
     }

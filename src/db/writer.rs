@@ -154,8 +154,8 @@ mod tests {
     use super::*;
     use crate::db::audit::{self, NewAuditEntry};
     use crate::db::migrate;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Writes one audit row per item; a negative item is bad and fails whatever holds it.
     struct Rows {
