@@ -70,7 +70,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_context.clone())
-                .app_data(web::QueryConfig::default().error_handler(http::query_error))
                 .wrap(from_fn(metrics::track))
                 .configure(http::configure)
                 .default_service(web::to(http::fallback))

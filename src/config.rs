@@ -49,6 +49,8 @@ pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout: Duration,
+    /// How long a request waits for its group-committed write before it gets 503.
+    pub write_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,7 @@ struct RawDatabase {
     url: String,
     pool_size: u32,
     connect_timeout: String,
+    write_timeout: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,10 +161,15 @@ impl Settings {
 
 impl RawSettings {
     fn validate(self) -> Result<Settings, ConfigError> {
+        if self.database.pool_size < 2 {
+            // The group-commit writer and request handlers each need a connection at once.
+            return Err(invalid("database.pool_size", "must be at least 2"));
+        }
         let database = DatabaseSettings {
             url: self.database.url.clone(),
-            pool_size: self.database.pool_size.max(1),
-            connect_timeout: parse_duration("database.connect_timeout", &self.database.connect_timeout)?,
+            pool_size: self.database.pool_size,
+            connect_timeout: positive("database.connect_timeout", &self.database.connect_timeout)?,
+            write_timeout: positive("database.write_timeout", &self.database.write_timeout)?,
         };
         crate::db::Backend::from_url(&database.url).map_err(|e| invalid("database.url", e))?;
 
@@ -175,8 +183,8 @@ impl RawSettings {
         };
 
         let validity = parse_duration("qr.validity", &self.qr.validity)?;
-        if validity < Duration::from_secs(1) {
-            return Err(invalid("qr.validity", "must be at least one second"));
+        if !(Duration::from_secs(1)..=MAX_QR_VALIDITY).contains(&validity) {
+            return Err(invalid("qr.validity", "must be between one second and 90 days"));
         }
         let policy = match self.qr.policy.as_str() {
             "fixed" => QrWindowPolicy::Fixed(
@@ -266,6 +274,17 @@ fn parse_duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError>
     humantime::parse_duration(raw.trim()).map_err(|e| invalid(key, format!("{raw:?}: {e}")))
 }
 
+fn positive(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    let duration = parse_duration(key, raw)?;
+    if duration.is_zero() {
+        return Err(invalid(key, "must be longer than zero"));
+    }
+    Ok(duration)
+}
+
+/// WeChat Pay clamps an order's time_expire to 90 days; no payment window can be longer.
+const MAX_QR_VALIDITY: Duration = Duration::from_secs(90 * 24 * 3600);
+
 /// QR codes hold the upper-case pay URL in alphanumeric mode; the base URL must leave room for
 /// the `/P/` path and the 31-character token inside a version-3 symbol.
 fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
@@ -292,6 +311,23 @@ fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_that_would_break_the_service_are_refused_at_start() {
+        for (key, value, named) in [
+            ("database.pool_size", "1", "database.pool_size"),
+            ("database.connect_timeout", "0s", "database.connect_timeout"),
+            ("database.write_timeout", "0s", "database.write_timeout"),
+            ("qr.validity", "300000years", "qr.validity"),
+            ("qr.validity", "0s", "qr.validity"),
+            ("qr.policy", "whenever", "qr.policy"),
+            ("database.url", "mysql://root:s3cret@db/finepay", "database.url"),
+        ] {
+            let error = Settings::load_with_overrides(None, &[(key, value)]).expect_err(key).to_string();
+            assert!(error.contains(named), "{key}={value}: {error}");
+            assert!(!error.contains("s3cret"), "a password never appears in errors: {error}");
+        }
+    }
 
     #[test]
     fn loopback_urls_are_recognised() {

@@ -167,6 +167,28 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<CredentialRow>, diesel::resul
     table::list(conn)
 }
 
+/// The credentials as a text table for the command line: ids, roles and bindings, never tokens.
+pub fn table(rows: &[CredentialRow]) -> String {
+    let mut out = format!("{:<22} {:<8} {:<44} {:<20} STATUS\n", "ID", "ROLE", "BOUND TO", "CREATED (UTC)");
+    for c in rows {
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_default();
+        let bound = match c.role.as_str() {
+            "officer" => format!(
+                "officer {} device {} district {}",
+                or_none(&c.officer_id),
+                or_none(&c.device_id),
+                or_none(&c.district_code)
+            ),
+            "bank" => format!("bank {}", or_none(&c.bank_code)),
+            _ => format!("admin {}", or_none(&c.name)),
+        };
+        let status = c.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.format("%F %T")));
+        let created = c.created_at.format("%F %T").to_string();
+        out.push_str(&format!("{:<22} {:<8} {bound:<44} {created:<20} {status}\n", c.id, c.role));
+    }
+    out
+}
+
 /// Revokes a credential; false when no live credential has that id.
 pub fn revoke(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<bool, diesel::result::Error> {
     crate::db::write_transaction(conn, |conn| {

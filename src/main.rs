@@ -117,29 +117,7 @@ fn manage_credentials(settings: &Settings, command: CredentialsCommand) -> anyho
             log::info!("created credential {id}");
             println!("{token}");
         }
-        CredentialsCommand::List => {
-            println!("{:<22} {:<8} {:<40} {:<20} STATUS", "ID", "ROLE", "BOUND TO", "CREATED (UTC)");
-            for c in credentials::list(&mut conn)? {
-                let bound = match c.role.as_str() {
-                    "officer" => format!(
-                        "officer {} device {} district {}",
-                        c.officer_id.unwrap_or_default(),
-                        c.device_id.unwrap_or_default(),
-                        c.district_code.unwrap_or_default()
-                    ),
-                    "bank" => format!("bank {}", c.bank_code.unwrap_or_default()),
-                    _ => format!("admin {}", c.name.unwrap_or_default()),
-                };
-                let status = c.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.format("%F %T")));
-                println!(
-                    "{:<22} {:<8} {:<40} {:<20} {status}",
-                    c.id,
-                    c.role,
-                    bound,
-                    c.created_at.format("%F %T").to_string()
-                );
-            }
-        }
+        CredentialsCommand::List => print!("{}", credentials::table(&credentials::list(&mut conn)?)),
         CredentialsCommand::Revoke { id } => {
             anyhow::ensure!(credentials::revoke(&mut conn, &id, now)?, "no active credential {id}");
             println!("revoked {id}");

@@ -41,7 +41,9 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres { url: url.to_owned() })
         } else {
-            Err(format!("{url:?} is neither sqlite://… nor postgres://…"))
+            // The URL may carry a password: name only its scheme.
+            let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
+            Err(format!("the URL scheme {scheme:?} is neither sqlite:// nor postgres://"))
         }
     }
 
@@ -77,7 +79,11 @@ where
             }
         },
         Err(error) => {
-            DbConnection::rollback_transaction(conn)?;
+            // If the rollback fails too (the connection is gone), the body's error is the one
+            // that explains what happened; the pool discards the broken connection.
+            if let Err(rollback) = DbConnection::rollback_transaction(conn) {
+                log::warn!("rollback failed: {rollback}");
+            }
             Err(error)
         }
     }

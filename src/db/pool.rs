@@ -81,6 +81,9 @@ pub struct Manager {
 /// Applied to every SQLite connection. WAL is set once, by the migration step.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
+/// A stuck statement or lock fails (and is retried or reported as 503) instead of hanging.
+const POSTGRES_SETTINGS: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s';";
+
 /// SQLite ships in "serialized" mode with memory statistics on: every call and every allocation
 /// takes a global mutex. finepay never shares a connection between threads (the pool lends each
 /// to one thread at a time), which is what "multi-thread" mode requires, and reads no memory
@@ -111,10 +114,12 @@ impl ManageConnection for Manager {
                 conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| PoolError::Connect(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            Backend::Postgres { url } => PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
+            Backend::Postgres { url } => {
                 // The URL may hold a password: report only the driver's message.
-                .map_err(|e| PoolError::Connect(e.to_string())),
+                let mut conn = PgConnection::establish(url).map_err(|e| PoolError::Connect(e.to_string()))?;
+                conn.batch_execute(POSTGRES_SETTINGS).map_err(|e| PoolError::Connect(e.to_string()))?;
+                Ok(DbConnection::Postgresql(conn))
+            }
         }
     }
 

@@ -8,10 +8,13 @@
 use super::{DbConnection, DbPool};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// The most items one transaction carries; bounds the latency a batch adds to its last item.
 const MAX_BATCH: usize = 256;
+/// Items waiting beyond this many are refused at once: the database is not keeping up.
+const MAX_QUEUED: usize = 16 * MAX_BATCH;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -21,6 +24,10 @@ pub enum WriteError {
     Connection(String),
     #[error("the write panicked and was rolled back")]
     Panicked,
+    #[error("too many writes are waiting for the database")]
+    Overloaded,
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
 }
 
 /// How one kind of write is done in batches.
@@ -46,37 +53,45 @@ pub trait Batch: Send + 'static {
 type Queued<B> = (<B as Batch>::Item, oneshot::Sender<<B as Batch>::Output>);
 
 pub struct BatchWriter<B: Batch> {
-    queue: mpsc::Sender<Queued<B>>,
+    queue: mpsc::SyncSender<Queued<B>>,
+    timeout: Duration,
 }
 
 impl<B: Batch> Clone for BatchWriter<B> {
     fn clone(&self) -> Self {
-        BatchWriter { queue: self.queue.clone() }
+        BatchWriter { queue: self.queue.clone(), timeout: self.timeout }
     }
 }
 
 impl<B: Batch> BatchWriter<B> {
     /// Starts the writer thread. One per process: SQLite has a single writer anyway, and on
     /// PostgreSQL each instance brings its own.
-    pub fn start(pool: &DbPool, batch: B, name: &str) -> std::io::Result<Self> {
-        let (queue, items) = mpsc::channel::<Queued<B>>();
+    /// Callers wait at most `timeout` for their batch; the write may still commit after that,
+    /// which is why everything written through here must be idempotent.
+    pub fn start(pool: &DbPool, batch: B, name: &str, timeout: Duration) -> std::io::Result<Self> {
+        let (queue, items) = mpsc::sync_channel::<Queued<B>>(MAX_QUEUED);
         let pool = pool.clone();
         std::thread::Builder::new().name(format!("{name}-writer")).spawn(move || writer_loop(&pool, batch, &items))?;
-        Ok(BatchWriter { queue })
+        Ok(BatchWriter { queue, timeout })
     }
 
     /// Queues `item` for the next batch and resolves once that batch has committed (or failed).
     pub async fn submit(&self, item: B::Item, failed: impl FnOnce(WriteError) -> B::Output) -> B::Output {
         let (reply, answer) = oneshot::channel();
-        if self.queue.send((item, reply)).is_err() {
-            return failed(WriteError::Stopped);
+        match self.queue.try_send((item, reply)) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => return failed(WriteError::Overloaded),
+            Err(mpsc::TrySendError::Disconnected(_)) => return failed(WriteError::Stopped),
         }
-        answer.await.unwrap_or_else(|_| failed(WriteError::Stopped))
+        match tokio::time::timeout(self.timeout, answer).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(_)) => failed(WriteError::Stopped),
+            Err(_) => failed(WriteError::TimedOut(self.timeout)),
+        }
     }
 }
 
 fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Queued<B>>) {
-    let mut conn = None;
     while let Ok(first) = items.recv() {
         let mut queued = vec![first];
         while queued.len() < MAX_BATCH {
@@ -86,36 +101,7 @@ fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Que
             }
         }
         let (work, replies): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
-        if conn.is_none() {
-            match pool.get() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    log::error!("database writer: {e}");
-                    for reply in replies {
-                        let _ = reply.send(batch.failed(WriteError::Connection(e.to_string())));
-                    }
-                    continue;
-                }
-            }
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        let outputs = match catch_unwind(AssertUnwindSafe(|| pool.write(c, |c| batch.run_batch(c, &work)))) {
-            Ok(Ok(outputs)) if outputs.len() == work.len() => outputs,
-            outcome => {
-                match outcome {
-                    Ok(Ok(_)) => log::error!("database writer: the batch answered the wrong number of items"),
-                    Ok(Err(e)) => {
-                        log::warn!("database writer: batch of {} rolled back ({e}); writing each alone", work.len())
-                    }
-                    Err(_) => {
-                        log::error!("database writer: a batch panicked; writing each item alone");
-                        // The connection's transaction state is unknown after a panic.
-                        conn = None;
-                    }
-                }
-                run_each_alone(pool, &mut batch, &mut conn, &work)
-            }
-        };
+        let outputs = write(pool, &mut batch, &work);
         // The caller may have gone away (client disconnected); the write stands regardless.
         for (reply, output) in replies.into_iter().zip(outputs) {
             let _ = reply.send(output);
@@ -123,28 +109,33 @@ fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Que
     }
 }
 
-fn run_each_alone<B: Batch>(
-    pool: &DbPool,
-    batch: &mut B,
-    conn: &mut Option<super::pool::PooledConnection>,
-    work: &[B::Item],
-) -> Vec<B::Output> {
+/// Writes one batch, or each of its items alone if the batch fails. A connection is checked out
+/// per batch, so the pool's checks replace one the database dropped (a restart, a failover).
+fn write<B: Batch>(pool: &DbPool, batch: &mut B, work: &[B::Item]) -> Vec<B::Output> {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            log::error!("database writer: {e}");
+            return work.iter().map(|_| batch.failed(WriteError::Connection(e.to_string()))).collect();
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(|| pool.write(&mut conn, |c| batch.run_batch(c, work)))) {
+        Ok(Ok(outputs)) if outputs.len() == work.len() => return outputs,
+        Ok(Ok(_)) => log::error!("database writer: the batch answered the wrong number of items"),
+        Ok(Err(e)) => log::warn!("database writer: batch of {} rolled back ({e}); writing each alone", work.len()),
+        Err(_) => log::error!("database writer: a batch panicked; writing each item alone"),
+    }
+    // After a failure the connection may be unusable (dropped, or mid-transaction after a panic);
+    // dropping it lets the pool test or discard it.
+    drop(conn);
     work.iter()
         .map(|item| {
-            if conn.is_none() {
-                match pool.get() {
-                    Ok(c) => *conn = Some(c),
-                    Err(e) => return batch.failed(WriteError::Connection(e.to_string())),
-                }
-            }
-            let Some(c) = conn.as_mut() else { return batch.failed(WriteError::Stopped) };
-            match catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, c, item))) {
-                Ok(output) => output,
-                Err(_) => {
-                    *conn = None;
-                    batch.failed(WriteError::Panicked)
-                }
-            }
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => return batch.failed(WriteError::Connection(e.to_string())),
+            };
+            catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, &mut conn, item)))
+                .unwrap_or_else(|_| batch.failed(WriteError::Panicked))
         })
         .collect()
 }
@@ -203,7 +194,9 @@ mod tests {
         let pool = DbPool::connect(&url, 2, std::time::Duration::from_secs(5)).expect("pool");
         migrate::run_pending(&pool).expect("migrations");
         let alone_calls = Arc::new(AtomicUsize::new(0));
-        let writer = BatchWriter::start(&pool, Rows { alone_calls: alone_calls.clone() }, "test").expect("thread");
+        let writer =
+            BatchWriter::start(&pool, Rows { alone_calls: alone_calls.clone() }, "test", Duration::from_secs(10))
+                .expect("thread");
 
         let items = [1, 2, -3, 4, 5];
         let answers =
@@ -221,5 +214,36 @@ mod tests {
         let mut stored: Vec<i64> = rows.iter().map(|d| d.parse().expect("number")).collect();
         stored.sort_unstable();
         assert_eq!(stored, vec![1, 2, 4, 5]);
+    }
+
+    /// Takes longer than any caller waits.
+    struct Slow;
+
+    impl Batch for Slow {
+        type Item = ();
+        type Output = Result<(), String>;
+
+        fn run_batch(&mut self, _: &mut DbConnection, items: &[()]) -> diesel::QueryResult<Vec<Self::Output>> {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(items.iter().map(|_| Ok(())).collect())
+        }
+
+        fn run_alone(&mut self, _: &DbPool, _: &mut DbConnection, _: &()) -> Self::Output {
+            Ok(())
+        }
+
+        fn failed(&self, why: WriteError) -> Self::Output {
+            Err(why.to_string())
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_caller_stops_waiting_after_the_timeout() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let pool = DbPool::connect(&url, 2, Duration::from_secs(5)).expect("pool");
+        let writer = BatchWriter::start(&pool, Slow, "slow", Duration::from_millis(50)).expect("thread");
+        let answer = writer.submit((), |why| Err(why.to_string())).await;
+        assert_eq!(answer, Err(WriteError::TimedOut(Duration::from_millis(50)).to_string()));
     }
 }

@@ -24,15 +24,6 @@ impl SubjectKind {
         }
     }
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "motor_vehicle" => Some(SubjectKind::MotorVehicle),
-            "non_motor_vehicle" => Some(SubjectKind::NonMotorVehicle),
-            "pedestrian" => Some(SubjectKind::Pedestrian),
-            _ => None,
-        }
-    }
-
     /// The amounts an officer may impose on the spot for this kind of offender.
     pub fn statutory_range(self) -> RangeInclusive<Fen> {
         match self {

@@ -61,14 +61,6 @@ impl Delivery {
             Delivery::Screen => "screen",
         }
     }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "print" => Some(Delivery::Print),
-            "screen" => Some(Delivery::Screen),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

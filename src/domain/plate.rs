@@ -44,14 +44,9 @@ impl Plate {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// Keeps the province, the authority letter and the last two characters: "京A***45".
-    pub fn masked(&self) -> String {
-        mask_plate(&self.0)
-    }
 }
 
-/// Masks a stored plate string the same way as [`Plate::masked`].
+/// Keeps the province, the authority letter and the last two characters: "京A***45".
 pub fn mask_plate(plate: &str) -> String {
     let chars: Vec<char> = plate.chars().collect();
     if chars.len() < 5 {

@@ -9,18 +9,14 @@ pub const SHANGHAI: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
     None => panic!("UTC+8 is a valid offset"),
 };
 
-pub fn shanghai() -> FixedOffset {
-    SHANGHAI
-}
-
 /// The calendar date of an instant in Asia/Shanghai.
 pub fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&shanghai()).date_naive()
+    at.with_timezone(&SHANGHAI).date_naive()
 }
 
 /// RFC 3339 in Asia/Shanghai with whole seconds, as the API prints times.
 pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at.with_timezone(&shanghai()).to_rfc3339_opts(SecondsFormat::Secs, false)
+    at.with_timezone(&SHANGHAI).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// The source of "now". Production reads the system clock; unit tests pass fixed instants.

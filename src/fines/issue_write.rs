@@ -14,7 +14,7 @@ use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{self, Batch, BatchWriter, DbConnection, DbPool, WriteError, audit, serials};
 use crate::domain::decision_no::{DecisionNo, MAX_SERIAL};
 use crate::domain::time::{Clock, shanghai_date};
-use crate::domain::{FineStatus, Plate};
+use crate::domain::{District, FineStatus, Plate};
 use crate::qr::token::QrSigner;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -39,7 +39,8 @@ pub struct IssueEnv {
 pub type IssueWriter = BatchWriter<IssueBatch>;
 
 pub fn start_writer(pool: &DbPool, env: IssueEnv) -> std::io::Result<IssueWriter> {
-    BatchWriter::start(pool, IssueBatch { env }, "issue")
+    let timeout = env.settings.database.write_timeout;
+    BatchWriter::start(pool, IssueBatch { env }, "issue", timeout)
 }
 
 /// Issues a fine, or replays the stored answer to an earlier request with the same credential and
@@ -91,8 +92,13 @@ impl Batch for IssueBatch {
                 }
             } else {
                 first_with_key.insert(key, i);
-                new_items.push(i);
-                Plan::New(new_items.len() - 1)
+                match Draft::new(&self.env, item) {
+                    Ok(draft) => {
+                        new_items.push((i, draft));
+                        Plan::New(new_items.len() - 1)
+                    }
+                    Err(refused) => Plan::Answered(Err(refused)),
+                }
             };
             plans.push(plan);
         }
@@ -100,20 +106,21 @@ impl Batch for IssueBatch {
         // One run of serials per district, then every row of every new fine.
         let date = shanghai_date(now);
         let mut by_district: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for &i in &new_items {
-            by_district.entry(items[i].command.district_code.as_str()).or_default().push(i);
+        for (n, (i, _)) in new_items.iter().enumerate() {
+            by_district.entry(items[*i].command.district_code.as_str()).or_default().push(n);
         }
         let mut prepared: HashMap<usize, Result<PreparedFine, IssueError>> = HashMap::new();
         for (district, members) in by_district {
             let count = members.len() as i64;
             let last = serials::reserve(conn, district, date, count)?;
-            for (offset, &i) in members.iter().enumerate() {
+            for (offset, &n) in members.iter().enumerate() {
                 let serial = last - count + 1 + offset as i64;
-                prepared.insert(i, PreparedFine::new(&self.env, &items[i], serial, date, now));
+                let (i, draft) = &new_items[n];
+                prepared.insert(*i, PreparedFine::new(&self.env, &items[*i], draft, serial, date, now));
             }
         }
         let ready: Vec<(&IssueInput, &PreparedFine)> =
-            new_items.iter().filter_map(|i| prepared[i].as_ref().ok().map(|p| (&items[*i], p))).collect();
+            new_items.iter().filter_map(|(i, _)| prepared[i].as_ref().ok().map(|p| (&items[*i], p))).collect();
         if !ready.is_empty() {
             fines::insert_many(conn, &ready.iter().map(|(item, p)| p.row(item)).collect::<Vec<_>>())?;
             audit::record_many(conn, &ready.iter().map(|(_, p)| p.audit_entry()).collect::<Vec<_>>())?;
@@ -128,7 +135,7 @@ impl Batch for IssueBatch {
             .into_iter()
             .map(|plan| match plan {
                 Plan::Answered(answer) => answer,
-                Plan::New(n) => created(new_items[n], true),
+                Plan::New(n) => created(new_items[n].0, true),
                 Plan::SameAs(first) => created(first, false),
             })
             .collect())
@@ -152,6 +159,18 @@ impl Batch for IssueBatch {
     }
 }
 
+/// The stored answer to an earlier request with this credential and key, if there is one.
+pub fn stored_answer(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<Option<IssueOutcome>, IssueError> {
+    idempotency::find(conn, &principal.credential_id, idempotency_key)?
+        .map(|record| replay(&record, request_hash))
+        .transpose()
+}
+
 fn replay(record: &IdempotencyRecord, request_hash: &str) -> Result<IssueOutcome, IssueError> {
     if record.request_hash != request_hash {
         return Err(IssueError::KeyReused);
@@ -161,13 +180,14 @@ fn replay(record: &IdempotencyRecord, request_hash: &str) -> Result<IssueOutcome
 
 /// One fine, in a transaction of its own.
 fn issue_alone(env: &IssueEnv, conn: &mut DbConnection, item: &IssueInput) -> Result<IssueOutcome, IssueError> {
-    if let Some(record) = idempotency::find(conn, &item.principal.credential_id, &item.idempotency_key)? {
-        return replay(&record, &item.request_hash);
+    if let Some(answer) = stored_answer(conn, &item.principal, &item.idempotency_key, &item.request_hash)? {
+        return Ok(answer);
     }
+    let draft = Draft::new(env, item)?;
     let now = env.clock.now().trunc_subsecs(0);
     let date = shanghai_date(now);
     let serial = serials::next_serial(conn, &item.command.district_code, date).map_err(contended)?;
-    let fine = PreparedFine::new(env, item, serial, date, now)?;
+    let fine = PreparedFine::new(env, item, &draft, serial, date, now)?;
     fines::insert(conn, &fine.row(item)).map_err(contended)?;
     audit::record(conn, &fine.audit_entry())?;
     idempotency::insert(conn, &fine.record(item)).map_err(contended)?;
@@ -177,6 +197,22 @@ fn issue_alone(env: &IssueEnv, conn: &mut DbConnection, item: &IssueInput) -> Re
 /// A write lost a race with another transaction; retrying is safe.
 fn contended(e: diesel::result::Error) -> IssueError {
     if db::is_retryable(&e) { IssueError::Contended } else { e.into() }
+}
+
+/// What a new fine needs before it takes a serial, so that a fine refused here (an unknown
+/// district, a failing random source) never uses up a decision number.
+struct Draft {
+    district: District,
+    verification_code: String,
+}
+
+impl Draft {
+    fn new(env: &IssueEnv, item: &IssueInput) -> Result<Draft, IssueError> {
+        let code = &item.command.district_code;
+        let district =
+            env.settings.districts.get(code).cloned().ok_or_else(|| IssueError::DistrictNotConfigured(code.clone()))?;
+        Ok(Draft { district, verification_code: verification_code()? })
+    }
 }
 
 /// Everything about a new fine that is decided at write time: its number, code, window, and the
@@ -197,6 +233,7 @@ impl PreparedFine {
     fn new(
         env: &IssueEnv,
         item: &IssueInput,
+        draft: &Draft,
         serial: i64,
         date: NaiveDate,
         now: DateTime<Utc>,
@@ -204,11 +241,7 @@ impl PreparedFine {
         let cmd = &item.command;
         let exhausted = || IssueError::SerialsExhausted { district: cmd.district_code.clone(), date };
         let serial = u32::try_from(serial).ok().filter(|s| *s <= MAX_SERIAL).ok_or_else(exhausted)?;
-        let district = env
-            .settings
-            .districts
-            .get(&cmd.district_code)
-            .ok_or_else(|| IssueError::DistrictNotConfigured(cmd.district_code.clone()))?;
+        let district = &draft.district;
         let decision_no = DecisionNo::new(&district.code, date, serial).map_err(|_| exhausted())?;
         let with_qr = district.qr_payment_on(date);
         let (status, qr_expires_at, qr_key_id) = if with_qr {
@@ -227,7 +260,7 @@ impl PreparedFine {
         .to_string();
         let mut fine = PreparedFine {
             decision_no: decision_no.as_str().to_owned(),
-            verification_code: verification_code()?,
+            verification_code: draft.verification_code.clone(),
             status,
             issued_at: now,
             qr_expires_at,

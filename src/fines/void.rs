@@ -1,5 +1,6 @@
 //! Voiding a fine issued in error: allowed only before payment, one conditional update, audited.
-//! Voiding a fine that is already void answers with the fine as it is (a retry is not an error).
+//! Voiding a fine that is already void answers with the fine as it is, so a retry or a double tap
+//! is not an error, whichever request won.
 
 use crate::context::AppContext;
 use crate::credentials::Principal;
@@ -16,6 +17,10 @@ pub enum VoidError {
     AlreadyPaid,
     #[error("a reason of 1 to 500 characters is required")]
     InvalidReason,
+    #[error("fine {0} has a status finepay does not know")]
+    UnknownStatus(String),
+    #[error("the fine kept changing while it was being voided; retry")]
+    Changed,
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -31,34 +36,61 @@ pub fn void(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(VoidError::InvalidReason);
     }
-    ctx.pool.write(conn, |conn| {
-        let fine = fines::find(conn, decision_no)?.ok_or(VoidError::NotFound)?;
-        if !super::readable_by(&fine, principal) {
-            return Err(VoidError::NotFound);
+    for _ in 0..3 {
+        match ctx.pool.write(conn, |conn| void_once(ctx, conn, principal, decision_no, reason)) {
+            Err(VoidError::Changed) => continue,
+            other => return other,
         }
-        let status = FineStatus::parse(&fine.status);
-        match status {
-            Some(FineStatus::Void) => return Ok(fine),
-            Some(FineStatus::Paid) | None => return Err(VoidError::AlreadyPaid),
-            Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {}
-        }
-        let now = ctx.clock.now().trunc_subsecs(0);
-        // Guarded by the status read above: a payment landing in between makes this a no-op.
-        if !fines::void(conn, decision_no, &fine.status, now.naive_utc(), reason)? {
-            return Err(VoidError::AlreadyPaid);
-        }
-        let details = serde_json::json!({"from": fine.status, "reason": reason}).to_string();
-        let actor = principal.actor();
-        audit::record(
-            conn,
-            &audit::NewAuditEntry {
-                at: now.naive_utc(),
-                actor: &actor,
-                action: "fine.void",
-                decision_no: Some(decision_no),
-                details: &details,
-            },
-        )?;
-        fines::find(conn, decision_no)?.ok_or(VoidError::NotFound)
-    })
+    }
+    Err(VoidError::Changed)
+}
+
+fn void_once(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    principal: &Principal,
+    decision_no: &str,
+    reason: &str,
+) -> Result<FineRow, VoidError> {
+    let fine = fines::find(conn, decision_no)?.ok_or(VoidError::NotFound)?;
+    if !super::readable_by(&fine, principal) {
+        return Err(VoidError::NotFound);
+    }
+    if !status_of(&fine)?.can_void() {
+        return settled(fine);
+    }
+    let now = ctx.clock.now().trunc_subsecs(0);
+    // Guarded by the status just read: if another writer changed it in between (a payment, a
+    // concurrent void), nothing is updated and the fine's new status decides the answer.
+    if !fines::void(conn, decision_no, &fine.status, now.naive_utc(), reason)? {
+        let now_stored = fines::find(conn, decision_no)?.ok_or(VoidError::NotFound)?;
+        return settled(now_stored);
+    }
+    let details = serde_json::json!({"from": fine.status, "reason": reason}).to_string();
+    let actor = principal.actor();
+    audit::record(
+        conn,
+        &audit::NewAuditEntry {
+            at: now.naive_utc(),
+            actor: &actor,
+            action: "fine.void",
+            decision_no: Some(decision_no),
+            details: &details,
+        },
+    )?;
+    fines::find(conn, decision_no)?.ok_or(VoidError::NotFound)
+}
+
+fn status_of(fine: &FineRow) -> Result<FineStatus, VoidError> {
+    FineStatus::parse(&fine.status).ok_or_else(|| VoidError::UnknownStatus(fine.decision_no.clone()))
+}
+
+/// The answer for a fine that can no longer be voided by this request.
+fn settled(fine: FineRow) -> Result<FineRow, VoidError> {
+    match status_of(&fine)? {
+        FineStatus::Void => Ok(fine),
+        FineStatus::Paid => Err(VoidError::AlreadyPaid),
+        // Still voidable: another writer moved it between states (say, to payable_at_bank).
+        FineStatus::AwaitingPayment | FineStatus::PayableAtBank => Err(VoidError::Changed),
+    }
 }

@@ -168,6 +168,8 @@ impl From<VoidError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason", e.to_string())
                     .with_details(json!({"field": "reason"}))
             }
+            VoidError::Changed => ApiError::unavailable(e),
+            VoidError::UnknownStatus(_) => ApiError::internal(e),
             VoidError::Database(e) => ApiError::internal(e),
         }
     }

@@ -76,8 +76,3 @@ fn matches_pattern(pattern: &str, path: &str) -> bool {
         }
     }
 }
-
-/// Turns extractor failures (bad query strings, path segments) into the JSON error shape.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::invalid_request(format!("bad query string: {err}")).into()
-}

@@ -6,15 +6,13 @@ use super::error::ApiError;
 use crate::context::AppContext;
 use crate::credentials::Role;
 use crate::db::fines::{self, FineRow};
-use crate::domain::time::{SHANGHAI, shanghai_date};
-use crate::domain::{DecisionNo, Fen, FineStatus};
-use crate::fines::issue::{self, IssueCommand, IssueRequest};
+use crate::domain::{DecisionNo, FineStatus};
+use crate::fines::issue::{self, IssueCommand, IssueOutcome, IssueRequest};
 use crate::fines::issue_write::{self, IssueInput};
 use crate::fines::view::{FineView, ViewContext};
-use crate::fines::{readable_by, utc, void};
-use crate::qr::bill::{BillContent, bill_png};
+use crate::fines::{bill, readable_by, void};
 use crate::qr::cache::ImageKind;
-use crate::qr::render::{QrMatrix, RenderError, to_png, to_svg};
+use crate::qr::render::{QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -34,6 +32,12 @@ pub async fn districts(ctx: web::Data<AppContext>, token: BearerToken) -> Result
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// What an issue request needs after its checks: a stored answer, or a fine to write.
+enum Next {
+    Replay(IssueOutcome),
+    Write(Box<IssueInput>),
+}
+
 pub async fn issue_fine(
     ctx: web::Data<AppContext>,
     req: HttpRequest,
@@ -44,15 +48,24 @@ pub async fn issue_fine(
     let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
     let key = idempotency_key(&req);
     let parse_ctx = ctx.clone();
-    let input = with_conn(&ctx, move |conn| {
+    let next = with_conn(&ctx, move |conn| {
         let principal = token.authorize(conn, &[Role::Officer])?;
         let idempotency_key = key?;
         let (request, raw) = parse_json::<IssueRequest>(&body?)?;
+        let request_hash = issue::request_hash(&raw);
+        // A retry is answered from its stored record before any check that time or configuration
+        // could change: a fine issued once must replay, never turn into a refusal.
+        if let Some(answer) = issue_write::stored_answer(conn, &principal, &idempotency_key, &request_hash)? {
+            return Ok(Next::Replay(answer));
+        }
         let command = IssueCommand::parse(&parse_ctx.settings, &principal, &request, parse_ctx.clock.now())?;
-        Ok(IssueInput { principal, idempotency_key, request_hash: issue::request_hash(&raw), command })
+        Ok(Next::Write(Box::new(IssueInput { principal, idempotency_key, request_hash, command })))
     })
     .await?;
-    let outcome = issue_write::issue(&ctx.issues, input).await?;
+    let outcome = match next {
+        Next::Replay(answer) => answer,
+        Next::Write(input) => issue_write::issue(&ctx.issues, *input).await?,
+    };
     let status = if outcome.created {
         ctx.metrics.fine_issued();
         StatusCode::CREATED
@@ -131,35 +144,48 @@ fn qr_matrix(ctx: &AppContext, fine: &FineRow) -> Result<Option<QrMatrix>, ApiEr
 fn image_response(content_type: &str, bytes: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
-        // A fine's images never change; the handheld may keep them.
-        .insert_header(("Cache-Control", "private, max-age=86400, immutable"))
+        // The code dies when the fine is paid or voided: a handheld must ask again each time.
+        .insert_header(("Cache-Control", "private, no-cache"))
         .body(bytes)
 }
 
-async fn render(
-    ctx: web::Data<AppContext>,
-    fine: FineRow,
-    kind: ImageKind,
-    draw: fn(&AppContext, &FineRow, ImageKind) -> Result<Vec<u8>, ApiError>,
-) -> Result<web::Bytes, ApiError> {
+/// `?px=`: the module size in pixels, 1 to 32; 8 when absent.
+fn module_size(query: &str) -> Result<u32, ApiError> {
+    let mut px = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name == "px" {
+            if px.is_some() {
+                return Err(bad_px());
+            }
+            px = Some(value.parse::<u32>().ok().filter(|px| (1..=32).contains(px)).ok_or_else(bad_px)?);
+        }
+    }
+    Ok(px.unwrap_or(8))
+}
+
+fn bad_px() -> ApiError {
+    ApiError::invalid_request("px is the module size in pixels, 1 to 32").with_details(json!({"field": "px"}))
+}
+
+/// The image of `kind` for a fine, from the cache or rendered on a blocking thread.
+async fn render(ctx: web::Data<AppContext>, fine: FineRow, kind: ImageKind) -> Result<web::Bytes, ApiError> {
     web::block(move || ctx.renders.get_or_render(&fine.decision_no, kind, || draw(&ctx, &fine, kind))).await?
 }
 
-fn draw_qr(ctx: &AppContext, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
-    let matrix = qr_matrix(ctx, fine)?.ok_or_else(no_qr)?;
-    match kind {
-        ImageKind::Svg => Ok(to_svg(&matrix).into_bytes()),
-        ImageKind::Png { module_px } => to_png(&matrix, module_px).map_err(render_failed),
-        ImageKind::Bill => draw_bill(ctx, fine, kind),
-    }
+fn draw(ctx: &AppContext, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
+    let matrix = qr_matrix(ctx, fine)?;
+    let rendered = match (kind, &matrix) {
+        (ImageKind::Bill, _) => bill::render(fine, &ctx.settings.catalogue, matrix.as_ref()),
+        (_, None) => return Err(no_qr()),
+        (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
+        (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),
+    };
+    rendered.map_err(ApiError::internal)
 }
 
 fn no_qr() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no_qr_code", "this fine has no QR code: it is paid at banks")
-}
-
-fn render_failed(e: RenderError) -> ApiError {
-    ApiError::internal(e)
 }
 
 pub async fn qr_svg(
@@ -169,31 +195,22 @@ pub async fn qr_svg(
 ) -> Result<HttpResponse, ApiError> {
     let fine = readable_fine(&ctx, token, &path).await?;
     check_printable(&fine)?;
-    let bytes = render(ctx, fine, ImageKind::Svg, draw_qr).await?;
+    let bytes = render(ctx, fine, ImageKind::Svg).await?;
     Ok(image_response("image/svg+xml", bytes))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PngQuery {
-    px: Option<String>,
 }
 
 pub async fn qr_png(
     ctx: web::Data<AppContext>,
+    req: HttpRequest,
     token: BearerToken,
     path: web::Path<String>,
-    query: web::Query<PngQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let module_px = match query.px.as_deref() {
-        None => Ok(8),
-        Some(raw) => raw.parse::<u32>().ok().filter(|px| (1..=32).contains(px)).ok_or_else(|| {
-            ApiError::invalid_request("px is the module size in pixels, 1 to 32").with_details(json!({"field": "px"}))
-        }),
-    };
+    // Parsed here rather than by an extractor, so that the credential is checked first.
+    let module_px = module_size(req.query_string());
     let fine = readable_fine(&ctx, token, &path).await?;
     let module_px = module_px?;
     check_printable(&fine)?;
-    let bytes = render(ctx, fine, ImageKind::Png { module_px }, draw_qr).await?;
+    let bytes = render(ctx, fine, ImageKind::Png { module_px }).await?;
     Ok(image_response("image/png", bytes))
 }
 
@@ -204,38 +221,6 @@ pub async fn bill(
 ) -> Result<HttpResponse, ApiError> {
     let fine = readable_fine(&ctx, token, &path).await?;
     check_printable(&fine)?;
-    let bytes = render(ctx, fine, ImageKind::Bill, draw_bill).await?;
+    let bytes = render(ctx, fine, ImageKind::Bill).await?;
     Ok(image_response("image/png", bytes))
-}
-
-/// The bill for a 58 mm thermal printer. Printer fonts differ; the bill is drawn in ASCII so
-/// that it prints the same everywhere.
-fn draw_bill(ctx: &AppContext, fine: &FineRow, _: ImageKind) -> Result<Vec<u8>, ApiError> {
-    let matrix = qr_matrix(ctx, fine)?;
-    let violation = ctx.settings.catalogue.get(&fine.violation_code);
-    let violation_text =
-        format!("{} {}", fine.violation_code, violation.map(|v| v.description_en.as_str()).unwrap_or_default());
-    let deadline = match fine.qr_expires_at {
-        Some(at) if matrix.is_some() => {
-            format!("Pay by QR before {} (UTC+8)", utc(at).with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S"))
-        }
-        _ => {
-            let due = shanghai_date(utc(fine.issued_at)) + chrono::Days::new(15);
-            format!("Pay at an agent bank by {due}")
-        }
-    };
-    let header = format!("TRAFFIC FINE - DISTRICT {}", fine.district_code);
-    let amount = Fen(fine.amount_fen).to_string();
-    bill_png(&BillContent {
-        header: &header,
-        decision_no: &fine.decision_no,
-        violation: &violation_text,
-        amount: &amount,
-        deadline: &deadline,
-        qr: matrix.as_ref(),
-        no_qr_note: "Pay at an agent bank or online banking with the decision number",
-        verification_code: &fine.verification_code,
-        footer: "After 15 days a surcharge of 3% of the fine per day applies, up to the fine.",
-    })
-    .map_err(render_failed)
 }

@@ -1,6 +1,6 @@
 //! Encodes the payment URL into a QR module matrix and renders it as SVG, PNG or into a bill.
-//! The matrix is computed once (mask selection is the expensive part) and cached by callers,
-//! so every renderer here works from the same `QrMatrix` without re-encoding.
+//! Encoding is the expensive part (all eight masks are scored), which is why callers cache the
+//! rendered images rather than render on the issue path.
 
 use std::fmt::Write as _;
 

@@ -384,6 +384,13 @@ async fn credentials_are_checked_before_the_path_and_query() {
             "unauthorized",
         ),
         ("GET bill.png, unknown token", format!("/api/v1/fines/{bad_no}/bill.png"), "garbage", 401, "unauthorized"),
+        (
+            "GET qr.png?px=1&px=2, unknown token",
+            format!("/api/v1/fines/{bad_no}/qr.png?px=1&px=2"),
+            "garbage",
+            401,
+            "unauthorized",
+        ),
         ("GET fine, bank credential", format!("/api/v1/fines/{bad_no}"), bank.as_str(), 403, "forbidden"),
         (
             "GET qr.png?px=abc, bank credential",

@@ -48,7 +48,8 @@ impl TestDb {
                 let mut conn = PgConnection::establish(&base_url).expect("FINEPAY_TEST_POSTGRES_URL connects");
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
                 let separator = if base_url.contains('?') { '&' } else { '?' };
-                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                // application_name tags this test's sessions, so a test can find (and drop) only its own.
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}&application_name={schema}");
                 TestDb::Postgres { base_url, schema, url }
             }
             _ => {

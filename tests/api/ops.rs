@@ -61,3 +61,19 @@ async fn the_openapi_document_describes_the_api() {
     assert!(paths["/api/v1/fines/{decision_no}/bill.png"]["get"].is_object(), "GET bill.png");
     assert!(paths["/api/v1/fines/{decision_no}/void"]["post"].is_object(), "POST void");
 }
+
+#[actix_web::test]
+async fn unknown_methods_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    for method in ["FOOBAR1", "FOOBAR2", "FOOBAR3"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let answer = app.http.request(method, format!("{}/healthz", app.address)).send().await.expect("sent");
+        assert_eq!(answer.status(), 405);
+    }
+    let text = get_plain(&app, "/metrics").await.text().await.expect("body");
+    assert!(!text.contains("FOOBAR"), "{text}");
+    assert!(
+        text.lines().any(|l| l == r#"finepay_http_requests_total{route="/healthz",method="other",status="405"} 3"#),
+        "{text}"
+    );
+}

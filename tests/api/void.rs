@@ -100,3 +100,25 @@ async fn only_the_issuing_district_voids_a_known_fine() {
     let read: Value = app.get(&token, &format!("/api/v1/fines/{no}")).await.json().await.expect("JSON");
     assert_eq!(read["status"], "awaiting_payment");
 }
+
+#[actix_web::test]
+async fn concurrent_voids_of_one_fine_all_succeed_once() {
+    let app = spawn_app().await;
+    let token = app.officer("110105");
+    let mut numbers = Vec::new();
+    for i in 0..10 {
+        let fine = app.issue_ok(&token, &format!("v-{i}"), &motor_fine(&app)).await;
+        numbers.push(fine["decision_no"].as_str().expect("no").to_owned());
+    }
+    // Four handhelds' double taps per fine, all at once.
+    let requests = numbers.iter().flat_map(|no| std::iter::repeat_n(no, 4)).map(|no| {
+        let (app, token) = (&app, &token);
+        async move { void(app, token, no, &json!({"reason": "double tap"})).await }
+    });
+    for answer in futures_util::future::join_all(requests).await {
+        assert_eq!(answer.status(), 200, "a void racing a void is still a void: {:?}", answer.text().await);
+    }
+    for no in &numbers {
+        assert_eq!(app.audit_actions(no), vec!["fine.issue", "fine.void"], "voided exactly once");
+    }
+}
