@@ -3,6 +3,7 @@
 //! backend. Queries live in one module per table; backend-specific SQL only inside a `match`.
 
 pub mod audit;
+mod checkpoint;
 pub mod credentials;
 pub mod fines;
 pub mod idempotency;

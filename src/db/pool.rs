@@ -25,6 +25,8 @@ pub struct DbPool {
     /// SQLite has one writer at a time. Queuing writers here, in-process, replaces SQLite's
     /// sleep-and-retry busy handler, which wastes milliseconds per conflict under load.
     write_gate: Arc<Mutex<()>>,
+    /// Keeps the SQLite checkpointer running while any clone of the pool exists.
+    _checkpointer: Option<Arc<super::checkpoint::Running>>,
 }
 
 impl DbPool {
@@ -39,12 +41,21 @@ impl DbPool {
         // Establish one connection eagerly so a bad URL fails with its real cause, not a timeout.
         Manager { backend: backend.clone() }.connect()?;
         let inner = r2d2::Pool::builder()
+            // A PostgreSQL session can be dropped by the server (restart, failover, idle timeout):
+            // test it before lending it. A SQLite connection is a file handle that cannot be.
+            .test_on_check_out(matches!(backend, Backend::Postgres { .. }))
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
             .build(Manager { backend: backend.clone() })
             .map_err(PoolError::Exhausted)?;
-        Ok(DbPool { inner, backend, write_gate: Arc::new(Mutex::new(())) })
+        let checkpointer = match &backend {
+            Backend::Sqlite { path } => Some(
+                super::checkpoint::start(path).map_err(|e| PoolError::Connect(format!("checkpointer thread: {e}")))?,
+            ),
+            Backend::Postgres { .. } => None,
+        };
+        Ok(DbPool { inner, backend, write_gate: Arc::new(Mutex::new(())), _checkpointer: checkpointer })
     }
 
     pub fn get(&self) -> Result<PooledConnection, PoolError> {
@@ -79,7 +90,10 @@ pub struct Manager {
 }
 
 /// Applied to every SQLite connection. WAL is set once, by the migration step.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+/// Checkpoints are left to the checkpointer thread (see `checkpoint.rs`); the journal limit
+/// shrinks the WAL file back after a burst.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
 
 /// A stuck statement or lock fails (and is retried or reported as 503) instead of hanging.
 const POSTGRES_SETTINGS: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s';";

@@ -5,6 +5,7 @@
 //! answers the callers, so nobody hears "done" before the data is durable. If the batch fails as
 //! a whole, each item is retried alone in its own transaction, so one bad item fails only itself.
 
+use super::pool::PooledConnection;
 use super::{DbConnection, DbPool};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
@@ -92,6 +93,7 @@ impl<B: Batch> BatchWriter<B> {
 }
 
 fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Queued<B>>) {
+    let mut conn = None;
     while let Ok(first) = items.recv() {
         let mut queued = vec![first];
         while queued.len() < MAX_BATCH {
@@ -101,7 +103,7 @@ fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Que
             }
         }
         let (work, replies): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
-        let outputs = write(pool, &mut batch, &work);
+        let outputs = write(pool, &mut batch, &mut conn, &work);
         // The caller may have gone away (client disconnected); the write stands regardless.
         for (reply, output) in replies.into_iter().zip(outputs) {
             let _ = reply.send(output);
@@ -109,32 +111,41 @@ fn writer_loop<B: Batch>(pool: &DbPool, mut batch: B, items: &mpsc::Receiver<Que
     }
 }
 
-/// Writes one batch, or each of its items alone if the batch fails. A connection is checked out
-/// per batch, so the pool's checks replace one the database dropped (a restart, a failover).
-fn write<B: Batch>(pool: &DbPool, batch: &mut B, work: &[B::Item]) -> Vec<B::Output> {
-    let mut conn = match pool.get() {
-        Ok(conn) => conn,
-        Err(e) => {
-            log::error!("database writer: {e}");
-            return work.iter().map(|_| batch.failed(WriteError::Connection(e.to_string()))).collect();
+/// Writes one batch, or each of its items alone if the batch fails. The writer keeps its
+/// connection while batches succeed; after any failure it hands it back, so the pool tests it and
+/// replaces one the database dropped (a restart, a failover) before the next write.
+fn write<B: Batch>(
+    pool: &DbPool,
+    batch: &mut B,
+    conn: &mut Option<PooledConnection>,
+    work: &[B::Item],
+) -> Vec<B::Output> {
+    if conn.is_none() {
+        match pool.get() {
+            Ok(fresh) => *conn = Some(fresh),
+            Err(e) => {
+                log::error!("database writer: {e}");
+                return work.iter().map(|_| batch.failed(WriteError::Connection(e.to_string()))).collect();
+            }
         }
-    };
-    match catch_unwind(AssertUnwindSafe(|| pool.write(&mut conn, |c| batch.run_batch(c, work)))) {
-        Ok(Ok(outputs)) if outputs.len() == work.len() => return outputs,
-        Ok(Ok(_)) => log::error!("database writer: the batch answered the wrong number of items"),
-        Ok(Err(e)) => log::warn!("database writer: batch of {} rolled back ({e}); writing each alone", work.len()),
-        Err(_) => log::error!("database writer: a batch panicked; writing each item alone"),
     }
-    // After a failure the connection may be unusable (dropped, or mid-transaction after a panic);
-    // dropping it lets the pool test or discard it.
-    drop(conn);
+    if let Some(c) = conn.as_mut() {
+        match catch_unwind(AssertUnwindSafe(|| pool.write(c, |c| batch.run_batch(c, work)))) {
+            Ok(Ok(outputs)) if outputs.len() == work.len() => return outputs,
+            Ok(Ok(_)) => log::error!("database writer: the batch answered the wrong number of items"),
+            Ok(Err(e)) => log::warn!("database writer: batch of {} rolled back ({e}); writing each alone", work.len()),
+            Err(_) => log::error!("database writer: a batch panicked; writing each item alone"),
+        }
+    }
+    // The connection may be unusable (dropped, or mid-transaction after a panic).
+    *conn = None;
     work.iter()
         .map(|item| {
-            let mut conn = match pool.get() {
-                Ok(conn) => conn,
+            let mut alone = match pool.get() {
+                Ok(alone) => alone,
                 Err(e) => return batch.failed(WriteError::Connection(e.to_string())),
             };
-            catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, &mut conn, item)))
+            catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, &mut alone, item)))
                 .unwrap_or_else(|_| batch.failed(WriteError::Panicked))
         })
         .collect()
