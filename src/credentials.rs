@@ -9,6 +9,7 @@ use data_encoding::{BASE32_NOPAD, HEXLOWER};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,7 +148,26 @@ pub fn create(
 
 /// The caller a bearer token belongs to, if it is live.
 pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Principal>, diesel::result::Error> {
-    Ok(table::find_active_by_hash(conn, &hash_token(token))?.and_then(principal_of))
+    authenticate_hash(conn, &hash_token(token))
+}
+
+/// The caller whose token hashes to `hash`, if it is live.
+pub fn authenticate_hash(conn: &mut DbConnection, hash: &str) -> Result<Option<Principal>, diesel::result::Error> {
+    Ok(table::find_active_by_hash(conn, hash)?.and_then(principal_of))
+}
+
+/// The live callers among many token hashes, by hash, in one query.
+pub fn authenticate_hashes(
+    conn: &mut DbConnection,
+    hashes: &[&str],
+) -> Result<HashMap<String, Principal>, diesel::result::Error> {
+    Ok(table::find_active_by_hashes(conn, hashes)?
+        .into_iter()
+        .filter_map(|row| {
+            let hash = row.token_hash.clone();
+            principal_of(row).map(|p| (hash, p))
+        })
+        .collect())
 }
 
 fn principal_of(row: CredentialRow) -> Option<Principal> {

@@ -61,6 +61,24 @@ pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<O
     }
 }
 
+/// The live credentials among `hashes`, in one query (a batch of the group-commit writer).
+pub fn find_active_by_hashes(conn: &mut DbConnection, hashes: &[&str]) -> QueryResult<Vec<CredentialRow>> {
+    // `IN` lists bind differently per backend (arrays on PostgreSQL).
+    macro_rules! query {
+        ($c:expr) => {
+            credentials::table
+                .filter(credentials::token_hash.eq_any(hashes))
+                .filter(credentials::revoked_at.is_null())
+                .select(CredentialRow::as_select())
+                .load($c)
+        };
+    }
+    match conn {
+        DbConnection::Sqlite(c) => query!(c),
+        DbConnection::Postgresql(c) => query!(c),
+    }
+}
+
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<CredentialRow>> {
     credentials::table.order(credentials::created_at.asc()).select(CredentialRow::as_select()).load(conn)
 }

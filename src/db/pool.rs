@@ -45,7 +45,10 @@ impl DbPool {
             // test it before lending it. A SQLite connection is a file handle that cannot be.
             .test_on_check_out(matches!(backend, Backend::Postgres { .. }))
             .max_size(size)
-            .min_idle(Some(1))
+            // No connections opened in the background: a libpq connection still being set up on
+            // a pool thread when a short command (credentials, migrate) exits made the process
+            // crash in OpenSSL's exit handlers. Connections open on demand instead.
+            .min_idle(Some(0))
             .connection_timeout(timeout)
             .build(Manager { backend: backend.clone() })
             .map_err(PoolError::Exhausted)?;

@@ -60,8 +60,16 @@ pub enum IssueError {
     WrongDistrict { allowed: String },
     #[error("district {0} is not configured")]
     DistrictNotConfigured(String),
+    #[error("a valid bearer token is required")]
+    Unauthorized,
     #[error("only officer credentials issue fines")]
     NotAnOfficer,
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    BadIdempotencyKey(String),
+    #[error("the body exceeds {0} bytes")]
+    TooLarge(usize),
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,
     #[error("district {district} has issued all {MAX_SERIAL} decision numbers for {date}")]

@@ -5,10 +5,10 @@
 //! idempotency lookup, one serial reservation per district and one multi-row insert per table for
 //! the whole batch. A batch that fails is rolled back and each fine is written alone.
 
-use super::issue::{IssueCommand, IssueError, IssueOutcome};
+use super::issue::{IssueCommand, IssueError, IssueOutcome, IssueRequest};
 use super::view::{FineView, ViewContext};
 use crate::config::Settings;
-use crate::credentials::Principal;
+use crate::credentials::{self, Principal, Role};
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{self, Batch, BatchWriter, DbConnection, DbPool, WriteError, audit, serials};
@@ -21,8 +21,16 @@ use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// An authorized, validated request to issue.
+/// A request to issue as the handler hands it over: the caller's token hash and the parsed (or
+/// refused) parts. It is authorized and checked in the writer, for the whole batch at once.
 pub struct IssueInput {
+    pub token_hash: String,
+    pub idempotency_key: Result<String, IssueError>,
+    pub request: Result<(IssueRequest, String), IssueError>,
+}
+
+/// An authorized, checked request, ready to be written.
+pub struct Accepted {
     pub principal: Principal,
     pub idempotency_key: String,
     pub request_hash: String,
@@ -57,9 +65,9 @@ pub struct IssueBatch {
 enum Plan {
     /// Answered without writing: a replay of a committed fine, or a refusal.
     Answered(Result<IssueOutcome, IssueError>),
-    /// A new fine; the index into the prepared fines.
+    /// A new fine: its index among the batch's new fines.
     New(usize),
-    /// The same key and body as an earlier item of this batch: its replay.
+    /// The same key and body as the batch's new fine at this index: its replay.
     SameAs(usize),
 }
 
@@ -69,32 +77,51 @@ impl Batch for IssueBatch {
 
     fn run_batch(&mut self, conn: &mut DbConnection, items: &[IssueInput]) -> diesel::QueryResult<Vec<Self::Output>> {
         let now = self.env.clock.now().trunc_subsecs(0);
-        let keys: Vec<(&str, &str)> =
-            items.iter().map(|i| (i.principal.credential_id.as_str(), i.idempotency_key.as_str())).collect();
+        // Who is calling, for the whole batch in one query; then each item's own checks.
+        let hashes: Vec<&str> = items.iter().map(|i| i.token_hash.as_str()).collect();
+        let principals = credentials::authenticate_hashes(conn, &hashes)?;
+        let admitted: Vec<Result<Admitted<'_>, IssueError>> =
+            items.iter().map(|item| admit(principals.get(&item.token_hash), item)).collect();
+
+        // Retries are answered from their stored records before any other check.
+        let keys: Vec<(&str, &str)> = admitted
+            .iter()
+            .filter_map(|a| a.as_ref().ok())
+            .map(|a| (a.principal.credential_id.as_str(), a.idempotency_key))
+            .collect();
         let known: HashMap<(String, String), IdempotencyRecord> = idempotency::find_many(conn, &keys)?
             .into_iter()
             .map(|r| ((r.credential_id.clone(), r.idempotency_key.clone()), r))
             .collect();
 
-        // Decide each item; the first item with a new key issues, later ones replay it.
+        // Decide each item. Only a request that becomes a new fine claims its key in this batch;
+        // later ones with the same key and body replay it, with another body are refused.
         let mut plans = Vec::with_capacity(items.len());
-        let mut first_with_key: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut new_items = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let key = keys[i];
+        let mut claimed: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut new_items: Vec<(Accepted, Draft)> = Vec::new();
+        for admission in admitted {
+            let a = match admission {
+                Ok(a) => a,
+                Err(refused) => {
+                    plans.push(Plan::Answered(Err(refused)));
+                    continue;
+                }
+            };
+            let key = (a.principal.credential_id.as_str(), a.idempotency_key);
             let plan = if let Some(record) = known.get(&(key.0.to_owned(), key.1.to_owned())) {
-                Plan::Answered(replay(record, &item.request_hash))
-            } else if let Some(&first) = first_with_key.get(&key) {
-                if items[first].request_hash == item.request_hash {
-                    Plan::SameAs(first)
+                Plan::Answered(replay(record, a.request_hash))
+            } else if let Some(&n) = claimed.get(&key) {
+                if new_items[n].0.request_hash == a.request_hash {
+                    Plan::SameAs(n)
                 } else {
                     Plan::Answered(Err(IssueError::KeyReused))
                 }
             } else {
-                first_with_key.insert(key, i);
-                match Draft::new(&self.env, item) {
-                    Ok(draft) => {
-                        new_items.push((i, draft));
+                match accept(&self.env, &a, now).and_then(|accepted| Ok((Draft::new(&self.env, &accepted)?, accepted)))
+                {
+                    Ok((draft, accepted)) => {
+                        new_items.push((accepted, draft));
+                        claimed.insert(key, new_items.len() - 1);
                         Plan::New(new_items.len() - 1)
                     }
                     Err(refused) => Plan::Answered(Err(refused)),
@@ -106,37 +133,41 @@ impl Batch for IssueBatch {
         // One run of serials per district, then every row of every new fine.
         let date = shanghai_date(now);
         let mut by_district: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (n, (i, _)) in new_items.iter().enumerate() {
-            by_district.entry(items[*i].command.district_code.as_str()).or_default().push(n);
+        for (n, (accepted, _)) in new_items.iter().enumerate() {
+            by_district.entry(accepted.command.district_code.as_str()).or_default().push(n);
         }
-        let mut prepared: HashMap<usize, Result<PreparedFine, IssueError>> = HashMap::new();
+        let mut prepared: Vec<Option<Result<PreparedFine, IssueError>>> = (0..new_items.len()).map(|_| None).collect();
         for (district, members) in by_district {
             let count = members.len() as i64;
             let last = serials::reserve(conn, district, date, count)?;
             for (offset, &n) in members.iter().enumerate() {
                 let serial = last - count + 1 + offset as i64;
-                let (i, draft) = &new_items[n];
-                prepared.insert(*i, PreparedFine::new(&self.env, &items[*i], draft, serial, date, now));
+                let (accepted, draft) = &new_items[n];
+                prepared[n] = Some(PreparedFine::new(&self.env, accepted, draft, serial, date, now));
             }
         }
-        let ready: Vec<(&IssueInput, &PreparedFine)> =
-            new_items.iter().filter_map(|(i, _)| prepared[i].as_ref().ok().map(|p| (&items[*i], p))).collect();
+        let ready: Vec<(&Accepted, &PreparedFine)> = new_items
+            .iter()
+            .zip(&prepared)
+            .filter_map(|((accepted, _), p)| p.as_ref().and_then(|p| p.as_ref().ok()).map(|p| (accepted, p)))
+            .collect();
         if !ready.is_empty() {
-            fines::insert_many(conn, &ready.iter().map(|(item, p)| p.row(item)).collect::<Vec<_>>())?;
+            fines::insert_many(conn, &ready.iter().map(|(a, p)| p.row(a)).collect::<Vec<_>>())?;
             audit::record_many(conn, &ready.iter().map(|(_, p)| p.audit_entry()).collect::<Vec<_>>())?;
-            idempotency::insert_many(conn, &ready.iter().map(|(item, p)| p.record(item)).collect::<Vec<_>>())?;
+            idempotency::insert_many(conn, &ready.iter().map(|(a, p)| p.record(a)).collect::<Vec<_>>())?;
         }
 
-        let created = |i: usize, created: bool| match &prepared[&i] {
-            Ok(p) => Ok(IssueOutcome { created, body: p.body.clone() }),
-            Err(e) => Err(e.clone()),
+        let outcome = |n: usize, created: bool| match &prepared[n] {
+            Some(Ok(p)) => Ok(IssueOutcome { created, body: p.body.clone() }),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(IssueError::Database("a new fine was not prepared".into())),
         };
         Ok(plans
             .into_iter()
             .map(|plan| match plan {
                 Plan::Answered(answer) => answer,
-                Plan::New(n) => created(new_items[n].0, true),
-                Plan::SameAs(first) => created(first, false),
+                Plan::New(n) => outcome(n, true),
+                Plan::SameAs(n) => outcome(n, false),
             })
             .collect())
     }
@@ -178,20 +209,54 @@ fn replay(record: &IdempotencyRecord, request_hash: &str) -> Result<IssueOutcome
     Ok(IssueOutcome { created: false, body: record.response_body.clone() })
 }
 
-/// One fine, in a transaction of its own.
+/// One fine, in a transaction of its own: the same steps as a batch, in the same order.
 fn issue_alone(env: &IssueEnv, conn: &mut DbConnection, item: &IssueInput) -> Result<IssueOutcome, IssueError> {
-    if let Some(answer) = stored_answer(conn, &item.principal, &item.idempotency_key, &item.request_hash)? {
+    let principal = credentials::authenticate_hash(conn, &item.token_hash)?;
+    let admitted = admit(principal.as_ref(), item)?;
+    if let Some(answer) = stored_answer(conn, admitted.principal, admitted.idempotency_key, admitted.request_hash)? {
         return Ok(answer);
     }
-    let draft = Draft::new(env, item)?;
     let now = env.clock.now().trunc_subsecs(0);
+    let accepted = accept(env, &admitted, now)?;
+    let draft = Draft::new(env, &accepted)?;
     let date = shanghai_date(now);
-    let serial = serials::next_serial(conn, &item.command.district_code, date).map_err(contended)?;
-    let fine = PreparedFine::new(env, item, &draft, serial, date, now)?;
-    fines::insert(conn, &fine.row(item)).map_err(contended)?;
+    let serial = serials::next_serial(conn, &accepted.command.district_code, date).map_err(contended)?;
+    let fine = PreparedFine::new(env, &accepted, &draft, serial, date, now)?;
+    fines::insert(conn, &fine.row(&accepted)).map_err(contended)?;
     audit::record(conn, &fine.audit_entry())?;
-    idempotency::insert(conn, &fine.record(item)).map_err(contended)?;
+    idempotency::insert(conn, &fine.record(&accepted)).map_err(contended)?;
     Ok(IssueOutcome { created: true, body: fine.body })
+}
+
+/// A request whose caller is known to be an officer and whose parts are well formed.
+struct Admitted<'a> {
+    principal: &'a Principal,
+    idempotency_key: &'a str,
+    request: &'a IssueRequest,
+    request_hash: &'a str,
+}
+
+/// The checks that come before anything else, in the documented order: who is calling (401),
+/// whether they may issue (403), then whether the request is well formed (400, 413).
+fn admit<'a>(principal: Option<&'a Principal>, item: &'a IssueInput) -> Result<Admitted<'a>, IssueError> {
+    let principal = principal.ok_or(IssueError::Unauthorized)?;
+    if principal.binding.role() != Role::Officer {
+        return Err(IssueError::NotAnOfficer);
+    }
+    let idempotency_key = item.idempotency_key.as_deref().map_err(Clone::clone)?;
+    let (request, request_hash) = item.request.as_ref().map_err(Clone::clone)?;
+    Ok(Admitted { principal, idempotency_key, request, request_hash })
+}
+
+/// The fine's own checks (catalogue, ranges, plate, district, time), for a request that is not a
+/// retry of a stored one.
+fn accept(env: &IssueEnv, a: &Admitted<'_>, now: DateTime<Utc>) -> Result<Accepted, IssueError> {
+    Ok(Accepted {
+        command: IssueCommand::parse(&env.settings, a.principal, a.request, now)?,
+        principal: a.principal.clone(),
+        idempotency_key: a.idempotency_key.to_owned(),
+        request_hash: a.request_hash.to_owned(),
+    })
 }
 
 /// A write lost a race with another transaction; retrying is safe.
@@ -207,7 +272,7 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(env: &IssueEnv, item: &IssueInput) -> Result<Draft, IssueError> {
+    fn new(env: &IssueEnv, item: &Accepted) -> Result<Draft, IssueError> {
         let code = &item.command.district_code;
         let district =
             env.settings.districts.get(code).cloned().ok_or_else(|| IssueError::DistrictNotConfigured(code.clone()))?;
@@ -232,7 +297,7 @@ struct PreparedFine {
 impl PreparedFine {
     fn new(
         env: &IssueEnv,
-        item: &IssueInput,
+        item: &Accepted,
         draft: &Draft,
         serial: i64,
         date: NaiveDate,
@@ -276,7 +341,7 @@ impl PreparedFine {
         Ok(fine)
     }
 
-    fn row<'a>(&'a self, item: &'a IssueInput) -> NewFine<'a> {
+    fn row<'a>(&'a self, item: &'a Accepted) -> NewFine<'a> {
         let cmd = &item.command;
         NewFine {
             decision_no: &self.decision_no,
@@ -312,7 +377,7 @@ impl PreparedFine {
         }
     }
 
-    fn record(&self, item: &IssueInput) -> IdempotencyRecord {
+    fn record(&self, item: &Accepted) -> IdempotencyRecord {
         IdempotencyRecord {
             credential_id: item.principal.credential_id.clone(),
             idempotency_key: item.idempotency_key.clone(),

@@ -150,6 +150,12 @@ impl From<IssueError> for ApiError {
             }
             IssueError::WrongDistrict { allowed } => (S::FORBIDDEN, "forbidden", json!({"district": allowed})),
             IssueError::DistrictNotConfigured(_) | IssueError::NotAnOfficer => (S::FORBIDDEN, "forbidden", json!({})),
+            IssueError::Unauthorized => return ApiError::unauthorized(),
+            IssueError::TooLarge(limit) => return ApiError::payload_too_large(*limit),
+            IssueError::Malformed(_) => (S::BAD_REQUEST, "invalid_request", json!({})),
+            IssueError::BadIdempotencyKey(_) => {
+                (S::BAD_REQUEST, "invalid_request", json!({"header": "Idempotency-Key"}))
+            }
             IssueError::KeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", json!({})),
             IssueError::SerialsExhausted { .. } => (S::CONFLICT, "decision_numbers_exhausted", json!({})),
             IssueError::Contended | IssueError::Unavailable(_) => return ApiError::unavailable(message),

@@ -4,10 +4,10 @@
 use super::edge::{BearerToken, idempotency_key, parse_json, read_body, with_conn};
 use super::error::ApiError;
 use crate::context::AppContext;
-use crate::credentials::Role;
+use crate::credentials::{self, Role};
 use crate::db::fines::{self, FineRow};
 use crate::domain::{DecisionNo, FineStatus};
-use crate::fines::issue::{self, IssueCommand, IssueOutcome, IssueRequest};
+use crate::fines::issue::{self, IssueError, IssueRequest};
 use crate::fines::issue_write::{self, IssueInput};
 use crate::fines::view::{FineView, ViewContext};
 use crate::fines::{bill, readable_by, void};
@@ -32,40 +32,27 @@ pub async fn districts(ctx: web::Data<AppContext>, token: BearerToken) -> Result
     Ok(HttpResponse::Ok().json(list))
 }
 
-/// What an issue request needs after its checks: a stored answer, or a fine to write.
-enum Next {
-    Replay(IssueOutcome),
-    Write(Box<IssueInput>),
-}
-
 pub async fn issue_fine(
     ctx: web::Data<AppContext>,
     req: HttpRequest,
     token: BearerToken,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // A bad body is reported only once the caller is known, so 401 and 403 always come first.
+    // Nothing here touches the database: the request is parsed on this thread, and the writer
+    // authorizes and checks it with the rest of its batch — 401 and 403 before a bad body.
     let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
-    let key = idempotency_key(&req);
-    let parse_ctx = ctx.clone();
-    let next = with_conn(&ctx, move |conn| {
-        let principal = token.authorize(conn, &[Role::Officer])?;
-        let idempotency_key = key?;
-        let (request, raw) = parse_json::<IssueRequest>(&body?)?;
-        let request_hash = issue::request_hash(&raw);
-        // A retry is answered from its stored record before any check that time or configuration
-        // could change: a fine issued once must replay, never turn into a refusal.
-        if let Some(answer) = issue_write::stored_answer(conn, &principal, &idempotency_key, &request_hash)? {
-            return Ok(Next::Replay(answer));
-        }
-        let command = IssueCommand::parse(&parse_ctx.settings, &principal, &request, parse_ctx.clock.now())?;
-        Ok(Next::Write(Box::new(IssueInput { principal, idempotency_key, request_hash, command })))
-    })
-    .await?;
-    let outcome = match next {
-        Next::Replay(answer) => answer,
-        Next::Write(input) => issue_write::issue(&ctx.issues, *input).await?,
+    let input = IssueInput {
+        token_hash: credentials::hash_token(&token.plausible()?),
+        idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
+        request: body
+            .and_then(|body| parse_json::<IssueRequest>(&body))
+            .map(|(request, raw)| (request, issue::request_hash(&raw)))
+            .map_err(|e| match e.status {
+                StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.settings.server.max_body_bytes),
+                _ => IssueError::Malformed(e.message),
+            }),
     };
+    let outcome = issue_write::issue(&ctx.issues, input).await?;
     let status = if outcome.created {
         ctx.metrics.fine_issued();
         StatusCode::CREATED

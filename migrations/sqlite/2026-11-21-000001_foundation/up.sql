@@ -1,5 +1,7 @@
 -- Foundation: fines, the per-district per-day serials behind decision numbers, credentials,
 -- durable idempotency records and the append-only audit log.
+-- SQLite: tables keyed by text are WITHOUT ROWID where their key grows in order (decision
+-- numbers), so an insert writes one B-tree instead of a rowid table plus a key index.
 
 CREATE TABLE fines (
     decision_no       TEXT PRIMARY KEY NOT NULL,
@@ -26,7 +28,7 @@ CREATE TABLE fines (
     voided_at         TIMESTAMP,
     void_reason       TEXT,
     updated_at        TIMESTAMP NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX fines_by_status_and_expiry ON fines (status, qr_expires_at);
 CREATE INDEX fines_by_district_and_issue ON fines (district_code, issued_at);
 
@@ -35,7 +37,7 @@ CREATE TABLE decision_serials (
     issue_date    DATE NOT NULL,
     last_serial   BIGINT NOT NULL,
     PRIMARY KEY (district_code, issue_date)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE credentials (
     id            TEXT PRIMARY KEY NOT NULL,
