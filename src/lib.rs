@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod channels;
 pub mod config;
 pub mod context;
 pub mod credentials;
