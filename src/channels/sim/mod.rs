@@ -1,0 +1,44 @@
+//! The payment channel simulator: the three channels' merchant APIs with their own keys, for
+//! tests, demos and local runs, so that finepay's channel code is the production code with other
+//! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
+//! the daemon.
+
+pub mod wechat;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+
+/// Everything the simulator serves.
+pub struct Simulator {
+    pub wechat: wechat::WechatSim,
+}
+
+impl Simulator {
+    pub fn configure(cfg: &mut web::ServiceConfig) {
+        wechat::WechatSim::configure(cfg);
+    }
+}
+
+/// A running simulator.
+pub struct SimServer {
+    pub port: u16,
+    pub handle: ServerHandle,
+    pub simulator: web::Data<Simulator>,
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves `simulator` on the current actix system.
+pub fn start(listen: &str, simulator: Simulator) -> std::io::Result<SimServer> {
+    let listener = TcpListener::bind(listen)?;
+    let port = listener.local_addr()?.port();
+    let data = web::Data::new(simulator);
+    let app_data = data.clone();
+    let server = HttpServer::new(move || App::new().app_data(app_data.clone()).configure(Simulator::configure))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(SimServer { port, handle, simulator: data })
+}
