@@ -6,6 +6,13 @@ pub mod crypto;
 pub mod sim;
 pub mod wechat;
 
+/// A file of `config/simulator/` (the simulator's keys and certificates), for unit tests.
+#[cfg(test)]
+pub(crate) fn simulator_fixture(name: &str) -> String {
+    let path = format!("{}/config/simulator/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 use crate::domain::Fen;
 use chrono::{DateTime, Utc};
 

@@ -191,7 +191,7 @@ impl Batch for IssueBatch {
 }
 
 /// The stored answer to an earlier request with this credential and key, if there is one.
-pub fn stored_answer(
+fn stored_answer(
     conn: &mut DbConnection,
     principal: &Principal,
     idempotency_key: &str,

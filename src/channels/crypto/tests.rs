@@ -6,10 +6,7 @@ const WECHAT_MOCK_KEY: &str = include_str!("../test_vectors/wechat_mock_private_
 const WECHAT_BODY: &str = r#"{"appid":"wx81be3101902f7cb2","mchid":"1601959334","description":"for testing","out_trade_no":"S20210124144305172434","time_expire":"2021-01-24T14:53:05+08:00","attach":"cipher code","notify_url":"https://luoji.live/notify","amount":{"total":1,"currency":"CNY"},"detail":{},"scene_info":{"payer_client_ip":"","store_info":{"id":""}}}"#;
 const WECHAT_SIGNATURE: &str = "ItuRCG6nAf6ZUi5C5LPa0beCGrG7+G4NdaCHLTmym+UzuZHFgFeqRZ4zKQ0n93qehchFWfQ7s00pgABYvXcOMsV1ld7AUjDTZBPucJK6yhFKz9jd20wtRdDG4LRCZcaTowD2f7LtlixFm8F3/YQaBavxiOe54tc3RX/22flYRzy4YFOpBt+bmjSPZIdSFi53323u7cohwvdHwX+avQCtLZKAUNFJIob66u05BbDEITzYuHjakjpb5btvWemjoZBPxkiETzmd4Oa1y2U+rfFCPZyWT4EV7UxHeEizBL8DkubEBD3KXeArqRX6yoMAU4ywmdFeWDbv1EF0Ndy9hiddZQ==";
 
-fn sim(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/config/simulator/{name}", env!("CARGO_MANIFEST_DIR")))
-        .expect("simulator fixture")
-}
+use crate::channels::simulator_fixture as sim;
 
 #[test]
 fn reproduces_the_wechat_request_signature_vector() {

@@ -9,10 +9,10 @@ use crate::channels::wechat::protocol::{
     Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, Resource, Transaction, TransactionAmount, nonce,
     request_message, response_message,
 };
-use crate::domain::time::{Clock, SHANGHAI};
+use crate::domain::time::{Clock, rfc3339};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -145,7 +145,7 @@ impl WechatSim {
         let resource = Resource::seal(&self.config.apiv3_key, "transaction", &plain)?;
         let envelope = Notification {
             id: format!("EV-{}", nonce()),
-            create_time: shanghai(now),
+            create_time: rfc3339(now),
             event_type: "TRANSACTION.SUCCESS".into(),
             resource_type: "encrypt-resource".into(),
             resource,
@@ -162,7 +162,7 @@ impl WechatSim {
             SimState::NotPaid => ("NOTPAY", "订单未支付", None, None),
             SimState::Closed => ("CLOSED", "订单已关闭", None, None),
             SimState::Paid { transaction_id, at } => {
-                ("SUCCESS", "支付成功", Some(transaction_id.clone()), Some(shanghai(*at)))
+                ("SUCCESS", "支付成功", Some(transaction_id.clone()), Some(rfc3339(*at)))
             }
         };
         Transaction {
@@ -228,10 +228,6 @@ impl WechatSim {
     fn json(&self, value: &impl serde::Serialize) -> HttpResponse {
         self.signed(StatusCode::OK, serde_json::to_vec(value).unwrap_or_default())
     }
-}
-
-fn shanghai(at: DateTime<Utc>) -> String {
-    at.with_timezone(&SHANGHAI).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn valid_out_trade_no(no: &str) -> bool {

@@ -11,8 +11,8 @@ use crate::channels::{
     ChannelError, ChannelPayment, CloseOutcome, CreatedOrder, NotifyError, OrderRequest, OrderStatus,
 };
 use crate::domain::Fen;
-use crate::domain::time::{Clock, SHANGHAI};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::domain::time::{Clock, rfc3339};
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +65,7 @@ impl WechatPay {
             "mchid": self.config.mchid,
             "description": order.description,
             "out_trade_no": order.out_trade_no,
-            "time_expire": order.pay_by.with_timezone(&SHANGHAI).to_rfc3339_opts(SecondsFormat::Secs, false),
+            "time_expire": rfc3339(order.pay_by),
             "notify_url": self.config.notify_url,
             "amount": {"total": order.amount.get(), "currency": "CNY"},
         })

@@ -203,9 +203,7 @@ mod tests {
     use super::*;
     use crate::channels::crypto::{Certificate, RsaSigningKey};
 
-    fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{}/config/simulator/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
-    }
+    use crate::channels::simulator_fixture as fixture;
 
     #[test]
     fn authorization_round_trips_in_any_order() {

@@ -29,9 +29,7 @@ impl TestClock {
     }
 }
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/config/simulator/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
-}
+use crate::channels::simulator_fixture as fixture;
 
 fn cert(name: &str) -> Certificate {
     Certificate::from_pem(&fixture(name)).expect("certificate")
