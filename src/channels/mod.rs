@@ -15,6 +15,128 @@ pub(crate) fn simulator_fixture(name: &str) -> String {
 
 use crate::domain::Fen;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+
+/// The three QR channels. The letter ends a channel order's `out_trade_no`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChannelKind {
+    Wechat,
+    Alipay,
+    Unionpay,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 3] = [ChannelKind::Wechat, ChannelKind::Alipay, ChannelKind::Unionpay];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Wechat => "wechat",
+            ChannelKind::Alipay => "alipay",
+            ChannelKind::Unionpay => "unionpay",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ChannelKind> {
+        ChannelKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            ChannelKind::Wechat => 'W',
+            ChannelKind::Alipay => 'A',
+            ChannelKind::Unionpay => 'U',
+        }
+    }
+}
+
+/// What every channel does for finepay. Each module implements it over its own wire format; the
+/// payment service only ever sees this. Network calls are boxed futures so channels can sit
+/// behind `dyn PaymentChannel`.
+pub trait PaymentChannel: Send + Sync {
+    fn kind(&self) -> ChannelKind;
+
+    /// Opens the order (or returns the open one: calls with the same `out_trade_no` and the same
+    /// parameters are idempotent at every channel).
+    fn create_order<'a>(&'a self, order: &'a OrderRequest) -> BoxFuture<'a, Result<CreatedOrder, ChannelError>>;
+
+    fn query<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<OrderStatus, ChannelError>>;
+
+    /// Makes an unpaid order unpayable. A paid order answers `AlreadyPaid`: a payment to apply.
+    fn close<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<CloseOutcome, ChannelError>>;
+
+    /// Asks for a refund to the payer's own account. `out_refund_no` is the idempotency key: the
+    /// same request repeated refunds once and reports the refund's current state.
+    fn refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>>;
+
+    /// The current state of a refund asked for earlier.
+    fn query_refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>>;
+
+    /// A payment notification, verified over the raw request before anything in it is believed.
+    fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError>;
+
+    /// The reply that tells the channel a notification was taken (it stops resending).
+    fn accepted_reply(&self) -> Reply;
+
+    /// The reply that tells the channel a notification was refused (it resends later).
+    fn refused_reply(&self, error: &NotifyError) -> Reply;
+}
+
+/// An order finepay opened earlier, as the channel's query and close need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRef {
+    pub out_trade_no: String,
+    /// When the order was first sent (UnionPay's queries name the order by number and send time).
+    pub opened_at: DateTime<Utc>,
+}
+
+/// A refund of (part of) a payment, back to where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub out_trade_no: String,
+    pub channel_txn_id: String,
+    /// finepay's refund number: the channel's idempotency key for this refund.
+    pub out_refund_no: String,
+    /// When the refund was first asked for (UnionPay names it by number and send time).
+    pub requested_at: DateTime<Utc>,
+    /// What the payer paid.
+    pub paid: Fen,
+    pub amount: Fen,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Accepted, not yet confirmed: ask again later.
+    Processing,
+    Succeeded {
+        channel_refund_id: String,
+        at: DateTime<Utc>,
+    },
+    /// The channel gave up (closed or abnormal); a person has to act.
+    Failed(String),
+}
+
+/// A notification request as it arrived: headers and the raw body, untouched.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbound<'a> {
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl<'a> Inbound<'a> {
+    /// The first header of that name (names compare case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The HTTP answer a channel expects to a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
 
 /// An order finepay asks a channel to open for one fine. Nothing personal goes to a channel: the
 /// description names the decision number and a generic purpose only.
@@ -25,6 +147,14 @@ pub struct OrderRequest {
     pub amount: Fen,
     /// The last moment the order may be paid: the end of the fine's QR window.
     pub pay_by: DateTime<Utc>,
+    /// When finepay first sent this order; repeats send the same value.
+    pub opened_at: DateTime<Utc>,
+}
+
+impl OrderRequest {
+    pub fn reference(&self) -> OrderRef {
+        OrderRef { out_trade_no: self.out_trade_no.clone(), opened_at: self.opened_at }
+    }
 }
 
 /// What the payer scans or opens to pay the order.

@@ -9,14 +9,49 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 
-/// Everything the simulator serves.
+/// Everything the simulator serves. A channel left `None` answers 404 on its paths.
+#[derive(Default)]
 pub struct Simulator {
-    pub wechat: wechat::WechatSim,
+    pub wechat: Option<wechat::WechatSim>,
 }
 
 impl Simulator {
     pub fn configure(cfg: &mut web::ServiceConfig) {
         wechat::WechatSim::configure(cfg);
+    }
+}
+
+/// Why the simulated payer could not pay.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    #[error("no order behind this code")]
+    UnknownCode,
+    #[error("the code has expired")]
+    CodeExpired,
+    #[error("the order can no longer be paid")]
+    NotPayable,
+}
+
+/// A payment the simulated payer made, with the notification the channel sends for it.
+#[derive(Debug, Clone)]
+pub struct SimPayment {
+    pub out_trade_no: String,
+    pub notification: Delivery,
+}
+
+/// A notification as it goes on the wire to the merchant's notify URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Delivery {
+    /// The request as the merchant receives it.
+    pub fn inbound(&self) -> crate::channels::Inbound<'_> {
+        crate::channels::Inbound { headers: &self.headers, body: &self.body }
     }
 }
 

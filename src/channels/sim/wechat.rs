@@ -5,6 +5,7 @@
 //! cannot be closed (`ORDERPAID`), and payment notifications are signed and AES-256-GCM sealed.
 
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
+use crate::channels::sim::{Delivery, PayError, SimPayment};
 use crate::channels::wechat::protocol::{
     Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, Resource, Transaction, TransactionAmount, nonce,
     request_message, response_message,
@@ -76,25 +77,7 @@ struct PrepayAmount {
     currency: Option<String>,
 }
 
-/// Why the simulated payer could not pay.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PayError {
-    #[error("no order behind this code")]
-    UnknownCode,
-    #[error("the code has expired")]
-    CodeExpired,
-    #[error("the order can no longer be paid")]
-    NotPayable,
-}
-
-/// A payment the simulator made, with the notification to deliver for it.
-pub struct SimPayment {
-    pub out_trade_no: String,
-    pub notify_url: String,
-    pub notification: SignedNotification,
-}
-
-/// A notification as it goes on the wire: headers and body.
+/// A notification's signed parts: the `Wechatpay-*` headers and the body.
 #[derive(Debug, Clone)]
 pub struct SignedNotification {
     pub timestamp: String,
@@ -102,6 +85,23 @@ pub struct SignedNotification {
     pub signature: String,
     pub serial: String,
     pub body: Vec<u8>,
+}
+
+impl SignedNotification {
+    /// The notification as an HTTP request to `url`.
+    pub fn delivery(self, url: &str) -> Delivery {
+        Delivery {
+            url: url.to_owned(),
+            headers: vec![
+                ("Wechatpay-Timestamp".into(), self.timestamp),
+                ("Wechatpay-Nonce".into(), self.nonce),
+                ("Wechatpay-Signature".into(), self.signature),
+                ("Wechatpay-Serial".into(), self.serial),
+            ],
+            content_type: "application/json".into(),
+            body: self.body,
+        }
+    }
 }
 
 impl WechatSim {
@@ -136,7 +136,7 @@ impl WechatSim {
         order.state = SimState::Paid { transaction_id, at: now };
         let transaction = self.transaction(out_trade_no, order);
         let notification = self.notification(&transaction, now).ok_or(PayError::NotPayable)?;
-        Ok(SimPayment { out_trade_no: out_trade_no.clone(), notify_url: order.notify_url.clone(), notification })
+        Ok(SimPayment { out_trade_no: out_trade_no.clone(), notification: notification.delivery(&order.notify_url) })
     }
 
     /// A signed, sealed TRANSACTION.SUCCESS notification for `transaction`.
@@ -235,7 +235,7 @@ fn valid_out_trade_no(no: &str) -> bool {
 }
 
 async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let sim = &sim.wechat;
+    let Some(sim) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
     if let Err(refused) = sim.authenticate(&req, &body) {
         return refused;
     }
@@ -302,7 +302,7 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
 }
 
 async fn query(sim: web::Data<super::Simulator>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let sim = &sim.wechat;
+    let Some(sim) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
     if let Err(refused) = sim.authenticate(&req, b"") {
         return refused;
     }
@@ -323,7 +323,7 @@ async fn close(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let sim = &sim.wechat;
+    let Some(sim) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
     if let Err(refused) = sim.authenticate(&req, &body) {
         return refused;
     }

@@ -8,11 +8,13 @@ use super::protocol::{
 };
 use crate::channels::crypto::RsaSigningKey;
 use crate::channels::{
-    ChannelError, ChannelPayment, CloseOutcome, CreatedOrder, NotifyError, OrderRequest, OrderStatus,
+    ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
+    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply,
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, rfc3339};
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use reqwest::Method;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,6 +107,25 @@ impl WechatPay {
         }
     }
 
+    /// Asks for a refund by `out_refund_no` (WeChat refunds each number once; a repeat reports it).
+    pub async fn refund(&self, refund: &RefundRequest) -> Result<RefundStatus, ChannelError> {
+        let body = serde_json::json!({
+            "transaction_id": refund.channel_txn_id,
+            "out_refund_no": refund.out_refund_no,
+            "reason": refund.reason,
+            "amount": {"refund": refund.amount.get(), "total": refund.paid.get(), "currency": "CNY"},
+        })
+        .to_string();
+        let answer = self.call(Method::POST, "/v3/refund/domestic/refunds", Some(body)).await?;
+        refund_status(&answer.body)
+    }
+
+    pub async fn query_refund(&self, out_refund_no: &str) -> Result<RefundStatus, ChannelError> {
+        let path = format!("/v3/refund/domestic/refunds/{out_refund_no}");
+        let answer = self.call(Method::GET, &path, None).await?;
+        refund_status(&answer.body)
+    }
+
     /// A payment notification, verified over the raw body before anything in it is read.
     pub fn parse_notification(&self, message: &SignedMessage<'_>) -> Result<ChannelPayment, NotifyError> {
         self.config.verifier.verify(message, self.clock.now().timestamp())?;
@@ -187,6 +208,83 @@ impl WechatPay {
             .map_err(|e| ChannelError::Unverified(e.to_string()))?;
         Ok(Answer { status, body })
     }
+}
+
+impl PaymentChannel for WechatPay {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Wechat
+    }
+
+    fn create_order<'a>(&'a self, order: &'a OrderRequest) -> BoxFuture<'a, Result<CreatedOrder, ChannelError>> {
+        Box::pin(WechatPay::create_order(self, order))
+    }
+
+    fn query<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<OrderStatus, ChannelError>> {
+        Box::pin(WechatPay::query(self, &order.out_trade_no))
+    }
+
+    fn close<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<CloseOutcome, ChannelError>> {
+        Box::pin(WechatPay::close(self, &order.out_trade_no))
+    }
+
+    fn refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>> {
+        Box::pin(WechatPay::refund(self, refund))
+    }
+
+    fn query_refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>> {
+        Box::pin(WechatPay::query_refund(self, &refund.out_refund_no))
+    }
+
+    fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {
+        let header = |name| inbound.header(name).ok_or(NotifyError::MissingHeaders);
+        let message = SignedMessage {
+            timestamp: header("Wechatpay-Timestamp")?,
+            nonce: header("Wechatpay-Nonce")?,
+            signature: header("Wechatpay-Signature")?,
+            serial: header("Wechatpay-Serial")?,
+            body: inbound.body,
+        };
+        self.parse_notification(&message)
+    }
+
+    fn accepted_reply(&self) -> Reply {
+        Reply { status: 204, content_type: "application/json", body: String::new() }
+    }
+
+    fn refused_reply(&self, error: &NotifyError) -> Reply {
+        // WeChat looks at the status first: anything but 2xx is resent on its schedule.
+        let status = match error {
+            NotifyError::MissingHeaders
+            | NotifyError::BadSignature
+            | NotifyError::UnknownKey(_)
+            | NotifyError::Stale => 401,
+            _ => 400,
+        };
+        let body = serde_json::json!({"code": "FAIL", "message": error.to_string()}).to_string();
+        Reply { status, content_type: "application/json", body }
+    }
+}
+
+fn refund_status(body: &[u8]) -> Result<RefundStatus, ChannelError> {
+    #[derive(serde::Deserialize)]
+    struct Refund {
+        refund_id: String,
+        status: String,
+        success_time: Option<String>,
+    }
+    let refund: Refund = parse(body)?;
+    Ok(match refund.status.as_str() {
+        "SUCCESS" => {
+            let at = refund
+                .success_time
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .ok_or_else(|| ChannelError::Malformed("a successful refund without success_time".into()))?;
+            RefundStatus::Succeeded { channel_refund_id: refund.refund_id, at: at.with_timezone(&Utc) }
+        }
+        "PROCESSING" => RefundStatus::Processing,
+        other => RefundStatus::Failed(other.to_owned()),
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {

@@ -5,8 +5,8 @@
 use super::protocol::{PROBE_PREFIX, SignedMessage, Verifier};
 use super::{WechatConfig, WechatPay};
 use crate::channels::crypto::{Certificate, RsaSigningKey};
-use crate::channels::sim::wechat::{PayError, SignedNotification, WechatSim, WechatSimConfig};
-use crate::channels::sim::{self, Simulator};
+use crate::channels::sim::wechat::{WechatSim, WechatSimConfig};
+use crate::channels::sim::{self, Delivery, PayError, Simulator};
 use crate::channels::{ChannelError, CloseOutcome, NotifyError, OrderRequest, OrderStatus};
 use crate::domain::Fen;
 use crate::domain::time::Clock;
@@ -48,7 +48,7 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
     let merchant = cert("wechat_merchant.cert.pem");
     let platform = cert("wechat_platform.cert.pem");
     let simulator = Simulator {
-        wechat: WechatSim::new(
+        wechat: Some(WechatSim::new(
             WechatSimConfig {
                 appid: "wxd678efh567hg6787".into(),
                 mchid: "1230000109".into(),
@@ -59,7 +59,7 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
                 pay_link_base: "http://127.0.0.1/sim/wechat/pay".into(),
             },
             clock.clone(),
-        ),
+        )),
     };
     let server = sim::start("127.0.0.1:0", simulator).expect("simulator starts");
     let base_url = format!("http://127.0.0.1:{}", server.port);
@@ -85,6 +85,7 @@ fn order(out_trade_no: &str, clock: &TestClock) -> OrderRequest {
         description: "交通违法罚款 1101052611210000176".into(),
         amount: Fen(20000),
         pay_by: clock.now() + Duration::hours(4),
+        opened_at: clock.now(),
     }
 }
 
@@ -92,14 +93,19 @@ fn code_of(pay_url: &str) -> String {
     pay_url.split("pr=").nth(1).expect("pr").to_owned()
 }
 
-fn message(n: &SignedNotification) -> SignedMessage<'_> {
+fn message(n: &Delivery) -> SignedMessage<'_> {
+    let header = |name| n.inbound().header(name).expect("signed header");
     SignedMessage {
-        timestamp: &n.timestamp,
-        nonce: &n.nonce,
-        signature: &n.signature,
-        serial: &n.serial,
+        timestamp: header("Wechatpay-Timestamp"),
+        nonce: header("Wechatpay-Nonce"),
+        signature: header("Wechatpay-Signature"),
+        serial: header("Wechatpay-Serial"),
         body: &n.body,
     }
+}
+
+fn wechat(s: &Setup) -> &WechatSim {
+    s.server.simulator.wechat.as_ref().expect("the WeChat simulator")
 }
 
 #[actix_web::test]
@@ -114,7 +120,7 @@ async fn an_order_is_created_queried_paid_and_cannot_be_closed_once_paid() {
     let changed = OrderRequest { amount: Fen(100), ..request.clone() };
     assert!(matches!(s.client.create_order(&changed).await, Err(ChannelError::Refused { status: 400, .. })));
 
-    let paid = s.server.simulator.wechat.pay(&code_of(&created.pay_url)).expect("payer pays");
+    let paid = wechat(&s).pay(&code_of(&created.pay_url)).expect("payer pays");
     let status = s.client.query(&request.out_trade_no).await.expect("query");
     let OrderStatus::Paid(payment) = status else { panic!("paid, got {status:?}") };
     assert_eq!(payment.amount, Fen(20000));
@@ -123,7 +129,7 @@ async fn an_order_is_created_queried_paid_and_cannot_be_closed_once_paid() {
     // The notification says the same, verified and decrypted.
     assert_eq!(s.client.parse_notification(&message(&paid.notification)), Ok(payment));
     assert_eq!(s.client.close(&request.out_trade_no).await, Ok(CloseOutcome::AlreadyPaid));
-    assert_eq!(s.server.simulator.wechat.pay(&code_of(&created.pay_url)).err(), Some(PayError::NotPayable));
+    assert_eq!(wechat(&s).pay(&code_of(&created.pay_url)).err(), Some(PayError::NotPayable));
 }
 
 #[actix_web::test]
@@ -133,7 +139,7 @@ async fn closing_ends_an_order_and_unknown_orders_are_not_found() {
     let created = s.client.create_order(&request).await.expect("prepay");
     assert_eq!(s.client.close(&request.out_trade_no).await, Ok(CloseOutcome::Closed));
     assert_eq!(s.client.query(&request.out_trade_no).await, Ok(OrderStatus::Closed));
-    assert_eq!(s.server.simulator.wechat.pay(&code_of(&created.pay_url)).err(), Some(PayError::NotPayable));
+    assert_eq!(wechat(&s).pay(&code_of(&created.pay_url)).err(), Some(PayError::NotPayable));
     assert_eq!(s.client.query("1101059999999999999W01").await, Ok(OrderStatus::NotFound));
     assert_eq!(s.client.close("1101059999999999999W01").await, Ok(CloseOutcome::NotFound));
 }
@@ -144,7 +150,7 @@ async fn codes_live_two_hours_and_orders_until_their_deadline() {
     let request = order("1101052611210000378W01", &s.clock);
     let first = s.client.create_order(&request).await.expect("prepay").pay_url;
     s.clock.advance(Duration::hours(2));
-    assert_eq!(s.server.simulator.wechat.pay(&code_of(&first)).err(), Some(PayError::CodeExpired));
+    assert_eq!(wechat(&s).pay(&code_of(&first)).err(), Some(PayError::CodeExpired));
     // The same prepay again renews the code, as the real API does within time_expire.
     let renewed = s.client.create_order(&request).await.expect("renewed").pay_url;
     assert_ne!(renewed, first);
@@ -157,9 +163,9 @@ async fn codes_live_two_hours_and_orders_until_their_deadline() {
     };
     let late_code = s.client.create_order(&late).await.expect("prepay").pay_url;
     s.clock.advance(Duration::hours(1));
-    assert_eq!(s.server.simulator.wechat.pay(&code_of(&late_code)).err(), Some(PayError::NotPayable), "past pay_by");
+    assert_eq!(wechat(&s).pay(&code_of(&late_code)).err(), Some(PayError::NotPayable), "past pay_by");
     // The renewed code of the first order is an hour old and its order still open: it pays.
-    assert!(s.server.simulator.wechat.pay(&code_of(&renewed)).is_ok());
+    assert!(wechat(&s).pay(&code_of(&renewed)).is_ok());
 }
 
 #[actix_web::test]
@@ -187,7 +193,7 @@ async fn forged_stale_probing_or_foreign_notifications_are_refused() {
     let s = setup(|_| {});
     let request = order("1101052611210000580W01", &s.clock);
     let code = code_of(&s.client.create_order(&request).await.expect("prepay").pay_url);
-    let paid = s.server.simulator.wechat.pay(&code).expect("pays").notification;
+    let paid = wechat(&s).pay(&code).expect("pays").notification;
     assert!(s.client.parse_notification(&message(&paid)).is_ok());
 
     let mut tampered = paid.body.clone();
@@ -197,7 +203,7 @@ async fn forged_stale_probing_or_foreign_notifications_are_refused() {
         s.client.parse_notification(&SignedMessage { body: &tampered, ..message(&paid) }),
         Err(NotifyError::BadSignature)
     );
-    let probe = format!("{PROBE_PREFIX}{}", paid.signature);
+    let probe = format!("{PROBE_PREFIX}{}", message(&paid).signature);
     assert_eq!(
         s.client.parse_notification(&SignedMessage { signature: &probe, ..message(&paid) }),
         Err(NotifyError::BadSignature)
