@@ -49,6 +49,36 @@ impl ChannelKind {
     }
 }
 
+/// The HTTP client every channel uses: TLS by rustls with ring's cryptography (the same library
+/// that signs), certificates checked against the platform's roots, and one deadline per call.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ChannelError> {
+    // Installing twice is harmless: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| ChannelError::Transport(e.to_string()))
+}
+
+/// One line of a channel's daily statement: a payment or a refund as the channel booked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    pub kind: StatementKind,
+    pub out_trade_no: String,
+    pub channel_txn_id: String,
+    /// For refunds: finepay's refund number.
+    pub out_refund_no: Option<String>,
+    pub amount: Fen,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    Payment,
+    Refund,
+}
+
 /// What every channel does for finepay. Each module implements it over its own wire format; the
 /// payment service only ever sees this. Network calls are boxed futures so channels can sit
 /// behind `dyn PaymentChannel`.

@@ -51,12 +51,7 @@ struct Answer {
 
 impl WechatPay {
     pub fn new(config: WechatConfig, clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, ChannelError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| ChannelError::Transport(e.to_string()))?;
-        Ok(WechatPay { config, http, clock })
+        Ok(WechatPay { config, http: crate::channels::http_client(timeout)?, clock })
     }
 
     /// Native prepay: the payer's `code_url`. Calling again with identical parameters returns
