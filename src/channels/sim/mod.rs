@@ -32,6 +32,17 @@ pub enum PayError {
     NotPayable,
 }
 
+/// What the payer's phone shows after scanning a pay link: the order about to be paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletOrder {
+    pub channel: crate::channels::ChannelKind,
+    pub out_trade_no: String,
+    pub description: String,
+    pub amount: crate::domain::Fen,
+    /// Whether the Pay button would work now.
+    pub payable: bool,
+}
+
 /// A payment the simulated payer made, with the notification the channel sends for it.
 #[derive(Debug, Clone)]
 pub struct SimPayment {
