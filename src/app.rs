@@ -2,12 +2,17 @@
 //! a free one, as the tests do) and serves until stopped. `main.rs` and the tests both start
 //! finepay through here, so the tests exercise the production wiring.
 
+use crate::channels::sim::{self, SimServer};
+use crate::config::NOTIFY_LOOPBACK;
 use crate::config::Settings;
 use crate::context::AppContext;
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::fines::issue_write::{self, IssueEnv};
 use crate::http::{self, metrics};
+use crate::payments::apply;
+use crate::payments::channel_set::{ChannelSet, ChannelSetupError, Endpoints};
+use crate::payments::refunds::RefundDriver;
 use crate::qr::cache::RenderCache;
 use crate::qr::token::QrSigner;
 use actix_web::dev::Server;
@@ -20,6 +25,7 @@ pub struct Application {
     port: u16,
     server: Server,
     context: web::Data<AppContext>,
+    simulator: Option<SimServer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,10 @@ pub enum StartError {
     Migrate(#[from] migrate::MigrateError),
     #[error("binding {address}: {source}")]
     Bind { address: String, source: std::io::Error },
+    #[error(transparent)]
+    Channel(#[from] ChannelSetupError),
+    #[error("simulator: {0}")]
+    Simulator(String),
 }
 
 impl Application {
@@ -57,7 +67,29 @@ impl Application {
             IssueEnv { settings: settings.clone(), signer: QrSigner::new(&settings.qr), clock: clock.clone() },
         )
         .map_err(|source| StartError::Bind { address: "issue writer thread".into(), source })?;
+        let simulator = if settings.simulator.enabled { Some(start_simulator(&settings, &clock)?) } else { None };
+        let simulator_url = simulator.as_ref().map(|s| format!("http://127.0.0.1:{}", s.port));
+        let notify_base_url = match settings.channels.notify_base_url.as_str() {
+            NOTIFY_LOOPBACK => format!("http://127.0.0.1:{port}"),
+            url => url.to_owned(),
+        };
+        let endpoints = Endpoints { simulator_url: simulator_url.as_deref(), notify_base_url: &notify_base_url };
+        let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
+        let payments = apply::start_writer(&pool, clock.clone(), settings.database.write_timeout)
+            .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
+        let refund_wake = Arc::new(tokio::sync::Notify::new());
+        RefundDriver {
+            pool: pool.clone(),
+            channels: channels.clone(),
+            clock: clock.clone(),
+            retry: settings.channels.refund_retry,
+            retry_max: settings.channels.refund_retry_max,
+        }
+        .spawn(refund_wake.clone());
         let context = web::Data::new(AppContext {
+            channels,
+            payments,
+            refund_wake,
             issues,
             signer: QrSigner::new(&settings.qr),
             renders: RenderCache::new(settings.qr.render_cache_entries),
@@ -79,7 +111,7 @@ impl Application {
         .map_err(|source| StartError::Bind { address: format!("port {port}"), source })?
         .run();
         log::info!("finepay listening on port {port} ({} database, {workers} workers)", context.pool.backend().name());
-        Ok(Application { port, server, context })
+        Ok(Application { port, server, context, simulator })
     }
 
     pub fn port(&self) -> u16 {
@@ -88,6 +120,11 @@ impl Application {
 
     pub fn context(&self) -> web::Data<AppContext> {
         self.context.clone()
+    }
+
+    /// The simulator started beside the daemon, if `[simulator]` enables it.
+    pub fn simulator(&self) -> Option<&SimServer> {
+        self.simulator.as_ref()
     }
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests).
@@ -99,4 +136,17 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// Binds the simulator's address, then builds it with pay links that name the bound port.
+fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<SimServer, StartError> {
+    let address = settings.simulator.listen.clone();
+    let listener =
+        TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;
+    let port = listener.local_addr().map_err(|source| StartError::Bind { address: address.clone(), source })?.port();
+    let simulator = sim::setup::from_settings(settings, &format!("http://127.0.0.1:{port}"), clock.clone())
+        .map_err(StartError::Simulator)?;
+    let server = sim::start_on(listener, simulator).map_err(|source| StartError::Bind { address, source })?;
+    log::info!("channel simulator listening on port {}", server.port);
+    Ok(server)
 }

@@ -2,6 +2,12 @@
 //! `FINEPAY__<SECTION>__<KEY>` environment variables. Everything is validated once, at start, so a
 //! bad duration, URL, key or catalogue stops boot with a clear message instead of failing later.
 
+mod channels;
+
+pub use channels::{
+    ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, WechatSettings, is_simulator_fixture,
+};
+
 use crate::domain::catalogue::Catalogue;
 use crate::domain::district::{District, DistrictCode, Districts};
 use crate::domain::qr_window::QrWindowPolicy;
@@ -42,6 +48,8 @@ pub struct Settings {
     pub qr: QrSettings,
     pub catalogue: Catalogue,
     pub districts: Districts,
+    pub channels: ChannelSettings,
+    pub simulator: SimulatorSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +101,8 @@ struct RawSettings {
     catalogue: RawCatalogue,
     #[serde(default)]
     districts: Vec<RawDistrict>,
+    channels: channels::RawChannels,
+    simulator: channels::RawSimulator,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,7 +265,9 @@ impl RawSettings {
         }
         let districts = Districts::new(districts).map_err(|e| invalid("districts", e))?;
 
-        Ok(Settings { database, server, qr, catalogue, districts })
+        let channels = self.channels.validate(&server.public_base_url)?;
+        let simulator = self.simulator.validate()?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator })
     }
 }
 

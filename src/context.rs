@@ -1,5 +1,5 @@
 //! What every request handler shares: settings, the database pool, the QR signer, the render
-//! cache, metrics and the clock. Built once by [`crate::app::Application`]. Nothing in it is state
+//! cache, metrics, the clock, the payment channels and the payment writer. Built once by [`crate::app::Application`]. Nothing in it is state
 //! another instance would need: all of that lives in the database.
 
 use crate::config::Settings;
@@ -7,6 +7,8 @@ use crate::db::DbPool;
 use crate::domain::time::Clock;
 use crate::fines::issue_write::IssueWriter;
 use crate::http::metrics::Metrics;
+use crate::payments::ChannelSet;
+use crate::payments::apply::PaymentWriter;
 use crate::qr::cache::RenderCache;
 use crate::qr::token::QrSigner;
 use std::sync::Arc;
@@ -20,4 +22,10 @@ pub struct AppContext {
     pub renders: RenderCache,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    /// The QR channels this instance offers.
+    pub channels: ChannelSet,
+    /// Records reported payments in group-committed batches.
+    pub payments: PaymentWriter,
+    /// Wakes the refund driver when a refund was just scheduled.
+    pub refund_wake: Arc<tokio::sync::Notify>,
 }

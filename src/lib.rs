@@ -11,4 +11,5 @@ pub mod db;
 pub mod domain;
 pub mod fines;
 pub mod http;
+pub mod payments;
 pub mod qr;

@@ -79,7 +79,13 @@ pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow
     let pool_size = pool_size.to_string();
     Ok(Settings::load_with_overrides(
         config,
-        &[("server.listen", "127.0.0.1:0"), ("database.url", &db.url), ("database.pool_size", &pool_size)],
+        &[
+            ("server.listen", "127.0.0.1:0"),
+            ("database.url", &db.url),
+            ("database.pool_size", &pool_size),
+            ("simulator.listen", "127.0.0.1:0"),
+            ("channels.notify_base_url", "loopback"),
+        ],
     )?)
 }
 

@@ -251,4 +251,8 @@ pub enum NotifyError {
     NotPaid(String),
     #[error("malformed notification: {0}")]
     Malformed(String),
+    #[error("the payment does not match finepay's order: {0}")]
+    Mismatch(String),
+    #[error("the payment could not be recorded now: {0}")]
+    Unavailable(String),
 }

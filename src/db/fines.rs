@@ -99,3 +99,29 @@ pub fn void(
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Marks a fine paid by a QR payment the channel dated `paid_at`: only while nobody has paid or
+/// voided it, and only if `paid_at` is inside its window — a late notification of a payment made
+/// in time is honoured even after the fine went to the bank channel. False otherwise.
+pub fn mark_paid_in_window(
+    conn: &mut DbConnection,
+    decision_no: &str,
+    paid_at: NaiveDateTime,
+    channel: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        fines::table
+            .find(decision_no)
+            .filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"]))
+            .filter(fines::qr_expires_at.gt(paid_at)),
+    )
+    .set((
+        fines::status.eq("paid"),
+        fines::paid_at.eq(Some(paid_at)),
+        fines::paid_channel.eq(Some(channel)),
+        fines::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

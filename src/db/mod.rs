@@ -3,12 +3,15 @@
 //! backend. Queries live in one module per table; backend-specific SQL only inside a `match`.
 
 pub mod audit;
+pub mod channel_orders;
 mod checkpoint;
 pub mod credentials;
 pub mod fines;
 pub mod idempotency;
 pub mod migrate;
+pub mod payments;
 pub mod pool;
+pub mod refunds;
 pub mod schema;
 pub mod serials;
 pub mod writer;

@@ -75,4 +75,66 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(fines, decision_serials, credentials, idempotency_keys, audit_log);
+diesel::table! {
+    channel_orders (out_trade_no) {
+        out_trade_no -> Text,
+        decision_no -> Text,
+        channel -> Text,
+        amount_fen -> BigInt,
+        pay_by -> Timestamp,
+        opened_at -> Timestamp,
+        pay_url -> Nullable<Text>,
+        status -> Text,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (channel, channel_txn_id) {
+        channel -> Text,
+        channel_txn_id -> Text,
+        out_trade_no -> Text,
+        decision_no -> Text,
+        amount_fen -> BigInt,
+        paid_at -> Timestamp,
+        received_at -> Timestamp,
+        source -> Text,
+        outcome -> Text,
+        receipt_no -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refunds (out_refund_no) {
+        out_refund_no -> Text,
+        channel -> Text,
+        channel_txn_id -> Text,
+        out_trade_no -> Text,
+        decision_no -> Text,
+        paid_fen -> BigInt,
+        amount_fen -> BigInt,
+        reason -> Text,
+        status -> Text,
+        requested_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        channel_refund_id -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(channel_orders -> fines (decision_no));
+diesel::joinable!(payments -> fines (decision_no));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    fines,
+    decision_serials,
+    credentials,
+    idempotency_keys,
+    audit_log,
+    channel_orders,
+    payments,
+    refunds
+);

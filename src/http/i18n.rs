@@ -49,6 +49,17 @@ pub struct Texts {
     surcharge_note: &'static str,
     not_found_title: &'static str,
     not_found_text: &'static str,
+    choose_channel: &'static str,
+    channel_wechat: &'static str,
+    channel_alipay: &'static str,
+    channel_unionpay: &'static str,
+    receipt: &'static str,
+    receipt_no: &'static str,
+    paid_at: &'static str,
+    paid_with: &'static str,
+    amount_paid: &'static str,
+    continue_to: &'static str,
+    code_dead: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -72,6 +83,17 @@ const ZH: Texts = Texts {
     surcharge_note: "自决定之日起第16日起，每日按罚款数额的3%加处罚款，加处罚款总额不超过罚款本数。",
     not_found_title: "未找到",
     not_found_text: "此二维码无效。请核对罚单上的决定书编号。",
+    choose_channel: "选择支付方式",
+    channel_wechat: "微信支付",
+    channel_alipay: "支付宝",
+    channel_unionpay: "云闪付（银联）",
+    receipt: "电子缴款凭证",
+    receipt_no: "凭证号",
+    paid_at: "缴款时间",
+    paid_with: "支付渠道",
+    amount_paid: "缴款金额",
+    continue_to: "继续前往",
+    code_dead: "此二维码已失效，无需再次缴款。",
 };
 
 const EN: Texts = Texts {
@@ -95,6 +117,17 @@ const EN: Texts = Texts {
     surcharge_note: "From day 16 after the decision, 3% of the fine is added per day, up to the amount of the fine.",
     not_found_title: "Not found",
     not_found_text: "This code is not valid. Check the decision number on your bill.",
+    choose_channel: "Choose how to pay",
+    channel_wechat: "WeChat Pay",
+    channel_alipay: "Alipay",
+    channel_unionpay: "UnionPay QuickPass",
+    receipt: "Electronic receipt",
+    receipt_no: "Receipt number",
+    paid_at: "Paid at",
+    paid_with: "Paid with",
+    amount_paid: "Amount paid",
+    continue_to: "Continue to",
+    code_dead: "This code no longer works: there is nothing more to pay.",
 };
 
 impl Texts {

@@ -6,10 +6,13 @@ pub mod edge;
 pub mod error;
 mod i18n;
 pub mod metrics;
+pub mod notify;
 pub mod officer;
 pub mod openapi;
 pub mod ops;
+pub mod pay;
 pub mod public;
+pub mod receipt;
 
 use actix_web::web;
 use error::ApiError;
@@ -26,6 +29,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/fines/{decision_no}/qr.png"),
     ("get", "/api/v1/fines/{decision_no}/bill.png"),
     ("get", "/p/{token}"),
+    ("post", "/p/{token}/pay"),
+    ("post", "/notify/{channel}"),
+    ("get", "/r/{receipt_no}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -44,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // The QR code holds the upper-case URL, so phones ask for /P/…; people type /p/….
         .route("/p/{token}", web::get().to(public::pay_page))
         .route("/P/{token}", web::get().to(public::pay_page))
+        .route("/p/{token}/pay", web::post().to(pay::pay))
+        .route("/P/{token}/pay", web::post().to(pay::pay))
+        .route("/notify/{channel}", web::post().to(notify::notify))
+        .route("/r/{receipt_no}", web::get().to(receipt::receipt))
         .route("/assets/pay.js", web::get().to(public::pay_script))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))

@@ -11,6 +11,8 @@ use crate::fines::issue::{self, IssueError, IssueRequest};
 use crate::fines::issue_write::{self, IssueInput};
 use crate::fines::view::{FineView, ViewContext};
 use crate::fines::{bill, readable_by, void};
+use crate::payments::apply::Recorded;
+use crate::payments::close;
 use crate::qr::cache::ImageKind;
 use crate::qr::render::{QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
@@ -105,9 +107,22 @@ pub async fn void_fine(
         let principal = token.authorize(conn, &[Role::Officer])?;
         let no = no?;
         let (request, _) = parse_json::<VoidRequest>(&body?)?;
-        Ok(void::void(&work_ctx, conn, &principal, no.as_str(), &request.reason)?)
+        let fine = void::void(&work_ctx, conn, &principal, no.as_str(), &request.reason)?;
+        let orders = crate::db::channel_orders::for_fine(conn, no.as_str())?;
+        Ok((fine, orders))
     })
     .await?;
+    let (fine, orders) = fine;
+    if orders.iter().any(|o| o.status == "open") {
+        // The channels are told in the background; the officer's answer does not wait for them.
+        let ctx = ctx.clone();
+        actix_web::rt::spawn(async move {
+            let closed = close::close_orders(&ctx.channels, &ctx.payments, &ctx.pool, &*ctx.clock, &orders).await;
+            if closed.iter().any(|(_, c)| matches!(c, close::Closed::Paid(Recorded::Refunding { .. }))) {
+                ctx.refund_wake.notify_one();
+            }
+        });
+    }
     Ok(HttpResponse::Ok().json(FineView::from_row(&ViewContext::of(&ctx), &fine)))
 }
 

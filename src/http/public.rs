@@ -5,14 +5,20 @@
 use super::edge::with_conn;
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
+use super::receipt::ReceiptJson;
+use crate::channels::ChannelKind;
 use crate::context::AppContext;
+use crate::db::channel_orders::{self, ChannelOrderRow};
 use crate::db::fines::{self, FineRow};
+use crate::db::payments::{self, PaymentRow};
 use crate::domain::plate::mask_plate;
 use crate::domain::qr_window::qr_active;
 use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::{SHANGHAI, rfc3339, shanghai_date};
 use crate::domain::{Fen, FineStatus};
 use crate::fines::utc;
+use crate::payments::apply::Recorded;
+use crate::payments::query;
 use actix_web::http::header::{ACCEPT, ACCEPT_LANGUAGE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -24,7 +30,7 @@ use std::sync::OnceLock;
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; \
                         form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-fn templates() -> &'static Environment<'static> {
+pub(crate) fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
@@ -33,6 +39,7 @@ fn templates() -> &'static Environment<'static> {
         for (name, source) in [
             ("pay.html", include_str!("templates/pay.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
+            ("receipt.html", include_str!("templates/receipt.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 log::error!("template {name}: {e}");
@@ -56,7 +63,7 @@ pub struct PageJson {
     pub violation: PageViolation,
     /// Payment channels offered on this page.
     pub channels: Vec<String>,
-    pub receipt: Option<serde_json::Value>,
+    pub receipt: Option<ReceiptJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,28 +115,80 @@ pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::P
     let Some(no) = ctx.signer.verify(&path) else {
         return not_found(wants_json, lang);
     };
-    let fine = match with_conn(&ctx, move |conn| Ok(fines::find(conn, no.as_str())?)).await {
-        Ok(Some(fine)) => fine,
+    let decision_no = no.as_str().to_owned();
+    let mut page = match load(&ctx, &decision_no).await {
+        Ok(Some(page)) => page,
         Ok(None) => return not_found(wants_json, lang),
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
-    let now = ctx.clock.now();
-    let state = PageState::of(&fine, now);
-    let due_at_bank = amount_due_at_bank(&fine, now);
-    if wants_json {
-        return page_headers(HttpResponse::Ok()).json(page_json(&ctx, &fine, state, due_at_bank));
+    // A notification may have been lost: before showing an unpaid fine that has channel orders,
+    // ask the channels (see payments::query).
+    if page.open_orders.iter().any(|o| o.status == "open") {
+        let recorded = query::settle_open_orders(&ctx.channels, &ctx.payments, &page.open_orders).await;
+        if recorded.iter().any(|r| matches!(r, Recorded::Refunding { .. })) {
+            ctx.refund_wake.notify_one();
+        }
+        if !recorded.is_empty() {
+            match load(&ctx, &decision_no).await {
+                Ok(Some(again)) => page = again,
+                Ok(None) => return not_found(wants_json, lang),
+                Err(e) => return actix_web::ResponseError::error_response(&e),
+            }
+        }
     }
-    match render_page(&ctx, &fine, state, due_at_bank, now, lang) {
+    let (fine, receipt) = (&page.fine, page.receipt.as_ref().map(ReceiptJson::of));
+    let now = ctx.clock.now();
+    let state = PageState::of(fine, now);
+    let due_at_bank = amount_due_at_bank(fine, now);
+    let channels: Vec<&'static str> = match state {
+        PageState::Pending => ctx.channels.kinds().into_iter().map(ChannelKind::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if wants_json {
+        return page_headers(HttpResponse::Ok()).json(page_json(&ctx, fine, state, due_at_bank, channels, receipt));
+    }
+    let view = PageView { state, due_at_bank, now, lang, channels, receipt, token: &path };
+    match render_page(&ctx, fine, &view) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
         Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
     }
 }
 
-fn accepts_json(req: &HttpRequest) -> bool {
+/// What the page shows, read in one go.
+struct PageData {
+    fine: FineRow,
+    /// The fine's channel orders, while it can still be paid (empty otherwise).
+    open_orders: Vec<ChannelOrderRow>,
+    /// The payment that paid it, once paid.
+    receipt: Option<PaymentRow>,
+}
+
+async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<PageData>, ApiError> {
+    let decision_no = decision_no.to_owned();
+    with_conn(ctx, move |conn| {
+        let Some(fine) = fines::find(conn, &decision_no)? else { return Ok(None) };
+        let open_orders = match FineStatus::parse(&fine.status) {
+            Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
+                channel_orders::for_fine(conn, &decision_no)?
+            }
+            _ => Vec::new(),
+        };
+        let receipt = match FineStatus::parse(&fine.status) {
+            Some(FineStatus::Paid) => {
+                payments::for_fine(conn, &decision_no)?.into_iter().find(|p| p.outcome == "applied")
+            }
+            _ => None,
+        };
+        Ok(Some(PageData { fine, open_orders, receipt }))
+    })
+    .await
+}
+
+pub(crate) fn accepts_json(req: &HttpRequest) -> bool {
     req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
 }
 
-fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(crate) fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
     builder
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
@@ -140,7 +199,7 @@ fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpR
 }
 
 /// The same answer for a forged token, a token of an unknown key and an unknown fine.
-fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
+pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     if wants_json {
         return actix_web::ResponseError::error_response(&ApiError::not_found());
     }
@@ -158,7 +217,14 @@ fn amount_due_at_bank(fine: &FineRow, now: DateTime<Utc>) -> Fen {
     Fen(fine_amount.get() + surcharge.get())
 }
 
-fn page_json(ctx: &AppContext, fine: &FineRow, state: PageState, due_at_bank: Fen) -> PageJson {
+fn page_json(
+    ctx: &AppContext,
+    fine: &FineRow,
+    state: PageState,
+    due_at_bank: Fen,
+    channels: Vec<&'static str>,
+    receipt: Option<ReceiptJson>,
+) -> PageJson {
     let violation = ctx.settings.catalogue.get(&fine.violation_code);
     PageJson {
         decision_no: fine.decision_no.clone(),
@@ -174,19 +240,25 @@ fn page_json(ctx: &AppContext, fine: &FineRow, state: PageState, due_at_bank: Fe
             description_zh: violation.map(|v| v.description_zh.clone()).unwrap_or_default(),
             description_en: violation.map(|v| v.description_en.clone()).unwrap_or_default(),
         },
-        channels: Vec::new(),
-        receipt: None,
+        channels: channels.into_iter().map(str::to_owned).collect(),
+        receipt,
     }
 }
 
-fn render_page(
-    ctx: &AppContext,
-    fine: &FineRow,
+/// Everything the HTML page shows besides the fine.
+struct PageView<'a> {
     state: PageState,
     due_at_bank: Fen,
     now: DateTime<Utc>,
     lang: Lang,
-) -> Result<String, minijinja::Error> {
+    channels: Vec<&'static str>,
+    receipt: Option<ReceiptJson>,
+    /// The token as the request spelled it (the form posts back to the same spelling).
+    token: &'a str,
+}
+
+fn render_page(ctx: &AppContext, fine: &FineRow, view: &PageView<'_>) -> Result<String, minijinja::Error> {
+    let PageView { state, due_at_bank, now, lang, .. } = *view;
     let violation = ctx.settings.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
@@ -205,10 +277,19 @@ fn render_page(
         expires_local => expires.map(local),
         expires_epoch => expires.map(|e| e.timestamp()),
         countdown => format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60),
+        channels => view.channels,
+        pay_action => format!("/p/{}/pay", view.token),
+        receipt => view.receipt.as_ref().map(|r| context! {
+            receipt_no => r.receipt_no,
+            url => r.url,
+            channel => r.channel,
+            amount => format_yuan(Fen(r.amount_fen)),
+            paid_local => r.paid_local(),
+        }),
     })
 }
 
-fn format_yuan(fen: Fen) -> String {
+pub(crate) fn format_yuan(fen: Fen) -> String {
     format!("¥{}.{:02}", fen.get() / 100, fen.get() % 100)
 }
 

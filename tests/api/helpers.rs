@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use finepay::app::Application;
+use finepay::channels::sim::{Delivery, SimPayment};
 use finepay::config::Settings;
 use finepay::context::AppContext;
 use finepay::credentials::{self, Binding};
@@ -91,6 +92,8 @@ pub struct TestApp {
     pub ctx: actix_web::web::Data<AppContext>,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
+    /// The channel simulator `serve` started (it shares the test's clock).
+    pub simulator: actix_web::web::Data<finepay::channels::sim::Simulator>,
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
 }
 
@@ -119,7 +122,14 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 /// As [`spawn_app_with`], over a database the test prepared itself (the CLI tests do). The server
 /// runs in its own actix system on its own thread, so that it can be stopped when the test ends.
 pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
-    let mut all = vec![("server.listen", "127.0.0.1:0"), ("database.url", db.url()), ("database.pool_size", "8")];
+    let mut all = vec![
+        ("server.listen", "127.0.0.1:0"),
+        ("database.url", db.url()),
+        ("database.pool_size", "8"),
+        ("simulator.listen", "127.0.0.1:0"),
+        ("channels.notify_base_url", "loopback"),
+        ("channels.refund_retry", "200ms"),
+    ];
     all.extend_from_slice(overrides);
     let settings = Settings::load_with_overrides(None, &all).expect("test settings are valid");
     let clock = Arc::new(ManualClock(Mutex::new(Utc::now().trunc_subsecs(0))));
@@ -128,15 +138,17 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let app = Application::build_with_clock(settings, server_clock).expect("finepay starts");
-            if started.send((app.port(), app.context(), app.handle())).is_ok() {
+            let sim = app.simulator().expect("the test configuration starts the simulator");
+            let sim = (sim.port, sim.simulator.clone());
+            if started.send((app.port(), app.context(), app.handle(), sim)).is_ok() {
                 let _ = app.run_until_stopped().await;
             }
         });
     });
-    let (port, ctx, handle) = start.recv().expect("finepay starts");
+    let (port, ctx, handle, (_, simulator)) = start.recv().expect("finepay starts");
     let address = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, http, ctx, clock, db, server: Some((handle, thread)) }
+    TestApp { address, http, ctx, clock, db, simulator, server: Some((handle, thread)) }
 }
 
 /// Row counts of the tables a refused request must leave untouched.
@@ -221,6 +233,59 @@ impl TestApp {
     pub fn public_path(&self, pay_url: &str) -> String {
         let token = pay_url.rsplit('/').next().expect("token");
         format!("{}/P/{token}", self.address)
+    }
+}
+
+/// Paying through the simulator, as a payer and as the channel would.
+impl TestApp {
+    /// `POST /p/{token}/pay` as JSON.
+    pub async fn open_order(&self, pay_url: &str, channel: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/pay", self.public_path(pay_url)))
+            .json(&json!({"channel": channel}))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Opens the order and returns the channel's pay link.
+    pub async fn channel_pay_link(&self, pay_url: &str, channel: &str) -> String {
+        let response = self.open_order(pay_url, channel).await;
+        assert_eq!(response.status(), 200, "opening the order: {:?}", response.text().await);
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["channel"], channel);
+        body["pay_url"].as_str().expect("pay_url").to_owned()
+    }
+
+    /// The payer pays at the simulated channel; returns the notification it would send.
+    pub fn sim_pay(&self, channel_pay_link: &str) -> SimPayment {
+        let code = channel_pay_link.split("pr=").nth(1).expect("a simulator pay link");
+        let paid = if channel_pay_link.contains("/sim/wechat/") {
+            self.simulator.wechat.as_ref().expect("wechat simulated").pay(code)
+        } else {
+            panic!("no simulated channel for {channel_pay_link}")
+        };
+        paid.expect("the simulated payer pays")
+    }
+
+    /// Delivers a notification to finepay as the channel does; returns (status, body).
+    pub async fn deliver(&self, notification: &Delivery) -> (u16, String) {
+        let mut request = self.http.post(&notification.url).header("Content-Type", &notification.content_type);
+        for (name, value) in &notification.headers {
+            request = request.header(name, value);
+        }
+        let response = request.body(notification.body.clone()).send().await.expect("notification sent");
+        (response.status().as_u16(), response.text().await.expect("reply"))
+    }
+
+    /// (payments, refunds) rows.
+    pub fn payment_counts(&self) -> (i64, i64) {
+        use finepay::db::schema::{payments, refunds};
+        let mut conn = self.ctx.pool.get().expect("connection");
+        (
+            payments::table.count().get_result(&mut *conn).expect("count payments"),
+            refunds::table.count().get_result(&mut *conn).expect("count refunds"),
+        )
     }
 }
 

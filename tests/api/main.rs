@@ -8,6 +8,7 @@ mod cli;
 mod idempotency;
 mod issue;
 mod ops;
+mod pay;
 mod public_page;
 mod qr_images;
 mod void;

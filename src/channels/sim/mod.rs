@@ -3,6 +3,7 @@
 //! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
 //! the daemon.
 
+pub mod setup;
 pub mod wechat;
 
 use actix_web::dev::ServerHandle;
@@ -75,7 +76,11 @@ pub struct SimServer {
 
 /// Binds `listen` (port 0 picks a free port) and serves `simulator` on the current actix system.
 pub fn start(listen: &str, simulator: Simulator) -> std::io::Result<SimServer> {
-    let listener = TcpListener::bind(listen)?;
+    start_on(TcpListener::bind(listen)?, simulator)
+}
+
+/// Serves `simulator` on a bound listener (whose port its pay links already name).
+pub fn start_on(listener: TcpListener, simulator: Simulator) -> std::io::Result<SimServer> {
     let port = listener.local_addr()?.port();
     let data = web::Data::new(simulator);
     let app_data = data.clone();

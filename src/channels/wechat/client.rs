@@ -253,6 +253,7 @@ impl PaymentChannel for WechatPay {
             | NotifyError::BadSignature
             | NotifyError::UnknownKey(_)
             | NotifyError::Stale => 401,
+            NotifyError::Unavailable(_) => 503,
             _ => 400,
         };
         let body = serde_json::json!({"code": "FAIL", "message": error.to_string()}).to_string();

@@ -1,0 +1,38 @@
+//! The simulator as `serve` and `finepay channel-sim` start it: each channel configured in
+//! `[channels]` is simulated with the merchant ids and merchant certificates configured there, so
+//! finepay's requests verify, and with the simulator's own keys from `simulator.keys`, which the
+//! shipped configuration names as the channels' platform keys.
+
+use super::Simulator;
+use super::wechat::{WechatSim, WechatSimConfig};
+use crate::channels::crypto::{Certificate, RsaSigningKey};
+use crate::config::Settings;
+use crate::domain::time::Clock;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The simulator for `settings`, its pay links under `public_url` (its own address).
+pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock>) -> Result<Simulator, String> {
+    let keys = &settings.simulator.keys;
+    let mut simulator = Simulator::default();
+    if let Some(wechat) = &settings.channels.wechat {
+        let merchant = Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| format!("wechat: {e}"))?;
+        let platform = Certificate::from_pem(&read(keys, "wechat_platform.cert.pem")?).map_err(|e| e.to_string())?;
+        let config = WechatSimConfig {
+            appid: wechat.appid.clone(),
+            mchid: wechat.mchid.clone(),
+            merchant_keys: [(merchant.serial_hex, merchant.public_key)].into(),
+            signing_serial: platform.serial_hex,
+            signing_key: RsaSigningKey::from_pem(&read(keys, "wechat_platform.key.pem")?).map_err(|e| e.to_string())?,
+            apiv3_key: wechat.apiv3_key.expose().to_vec(),
+            pay_link_base: format!("{public_url}/sim/wechat/pay"),
+        };
+        simulator.wechat = Some(WechatSim::new(config, clock.clone()));
+    }
+    Ok(simulator)
+}
+
+fn read(dir: &Path, name: &str) -> Result<String, String> {
+    let path = dir.join(name);
+    std::fs::read_to_string(&path).map_err(|e| format!("simulator key {}: {e}", path.display()))
+}

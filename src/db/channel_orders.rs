@@ -1,0 +1,85 @@
+//! `channel_orders`: the one order finepay opens per fine and channel. Its number is derived from
+//! the decision number, so opening it twice (two taps, two instances) finds the same row, and the
+//! channel sees the same `out_trade_no` with the same parameters — which every channel treats as
+//! the same order.
+
+use super::DbConnection;
+use super::schema::channel_orders;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = channel_orders)]
+pub struct ChannelOrderRow {
+    pub out_trade_no: String,
+    pub decision_no: String,
+    pub channel: String,
+    pub amount_fen: i64,
+    pub pay_by: NaiveDateTime,
+    pub opened_at: NaiveDateTime,
+    pub pay_url: Option<String>,
+    pub status: String,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = channel_orders)]
+pub struct NewChannelOrder<'a> {
+    pub out_trade_no: &'a str,
+    pub decision_no: &'a str,
+    pub channel: &'a str,
+    pub amount_fen: i64,
+    pub pay_by: NaiveDateTime,
+    pub opened_at: NaiveDateTime,
+    pub status: &'a str,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts the order unless it exists, and returns the stored row either way.
+pub fn open(conn: &mut DbConnection, order: &NewChannelOrder<'_>) -> QueryResult<ChannelOrderRow> {
+    // Upserts do not compile through MultiConnection; the statement is the same on both.
+    macro_rules! insert {
+        ($c:expr) => {
+            diesel::insert_into(channel_orders::table).values(order).on_conflict_do_nothing().execute($c)
+        };
+    }
+    match conn {
+        DbConnection::Sqlite(c) => insert!(c),
+        DbConnection::Postgresql(c) => insert!(c),
+    }?;
+    channel_orders::table.find(order.out_trade_no).select(ChannelOrderRow::as_select()).first(conn)
+}
+
+pub fn find(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<ChannelOrderRow>> {
+    channel_orders::table.find(out_trade_no).select(ChannelOrderRow::as_select()).first(conn).optional()
+}
+
+pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<ChannelOrderRow>> {
+    channel_orders::table
+        .filter(channel_orders::decision_no.eq(decision_no))
+        .order(channel_orders::out_trade_no)
+        .select(ChannelOrderRow::as_select())
+        .load(conn)
+}
+
+/// Remembers the pay link the channel gave last (WeChat renews its code every two hours).
+pub fn set_pay_url(conn: &mut DbConnection, out_trade_no: &str, url: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(channel_orders::table.find(out_trade_no))
+        .set((channel_orders::pay_url.eq(Some(url)), channel_orders::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Moves an open order to `paid` or `closed`. False when it was no longer open.
+pub fn finish(conn: &mut DbConnection, out_trade_no: &str, to: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let closed_at = (to == "closed").then_some(at);
+    let updated = diesel::update(channel_orders::table.find(out_trade_no).filter(channel_orders::status.eq("open")))
+        .set((
+            channel_orders::status.eq(to),
+            channel_orders::closed_at.eq(closed_at),
+            channel_orders::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

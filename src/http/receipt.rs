@@ -1,0 +1,98 @@
+//! `GET /r/{receipt_no}`: the electronic receipt of a payment that paid a fine. The receipt
+//! number is random and unguessable, so holding it is what lets someone see (and verify) the
+//! receipt; finepay shows it from its own records, in Chinese or English, or as JSON.
+
+use super::edge::with_conn;
+use super::i18n::{Lang, Texts};
+use super::public::{accepts_json, format_yuan, not_found, page_headers, templates};
+use crate::context::AppContext;
+use crate::db::payments::{self, PaymentRow};
+use crate::db::{fines, fines::FineRow};
+use crate::domain::Fen;
+use crate::domain::time::{SHANGHAI, rfc3339};
+use crate::fines::utc;
+use actix_web::http::header::ACCEPT_LANGUAGE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+use serde::Serialize;
+
+/// A receipt as the pay page's JSON and `/r/{receipt_no}` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptJson {
+    pub receipt_no: String,
+    pub url: String,
+    pub decision_no: String,
+    pub amount_fen: i64,
+    pub channel: String,
+    pub channel_txn_id: String,
+    pub paid_at: String,
+}
+
+impl ReceiptJson {
+    pub fn of(payment: &PaymentRow) -> ReceiptJson {
+        let receipt_no = payment.receipt_no.clone().unwrap_or_default();
+        ReceiptJson {
+            url: format!("/r/{receipt_no}"),
+            receipt_no,
+            decision_no: payment.decision_no.clone(),
+            amount_fen: payment.amount_fen,
+            channel: payment.channel.clone(),
+            channel_txn_id: payment.channel_txn_id.clone(),
+            paid_at: rfc3339(utc(payment.paid_at)),
+        }
+    }
+
+    pub fn paid_local(&self) -> String {
+        chrono::DateTime::parse_from_rfc3339(&self.paid_at)
+            .map(|at| at.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Receipt numbers are 20 base32 characters; anything else is not looked up.
+fn plausible(receipt_no: &str) -> bool {
+    receipt_no.len() == 20 && receipt_no.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+pub async fn receipt(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let wants_json = accepts_json(&req);
+    let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let receipt_no = path.to_ascii_uppercase();
+    if !plausible(&receipt_no) {
+        return not_found(wants_json, lang);
+    }
+    let found = with_conn(&ctx, move |conn| {
+        let Some(payment) = payments::by_receipt(conn, &receipt_no)? else { return Ok(None) };
+        Ok(fines::find(conn, &payment.decision_no)?.map(|fine| (payment, fine)))
+    })
+    .await;
+    let (payment, fine) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(wants_json, lang),
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let receipt = ReceiptJson::of(&payment);
+    if wants_json {
+        return page_headers(HttpResponse::Ok()).json(&receipt);
+    }
+    match render(&ctx, &receipt, &fine, lang) {
+        Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
+        Err(e) => actix_web::ResponseError::error_response(&super::error::ApiError::internal(e)),
+    }
+}
+
+fn render(ctx: &AppContext, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -> Result<String, minijinja::Error> {
+    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+    let description =
+        violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
+    templates().get_template("receipt.html")?.render(context! {
+        t => Texts::of(lang),
+        receipt_no => receipt.receipt_no,
+        decision_no => receipt.decision_no,
+        violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),
+        amount => format_yuan(Fen(receipt.amount_fen)),
+        channel => receipt.channel,
+        channel_txn_id => receipt.channel_txn_id,
+        paid_local => receipt.paid_local(),
+    })
+}

@@ -1,0 +1,234 @@
+//! Applying a payment a channel reported — by notification, or found by querying the channel.
+//! This is where "every fen lands exactly once" is decided:
+//!
+//! 1. The payment is checked against finepay's own order (number, channel, amount). A mismatch
+//!    changes nothing and the channel is told to try again (its notification is refused).
+//! 2. It is recorded under the channel's transaction id, once: a repeat, however many copies and
+//!    in whatever order, finds it recorded and changes nothing.
+//! 3. One conditional update marks the fine paid — only if it is unpaid, not void, and the
+//!    channel dated the payment inside the QR window (a late notification of a timely payment is
+//!    honoured). If that update finds nothing to change, the payment is refunded to its source.
+//!
+//! All three happen in one transaction, group-committed with other payments.
+
+use crate::channels::{ChannelKind, ChannelPayment};
+use crate::db::writer::{Batch, BatchWriter, WriteError};
+use crate::db::{DbConnection, DbPool, audit, channel_orders, fines, payments, refunds};
+use crate::domain::time::Clock;
+use chrono::{DateTime, SubsecRound, Utc};
+use ring::rand::{SecureRandom, SystemRandom};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How finepay learned of the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentSource {
+    Notification,
+    Query,
+}
+
+impl PaymentSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            PaymentSource::Notification => "notification",
+            PaymentSource::Query => "query",
+        }
+    }
+}
+
+/// A payment as a channel reported it, already verified.
+#[derive(Debug, Clone)]
+pub struct ReportedPayment {
+    pub channel: ChannelKind,
+    pub payment: ChannelPayment,
+    pub source: PaymentSource,
+}
+
+/// What recording a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// It paid its fine; the payer's receipt.
+    Applied { receipt_no: String },
+    /// It could not pay its fine and goes back to the payer.
+    Refunding { out_refund_no: String, reason: &'static str },
+    /// This transaction was recorded before; nothing changed.
+    AlreadyKnown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no order {0} at this channel")]
+    UnknownOrder(String),
+    #[error("order {out_trade_no} is for {expected} fen, the channel reports {reported}")]
+    AmountMismatch { out_trade_no: String, expected: i64, reported: i64 },
+    #[error("the payment could not be stored: {0}")]
+    Storage(String),
+}
+
+impl From<diesel::result::Error> for ApplyError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApplyError::Storage(e.to_string())
+    }
+}
+
+pub type PaymentWriter = BatchWriter<PaymentBatch>;
+
+pub fn start_writer(pool: &DbPool, clock: Arc<dyn Clock>, timeout: Duration) -> std::io::Result<PaymentWriter> {
+    BatchWriter::start(pool, PaymentBatch { clock }, "payment", timeout)
+}
+
+/// Records `reported` and resolves once it is committed.
+pub async fn record(writer: &PaymentWriter, reported: ReportedPayment) -> Result<Recorded, ApplyError> {
+    writer.submit(reported, |why| Err(ApplyError::Storage(why.to_string()))).await
+}
+
+pub struct PaymentBatch {
+    clock: Arc<dyn Clock>,
+}
+
+impl Batch for PaymentBatch {
+    type Item = ReportedPayment;
+    type Output = Result<Recorded, ApplyError>;
+
+    fn run_batch(
+        &mut self,
+        conn: &mut DbConnection,
+        items: &[ReportedPayment],
+    ) -> Result<Vec<Self::Output>, diesel::result::Error> {
+        let now = self.clock.now().trunc_subsecs(0);
+        let mut outputs = Vec::with_capacity(items.len());
+        for item in items {
+            // Refusals are answers; only a database error aborts (and retries) the batch.
+            outputs.push(match record_one(conn, item, now) {
+                Err(ApplyError::Storage(_)) => return Err(diesel::result::Error::RollbackTransaction),
+                other => other,
+            });
+        }
+        Ok(outputs)
+    }
+
+    fn run_alone(&mut self, pool: &DbPool, conn: &mut DbConnection, item: &ReportedPayment) -> Self::Output {
+        let now = self.clock.now().trunc_subsecs(0);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match pool.write(conn, |conn| record_one(conn, item, now)) {
+                Err(ApplyError::Storage(e)) if tries < 5 => log::warn!("recording a payment, retrying: {e}"),
+                other => return other,
+            }
+        }
+    }
+
+    fn failed(&self, why: WriteError) -> Self::Output {
+        Err(ApplyError::Storage(why.to_string()))
+    }
+}
+
+fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc>) -> Result<Recorded, ApplyError> {
+    let payment = &item.payment;
+    let channel = item.channel.as_str();
+    let order = channel_orders::find(conn, &payment.out_trade_no)?
+        .filter(|order| order.channel == channel)
+        .ok_or_else(|| ApplyError::UnknownOrder(payment.out_trade_no.clone()))?;
+    if order.amount_fen != payment.amount.get() {
+        return Err(ApplyError::AmountMismatch {
+            out_trade_no: order.out_trade_no,
+            expected: order.amount_fen,
+            reported: payment.amount.get(),
+        });
+    }
+    let paid_at = payment.paid_at.naive_utc();
+    let at = now.naive_utc();
+    let new = payments::NewPayment {
+        channel,
+        channel_txn_id: &payment.channel_txn_id,
+        out_trade_no: &order.out_trade_no,
+        decision_no: &order.decision_no,
+        amount_fen: payment.amount.get(),
+        paid_at,
+        received_at: at,
+        source: item.source.as_str(),
+        outcome: "refund",
+        receipt_no: None,
+    };
+    if !payments::insert_new(conn, &new)? {
+        return Ok(Recorded::AlreadyKnown);
+    }
+    channel_orders::finish(conn, &order.out_trade_no, "paid", at)?;
+    let actor = format!("channel:{channel}");
+    let facts = serde_json::json!({
+        "channel": channel,
+        "channel_txn_id": payment.channel_txn_id,
+        "out_trade_no": order.out_trade_no,
+        "amount_fen": payment.amount.get(),
+        "paid_at": crate::domain::time::rfc3339(payment.paid_at),
+        "source": item.source.as_str(),
+    });
+    if fines::mark_paid_in_window(conn, &order.decision_no, paid_at, channel, at)? {
+        let receipt_no = new_receipt_no().ok_or_else(|| ApplyError::Storage("no system randomness".into()))?;
+        payments::mark_applied(conn, channel, &payment.channel_txn_id, &receipt_no)?;
+        let details = serde_json::json!({"payment": facts, "receipt_no": receipt_no}).to_string();
+        audit::record(
+            conn,
+            &audit::NewAuditEntry {
+                at,
+                actor: &actor,
+                action: "fine.paid",
+                decision_no: Some(&order.decision_no),
+                details: &details,
+            },
+        )?;
+        return Ok(Recorded::Applied { receipt_no });
+    }
+    let fine = fines::find(conn, &order.decision_no)?;
+    let reason = match fine.as_ref().map(|f| f.status.as_str()) {
+        Some("paid") => "the fine was already paid",
+        Some("void") => "the fine was void",
+        _ => "paid after the QR window had ended",
+    };
+    let out_refund_no = refund_number(&order.out_trade_no);
+    refunds::insert(
+        conn,
+        &refunds::NewRefund {
+            out_refund_no: &out_refund_no,
+            channel,
+            channel_txn_id: &payment.channel_txn_id,
+            out_trade_no: &order.out_trade_no,
+            decision_no: &order.decision_no,
+            paid_fen: payment.amount.get(),
+            amount_fen: payment.amount.get(),
+            reason,
+            status: "pending",
+            requested_at: at,
+            attempts: 0,
+            next_attempt_at: at,
+        },
+    )?;
+    let details = serde_json::json!({"payment": facts, "out_refund_no": out_refund_no, "reason": reason}).to_string();
+    audit::record(
+        conn,
+        &audit::NewAuditEntry {
+            at,
+            actor: &actor,
+            action: "payment.refund_scheduled",
+            decision_no: Some(&order.decision_no),
+            details: &details,
+        },
+    )?;
+    Ok(Recorded::Refunding { out_refund_no, reason })
+}
+
+/// A payment's refund number: derived from its order (each order is paid at most once), so every
+/// attempt, on any instance, asks the channel for the same refund. Letters and digits only, as
+/// UnionPay requires.
+pub fn refund_number(out_trade_no: &str) -> String {
+    format!("RF{out_trade_no}")
+}
+
+/// A receipt number: 20 characters of base32 from 100 random bits, so receipts cannot be
+/// enumerated. It is stored with the payment; nothing needs to derive it again.
+fn new_receipt_no() -> Option<String> {
+    let mut bytes = [0u8; 15];
+    SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(data_encoding::BASE32_NOPAD.encode(&bytes)[..20].to_owned())
+}

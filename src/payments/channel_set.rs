@@ -1,0 +1,107 @@
+//! The channels this instance offers, built from `[channels]` at start: each enabled channel's
+//! client with its keys loaded and checked. The rest of finepay asks this set for a channel by
+//! name and never sees a channel's wire format.
+
+use crate::channels::crypto::{Certificate, RsaPublicKey, RsaSigningKey};
+use crate::channels::wechat::protocol::Verifier;
+use crate::channels::wechat::{WechatConfig, WechatPay};
+use crate::channels::{ChannelKind, PaymentChannel};
+use crate::config::{ChannelSettings, WechatSettings};
+use crate::domain::time::Clock;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Default)]
+pub struct ChannelSet {
+    channels: BTreeMap<ChannelKind, Arc<dyn PaymentChannel>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("channels.{channel}: {reason}")]
+pub struct ChannelSetupError {
+    pub channel: &'static str,
+    pub reason: String,
+}
+
+/// Where a channel's API is, once the simulator (if used) has its port.
+pub struct Endpoints<'a> {
+    /// Replaces the base URL `simulator`.
+    pub simulator_url: Option<&'a str>,
+    /// `<base>/notify/<channel>` is where notifications go.
+    pub notify_base_url: &'a str,
+}
+
+impl Endpoints<'_> {
+    fn resolve(&self, channel: &'static str, base_url: &str) -> Result<String, ChannelSetupError> {
+        if base_url != crate::config::SIMULATOR_BASE_URL {
+            return Ok(base_url.to_owned());
+        }
+        self.simulator_url.map(str::to_owned).ok_or_else(|| ChannelSetupError {
+            channel,
+            reason: "base_url is \"simulator\" but the simulator is not enabled".into(),
+        })
+    }
+
+    fn notify_url(&self, kind: ChannelKind) -> String {
+        format!("{}/notify/{}", self.notify_base_url, kind.as_str())
+    }
+}
+
+impl ChannelSet {
+    pub fn from_settings(
+        settings: &ChannelSettings,
+        endpoints: &Endpoints<'_>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<ChannelSet, ChannelSetupError> {
+        let mut set = ChannelSet::default();
+        if let Some(wechat) = &settings.wechat {
+            set.insert(Arc::new(wechat_client(wechat, endpoints, settings, clock.clone())?));
+        }
+        Ok(set)
+    }
+
+    pub fn insert(&mut self, channel: Arc<dyn PaymentChannel>) {
+        self.channels.insert(channel.kind(), channel);
+    }
+
+    pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn PaymentChannel>> {
+        self.channels.get(&kind)
+    }
+
+    /// The channels offered, in a fixed order.
+    pub fn kinds(&self) -> Vec<ChannelKind> {
+        self.channels.keys().copied().collect()
+    }
+}
+
+fn wechat_client(
+    wechat: &WechatSettings,
+    endpoints: &Endpoints<'_>,
+    settings: &ChannelSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<WechatPay, ChannelSetupError> {
+    let fail = |reason: String| ChannelSetupError { channel: "wechat", reason };
+    let merchant =
+        Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| fail(format!("merchant_certificate: {e}")))?;
+    let merchant_key = RsaSigningKey::from_pem(&wechat.merchant_key).map_err(|e| fail(format!("merchant_key: {e}")))?;
+    let mut keys = BTreeMap::new();
+    for pem in &wechat.platform_certificates {
+        let certificate = Certificate::from_pem(pem).map_err(|e| fail(format!("platform_certificates: {e}")))?;
+        keys.insert(certificate.serial_hex.clone(), certificate.public_key);
+    }
+    if let Some((pem, id)) = &wechat.public_key {
+        keys.insert(id.clone(), RsaPublicKey::from_pem(pem).map_err(|e| fail(format!("public_key: {e}")))?);
+    }
+    let config = WechatConfig {
+        base_url: endpoints.resolve("wechat", &wechat.base_url)?,
+        appid: wechat.appid.clone(),
+        mchid: wechat.mchid.clone(),
+        merchant_serial: merchant.serial_hex,
+        merchant_key,
+        apiv3_key: wechat.apiv3_key.expose().to_vec(),
+        verifier: Verifier::new(keys),
+        notify_url: endpoints.notify_url(ChannelKind::Wechat),
+        public_key_id: wechat.public_key.as_ref().map(|(_, id)| id.clone()),
+    };
+    WechatPay::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+}

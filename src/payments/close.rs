@@ -1,0 +1,79 @@
+//! Closing a fine's channel orders once it can no longer be paid by QR (voided now; window ended
+//! in the expiry job). A close the channel refuses because the payer just paid is a payment, not
+//! an error: it is queried and recorded like any other (and refunded if the fine is void).
+
+use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
+use super::channel_set::ChannelSet;
+use crate::channels::{ChannelKind, CloseOutcome, OrderRef, OrderStatus};
+use crate::db::DbPool;
+use crate::db::channel_orders::{self, ChannelOrderRow};
+use crate::domain::time::Clock;
+use crate::fines::utc;
+
+/// What closing one order ended in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    Closed,
+    Paid(Recorded),
+    /// The channel did not answer or the result could not be stored; try again later.
+    Failed(String),
+}
+
+/// Closes every open order in `orders`, one channel call each.
+pub async fn close_orders(
+    channels: &ChannelSet,
+    writer: &PaymentWriter,
+    pool: &DbPool,
+    clock: &dyn Clock,
+    orders: &[ChannelOrderRow],
+) -> Vec<(String, Closed)> {
+    let mut results = Vec::new();
+    for order in orders.iter().filter(|o| o.status == "open") {
+        let result = close_one(channels, writer, pool, clock, order).await;
+        if let Closed::Failed(why) = &result {
+            log::warn!("closing order {}: {why}", order.out_trade_no);
+        }
+        results.push((order.out_trade_no.clone(), result));
+    }
+    results
+}
+
+async fn close_one(
+    channels: &ChannelSet,
+    writer: &PaymentWriter,
+    pool: &DbPool,
+    clock: &dyn Clock,
+    order: &ChannelOrderRow,
+) -> Closed {
+    let Some(kind) = ChannelKind::parse(&order.channel) else { return Closed::Failed("unknown channel".into()) };
+    let Some(channel) = channels.get(kind) else { return Closed::Failed("channel not configured".into()) };
+    let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
+    match channel.close(&reference).await {
+        Ok(CloseOutcome::Closed | CloseOutcome::NotFound) => {
+            let (pool, number, at) = (pool.clone(), order.out_trade_no.clone(), clock.now().naive_utc());
+            let stored = tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                pool.write(&mut conn, |conn| channel_orders::finish(conn, &number, "closed", at))
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match stored {
+                Ok(Ok(_)) => Closed::Closed,
+                Ok(Err(e)) => Closed::Failed(e),
+                Err(e) => Closed::Failed(e.to_string()),
+            }
+        }
+        Ok(CloseOutcome::AlreadyPaid) => match channel.query(&reference).await {
+            Ok(OrderStatus::Paid(payment)) => {
+                let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Query };
+                match apply::record(writer, reported).await {
+                    Ok(recorded) => Closed::Paid(recorded),
+                    Err(e) => Closed::Failed(e.to_string()),
+                }
+            }
+            Ok(other) => Closed::Failed(format!("close said paid, query says {other:?}")),
+            Err(e) => Closed::Failed(e.to_string()),
+        },
+        Err(e) => Closed::Failed(e.to_string()),
+    }
+}

@@ -1,0 +1,171 @@
+//! Refunds, driven to completion. A payment that could not pay its fine gets a pending refund in
+//! the same transaction that recorded it; this driver asks the payment's own channel to refund it
+//! (by a refund number the channel treats as its idempotency key), then asks again, with growing
+//! pauses, until the channel says it succeeded or gave up. Any instance may run it: asking twice
+//! is the same refund, and the final state is written with a conditional update.
+
+use super::channel_set::ChannelSet;
+use crate::channels::{ChannelError, ChannelKind, RefundRequest, RefundStatus};
+use crate::db::refunds::{self, RefundRow};
+use crate::db::{DbPool, audit};
+use crate::domain::Fen;
+use crate::domain::time::Clock;
+use crate::fines::utc;
+use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Refunds looked at in one pass.
+const PASS_SIZE: i64 = 100;
+
+#[derive(Clone)]
+pub struct RefundDriver {
+    pub pool: DbPool,
+    pub channels: ChannelSet,
+    pub clock: Arc<dyn Clock>,
+    /// The first pause before asking again; it doubles up to `retry_max`.
+    pub retry: Duration,
+    pub retry_max: Duration,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    pub succeeded: usize,
+    pub failed: usize,
+    pub pending: usize,
+}
+
+impl RefundDriver {
+    /// Runs passes for as long as the process lives: whenever `wake` is notified (a refund was
+    /// just scheduled) and at least every `retry`.
+    pub fn spawn(self, wake: Arc<Notify>) {
+        actix_web::rt::spawn(async move {
+            loop {
+                if let Err(e) = self.run_due().await {
+                    log::warn!("refunds: {e}");
+                }
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(self.retry) => {}
+                }
+            }
+        });
+    }
+
+    /// One pass over the refunds that are due.
+    pub async fn run_due(&self) -> Result<PassReport, String> {
+        let now = self.clock.now().trunc_subsecs(0);
+        let due = self.blocking(move |pool| {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            refunds::due(&mut conn, now.naive_utc(), PASS_SIZE).map_err(|e| e.to_string())
+        });
+        let mut report = PassReport::default();
+        for refund in due.await? {
+            let status = self.ask(&refund).await;
+            match &status {
+                Ok(RefundStatus::Succeeded { .. }) => report.succeeded += 1,
+                Ok(RefundStatus::Failed(_)) => report.failed += 1,
+                _ => report.pending += 1,
+            }
+            let next = now + self.pause_after(refund.attempts);
+            self.blocking(move |pool| record(pool, &refund, status, now, next)).await?;
+        }
+        Ok(report)
+    }
+
+    /// Asks the channel to refund (first time), or how the refund is doing (later).
+    async fn ask(&self, refund: &RefundRow) -> Result<RefundStatus, ChannelError> {
+        let kind = ChannelKind::parse(&refund.channel)
+            .ok_or_else(|| ChannelError::Malformed(format!("unknown channel {}", refund.channel)))?;
+        let channel = self
+            .channels
+            .get(kind)
+            .ok_or_else(|| ChannelError::Transport(format!("channel {} is not configured", refund.channel)))?;
+        let request = RefundRequest {
+            out_trade_no: refund.out_trade_no.clone(),
+            channel_txn_id: refund.channel_txn_id.clone(),
+            out_refund_no: refund.out_refund_no.clone(),
+            requested_at: utc(refund.requested_at),
+            paid: Fen(refund.paid_fen),
+            amount: Fen(refund.amount_fen),
+            reason: refund.reason.clone(),
+        };
+        if refund.attempts == 0 {
+            return channel.refund(&request).await;
+        }
+        match channel.query_refund(&request).await {
+            // The channel never received the first request (it failed on the way): ask again.
+            Err(ChannelError::Refused { .. }) => channel.refund(&request).await,
+            other => other,
+        }
+    }
+
+    fn pause_after(&self, attempts: i32) -> chrono::Duration {
+        let doubled = self.retry.saturating_mul(1u32 << attempts.clamp(0, 16));
+        chrono::Duration::from_std(doubled.min(self.retry_max)).unwrap_or(chrono::Duration::hours(1))
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&DbPool) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || work(&pool)).await.map_err(|e| e.to_string())?
+    }
+}
+
+fn record(
+    pool: &DbPool,
+    refund: &RefundRow,
+    status: Result<RefundStatus, ChannelError>,
+    now: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let at = now.naive_utc();
+    let no = refund.out_refund_no.as_str();
+    pool.write(&mut conn, |conn| {
+        let (action, details) = match &status {
+            Ok(RefundStatus::Succeeded { channel_refund_id, at: refunded_at }) => {
+                if !refunds::complete(conn, no, "succeeded", Some(channel_refund_id), None, at)? {
+                    return Ok(());
+                }
+                let details = serde_json::json!({
+                    "out_refund_no": no, "channel_refund_id": channel_refund_id,
+                    "amount_fen": refund.amount_fen, "refunded_at": crate::domain::time::rfc3339(*refunded_at),
+                });
+                ("refund.succeeded", details)
+            }
+            Ok(RefundStatus::Failed(why)) => {
+                if !refunds::complete(conn, no, "failed", None, Some(why), at)? {
+                    return Ok(());
+                }
+                log::error!("refund {no} failed at the channel ({why}); it needs a person");
+                ("refund.failed", serde_json::json!({"out_refund_no": no, "reason": why}))
+            }
+            Ok(RefundStatus::Processing) => {
+                refunds::retry_later(conn, no, next.naive_utc(), None)?;
+                return Ok(());
+            }
+            Err(e) => {
+                log::warn!("refund {no}: {e}; asking again at {next}");
+                refunds::retry_later(conn, no, next.naive_utc(), Some(&e.to_string()))?;
+                return Ok(());
+            }
+        };
+        let details = details.to_string();
+        audit::record(
+            conn,
+            &audit::NewAuditEntry {
+                at,
+                actor: "system:refunds",
+                action,
+                decision_no: Some(&refund.decision_no),
+                details: &details,
+            },
+        )
+    })
+    .map_err(|e: diesel::result::Error| e.to_string())
+}

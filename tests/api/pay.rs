@@ -1,0 +1,141 @@
+//! Paying a fine by QR through the simulated channels: the order opened from the pay page, the
+//! channel's notification applied once, the receipt, the dead code, the lost notification found
+//! by querying, and a payment for a void fine refunded.
+
+use crate::helpers::{error_of, motor_fine, spawn_app};
+use serde_json::Value;
+
+#[actix_web::test]
+async fn a_wechat_payment_pays_the_fine_once_and_kills_the_code() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-1", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["channels"], serde_json::json!(["wechat"]));
+    assert!(page["receipt"].is_null());
+
+    let link = app.channel_pay_link(pay_url, "wechat").await;
+    // Asking again reuses the same order (and, within WeChat's two hours, the same code).
+    assert_eq!(app.channel_pay_link(pay_url, "wechat").await, link);
+
+    let paid = app.sim_pay(&link);
+    assert_eq!(app.deliver(&paid.notification).await, (204, String::new()));
+    // Every copy after the first changes nothing.
+    for _ in 0..2 {
+        assert_eq!(app.deliver(&paid.notification).await.0, 204);
+    }
+    assert_eq!(app.payment_counts(), (1, 0));
+
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["status"], "paid");
+    assert_eq!(page["qr_active"], false);
+    assert_eq!(page["channels"], serde_json::json!([]));
+    let receipt = &page["receipt"];
+    assert_eq!(receipt["amount_fen"], fine["amount_fen"]);
+    assert_eq!(receipt["channel"], "wechat");
+    assert_eq!(receipt["decision_no"], fine["decision_no"]);
+
+    let url = format!("{}{}", app.address, receipt["url"].as_str().expect("receipt url"));
+    let shown: Value =
+        app.http.get(&url).header("Accept", "application/json").send().await.expect("sent").json().await.expect("json");
+    assert_eq!(&shown, receipt);
+    let html = app.http.get(&url).send().await.expect("sent").text().await.expect("html");
+    assert!(html.contains(receipt["receipt_no"].as_str().expect("no")), "the receipt page names its number");
+
+    // The code is dead: no new order, and the officer API agrees.
+    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (409, "already_paid".into()));
+    let no = fine["decision_no"].as_str().expect("no");
+    let stored: Value = app.get(&officer, &format!("/api/v1/fines/{no}")).await.json().await.expect("json");
+    assert_eq!(stored["status"], "paid");
+    assert_eq!(stored["paid_channel"], "wechat");
+    assert!(app.audit_actions(no).contains(&"fine.paid".to_owned()));
+}
+
+#[actix_web::test]
+async fn a_lost_notification_is_found_when_the_payer_comes_back() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-2", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    let link = app.channel_pay_link(pay_url, "wechat").await;
+    let _lost = app.sim_pay(&link);
+
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["status"], "paid", "the page asked the channel");
+    assert_eq!(page["receipt"]["channel"], "wechat");
+    assert_eq!(app.payment_counts(), (1, 0));
+}
+
+#[actix_web::test]
+async fn orders_cannot_be_opened_for_unknown_channels_dead_codes_or_forged_tokens() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-3", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    assert_eq!(error_of(app.open_order(pay_url, "paypal").await).await, (422, "unknown_channel".into()));
+    let garbage = app
+        .http
+        .post(format!("{}/pay", app.public_path(pay_url)))
+        .header("Content-Type", "application/json")
+        .body("{\"channel\":")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(error_of(garbage).await, (400, "invalid_request".into()));
+    let forged = format!("{}/P/{}/pay", app.address, "A".repeat(31));
+    let response = app.http.post(forged).json(&serde_json::json!({"channel": "wechat"})).send().await.expect("sent");
+    assert_eq!(error_of(response).await, (404, "not_found".into()));
+
+    app.clock.advance(chrono::Duration::hours(4));
+    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (409, "qr_expired".into()));
+    assert_eq!(app.payment_counts(), (0, 0));
+}
+
+#[actix_web::test]
+async fn a_payment_made_in_the_window_is_honoured_when_its_notification_comes_late() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-4", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    app.clock.advance(chrono::Duration::hours(4) - chrono::Duration::seconds(5));
+    let link = app.channel_pay_link(pay_url, "wechat").await;
+    app.clock.advance(chrono::Duration::seconds(4));
+    let paid = app.sim_pay(&link);
+    // The notification arrives after the window: the channel dated the payment inside it.
+    app.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(app.deliver(&paid.notification).await.0, 204);
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["status"], "paid");
+    assert_eq!(app.payment_counts(), (1, 0));
+}
+
+#[actix_web::test]
+async fn a_payment_for_a_voided_fine_is_recorded_and_refunded() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-5", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    let no = fine["decision_no"].as_str().expect("no").to_owned();
+    let link = app.channel_pay_link(pay_url, "wechat").await;
+    let paid = app.sim_pay(&link);
+    let voided = app
+        .http
+        .post(format!("{}/api/v1/fines/{no}/void", app.address))
+        .bearer_auth(&officer)
+        .json(&serde_json::json!({"reason": "issued to the wrong vehicle"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(voided.status(), 200);
+    // Whether the void's close or the notification records it first, it is recorded once.
+    assert_eq!(app.deliver(&paid.notification).await.0, 204);
+    assert_eq!(app.deliver(&paid.notification).await.0, 204);
+    let (payments, refunds) = app.payment_counts();
+    assert_eq!((payments, refunds), (1, 1));
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["status"], "void");
+    assert!(page["receipt"].is_null());
+    assert!(app.audit_actions(&no).contains(&"payment.refund_scheduled".to_owned()));
+}
