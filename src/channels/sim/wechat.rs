@@ -3,20 +3,27 @@
 //! prepay with identical parameters returns the order's current `code_url` (renewed once the code
 //! is two hours old, whatever `time_expire` says), changed parameters are refused, a paid order
 //! cannot be closed (`ORDERPAID`), and payment notifications are signed and AES-256-GCM sealed.
+//! Refunds and the trade bill have their own files; the payer's side (wallet, pay, the
+//! notification's resend rules and probes) is here.
 
+mod bill;
+mod refunds;
+
+use crate::channels::ChannelKind;
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
-use crate::channels::sim::{Delivery, PayError, SimPayment};
+use crate::channels::sim::{Delivery, PayError, SimPayment, WalletOrder};
 use crate::channels::wechat::protocol::{
-    Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, Resource, Transaction, TransactionAmount, nonce,
-    request_message, response_message,
+    Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, PROBE_PREFIX, Resource, Transaction, TransactionAmount,
+    nonce, request_message, response_message,
 };
+use crate::domain::Fen;
 use crate::domain::time::{Clock, rfc3339};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A Native `code_url` stops working two hours after it was issued.
 pub const CODE_URL_LIFE: Duration = Duration::hours(2);
@@ -32,19 +39,30 @@ pub struct WechatSimConfig {
     pub apiv3_key: Vec<u8>,
     /// Prefix of the payer's pay links, e.g. `http://127.0.0.1:8081/sim/wechat/pay`.
     pub pay_link_base: String,
+    /// How long an accepted refund stays PROCESSING before it is SUCCESS (on the simulator's
+    /// clock; WeChat says balance refunds arrive within minutes, bank cards within days).
+    pub refund_settles_after: Duration,
 }
 
+/// The simulated WeChat Pay. Locks are taken in field order (orders, refunds, bills).
 pub struct WechatSim {
     config: WechatSimConfig,
     clock: Arc<dyn Clock>,
     orders: Mutex<HashMap<String, SimOrder>>,
+    /// By `out_refund_no`.
+    refunds: Mutex<HashMap<String, refunds::SimRefund>>,
+    /// Bill files waiting to be downloaded, by download token.
+    bills: Mutex<HashMap<String, bill::BillDownload>>,
 }
 
 #[derive(Debug, Clone)]
 struct SimOrder {
     /// The parameters a repeated prepay must match.
     fingerprint: String,
+    description: String,
     amount: i64,
+    /// What refunds of this order have taken back, in fen.
+    refunded: i64,
     time_expire: DateTime<Utc>,
     notify_url: String,
     state: SimState,
@@ -106,37 +124,101 @@ impl SignedNotification {
 
 impl WechatSim {
     pub fn new(config: WechatSimConfig, clock: Arc<dyn Clock>) -> Self {
-        WechatSim { config, clock, orders: Mutex::new(HashMap::new()) }
+        WechatSim {
+            config,
+            clock,
+            orders: Mutex::new(HashMap::new()),
+            refunds: Mutex::new(HashMap::new()),
+            bills: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.route("/v3/pay/transactions/native", web::post().to(prepay))
             .route("/v3/pay/transactions/out-trade-no/{out_trade_no}", web::get().to(query))
-            .route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", web::post().to(close));
+            .route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", web::post().to(close))
+            .route("/v3/refund/domestic/refunds", web::post().to(refunds::create))
+            .route("/v3/refund/domestic/refunds/{out_refund_no}", web::get().to(refunds::query))
+            .route("/v3/bill/tradebill", web::get().to(bill::apply))
+            .route(bill::DOWNLOAD_PATH, web::get().to(bill::download));
     }
 
-    fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimOrder>> {
+    fn orders(&self) -> MutexGuard<'_, HashMap<String, SimOrder>> {
         self.orders.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn refunds(&self) -> MutexGuard<'_, HashMap<String, refunds::SimRefund>> {
+        self.refunds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bills(&self) -> MutexGuard<'_, HashMap<String, bill::BillDownload>> {
+        self.bills.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the payer's phone shows after scanning a pay link. WeChat refuses at the scan what it
+    /// would refuse at payment, so an order it shows can be paid.
+    pub fn wallet(&self, code: &str) -> Result<WalletOrder, PayError> {
+        let now = self.clock.now();
+        let mut orders = self.orders();
+        let (out_trade_no, order) = payable(&mut orders, code, now)?;
+        Ok(WalletOrder {
+            channel: ChannelKind::Wechat,
+            out_trade_no: out_trade_no.clone(),
+            description: order.description.clone(),
+            amount: Fen(order.amount),
+            payable: true,
+        })
     }
 
     /// The payer pays the order behind a pay link's code.
     pub fn pay(&self, code: &str) -> Result<SimPayment, PayError> {
         let now = self.clock.now();
         let mut orders = self.orders();
-        let (out_trade_no, order) = orders.iter_mut().find(|(_, o)| o.code == code).ok_or(PayError::UnknownCode)?;
-        if now >= order.code_issued_at + CODE_URL_LIFE {
-            return Err(PayError::CodeExpired);
-        }
-        if order.state != SimState::NotPaid || now >= order.time_expire {
-            return Err(PayError::NotPayable);
-        }
+        let (out_trade_no, order) = payable(&mut orders, code, now)?;
         // WeChat transaction ids are 28 digits starting 4200.
-        let digits: String = nonce().bytes().take(24).map(|b| char::from(b'0' + b % 10)).collect();
-        let transaction_id = format!("4200{digits}");
+        let transaction_id = format!("4200{}", random_digits(24));
         order.state = SimState::Paid { transaction_id, at: now };
         let transaction = self.transaction(out_trade_no, order);
         let notification = self.notification(&transaction, now).ok_or(PayError::NotPayable)?;
         Ok(SimPayment { out_trade_no: out_trade_no.clone(), notification: notification.delivery(&order.notify_url) })
+    }
+
+    /// The waits between a notification's sends while the merchant has not taken it (first send
+    /// to first resend, then resend to resend): 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/
+    /// 6h/6h, 24h4m in all.
+    pub const RETRY_SCHEDULE: &'static [std::time::Duration] = &[
+        std::time::Duration::from_secs(15),
+        std::time::Duration::from_secs(15),
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(3 * 60),
+        std::time::Duration::from_secs(10 * 60),
+        std::time::Duration::from_secs(20 * 60),
+        std::time::Duration::from_secs(30 * 60),
+        std::time::Duration::from_secs(30 * 60),
+        std::time::Duration::from_secs(30 * 60),
+        std::time::Duration::from_secs(60 * 60),
+        std::time::Duration::from_secs(3 * 3600),
+        std::time::Duration::from_secs(3 * 3600),
+        std::time::Duration::from_secs(3 * 3600),
+        std::time::Duration::from_secs(6 * 3600),
+        std::time::Duration::from_secs(6 * 3600),
+    ];
+
+    /// WeChat looks at the status only: any 2xx means received, even with `{"code":"FAIL"}`.
+    pub fn accepts(status: u16, _body: &[u8]) -> bool {
+        (200..300).contains(&status)
+    }
+
+    /// The notification as WeChat's signature probes send it: a `Wechatpay-Signature` starting
+    /// `WECHATPAY/SIGNTEST/`, which the merchant must refuse.
+    pub fn probe(notification: &Delivery) -> Delivery {
+        let mut probe = notification.clone();
+        for (name, value) in &mut probe.headers {
+            if name.eq_ignore_ascii_case("Wechatpay-Signature") {
+                *value = format!("{PROBE_PREFIX}{value}");
+            }
+        }
+        probe
     }
 
     /// A signed, sealed TRANSACTION.SUCCESS notification for `transaction`.
@@ -161,6 +243,10 @@ impl WechatSim {
         let (trade_state, desc, transaction_id, success_time) = match &order.state {
             SimState::NotPaid => ("NOTPAY", "订单未支付", None, None),
             SimState::Closed => ("CLOSED", "订单已关闭", None, None),
+            // REFUND: a refund was asked for, whether or not it has arrived yet.
+            SimState::Paid { transaction_id, at } if order.refunded > 0 => {
+                ("REFUND", "转入退款", Some(transaction_id.clone()), Some(rfc3339(*at)))
+            }
             SimState::Paid { transaction_id, at } => {
                 ("SUCCESS", "支付成功", Some(transaction_id.clone()), Some(rfc3339(*at)))
             }
@@ -230,6 +316,27 @@ impl WechatSim {
     }
 }
 
+/// The order behind a pay link's code, if the payer can pay it at `now`.
+fn payable<'a>(
+    orders: &'a mut HashMap<String, SimOrder>,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(&'a String, &'a mut SimOrder), PayError> {
+    let (out_trade_no, order) = orders.iter_mut().find(|(_, o)| o.code == code).ok_or(PayError::UnknownCode)?;
+    if now >= order.code_issued_at + CODE_URL_LIFE {
+        return Err(PayError::CodeExpired);
+    }
+    if order.state != SimState::NotPaid || now >= order.time_expire {
+        return Err(PayError::NotPayable);
+    }
+    Ok((out_trade_no, order))
+}
+
+/// `n` (at most 32) random decimal digits, for WeChat's numeric ids.
+fn random_digits(n: usize) -> String {
+    nonce().bytes().take(n).map(|b| char::from(b'0' + b % 10)).collect()
+}
+
 fn valid_out_trade_no(no: &str) -> bool {
     (6..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*".contains(&b))
 }
@@ -286,7 +393,9 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
                 order.out_trade_no.clone(),
                 SimOrder {
                     fingerprint,
+                    description: order.description,
                     amount: order.amount.total,
+                    refunded: 0,
                     time_expire,
                     notify_url: order.notify_url,
                     state: SimState::NotPaid,

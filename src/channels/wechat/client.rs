@@ -1,19 +1,21 @@
 //! finepay's WeChat Pay v3 client: Native prepay with `time_expire` at the fine's window end,
 //! query by `out_trade_no`, close (where `ORDERPAID` is a payment, not an error), and the payment
-//! notification — verified over the raw body, decrypted, and checked against this merchant.
-//! Every response is verified before it is believed.
+//! notification — verified over the raw body, decrypted, and checked against this merchant —
+//! refunds, and the daily trade bill. Every response is verified before it is believed; the bill
+//! file, which WeChat does not sign, is checked against the SHA1 of the signed answer.
 
+use super::bill::{BillMeta, check_digest, parse_trade_bill};
 use super::protocol::{
-    Authorization, ErrorBody, Notification, SignedMessage, Transaction, Verifier, nonce, request_message,
+    Authorization, ErrorBody, Notification, Refund, SignedMessage, Transaction, Verifier, nonce, request_message,
 };
 use crate::channels::crypto::RsaSigningKey;
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
-    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply,
+    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
 };
 use crate::domain::Fen;
-use crate::domain::time::{Clock, rfc3339};
-use chrono::{DateTime, Utc};
+use crate::domain::time::{Clock, SHANGHAI, rfc3339};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use reqwest::Method;
 use std::sync::Arc;
@@ -106,19 +108,61 @@ impl WechatPay {
     pub async fn refund(&self, refund: &RefundRequest) -> Result<RefundStatus, ChannelError> {
         let body = serde_json::json!({
             "transaction_id": refund.channel_txn_id,
+            "out_trade_no": refund.out_trade_no,
             "out_refund_no": refund.out_refund_no,
             "reason": refund.reason,
             "amount": {"refund": refund.amount.get(), "total": refund.paid.get(), "currency": "CNY"},
         })
         .to_string();
         let answer = self.call(Method::POST, "/v3/refund/domestic/refunds", Some(body)).await?;
-        refund_status(&answer.body)
+        refund_status(&answer.body, &refund.out_refund_no)
     }
 
     pub async fn query_refund(&self, out_refund_no: &str) -> Result<RefundStatus, ChannelError> {
         let path = format!("/v3/refund/domestic/refunds/{out_refund_no}");
         let answer = self.call(Method::GET, &path, None).await?;
-        refund_status(&answer.body)
+        refund_status(&answer.body, out_refund_no)
+    }
+
+    /// The payments and refunds WeChat booked on `day` (a Beijing calendar day), from its ALL
+    /// trade bill. A day that has ended with nothing on it is an empty statement.
+    pub async fn download_bill(&self, day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
+        match self.apply_trade_bill(day).await {
+            // WeChat answers NO_STATEMENT_EXIST both for a bill not made yet and for a day without
+            // transactions; once the bill is due, only the second is left.
+            Err(ChannelError::Refused { code, .. })
+                if code == "NO_STATEMENT_EXIST" && bill_is_due(day, self.clock.now()) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+            Ok(bill) => self.fetch_trade_bill(&bill).await,
+        }
+    }
+
+    /// Asks for `day`'s ALL trade bill: where to download it, and its SHA1.
+    pub async fn apply_trade_bill(&self, day: NaiveDate) -> Result<BillMeta, ChannelError> {
+        let path = format!("/v3/bill/tradebill?bill_date={}&bill_type=ALL", day.format("%Y-%m-%d"));
+        parse(&self.call(Method::GET, &path, None).await?.body)
+    }
+
+    /// Downloads the bill `apply_trade_bill` described (a signed request, an unsigned answer),
+    /// checks it against the SHA1 that came in the signed answer, and reads it.
+    pub async fn fetch_trade_bill(&self, bill: &BillMeta) -> Result<Vec<StatementLine>, ChannelError> {
+        let url = reqwest::Url::parse(&bill.download_url)
+            .map_err(|e| ChannelError::Malformed(format!("download_url {}: {e}", bill.download_url)))?;
+        let path_and_query = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let response = self.send(Method::GET, url.as_str(), &path_and_query, None).await?;
+        let status = response.status().as_u16();
+        let file = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, &file));
+        }
+        check_digest(&file, bill)?;
+        parse_trade_bill(&file)
     }
 
     /// A payment notification, verified over the raw body before anything in it is read.
@@ -148,6 +192,41 @@ impl WechatPay {
 
     /// Signs, sends, and verifies one call. Non-2xx answers become `Refused` with WeChat's code.
     async fn call(&self, method: Method, path_and_query: &str, body: Option<String>) -> Result<Answer, ChannelError> {
+        let url = format!("{}{path_and_query}", self.config.base_url);
+        let response = self.send(method, &url, path_and_query, body).await?;
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (timestamp, nonce, signature, serial) = (
+            header("Wechatpay-Timestamp"),
+            header("Wechatpay-Nonce"),
+            header("Wechatpay-Signature"),
+            header("Wechatpay-Serial"),
+        );
+        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?.to_vec();
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, &body));
+        }
+        let (Some(timestamp), Some(nonce), Some(signature), Some(serial)) = (timestamp, nonce, signature, serial)
+        else {
+            return Err(ChannelError::Unverified("the answer is not signed".into()));
+        };
+        let signed =
+            SignedMessage { timestamp: &timestamp, nonce: &nonce, signature: &signature, serial: &serial, body: &body };
+        self.config
+            .verifier
+            .verify(&signed, self.clock.now().timestamp())
+            .map_err(|e| ChannelError::Unverified(e.to_string()))?;
+        Ok(Answer { status, body })
+    }
+
+    /// Signs one request to `url` (whose path and query are `path_and_query`) and sends it.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        path_and_query: &str,
+        body: Option<String>,
+    ) -> Result<reqwest::Response, ChannelError> {
         let timestamp = self.clock.now().timestamp();
         let nonce = nonce();
         let body_text = body.clone().unwrap_or_default();
@@ -166,7 +245,7 @@ impl WechatPay {
         };
         let mut request = self
             .http
-            .request(method, format!("{}{path_and_query}", self.config.base_url))
+            .request(method, url)
             .header("Authorization", authorization.header_value())
             .header("Accept", "application/json")
             .header("User-Agent", "finepay");
@@ -176,32 +255,7 @@ impl WechatPay {
         if let Some(body) = body {
             request = request.header("Content-Type", "application/json").body(body);
         }
-        let response = request.send().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (timestamp, nonce, signature, serial) = (
-            header("Wechatpay-Timestamp"),
-            header("Wechatpay-Nonce"),
-            header("Wechatpay-Signature"),
-            header("Wechatpay-Serial"),
-        );
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?.to_vec();
-        if !(200..300).contains(&status) {
-            let error: ErrorBody = serde_json::from_slice(&body)
-                .unwrap_or(ErrorBody { code: "UNKNOWN".into(), message: String::from_utf8_lossy(&body).into_owned() });
-            return Err(ChannelError::Refused { status, code: error.code, message: error.message });
-        }
-        let (Some(timestamp), Some(nonce), Some(signature), Some(serial)) = (timestamp, nonce, signature, serial)
-        else {
-            return Err(ChannelError::Unverified("the answer is not signed".into()));
-        };
-        let signed =
-            SignedMessage { timestamp: &timestamp, nonce: &nonce, signature: &signature, serial: &serial, body: &body };
-        self.config
-            .verifier
-            .verify(&signed, self.clock.now().timestamp())
-            .map_err(|e| ChannelError::Unverified(e.to_string()))?;
-        Ok(Answer { status, body })
+        request.send().await.map_err(|e| ChannelError::Transport(e.to_string()))
     }
 }
 
@@ -261,14 +315,27 @@ impl PaymentChannel for WechatPay {
     }
 }
 
-fn refund_status(body: &[u8]) -> Result<RefundStatus, ChannelError> {
-    #[derive(serde::Deserialize)]
-    struct Refund {
-        refund_id: String,
-        status: String,
-        success_time: Option<String>,
-    }
+/// A non-2xx answer as `Refused` with WeChat's code and message.
+fn refusal(status: u16, body: &[u8]) -> ChannelError {
+    let error: ErrorBody = serde_json::from_slice(body)
+        .unwrap_or(ErrorBody { code: "UNKNOWN".into(), message: String::from_utf8_lossy(body).into_owned() });
+    ChannelError::Refused { status, code: error.code, message: error.message }
+}
+
+/// WeChat makes a day's bill from 09:00 the next day (Beijing) and asks merchants to fetch it
+/// after 10:00.
+fn bill_is_due(day: NaiveDate, now: DateTime<Utc>) -> bool {
+    day.succ_opt()
+        .and_then(|next| next.and_hms_opt(10, 0, 0))
+        .and_then(|due| due.and_local_timezone(SHANGHAI).single())
+        .is_some_and(|due| now >= due)
+}
+
+fn refund_status(body: &[u8], out_refund_no: &str) -> Result<RefundStatus, ChannelError> {
     let refund: Refund = parse(body)?;
+    if refund.out_refund_no != out_refund_no {
+        return Err(ChannelError::Unverified(format!("an answer about refund {}", refund.out_refund_no)));
+    }
     Ok(match refund.status.as_str() {
         "SUCCESS" => {
             let at = refund

@@ -1,5 +1,7 @@
-//! WeChat Pay API v3, Native (scan to pay): the wire protocol and finepay's client.
+//! WeChat Pay API v3, Native (scan to pay): the wire protocol, the trade bill format and finepay's
+//! client.
 
+pub mod bill;
 pub mod client;
 pub mod protocol;
 

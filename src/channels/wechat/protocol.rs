@@ -191,6 +191,46 @@ pub struct TransactionAmount {
     pub currency: String,
 }
 
+/// A refund, as the refund and refund query answers carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refund_id: String,
+    pub out_refund_no: String,
+    pub transaction_id: String,
+    pub out_trade_no: String,
+    /// `ORIGINAL` (back where the money came from), `BALANCE`, `OTHER_BALANCE`, `OTHER_BANKCARD`.
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub user_received_account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_time: Option<String>,
+    #[serde(default)]
+    pub create_time: String,
+    /// `SUCCESS`, `CLOSED`, `PROCESSING` or `ABNORMAL`.
+    pub status: String,
+    pub amount: RefundAmount,
+}
+
+/// A refund's amounts in fen: `total` is the order's, `refund` this refund's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundAmount {
+    pub total: i64,
+    pub refund: i64,
+    #[serde(default)]
+    pub payer_total: i64,
+    #[serde(default)]
+    pub payer_refund: i64,
+    #[serde(default)]
+    pub settlement_total: i64,
+    #[serde(default)]
+    pub settlement_refund: i64,
+    #[serde(default)]
+    pub discount_refund: i64,
+    #[serde(default)]
+    pub currency: String,
+}
+
 /// WeChat's error body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -1,112 +1,10 @@
-//! finepay's WeChat Pay client against the simulator, over HTTP on a free port: the protocol both
-//! ways (signed requests, verified answers, sealed notifications) and the rules the real API
-//! enforces.
+//! Orders (prepay, query, close, code and deadline rules, signatures both ways) and the payer's
+//! side of the simulator (wallet, pay, notifications, probes, resend rules).
 
-use super::protocol::{PROBE_PREFIX, SignedMessage, Verifier};
-use super::{WechatConfig, WechatPay};
-use crate::channels::crypto::{Certificate, RsaSigningKey};
-use crate::channels::sim::wechat::{WechatSim, WechatSimConfig};
-use crate::channels::sim::{self, Delivery, PayError, Simulator};
-use crate::channels::{ChannelError, CloseOutcome, NotifyError, OrderRequest, OrderStatus};
-use crate::domain::Fen;
-use crate::domain::time::Clock;
-use chrono::{DateTime, Duration, SubsecRound, Utc};
-use std::sync::{Arc, Mutex};
-
-const APIV3_KEY: &[u8] = b"finepay-simulator-apiv3-key-0032";
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
-
-use crate::channels::simulator_fixture as fixture;
-
-fn cert(name: &str) -> Certificate {
-    Certificate::from_pem(&fixture(name)).expect("certificate")
-}
-
-struct Setup {
-    client: WechatPay,
-    server: sim::SimServer,
-    clock: Arc<TestClock>,
-    base_url: String,
-}
-
-/// The simulator on a free port and a client configured for it; `adjust` changes the client.
-fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
-    let clock = Arc::new(TestClock(Mutex::new(Utc::now().trunc_subsecs(0))));
-    let merchant = cert("wechat_merchant.cert.pem");
-    let platform = cert("wechat_platform.cert.pem");
-    let simulator = Simulator {
-        wechat: Some(WechatSim::new(
-            WechatSimConfig {
-                appid: "wxd678efh567hg6787".into(),
-                mchid: "1230000109".into(),
-                merchant_keys: [(merchant.serial_hex.clone(), merchant.public_key.clone())].into(),
-                signing_serial: platform.serial_hex.clone(),
-                signing_key: RsaSigningKey::from_pem(&fixture("wechat_platform.key.pem")).expect("key"),
-                apiv3_key: APIV3_KEY.to_vec(),
-                pay_link_base: "http://127.0.0.1/sim/wechat/pay".into(),
-            },
-            clock.clone(),
-        )),
-    };
-    let server = sim::start("127.0.0.1:0", simulator).expect("simulator starts");
-    let base_url = format!("http://127.0.0.1:{}", server.port);
-    let mut config = WechatConfig {
-        base_url: base_url.clone(),
-        appid: "wxd678efh567hg6787".into(),
-        mchid: "1230000109".into(),
-        merchant_serial: merchant.serial_hex.clone(),
-        merchant_key: RsaSigningKey::from_pem(&fixture("wechat_merchant.key.pem")).expect("key"),
-        apiv3_key: APIV3_KEY.to_vec(),
-        verifier: Verifier::new([(platform.serial_hex.clone(), platform.public_key.clone())].into()),
-        notify_url: "http://127.0.0.1:8080/notify/wechat".into(),
-        public_key_id: None,
-    };
-    adjust(&mut config);
-    let client = WechatPay::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
-    Setup { client, server, clock, base_url }
-}
-
-fn order(out_trade_no: &str, clock: &TestClock) -> OrderRequest {
-    OrderRequest {
-        out_trade_no: out_trade_no.into(),
-        description: "交通违法罚款 1101052611210000176".into(),
-        amount: Fen(20000),
-        pay_by: clock.now() + Duration::hours(4),
-        opened_at: clock.now(),
-    }
-}
-
-fn code_of(pay_url: &str) -> String {
-    pay_url.split("pr=").nth(1).expect("pr").to_owned()
-}
-
-fn message(n: &Delivery) -> SignedMessage<'_> {
-    let header = |name| n.inbound().header(name).expect("signed header");
-    SignedMessage {
-        timestamp: header("Wechatpay-Timestamp"),
-        nonce: header("Wechatpay-Nonce"),
-        signature: header("Wechatpay-Signature"),
-        serial: header("Wechatpay-Serial"),
-        body: &n.body,
-    }
-}
-
-fn wechat(s: &Setup) -> &WechatSim {
-    s.server.simulator.wechat.as_ref().expect("the WeChat simulator")
-}
+use super::*;
+use crate::channels::sim::{PayError, WalletOrder};
+use crate::channels::wechat::protocol::PROBE_PREFIX;
+use crate::channels::{ChannelKind, CloseOutcome, NotifyError, PaymentChannel};
 
 #[actix_web::test]
 async fn an_order_is_created_queried_paid_and_cannot_be_closed_once_paid() {
@@ -222,4 +120,52 @@ async fn forged_stale_probing_or_foreign_notifications_are_refused() {
 
     s.clock.advance(Duration::seconds(300));
     assert_eq!(s.client.parse_notification(&message(&paid)), Err(NotifyError::Stale), "a replay five minutes later");
+}
+
+#[actix_web::test]
+async fn the_wallet_shows_the_order_behind_a_code_and_changes_nothing() {
+    let s = setup(|_| {});
+    let request = order("1101052611210000681W01", &s.clock);
+    let code = code_of(&s.client.create_order(&request).await.expect("prepay").pay_url);
+    let shown = WalletOrder {
+        channel: ChannelKind::Wechat,
+        out_trade_no: request.out_trade_no.clone(),
+        description: request.description.clone(),
+        amount: Fen(20000),
+        payable: true,
+    };
+    assert_eq!(wechat(&s).wallet(&code), Ok(shown.clone()));
+    assert_eq!(wechat(&s).wallet(&code), Ok(shown), "looking twice changes nothing");
+    assert_eq!(s.client.query(&request.out_trade_no).await, Ok(OrderStatus::Open));
+    assert_eq!(wechat(&s).wallet("no-such-code"), Err(PayError::UnknownCode));
+
+    wechat(&s).pay(&code).expect("pays");
+    assert_eq!(wechat(&s).wallet(&code), Err(PayError::NotPayable), "a paid order");
+    let other = order("1101052611210000681W02", &s.clock);
+    let other_code = code_of(&s.client.create_order(&other).await.expect("prepay").pay_url);
+    s.clock.advance(Duration::hours(2));
+    assert_eq!(wechat(&s).wallet(&other_code), Err(PayError::CodeExpired));
+}
+
+#[actix_web::test]
+async fn probes_are_refused_and_any_2xx_reply_counts_as_received() {
+    let s = setup(|_| {});
+    let request = order("1101052611210000782W01", &s.clock);
+    let code = code_of(&s.client.create_order(&request).await.expect("prepay").pay_url);
+    let notification = wechat(&s).pay(&code).expect("pays").notification;
+    assert!(s.client.verify_notification(&notification.inbound()).is_ok());
+
+    let probe = WechatSim::probe(&notification);
+    assert!(probe.inbound().header("Wechatpay-Signature").is_some_and(|v| v.starts_with(PROBE_PREFIX)));
+    assert_eq!(probe.body, notification.body, "only the signature differs");
+    assert_eq!(s.client.verify_notification(&probe.inbound()), Err(NotifyError::BadSignature));
+
+    // WeChat reads the status only: a 200 saying FAIL is received, a 4xx/5xx is resent.
+    assert!(WechatSim::accepts(200, r#"{"code":"FAIL","message":"失败"}"#.as_bytes()));
+    assert!(WechatSim::accepts(204, b""));
+    assert!(!WechatSim::accepts(401, br#"{"code":"FAIL"}"#));
+    assert!(!WechatSim::accepts(500, b""));
+    let schedule = WechatSim::RETRY_SCHEDULE;
+    assert_eq!(schedule.len(), 15);
+    assert_eq!(schedule.iter().sum::<std::time::Duration>(), std::time::Duration::from_secs(24 * 3600 + 4 * 60));
 }
