@@ -4,6 +4,7 @@
 
 pub mod crypto;
 pub mod sim;
+pub mod unionpay;
 pub mod wechat;
 
 /// A file of `config/simulator/` (the simulator's keys and certificates), for unit tests.

@@ -4,6 +4,7 @@
 //! the daemon.
 
 pub mod setup;
+pub mod unionpay;
 pub mod wechat;
 
 use actix_web::dev::ServerHandle;
@@ -14,11 +15,13 @@ use std::net::TcpListener;
 #[derive(Default)]
 pub struct Simulator {
     pub wechat: Option<wechat::WechatSim>,
+    pub unionpay: Option<unionpay::UnionpaySim>,
 }
 
 impl Simulator {
     pub fn configure(cfg: &mut web::ServiceConfig) {
         wechat::WechatSim::configure(cfg);
+        unionpay::UnionpaySim::configure(cfg);
     }
 }
 

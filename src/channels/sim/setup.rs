@@ -11,6 +11,9 @@ use crate::domain::time::Clock;
 use std::path::Path;
 use std::sync::Arc;
 
+/// How long the simulated channels take to settle a refund.
+const REFUND_SETTLES_AFTER_SECONDS: i64 = 1;
+
 /// The simulator for `settings`, its pay links under `public_url` (its own address).
 pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock>) -> Result<Simulator, String> {
     let keys = &settings.simulator.keys;
@@ -26,6 +29,7 @@ pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock
             signing_key: RsaSigningKey::from_pem(&read(keys, "wechat_platform.key.pem")?).map_err(|e| e.to_string())?,
             apiv3_key: wechat.apiv3_key.expose().to_vec(),
             pay_link_base: format!("{public_url}/sim/wechat/pay"),
+            refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
         };
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));
     }

@@ -1,0 +1,348 @@
+//! The payer's side of the simulator, and its fault knobs (API.md, "Channel simulator contract"):
+//!
+//! - `GET /sim/{channel}/pay?pr=<code>` — the wallet page a phone shows after scanning: the order
+//!   and a Pay button (a form posting back to the same address);
+//! - `POST /sim/pay` `{"pay_url", "notify_copies", "delay_ms", "drop_notification"}` — pays as a
+//!   payer would and sends the channel's notification(s) to the merchant;
+//! - `POST /sim/faults` — duplicates, delays, reordering, drops, signature probes, slow or failing
+//!   merchant APIs, for every later payment and call.
+//!
+//! Notifications are delivered the way each channel does: resent on its own schedule (scaled by
+//! `simulator.retry_scale`) until the merchant's reply counts as received.
+
+use super::{Delivery, PayError, SimPayment, Simulator, WalletOrder};
+use crate::channels::ChannelKind;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// What the payer side needs from each simulated channel.
+pub trait PayerSide: Send + Sync {
+    fn wallet(&self, code: &str) -> Result<WalletOrder, PayError>;
+    fn pay(&self, code: &str) -> Result<SimPayment, PayError>;
+    fn retry_schedule(&self) -> &'static [Duration];
+    fn accepts(&self, status: u16, body: &[u8]) -> bool;
+    fn probe(&self, notification: &Delivery) -> Delivery;
+}
+
+/// The fault knobs. All off by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Extra copies of every notification.
+    pub duplicates: u32,
+    /// Wait before the first send of every notification.
+    pub delay_ms: u64,
+    /// Each copy waits a further random 0..reorder_ms, so copies and payments arrive out of order.
+    pub reorder_ms: u64,
+    /// Share of notifications never sent (0.0–1.0): the merchant must query.
+    pub drop_rate: f64,
+    /// Send a `WECHATPAY/SIGNTEST/`-style probe (an unverifiable copy) before each notification.
+    pub probes: bool,
+    /// Merchant API answers are this much slower.
+    pub api_delay_ms: u64,
+    /// Share of merchant API calls answered with a server error (0.0–1.0).
+    pub api_failure_rate: f64,
+}
+
+/// The simulator's payer-side state: its faults, the delivery client and the retry scale.
+pub struct PayerState {
+    faults: Mutex<Faults>,
+    http: reqwest::Client,
+    retry_scale: f64,
+}
+
+impl PayerState {
+    pub fn new(retry_scale: f64) -> Self {
+        let http = crate::channels::http_client(Duration::from_secs(10)).unwrap_or_default();
+        PayerState { faults: Mutex::new(Faults::default()), http, retry_scale }
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Default for PayerState {
+    fn default() -> Self {
+        PayerState::new(1.0)
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sim/{channel}/pay", web::get().to(wallet_page))
+        .route("/sim/{channel}/pay", web::post().to(wallet_pay))
+        .route("/sim/pay", web::post().to(pay))
+        .route("/sim/faults", web::post().to(set_faults))
+        .route("/sim/faults", web::get().to(get_faults));
+}
+
+/// A uniform random number in [0, 1).
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    let _ = SystemRandom::new().fill(&mut bytes);
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn payer<'a>(sim: &'a Simulator, channel: &str) -> Option<&'a dyn PayerSide> {
+    match ChannelKind::parse(channel)? {
+        ChannelKind::Wechat => sim.wechat.as_ref().map(|s| s as &dyn PayerSide),
+        ChannelKind::Alipay => sim.alipay.as_ref().map(|s| s as &dyn PayerSide),
+        ChannelKind::Unionpay => sim.unionpay.as_ref().map(|s| s as &dyn PayerSide),
+    }
+}
+
+/// The channel and code of a simulator pay link (`…/sim/{channel}/pay?pr={code}`).
+fn parse_pay_link(pay_url: &str) -> Option<(String, String)> {
+    let (path, query) = pay_url.split_once('?')?;
+    let channel = path.strip_suffix("/pay")?.rsplit('/').next()?.to_owned();
+    let code = query.split('&').find_map(|pair| pair.strip_prefix("pr="))?.to_owned();
+    Some((channel, code))
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({"error": {"code": code, "message": message, "details": {}}}))
+}
+
+fn pay_error(e: &PayError) -> HttpResponse {
+    let code = match e {
+        PayError::UnknownCode => "unknown_code",
+        PayError::CodeExpired => "code_expired",
+        PayError::NotPayable => "not_payable",
+    };
+    error(StatusCode::CONFLICT, code, &e.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayRequest {
+    pay_url: String,
+    #[serde(default = "one")]
+    notify_copies: u32,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default)]
+    drop_notification: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// How one payment's notification goes out.
+struct Sending {
+    copies: u32,
+    delay: Duration,
+    dropped: bool,
+}
+
+async fn pay(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse {
+    let request: PayRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+    };
+    if request.notify_copies > 20 || request.delay_ms > 3_600_000 {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "at most 20 copies and one hour of delay");
+    }
+    let Some((channel, code)) = parse_pay_link(&request.pay_url) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "not a simulator pay link");
+    };
+    let faults = sim.payer.faults();
+    let sending = Sending {
+        copies: request.notify_copies + faults.duplicates,
+        delay: Duration::from_millis(request.delay_ms + faults.delay_ms),
+        dropped: request.drop_notification || random_unit() < faults.drop_rate,
+    };
+    match pay_and_notify(&sim, &channel, &code, sending) {
+        Ok(paid) => HttpResponse::Ok().json(paid),
+        Err(response) => response,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Paid {
+    channel: String,
+    out_trade_no: String,
+    notification: &'static str,
+}
+
+fn pay_and_notify(sim: &web::Data<Simulator>, channel: &str, code: &str, sending: Sending) -> Result<Paid, HttpResponse> {
+    let side = payer(sim, channel).ok_or_else(|| error(StatusCode::NOT_FOUND, "not_found", "no such channel"))?;
+    let payment = side.pay(code).map_err(|e| pay_error(&e))?;
+    let notification = if sending.dropped { "dropped" } else { "queued" };
+    if !sending.dropped {
+        let faults = sim.payer.faults();
+        for _ in 0..sending.copies.max(1) {
+            let jitter = Duration::from_millis((random_unit() * faults.reorder_ms as f64) as u64);
+            let sim = sim.clone();
+            let (channel, delivery, probe) = (channel.to_owned(), payment.notification.clone(), faults.probes);
+            actix_web::rt::spawn(async move {
+                tokio::time::sleep(sending.delay + jitter).await;
+                deliver(&sim, &channel, &delivery, probe).await;
+            });
+        }
+    }
+    Ok(Paid { channel: channel.to_owned(), out_trade_no: payment.out_trade_no, notification })
+}
+
+/// Sends one notification (after a probe, if asked) and resends it on the channel's schedule
+/// until the merchant's reply counts as received or the schedule is spent.
+async fn deliver(sim: &Simulator, channel: &str, notification: &Delivery, probe: bool) {
+    let Some(side) = payer(sim, channel) else { return };
+    if probe {
+        let _ = send(&sim.payer.http, &side.probe(notification)).await;
+    }
+    let mut waits = side.retry_schedule().iter();
+    loop {
+        match send(&sim.payer.http, notification).await {
+            Some((status, body)) if side.accepts(status, &body) => return,
+            Some((status, _)) => log::debug!("{channel} notification to {}: HTTP {status}", notification.url),
+            None => log::debug!("{channel} notification to {}: no answer", notification.url),
+        }
+        let Some(wait) = waits.next() else {
+            log::warn!("{channel} notification for {} given up after its schedule", notification.url);
+            return;
+        };
+        tokio::time::sleep(wait.mul_f64(sim.payer.retry_scale)).await;
+    }
+}
+
+async fn send(http: &reqwest::Client, notification: &Delivery) -> Option<(u16, Vec<u8>)> {
+    let mut request = http.post(&notification.url).header("Content-Type", &notification.content_type);
+    for (name, value) in &notification.headers {
+        request = request.header(name, value);
+    }
+    let response = request.body(notification.body.clone()).send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.bytes().await.ok()?.to_vec()))
+}
+
+async fn set_faults(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse {
+    let faults: Faults = match serde_json::from_slice(&body) {
+        Ok(faults) => faults,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+    };
+    let rates = [faults.drop_rate, faults.api_failure_rate];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || faults.duplicates > 20 {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", "rates are 0.0–1.0; at most 20 duplicates");
+    }
+    *sim.payer.faults.lock().unwrap_or_else(PoisonError::into_inner) = faults.clone();
+    HttpResponse::Ok().json(faults)
+}
+
+async fn get_faults(sim: web::Data<Simulator>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.payer.faults())
+}
+
+/// Slows down or fails merchant API calls as the faults say (never the payer side).
+pub async fn api_faults(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>, actix_web::Error>
+{
+    let faults = req.app_data::<web::Data<Simulator>>().map(|sim| sim.payer.faults()).unwrap_or_default();
+    if !req.path().starts_with("/sim/") {
+        if faults.api_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(faults.api_delay_ms)).await;
+        }
+        if random_unit() < faults.api_failure_rate {
+            let response = HttpResponse::ServiceUnavailable().content_type("text/plain").body("simulated failure");
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[derive(Debug, Deserialize)]
+struct WalletQuery {
+    pr: String,
+}
+
+async fn wallet_page(sim: web::Data<Simulator>, path: web::Path<String>, query: web::Query<WalletQuery>) -> HttpResponse {
+    let Some(side) = payer(&sim, &path) else { return error(StatusCode::NOT_FOUND, "not_found", "no such channel") };
+    match side.wallet(&query.pr) {
+        Ok(order) => wallet_html(&order, &query.pr, None),
+        Err(e) => wallet_message(&e.to_string()),
+    }
+}
+
+/// The wallet's Pay button.
+async fn wallet_pay(sim: web::Data<Simulator>, path: web::Path<String>, query: web::Query<WalletQuery>) -> HttpResponse {
+    let faults = sim.payer.faults();
+    let sending = Sending {
+        copies: 1 + faults.duplicates,
+        delay: Duration::from_millis(faults.delay_ms),
+        dropped: random_unit() < faults.drop_rate,
+    };
+    let Some(side) = payer(&sim, &path) else { return error(StatusCode::NOT_FOUND, "not_found", "no such channel") };
+    let order = match side.wallet(&query.pr) {
+        Ok(order) => order,
+        Err(e) => return wallet_message(&e.to_string()),
+    };
+    match pay_and_notify(&sim, &path, &query.pr, sending) {
+        Ok(_) => wallet_html(&order, &query.pr, Some("支付成功 Payment successful. 请返回商户页面 Return to the merchant's page.")),
+        Err(_) => wallet_message("支付失败 The payment did not go through"),
+    }
+}
+
+fn channel_name(channel: ChannelKind) -> &'static str {
+    match channel {
+        ChannelKind::Wechat => "微信支付 WeChat Pay (simulated)",
+        ChannelKind::Alipay => "支付宝 Alipay (simulated)",
+        ChannelKind::Unionpay => "云闪付 UnionPay (simulated)",
+    }
+}
+
+fn wallet_html(order: &WalletOrder, code: &str, done: Option<&str>) -> HttpResponse {
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let action = match done {
+        Some(message) => format!("<p id=\"paid\" style=\"color:#1a7f37;font-weight:600\">{}</p>", escape(message)),
+        None if order.payable => format!(
+            "<form method=\"post\" action=\"/sim/{}/pay?pr={}\"><button id=\"pay\" type=\"submit\" \
+             style=\"width:100%;min-height:48px;font-size:18px\">支付 Pay {}</button></form>",
+            order.channel.as_str(),
+            escape(code),
+            order.amount
+        ),
+        None => "<p id=\"not-payable\">此订单不能支付 This order cannot be paid</p>".to_owned(),
+    };
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{name}</title></head><body style=\"font:16px system-ui,sans-serif;max-width:480px;margin:0 auto;padding:16px\">\
+         <h1 style=\"font-size:20px\">{name}</h1><p>{description}</p><p style=\"font-size:28px;font-weight:700\">{amount}</p>\
+         <p style=\"color:#5b6776;font-size:14px\">{number}</p>{action}</body></html>",
+        name = channel_name(order.channel),
+        description = escape(&order.description),
+        amount = order.amount,
+        number = escape(&order.out_trade_no),
+    );
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+}
+
+fn wallet_message(message: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Wallet</title></head><body style=\"font:16px system-ui,sans-serif;padding:16px\"><p id=\"message\">{}</p></body></html>",
+        message.replace('<', "&lt;")
+    );
+    HttpResponse::build(StatusCode::CONFLICT).content_type("text/html; charset=utf-8").body(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_pay_link;
+
+    #[test]
+    fn pay_links_name_their_channel_and_code() {
+        assert_eq!(
+            parse_pay_link("http://127.0.0.1:8081/sim/wechat/pay?pr=ABC123"),
+            Some(("wechat".into(), "ABC123".into()))
+        );
+        assert_eq!(parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay?x=1&pr=Q"), Some(("alipay".into(), "Q".into())));
+        assert_eq!(parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay"), None);
+        assert_eq!(parse_pay_link("weixin://wxpay/bizpayurl?pr=abc"), None);
+    }
+}
