@@ -5,7 +5,8 @@
 mod channels;
 
 pub use channels::{
-    ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, WechatSettings, is_simulator_fixture,
+    ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings, WechatSettings,
+    is_simulator_fixture,
 };
 
 use crate::domain::catalogue::Catalogue;

@@ -23,6 +23,20 @@ pub struct ChannelSettings {
     pub refund_retry: Duration,
     pub refund_retry_max: Duration,
     pub wechat: Option<WechatSettings>,
+    pub unionpay: Option<UnionpaySettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnionpaySettings {
+    pub base_url: String,
+    pub mer_id: String,
+    /// The merchant signing certificate (its decimal serial is the `certId`) and its key.
+    pub signing_certificate: String,
+    pub signing_key: String,
+    /// UnionPay's root and middle certificates, which every `signPubKeyCert` must chain to.
+    pub root_certificate: String,
+    pub middle_certificate: String,
+    pub validate_cn_name: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +74,40 @@ pub(super) struct RawChannels {
     refund_retry: String,
     refund_retry_max: String,
     wechat: Option<RawWechat>,
+    unionpay: Option<RawUnionpay>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawUnionpay {
+    enabled: bool,
+    base_url: String,
+    mer_id: String,
+    signing_certificate: PathBuf,
+    signing_key: PathBuf,
+    root_certificate: PathBuf,
+    middle_certificate: PathBuf,
+    validate_cn_name: bool,
+}
+
+impl RawUnionpay {
+    fn validate(self) -> Result<UnionpaySettings, ConfigError> {
+        const KEY: &str = "channels.unionpay";
+        let base_url = base_url(KEY, &self.base_url)?;
+        let production = base_url != SIMULATOR_BASE_URL && !is_loopback_url(&base_url);
+        let read = |path: &Path| read_pem(KEY, path, production);
+        if production && !self.validate_cn_name {
+            return Err(invalid(KEY, "validate_cn_name may be off only for UnionPay's test environment"));
+        }
+        Ok(UnionpaySettings {
+            base_url,
+            mer_id: non_empty(KEY, "mer_id", self.mer_id)?,
+            signing_certificate: read(&self.signing_certificate)?,
+            signing_key: read(&self.signing_key)?,
+            root_certificate: read(&self.root_certificate)?,
+            middle_certificate: read(&self.middle_certificate)?,
+            validate_cn_name: self.validate_cn_name,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +154,7 @@ impl RawChannels {
             refund_retry,
             refund_retry_max,
             wechat: self.wechat.filter(|w| w.enabled).map(RawWechat::validate).transpose()?,
+            unionpay: self.unionpay.filter(|u| u.enabled).map(RawUnionpay::validate).transpose()?,
         })
     }
 }
@@ -176,6 +225,10 @@ const SIMULATOR_FIXTURES: &[&str] = &[
     include_str!("../../config/simulator/unionpay_merchant.cert.pem"),
     include_str!("../../config/simulator/unionpay_merchant.key.pem"),
     include_str!("../../config/simulator/unionpay_middle.cert.pem"),
+    include_str!("../../config/simulator/unionpay_other_cn.cert.pem"),
+    include_str!("../../config/simulator/unionpay_other_cn.key.pem"),
+    include_str!("../../config/simulator/unionpay_test_cn.cert.pem"),
+    include_str!("../../config/simulator/unionpay_test_cn.key.pem"),
     include_str!("../../config/simulator/unionpay_middle.key.pem"),
     include_str!("../../config/simulator/unionpay_root.cert.pem"),
     include_str!("../../config/simulator/unionpay_root.key.pem"),

@@ -3,10 +3,11 @@
 //! name and never sees a channel's wire format.
 
 use crate::channels::crypto::{Certificate, RsaPublicKey, RsaSigningKey};
+use crate::channels::unionpay::{UnionpayClient, UnionpayConfig};
 use crate::channels::wechat::protocol::Verifier;
 use crate::channels::wechat::{WechatConfig, WechatPay};
 use crate::channels::{ChannelKind, PaymentChannel};
-use crate::config::{ChannelSettings, WechatSettings};
+use crate::config::{ChannelSettings, UnionpaySettings, WechatSettings};
 use crate::domain::time::Clock;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,6 +58,9 @@ impl ChannelSet {
         if let Some(wechat) = &settings.wechat {
             set.insert(Arc::new(wechat_client(wechat, endpoints, settings, clock.clone())?));
         }
+        if let Some(unionpay) = &settings.unionpay {
+            set.insert(Arc::new(unionpay_client(unionpay, endpoints, settings, clock.clone())?));
+        }
         Ok(set)
     }
 
@@ -104,4 +108,26 @@ fn wechat_client(
         public_key_id: wechat.public_key.as_ref().map(|(_, id)| id.clone()),
     };
     WechatPay::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+}
+
+fn unionpay_client(
+    unionpay: &UnionpaySettings,
+    endpoints: &Endpoints<'_>,
+    settings: &ChannelSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<UnionpayClient, ChannelSetupError> {
+    let fail = |reason: String| ChannelSetupError { channel: "unionpay", reason };
+    let certificate = |what: &str, pem: &str| Certificate::from_pem(pem).map_err(|e| fail(format!("{what}: {e}")));
+    let signing = certificate("signing_certificate", &unionpay.signing_certificate)?;
+    let config = UnionpayConfig {
+        base_url: endpoints.resolve("unionpay", &unionpay.base_url)?,
+        mer_id: unionpay.mer_id.clone(),
+        cert_id: signing.serial_decimal,
+        signing_key: RsaSigningKey::from_pem(&unionpay.signing_key).map_err(|e| fail(format!("signing_key: {e}")))?,
+        root: certificate("root_certificate", &unionpay.root_certificate)?,
+        middle: certificate("middle_certificate", &unionpay.middle_certificate)?,
+        validate_cn_name: unionpay.validate_cn_name,
+        back_url: endpoints.notify_url(ChannelKind::Unionpay),
+    };
+    UnionpayClient::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
 }

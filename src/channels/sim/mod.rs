@@ -3,6 +3,7 @@
 //! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
 //! the daemon.
 
+pub mod payer;
 pub mod setup;
 pub mod unionpay;
 pub mod wechat;
@@ -16,12 +17,15 @@ use std::net::TcpListener;
 pub struct Simulator {
     pub wechat: Option<wechat::WechatSim>,
     pub unionpay: Option<unionpay::UnionpaySim>,
+    /// The payer's side: fault knobs and notification delivery.
+    pub payer: payer::PayerState,
 }
 
 impl Simulator {
     pub fn configure(cfg: &mut web::ServiceConfig) {
         wechat::WechatSim::configure(cfg);
         unionpay::UnionpaySim::configure(cfg);
+        payer::configure(cfg);
     }
 }
 
@@ -87,11 +91,16 @@ pub fn start_on(listener: TcpListener, simulator: Simulator) -> std::io::Result<
     let port = listener.local_addr()?.port();
     let data = web::Data::new(simulator);
     let app_data = data.clone();
-    let server = HttpServer::new(move || App::new().app_data(app_data.clone()).configure(Simulator::configure))
-        .workers(1)
-        .disable_signals()
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_data.clone())
+            .wrap(actix_web::middleware::from_fn(payer::api_faults))
+            .configure(Simulator::configure)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
     Ok(SimServer { port, handle, simulator: data })

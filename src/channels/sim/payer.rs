@@ -13,7 +13,7 @@
 use super::{Delivery, PayError, SimPayment, Simulator, WalletOrder};
 use crate::channels::ChannelKind;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, PoisonError};
@@ -27,6 +27,32 @@ pub trait PayerSide: Send + Sync {
     fn accepts(&self, status: u16, body: &[u8]) -> bool;
     fn probe(&self, notification: &Delivery) -> Delivery;
 }
+
+/// Each simulated channel's payer side is its own `wallet`, `pay`, schedule, reply rule and probe.
+macro_rules! payer_side {
+    ($sim:ty) => {
+        impl PayerSide for $sim {
+            fn wallet(&self, code: &str) -> Result<WalletOrder, PayError> {
+                <$sim>::wallet(self, code)
+            }
+            fn pay(&self, code: &str) -> Result<SimPayment, PayError> {
+                <$sim>::pay(self, code)
+            }
+            fn retry_schedule(&self) -> &'static [Duration] {
+                <$sim>::RETRY_SCHEDULE
+            }
+            fn accepts(&self, status: u16, body: &[u8]) -> bool {
+                <$sim>::accepts(status, body)
+            }
+            fn probe(&self, notification: &Delivery) -> Delivery {
+                <$sim>::probe(notification)
+            }
+        }
+    };
+}
+
+payer_side!(super::wechat::WechatSim);
+payer_side!(super::unionpay::UnionpaySim);
 
 /// The fault knobs. All off by default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,7 +116,7 @@ fn random_unit() -> f64 {
 fn payer<'a>(sim: &'a Simulator, channel: &str) -> Option<&'a dyn PayerSide> {
     match ChannelKind::parse(channel)? {
         ChannelKind::Wechat => sim.wechat.as_ref().map(|s| s as &dyn PayerSide),
-        ChannelKind::Alipay => sim.alipay.as_ref().map(|s| s as &dyn PayerSide),
+        ChannelKind::Alipay => None,
         ChannelKind::Unionpay => sim.unionpay.as_ref().map(|s| s as &dyn PayerSide),
     }
 }
@@ -169,7 +195,12 @@ struct Paid {
     notification: &'static str,
 }
 
-fn pay_and_notify(sim: &web::Data<Simulator>, channel: &str, code: &str, sending: Sending) -> Result<Paid, HttpResponse> {
+fn pay_and_notify(
+    sim: &web::Data<Simulator>,
+    channel: &str,
+    code: &str,
+    sending: Sending,
+) -> Result<Paid, HttpResponse> {
     let side = payer(sim, channel).ok_or_else(|| error(StatusCode::NOT_FOUND, "not_found", "no such channel"))?;
     let payment = side.pay(code).map_err(|e| pay_error(&e))?;
     let notification = if sending.dropped { "dropped" } else { "queued" };
@@ -241,8 +272,10 @@ async fn get_faults(sim: web::Data<Simulator>) -> HttpResponse {
 pub async fn api_faults(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>, actix_web::Error>
-{
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
     let faults = req.app_data::<web::Data<Simulator>>().map(|sim| sim.payer.faults()).unwrap_or_default();
     if !req.path().starts_with("/sim/") {
         if faults.api_delay_ms > 0 {
@@ -261,7 +294,11 @@ struct WalletQuery {
     pr: String,
 }
 
-async fn wallet_page(sim: web::Data<Simulator>, path: web::Path<String>, query: web::Query<WalletQuery>) -> HttpResponse {
+async fn wallet_page(
+    sim: web::Data<Simulator>,
+    path: web::Path<String>,
+    query: web::Query<WalletQuery>,
+) -> HttpResponse {
     let Some(side) = payer(&sim, &path) else { return error(StatusCode::NOT_FOUND, "not_found", "no such channel") };
     match side.wallet(&query.pr) {
         Ok(order) => wallet_html(&order, &query.pr, None),
@@ -270,7 +307,11 @@ async fn wallet_page(sim: web::Data<Simulator>, path: web::Path<String>, query: 
 }
 
 /// The wallet's Pay button.
-async fn wallet_pay(sim: web::Data<Simulator>, path: web::Path<String>, query: web::Query<WalletQuery>) -> HttpResponse {
+async fn wallet_pay(
+    sim: web::Data<Simulator>,
+    path: web::Path<String>,
+    query: web::Query<WalletQuery>,
+) -> HttpResponse {
     let faults = sim.payer.faults();
     let sending = Sending {
         copies: 1 + faults.duplicates,
@@ -283,7 +324,11 @@ async fn wallet_pay(sim: web::Data<Simulator>, path: web::Path<String>, query: w
         Err(e) => return wallet_message(&e.to_string()),
     };
     match pay_and_notify(&sim, &path, &query.pr, sending) {
-        Ok(_) => wallet_html(&order, &query.pr, Some("支付成功 Payment successful. 请返回商户页面 Return to the merchant's page.")),
+        Ok(_) => wallet_html(
+            &order,
+            &query.pr,
+            Some("支付成功 Payment successful. 请返回商户页面 Return to the merchant's page."),
+        ),
         Err(_) => wallet_message("支付失败 The payment did not go through"),
     }
 }
@@ -341,7 +386,10 @@ mod tests {
             parse_pay_link("http://127.0.0.1:8081/sim/wechat/pay?pr=ABC123"),
             Some(("wechat".into(), "ABC123".into()))
         );
-        assert_eq!(parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay?x=1&pr=Q"), Some(("alipay".into(), "Q".into())));
+        assert_eq!(
+            parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay?x=1&pr=Q"),
+            Some(("alipay".into(), "Q".into()))
+        );
         assert_eq!(parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay"), None);
         assert_eq!(parse_pay_link("weixin://wxpay/bizpayurl?pr=abc"), None);
     }

@@ -4,6 +4,8 @@
 //! shipped configuration names as the channels' platform keys.
 
 use super::Simulator;
+use super::payer::PayerState;
+use super::unionpay::{UnionpaySim, UnionpaySimConfig};
 use super::wechat::{WechatSim, WechatSimConfig};
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::config::Settings;
@@ -33,6 +35,19 @@ pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock
         };
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));
     }
+    if let Some(unionpay) = &settings.channels.unionpay {
+        let merchant = Certificate::from_pem(&unionpay.signing_certificate).map_err(|e| format!("unionpay: {e}"))?;
+        let config = UnionpaySimConfig {
+            mer_id: unionpay.mer_id.clone(),
+            merchant_certs: [(merchant.serial_decimal, merchant.public_key)].into(),
+            signing_key: RsaSigningKey::from_pem(&read(keys, "unionpay_sign.key.pem")?).map_err(|e| e.to_string())?,
+            signing_cert_pem: read(keys, "unionpay_sign.cert.pem")?,
+            pay_link_base: format!("{public_url}/sim/unionpay/pay"),
+            refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
+        };
+        simulator.unionpay = Some(UnionpaySim::new(config, clock.clone()));
+    }
+    simulator.payer = PayerState::new(settings.simulator.retry_scale);
     Ok(simulator)
 }
 
