@@ -3,6 +3,7 @@
 //! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
 //! the daemon.
 
+pub mod alipay;
 pub mod wechat;
 
 use actix_web::dev::ServerHandle;
@@ -13,11 +14,13 @@ use std::net::TcpListener;
 #[derive(Default)]
 pub struct Simulator {
     pub wechat: Option<wechat::WechatSim>,
+    pub alipay: Option<alipay::AlipaySim>,
 }
 
 impl Simulator {
     pub fn configure(cfg: &mut web::ServiceConfig) {
         wechat::WechatSim::configure(cfg);
+        alipay::AlipaySim::configure(cfg);
     }
 }
 

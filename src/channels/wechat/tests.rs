@@ -60,6 +60,7 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
             },
             clock.clone(),
         )),
+        ..Simulator::default()
     };
     let server = sim::start("127.0.0.1:0", simulator).expect("simulator starts");
     let base_url = format!("http://127.0.0.1:{}", server.port);
