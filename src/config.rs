@@ -5,8 +5,8 @@
 mod channels;
 
 pub use channels::{
-    ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings, WechatSettings,
-    is_simulator_fixture,
+    AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings,
+    WechatSettings, is_simulator_fixture,
 };
 
 use crate::domain::catalogue::Catalogue;

@@ -68,6 +68,11 @@ impl RsaSigningKey {
         Ok(signature)
     }
 
+    /// The matching public key (what a merchant uploads to a channel).
+    pub fn public_key(&self) -> RsaPublicKey {
+        RsaPublicKey(self.pair.public().as_ref().to_vec())
+    }
+
     /// The signature in standard Base64, as every channel sends it.
     pub fn sign_base64(&self, message: &[u8]) -> Result<String, CryptoError> {
         Ok(BASE64.encode(&self.sign(message)?))

@@ -2,6 +2,7 @@
 //! simulator that speaks them locally. Each channel has its own module; what they share — the
 //! order and payment shapes finepay works with, and the cryptography — lives here.
 
+pub mod alipay;
 pub mod crypto;
 pub mod sim;
 pub mod unionpay;

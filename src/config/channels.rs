@@ -23,7 +23,21 @@ pub struct ChannelSettings {
     pub refund_retry: Duration,
     pub refund_retry_max: Duration,
     pub wechat: Option<WechatSettings>,
+    pub alipay: Option<AlipaySettings>,
     pub unionpay: Option<UnionpaySettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlipaySettings {
+    /// The gateway itself (`…/gateway.do`), or `simulator`.
+    pub gateway_url: String,
+    pub app_id: String,
+    /// The merchant's Alipay user id (`2088…`).
+    pub seller_id: String,
+    /// The app's private key (PEM), which signs requests.
+    pub app_private_key: String,
+    /// Alipay's public key (PEM), which answers and notifications are verified with.
+    pub alipay_public_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +88,33 @@ pub(super) struct RawChannels {
     refund_retry: String,
     refund_retry_max: String,
     wechat: Option<RawWechat>,
+    alipay: Option<RawAlipay>,
     unionpay: Option<RawUnionpay>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawAlipay {
+    enabled: bool,
+    gateway_url: String,
+    app_id: String,
+    seller_id: String,
+    app_private_key: PathBuf,
+    alipay_public_key: PathBuf,
+}
+
+impl RawAlipay {
+    fn validate(self) -> Result<AlipaySettings, ConfigError> {
+        const KEY: &str = "channels.alipay";
+        let gateway_url = base_url(KEY, &self.gateway_url)?;
+        let production = gateway_url != SIMULATOR_BASE_URL && !is_loopback_url(&gateway_url);
+        Ok(AlipaySettings {
+            app_id: non_empty(KEY, "app_id", self.app_id)?,
+            seller_id: non_empty(KEY, "seller_id", self.seller_id)?,
+            app_private_key: read_pem(KEY, &self.app_private_key, production)?,
+            alipay_public_key: read_pem(KEY, &self.alipay_public_key, production)?,
+            gateway_url,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +194,7 @@ impl RawChannels {
             refund_retry,
             refund_retry_max,
             wechat: self.wechat.filter(|w| w.enabled).map(RawWechat::validate).transpose()?,
+            alipay: self.alipay.filter(|a| a.enabled).map(RawAlipay::validate).transpose()?,
             unionpay: self.unionpay.filter(|u| u.enabled).map(RawUnionpay::validate).transpose()?,
         })
     }
@@ -221,7 +262,9 @@ pub const SIMULATOR_APIV3_KEY: &str = "finepay-simulator-apiv3-key-0032";
 /// Every key and certificate in `config/simulator/`, to recognise them wherever they are copied.
 const SIMULATOR_FIXTURES: &[&str] = &[
     include_str!("../../config/simulator/alipay_app.key.pem"),
+    include_str!("../../config/simulator/alipay_app.pub.pem"),
     include_str!("../../config/simulator/alipay_platform.key.pem"),
+    include_str!("../../config/simulator/alipay_platform.pub.pem"),
     include_str!("../../config/simulator/unionpay_merchant.cert.pem"),
     include_str!("../../config/simulator/unionpay_merchant.key.pem"),
     include_str!("../../config/simulator/unionpay_middle.cert.pem"),

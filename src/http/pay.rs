@@ -44,7 +44,7 @@ pub async fn pay(
         Err(_) if from_form => return Ok(back_to_page(&path)),
         other => other?,
     };
-    let created = open::request(&ctx.channels, &order).await.map_err(ApiError::from)?;
+    let created = open::request(&ctx.channels, &order, ctx.clock.now()).await.map_err(ApiError::from)?;
     let (number, url) = (order.out_trade_no.clone(), created.pay_url.clone());
     let now = ctx.clock.now().naive_utc();
     super::edge::with_conn(&ctx, move |conn| Ok(channel_orders::set_pay_url(conn, &number, &url, now)?)).await?;

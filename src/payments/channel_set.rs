@@ -2,12 +2,13 @@
 //! client with its keys loaded and checked. The rest of finepay asks this set for a channel by
 //! name and never sees a channel's wire format.
 
+use crate::channels::alipay::{AlipayClient, AlipayConfig};
 use crate::channels::crypto::{Certificate, RsaPublicKey, RsaSigningKey};
 use crate::channels::unionpay::{UnionpayClient, UnionpayConfig};
 use crate::channels::wechat::protocol::Verifier;
 use crate::channels::wechat::{WechatConfig, WechatPay};
 use crate::channels::{ChannelKind, PaymentChannel};
-use crate::config::{ChannelSettings, UnionpaySettings, WechatSettings};
+use crate::config::{AlipaySettings, ChannelSettings, UnionpaySettings, WechatSettings};
 use crate::domain::time::Clock;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,10 +35,15 @@ pub struct Endpoints<'a> {
 
 impl Endpoints<'_> {
     fn resolve(&self, channel: &'static str, base_url: &str) -> Result<String, ChannelSetupError> {
+        self.resolve_with(channel, base_url, "")
+    }
+
+    /// As `resolve`, with `path` appended to the simulator's address (Alipay names its gateway).
+    fn resolve_with(&self, channel: &'static str, base_url: &str, path: &str) -> Result<String, ChannelSetupError> {
         if base_url != crate::config::SIMULATOR_BASE_URL {
             return Ok(base_url.to_owned());
         }
-        self.simulator_url.map(str::to_owned).ok_or_else(|| ChannelSetupError {
+        self.simulator_url.map(|url| format!("{url}{path}")).ok_or_else(|| ChannelSetupError {
             channel,
             reason: "base_url is \"simulator\" but the simulator is not enabled".into(),
         })
@@ -57,6 +63,9 @@ impl ChannelSet {
         let mut set = ChannelSet::default();
         if let Some(wechat) = &settings.wechat {
             set.insert(Arc::new(wechat_client(wechat, endpoints, settings, clock.clone())?));
+        }
+        if let Some(alipay) = &settings.alipay {
+            set.insert(Arc::new(alipay_client(alipay, endpoints, settings, clock.clone())?));
         }
         if let Some(unionpay) = &settings.unionpay {
             set.insert(Arc::new(unionpay_client(unionpay, endpoints, settings, clock.clone())?));
@@ -130,4 +139,24 @@ fn unionpay_client(
         back_url: endpoints.notify_url(ChannelKind::Unionpay),
     };
     UnionpayClient::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+}
+
+fn alipay_client(
+    alipay: &AlipaySettings,
+    endpoints: &Endpoints<'_>,
+    settings: &ChannelSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<AlipayClient, ChannelSetupError> {
+    let fail = |reason: String| ChannelSetupError { channel: "alipay", reason };
+    let config = AlipayConfig {
+        gateway_url: endpoints.resolve_with("alipay", &alipay.gateway_url, "/gateway.do")?,
+        app_id: alipay.app_id.clone(),
+        seller_id: alipay.seller_id.clone(),
+        app_private_key: RsaSigningKey::from_pem(&alipay.app_private_key)
+            .map_err(|e| fail(format!("app_private_key: {e}")))?,
+        alipay_public_key: RsaPublicKey::from_pem(&alipay.alipay_public_key)
+            .map_err(|e| fail(format!("alipay_public_key: {e}")))?,
+        notify_url: endpoints.notify_url(ChannelKind::Alipay),
+    };
+    AlipayClient::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
 }

@@ -79,9 +79,24 @@ pub fn prepare(
     })
 }
 
-/// Asks the channel for the order's pay link (the same order every time).
-pub async fn request(channels: &ChannelSet, order: &ChannelOrderRow) -> Result<CreatedOrder, OpenError> {
+/// A pay link younger than this is handed out again without asking the channel (WeChat's codes
+/// live two hours; a page refreshed by a payer need not cost a channel call).
+const PAY_LINK_REUSE: chrono::Duration = chrono::Duration::hours(1);
+
+/// The order's pay link: the stored one while it is fresh (UnionPay's, always: ACP refuses a
+/// repeated apply whose send time is minutes old), otherwise asked of the channel again with the
+/// same order, which every channel answers with that order's current link.
+pub async fn request(
+    channels: &ChannelSet,
+    order: &ChannelOrderRow,
+    now: DateTime<Utc>,
+) -> Result<CreatedOrder, OpenError> {
     let kind = ChannelKind::parse(&order.channel).ok_or_else(|| OpenError::NotOffered(order.channel.clone()))?;
+    if let Some(pay_url) = &order.pay_url
+        && (kind == ChannelKind::Unionpay || now - utc(order.updated_at) < PAY_LINK_REUSE)
+    {
+        return Ok(CreatedOrder { pay_url: pay_url.clone() });
+    }
     let channel = channels.get(kind).ok_or_else(|| OpenError::NotOffered(order.channel.clone()))?;
     let request = OrderRequest {
         out_trade_no: order.out_trade_no.clone(),

@@ -262,6 +262,10 @@ impl TestApp {
         let code = channel_pay_link.split("pr=").nth(1).expect("a simulator pay link");
         let paid = if channel_pay_link.contains("/sim/wechat/") {
             self.simulator.wechat.as_ref().expect("wechat simulated").pay(code)
+        } else if channel_pay_link.contains("/sim/alipay/") {
+            self.simulator.alipay.as_ref().expect("alipay simulated").pay(code)
+        } else if channel_pay_link.contains("/sim/unionpay/") {
+            self.simulator.unionpay.as_ref().expect("unionpay simulated").pay(code)
         } else {
             panic!("no simulated channel for {channel_pay_link}")
         };
@@ -276,6 +280,13 @@ impl TestApp {
         }
         let response = request.body(notification.body.clone()).send().await.expect("notification sent");
         (response.status().as_u16(), response.text().await.expect("reply"))
+    }
+
+    /// Every refund's status, oldest first.
+    pub fn refund_statuses(&self) -> Vec<String> {
+        use finepay::db::schema::refunds;
+        let mut conn = self.ctx.pool.get().expect("connection");
+        refunds::table.order(refunds::requested_at).select(refunds::status).load(&mut *conn).expect("refunds")
     }
 
     /// (payments, refunds) rows.

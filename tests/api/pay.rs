@@ -5,28 +5,44 @@
 use crate::helpers::{error_of, motor_fine, spawn_app};
 use serde_json::Value;
 
+const CHANNELS: [&str; 3] = ["wechat", "alipay", "unionpay"];
+
+/// Each channel's reply to a notification it sent that finepay took.
+fn taken(channel: &str) -> (u16, String) {
+    match channel {
+        "wechat" => (204, String::new()),
+        "alipay" => (200, "success".into()),
+        _ => (200, "ok".into()),
+    }
+}
+
 #[actix_web::test]
-async fn a_wechat_payment_pays_the_fine_once_and_kills_the_code() {
+async fn each_channel_pays_a_fine_once_and_kills_its_code() {
     let app = spawn_app().await;
     let officer = app.officer("110105");
-    let fine = app.issue_ok(&officer, "pay-1", &motor_fine(&app)).await;
-    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    for (n, channel) in CHANNELS.into_iter().enumerate() {
+        let fine = app.issue_ok(&officer, &format!("pay-1-{channel}"), &motor_fine(&app)).await;
+        paid_once_through(&app, &officer, &fine, channel).await;
+        assert_eq!(app.payment_counts(), (n as i64 + 1, 0));
+    }
+}
 
+async fn paid_once_through(app: &crate::helpers::TestApp, officer: &str, fine: &Value, channel: &str) {
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
     let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
-    assert_eq!(page["channels"], serde_json::json!(["wechat"]));
+    assert_eq!(page["channels"], serde_json::json!(CHANNELS));
     assert!(page["receipt"].is_null());
 
-    let link = app.channel_pay_link(pay_url, "wechat").await;
-    // Asking again reuses the same order (and, within WeChat's two hours, the same code).
-    assert_eq!(app.channel_pay_link(pay_url, "wechat").await, link);
+    let link = app.channel_pay_link(pay_url, channel).await;
+    // Asking again reuses the same order and link.
+    assert_eq!(app.channel_pay_link(pay_url, channel).await, link);
 
     let paid = app.sim_pay(&link);
-    assert_eq!(app.deliver(&paid.notification).await, (204, String::new()));
+    assert_eq!(app.deliver(&paid.notification).await, taken(channel));
     // Every copy after the first changes nothing.
     for _ in 0..2 {
-        assert_eq!(app.deliver(&paid.notification).await.0, 204);
+        assert_eq!(app.deliver(&paid.notification).await, taken(channel));
     }
-    assert_eq!(app.payment_counts(), (1, 0));
 
     let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
     assert_eq!(page["status"], "paid");
@@ -34,7 +50,7 @@ async fn a_wechat_payment_pays_the_fine_once_and_kills_the_code() {
     assert_eq!(page["channels"], serde_json::json!([]));
     let receipt = &page["receipt"];
     assert_eq!(receipt["amount_fen"], fine["amount_fen"]);
-    assert_eq!(receipt["channel"], "wechat");
+    assert_eq!(receipt["channel"], channel);
     assert_eq!(receipt["decision_no"], fine["decision_no"]);
 
     let url = format!("{}{}", app.address, receipt["url"].as_str().expect("receipt url"));
@@ -45,11 +61,11 @@ async fn a_wechat_payment_pays_the_fine_once_and_kills_the_code() {
     assert!(html.contains(receipt["receipt_no"].as_str().expect("no")), "the receipt page names its number");
 
     // The code is dead: no new order, and the officer API agrees.
-    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (409, "already_paid".into()));
+    assert_eq!(error_of(app.open_order(pay_url, channel).await).await, (409, "already_paid".into()));
     let no = fine["decision_no"].as_str().expect("no");
-    let stored: Value = app.get(&officer, &format!("/api/v1/fines/{no}")).await.json().await.expect("json");
+    let stored: Value = app.get(officer, &format!("/api/v1/fines/{no}")).await.json().await.expect("json");
     assert_eq!(stored["status"], "paid");
-    assert_eq!(stored["paid_channel"], "wechat");
+    assert_eq!(stored["paid_channel"], channel);
     assert!(app.audit_actions(no).contains(&"fine.paid".to_owned()));
 }
 
@@ -138,4 +154,35 @@ async fn a_payment_for_a_voided_fine_is_recorded_and_refunded() {
     assert_eq!(page["status"], "void");
     assert!(page["receipt"].is_null());
     assert!(app.audit_actions(&no).contains(&"payment.refund_scheduled".to_owned()));
+}
+
+#[actix_web::test]
+async fn a_second_payment_through_another_channel_is_refunded_to_its_source() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-6", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    // The payer opens two channels and pays both before either notification lands.
+    let wechat = app.sim_pay(&app.channel_pay_link(pay_url, "wechat").await);
+    let alipay = app.sim_pay(&app.channel_pay_link(pay_url, "alipay").await);
+    assert_eq!(app.deliver(&alipay.notification).await, taken("alipay"));
+    assert_eq!(app.deliver(&wechat.notification).await, taken("wechat"));
+    assert_eq!(app.payment_counts(), (2, 1));
+
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["receipt"]["channel"], "alipay", "the first recorded payment paid the fine");
+    // The refund goes back through WeChat and is followed until WeChat confirms it.
+    let mut status = String::new();
+    for _ in 0..100 {
+        app.clock.advance(chrono::Duration::seconds(2));
+        app.ctx.refund_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = app.refund_statuses().join(",");
+        if status == "succeeded" {
+            break;
+        }
+    }
+    assert_eq!(status, "succeeded");
+    let no = fine["decision_no"].as_str().expect("no");
+    assert!(app.audit_actions(no).contains(&"refund.succeeded".to_owned()));
 }

@@ -3,6 +3,7 @@
 //! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
 //! the daemon.
 
+pub mod alipay;
 pub mod payer;
 pub mod setup;
 pub mod unionpay;
@@ -16,6 +17,7 @@ use std::net::TcpListener;
 #[derive(Default)]
 pub struct Simulator {
     pub wechat: Option<wechat::WechatSim>,
+    pub alipay: Option<alipay::AlipaySim>,
     pub unionpay: Option<unionpay::UnionpaySim>,
     /// The payer's side: fault knobs and notification delivery.
     pub payer: payer::PayerState,
@@ -24,6 +26,7 @@ pub struct Simulator {
 impl Simulator {
     pub fn configure(cfg: &mut web::ServiceConfig) {
         wechat::WechatSim::configure(cfg);
+        alipay::AlipaySim::configure(cfg);
         unionpay::UnionpaySim::configure(cfg);
         payer::configure(cfg);
     }

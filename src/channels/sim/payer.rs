@@ -52,6 +52,7 @@ macro_rules! payer_side {
 }
 
 payer_side!(super::wechat::WechatSim);
+payer_side!(super::alipay::AlipaySim);
 payer_side!(super::unionpay::UnionpaySim);
 
 /// The fault knobs. All off by default.
@@ -116,7 +117,7 @@ fn random_unit() -> f64 {
 fn payer<'a>(sim: &'a Simulator, channel: &str) -> Option<&'a dyn PayerSide> {
     match ChannelKind::parse(channel)? {
         ChannelKind::Wechat => sim.wechat.as_ref().map(|s| s as &dyn PayerSide),
-        ChannelKind::Alipay => None,
+        ChannelKind::Alipay => sim.alipay.as_ref().map(|s| s as &dyn PayerSide),
         ChannelKind::Unionpay => sim.unionpay.as_ref().map(|s| s as &dyn PayerSide),
     }
 }

@@ -4,6 +4,7 @@
 //! shipped configuration names as the channels' platform keys.
 
 use super::Simulator;
+use super::alipay::{AlipaySim, AlipaySimConfig};
 use super::payer::PayerState;
 use super::unionpay::{UnionpaySim, UnionpaySimConfig};
 use super::wechat::{WechatSim, WechatSimConfig};
@@ -34,6 +35,18 @@ pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
         };
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));
+    }
+    if let Some(alipay) = &settings.channels.alipay {
+        let app_key = RsaSigningKey::from_pem(&alipay.app_private_key).map_err(|e| format!("alipay: {e}"))?;
+        let config = AlipaySimConfig {
+            app_id: alipay.app_id.clone(),
+            seller_id: alipay.seller_id.clone(),
+            // What the merchant would upload to Alipay: the app key's public half.
+            app_public_key: app_key.public_key(),
+            signing_key: RsaSigningKey::from_pem(&read(keys, "alipay_platform.key.pem")?).map_err(|e| e.to_string())?,
+            pay_link_base: format!("{public_url}/sim/alipay/pay"),
+        };
+        simulator.alipay = Some(AlipaySim::new(config, clock.clone()));
     }
     if let Some(unionpay) = &settings.channels.unionpay {
         let merchant = Certificate::from_pem(&unionpay.signing_certificate).map_err(|e| format!("unionpay: {e}"))?;
