@@ -139,7 +139,7 @@ impl Application {
 }
 
 /// Binds the simulator's address, then builds it with pay links that name the bound port.
-fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<SimServer, StartError> {
+pub fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<SimServer, StartError> {
     let address = settings.simulator.listen.clone();
     let listener =
         TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;

@@ -7,6 +7,7 @@ use finepay::bench::{self, BenchArgs};
 use finepay::config::Settings;
 use finepay::credentials::{self, Binding};
 use finepay::db::{DbPool, migrate};
+use finepay::domain::time::SystemClock;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -23,6 +24,9 @@ struct Cli {
 enum Command {
     /// Run the daemon: API, pay pages and operations endpoints.
     Serve,
+    /// Run the channel simulator alone (the three channels' merchant APIs and a payer's side) on
+    /// simulator.listen; `serve` starts it by itself when [simulator] is enabled.
+    ChannelSim,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage bearer credentials for officers, banks and admins.
@@ -66,6 +70,7 @@ fn main() -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).context("configuration")?;
     match cli.command {
         Command::Serve => serve(settings),
+        Command::ChannelSim => channel_sim(settings),
         Command::Migrate => {
             let pool = connect(&settings)?;
             let applied = migrate::run_pending(&pool)?;
@@ -81,6 +86,17 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;
         app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn channel_sim(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let clock: std::sync::Arc<dyn finepay::domain::time::Clock> = std::sync::Arc::new(SystemClock);
+        let simulator = finepay::app::start_simulator(&settings, &clock)?;
+        println!("channel simulator on http://127.0.0.1:{}", simulator.port);
+        // It keeps nothing worth a graceful stop: SIGINT/SIGTERM end the process.
+        std::future::pending::<()>().await;
         Ok(())
     })
 }

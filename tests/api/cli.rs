@@ -92,3 +92,41 @@ async fn credentials_from_the_command_line_work_against_the_server() {
     let officer_row = listing.lines().find(|l| l.starts_with(&officer_id)).expect("still listed");
     assert!(officer_row.contains("revoked"), "{officer_row}");
 }
+
+#[actix_web::test]
+async fn channel_sim_serves_the_simulator_alone() {
+    use std::io::BufRead;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_finepay"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args(["channel-sim"]).env_remove("FINEPAY_CONFIG");
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| n.starts_with("FINEPAY__")) {
+            command.env_remove(name);
+        }
+    }
+    let child = command
+        .env("FINEPAY__SIMULATOR__LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("finepay channel-sim starts");
+    // Stopped by its own process id however the test ends.
+    let mut running = Running(child);
+    let mut first = String::new();
+    let stdout = running.0.stdout.take().expect("stdout");
+    std::io::BufReader::new(stdout).read_line(&mut first).expect("a line");
+    let address = first.trim().strip_prefix("channel simulator on ").expect("its address").to_owned();
+    let http = finepay::channels::http_client(std::time::Duration::from_secs(5)).expect("client");
+    let faults = http.get(format!("{address}/sim/faults")).send().await.expect("answers");
+    assert_eq!(faults.status(), 200);
+    let body: serde_json::Value = faults.json().await.expect("JSON");
+    assert_eq!(body["drop_rate"], 0.0);
+}
+
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

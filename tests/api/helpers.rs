@@ -92,8 +92,9 @@ pub struct TestApp {
     pub ctx: actix_web::web::Data<AppContext>,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
-    /// The channel simulator `serve` started (it shares the test's clock).
+    /// The channel simulator `serve` started (it shares the test's clock), and its address.
     pub simulator: actix_web::web::Data<finepay::channels::sim::Simulator>,
+    pub simulator_address: String,
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
 }
 
@@ -145,10 +146,11 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
             }
         });
     });
-    let (port, ctx, handle, (_, simulator)) = start.recv().expect("finepay starts");
+    let (port, ctx, handle, (sim_port, simulator)) = start.recv().expect("finepay starts");
     let address = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, http, ctx, clock, db, simulator, server: Some((handle, thread)) }
+    let simulator_address = format!("http://127.0.0.1:{sim_port}");
+    TestApp { address, http, ctx, clock, db, simulator, simulator_address, server: Some((handle, thread)) }
 }
 
 /// Row counts of the tables a refused request must leave untouched.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod cli;
+mod faults;
 mod idempotency;
 mod issue;
 mod ops;

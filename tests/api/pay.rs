@@ -186,3 +186,94 @@ async fn a_second_payment_through_another_channel_is_refunded_to_its_source() {
     let no = fine["decision_no"].as_str().expect("no");
     assert!(app.audit_actions(no).contains(&"refund.succeeded".to_owned()));
 }
+
+#[actix_web::test]
+async fn the_page_buttons_lead_to_the_wallet_whose_pay_button_settles_the_fine() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-7", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    let page = app.http.get(app.public_path(pay_url)).send().await.expect("sent").text().await.expect("html");
+    for channel in CHANNELS {
+        assert!(page.contains(&format!("value=\"{channel}\"")), "a button for {channel}");
+    }
+    // The button posts a form; the answer sends the browser on to the channel's pay link.
+    let form = app
+        .http
+        .post(format!("{}/pay", app.public_path(pay_url)))
+        .form(&[("channel", "unionpay")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(form.status(), 200);
+    let next = form.text().await.expect("html");
+    let link =
+        next.split("href=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a link").replace("&amp;", "&");
+    assert!(link.starts_with(&format!("{}/sim/unionpay/pay?pr=", app.simulator_address)), "{link}");
+    assert!(next.contains(&format!("url={}", link.replace('&', "&amp;"))), "and a refresh to it");
+
+    // The wallet shows the order; its Pay button pays, and the simulator notifies finepay.
+    let wallet = app.http.get(&link).send().await.expect("sent").text().await.expect("html");
+    assert!(wallet.contains("CNY 200.00") && wallet.contains("id=\"pay\""), "{wallet}");
+    let paid = app.http.post(&link).send().await.expect("sent").text().await.expect("html");
+    assert!(paid.contains("id=\"paid\""), "{paid}");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let (payments, _) = app.payment_counts();
+        if payments == 1 {
+            let fine: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+            status = fine["status"].as_str().unwrap_or_default().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "paid", "the notification arrived by itself");
+
+    // A button pressed after the fine is paid leads back to the page, which shows the receipt.
+    let late = app
+        .http
+        .post(format!("{}/pay", app.public_path(pay_url)))
+        .form(&[("channel", "wechat")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(late.status(), 303);
+    let page = app.http.get(app.public_path(pay_url)).send().await.expect("sent").text().await.expect("html");
+    assert!(page.contains("id=\"receipt\"") && !page.contains("value=\"wechat\""), "receipt, no buttons");
+}
+
+#[actix_web::test]
+async fn simulated_faults_drop_notifications_and_fail_channel_apis() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-8", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    let faults = |body: Value| {
+        let request = app.http.post(format!("{}/sim/faults", app.simulator_address)).json(&body);
+        async move { request.send().await.expect("sent").status().as_u16() }
+    };
+    assert_eq!(faults(serde_json::json!({"drop_rate": 2.0})).await, 400, "rates are 0 to 1");
+
+    // A failing channel API: opening the order answers 502, nothing is paid.
+    assert_eq!(faults(serde_json::json!({"api_failure_rate": 1.0})).await, 200);
+    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (502, "channel_unavailable".into()));
+
+    // Every notification dropped: the payment is still found, by asking the channel.
+    assert_eq!(faults(serde_json::json!({"drop_rate": 1.0})).await, 200);
+    let link = app.channel_pay_link(pay_url, "wechat").await;
+    let paid: Value = app
+        .http
+        .post(format!("{}/sim/pay", app.simulator_address))
+        .json(&serde_json::json!({"pay_url": link}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paid["notification"], "dropped");
+    assert_eq!(app.payment_counts(), (0, 0));
+    let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
+    assert_eq!(page["status"], "paid");
+    assert_eq!(app.payment_counts(), (1, 0));
+}
