@@ -3,7 +3,7 @@
 //! the channel's failure reply and change nothing; a payment racing the end of the QR window ends
 //! applied or refunded, never both, never neither.
 
-use crate::helpers::{TestApp, motor_fine, spawn_app};
+use crate::helpers::{CHANNELS, TestApp, motor_fine, spawn_app, taken};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use finepay::channels::sim::alipay::AlipaySim;
@@ -14,17 +14,6 @@ use finepay::db::schema::{audit_log, channel_orders, fines, payments, refunds};
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-
-const CHANNELS: [&str; 3] = ["wechat", "alipay", "unionpay"];
-
-/// Each channel's reply to a notification finepay took.
-fn taken(channel: &str) -> (u16, String) {
-    match channel {
-        "wechat" => (204, String::new()),
-        "alipay" => (200, "success".into()),
-        _ => (200, "ok".into()),
-    }
-}
 
 /// Whether the channel itself would count `reply` as received (and stop resending).
 fn channel_counts_as_received(channel: &str, (status, body): &(u16, String)) -> bool {

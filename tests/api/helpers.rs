@@ -238,6 +238,18 @@ impl TestApp {
     }
 }
 
+/// The channels, in the order the pay page offers them.
+pub const CHANNELS: [&str; 3] = ["wechat", "alipay", "unionpay"];
+
+/// Each channel's reply to a notification that finepay took.
+pub fn taken(channel: &str) -> (u16, String) {
+    match channel {
+        "wechat" => (204, String::new()),
+        "alipay" => (200, "success".into()),
+        _ => (200, "ok".into()),
+    }
+}
+
 /// Paying through the simulator, as a payer and as the channel would.
 impl TestApp {
     /// `POST /p/{token}/pay` as JSON.

@@ -2,19 +2,8 @@
 //! channel's notification applied once, the receipt, the dead code, the lost notification found
 //! by querying, and a payment for a void fine refunded.
 
-use crate::helpers::{error_of, motor_fine, spawn_app};
+use crate::helpers::{CHANNELS, error_of, motor_fine, spawn_app, taken};
 use serde_json::Value;
-
-const CHANNELS: [&str; 3] = ["wechat", "alipay", "unionpay"];
-
-/// Each channel's reply to a notification it sent that finepay took.
-fn taken(channel: &str) -> (u16, String) {
-    match channel {
-        "wechat" => (204, String::new()),
-        "alipay" => (200, "success".into()),
-        _ => (200, "ok".into()),
-    }
-}
 
 #[actix_web::test]
 async fn each_channel_pays_a_fine_once_and_kills_its_code() {
