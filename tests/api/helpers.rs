@@ -11,30 +11,11 @@ use finepay::config::Settings;
 use finepay::context::AppContext;
 use finepay::credentials::{self, Binding};
 use finepay::db::schema::{audit_log, fines, idempotency_keys};
-use finepay::domain::time::Clock;
+use finepay::domain::time::{Clock, ManualClock};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A clock that only moves when a test moves it.
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().expect("clock lock") = at;
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().expect("clock lock");
-        *now += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock lock")
-    }
-}
-
 /// The database behind one test; dropping it removes everything the test wrote.
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
@@ -133,7 +114,7 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
     ];
     all.extend_from_slice(overrides);
     let settings = Settings::load_with_overrides(None, &all).expect("test settings are valid");
-    let clock = Arc::new(ManualClock(Mutex::new(Utc::now().trunc_subsecs(0))));
+    let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
     let (started, start) = std::sync::mpsc::channel();
     let server_clock = clock.clone();
     let thread = std::thread::spawn(move || {

@@ -14,26 +14,12 @@ use crate::channels::{
     RefundRequest, RefundStatus, StatementKind, StatementLine,
 };
 use crate::domain::Fen;
-use crate::domain::time::{Clock, shanghai_date};
-use chrono::{DateTime, Duration, Utc};
-use std::sync::{Arc, Mutex};
+use crate::domain::time::{Clock, ManualClock, shanghai_date};
+use chrono::Duration;
+use std::sync::Arc;
 
 const APP_ID: &str = "2021000117694410";
 const SELLER_ID: &str = "2088102119685838";
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
 
 fn signing_key(name: &str) -> RsaSigningKey {
     RsaSigningKey::from_pem(&fixture(name)).expect("private key")
@@ -46,7 +32,7 @@ fn public_key(name: &str) -> RsaPublicKey {
 struct Setup {
     client: AlipayClient,
     server: sim::SimServer,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
 }
 
 impl Setup {
@@ -76,7 +62,7 @@ fn client_config(port: u16) -> AlipayConfig {
 /// The simulator on a free port and a client for it, at 09:00 Beijing on 2026-11-20.
 fn setup(adjust: impl FnOnce(&mut AlipayConfig)) -> Setup {
     let start = super::protocol::parse_beijing_time("2026-11-20 09:00:00").expect("start");
-    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let clock = Arc::new(ManualClock::new(start));
     let simulator = Simulator {
         alipay: Some(AlipaySim::new(
             AlipaySimConfig {
@@ -97,7 +83,7 @@ fn setup(adjust: impl FnOnce(&mut AlipayConfig)) -> Setup {
     Setup { client, server, clock }
 }
 
-fn order(out_trade_no: &str, clock: &TestClock) -> OrderRequest {
+fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
     OrderRequest {
         out_trade_no: out_trade_no.into(),
         description: "交通违法罚款 1101052611200000176".into(),
@@ -213,7 +199,7 @@ async fn the_qr_expires_at_pay_by_and_a_scanned_unpaid_trade_closes_then() {
     assert_eq!(s.client.query(&late.out_trade_no).await, Ok(OrderStatus::NotFound));
 }
 
-fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: &TestClock) -> RefundRequest {
+fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: &ManualClock) -> RefundRequest {
     RefundRequest {
         out_trade_no: payment.out_trade_no.clone(),
         channel_txn_id: payment.channel_txn_id.clone(),
@@ -253,7 +239,7 @@ async fn wrong_keys_stale_requests_and_unverifiable_answers_are_refused() {
     refused_with(s.client.create_order(&order("1101052611200000580A01", &s.clock)).await, "isv.invalid-signature");
     let foreign_app = s.client(s.clock.clone(), |c| c.app_id = "2021000000000000".into());
     refused_with(foreign_app.query("1101052611200000580A01").await, "isv.invalid-app-id");
-    let slow_clock = Arc::new(TestClock(Mutex::new(s.clock.now() - Duration::minutes(31))));
+    let slow_clock = Arc::new(ManualClock::new(s.clock.now() - Duration::minutes(31)));
     let stale = s.client(slow_clock, |_| {});
     refused_with(stale.query("1101052611200000580A01").await, "isv.invalid-timestamp");
 

@@ -13,26 +13,12 @@ use crate::channels::{
     RefundStatus,
 };
 use crate::domain::Fen;
-use crate::domain::time::Clock;
-use chrono::{DateTime, Duration, SubsecRound, Utc};
-use std::sync::{Arc, Mutex};
+use crate::domain::time::{Clock, ManualClock};
+use chrono::{Duration, SubsecRound, Utc};
+use std::sync::Arc;
 
 const MER_ID: &str = "777290058110048";
 const REFUND_SETTLES_AFTER: Duration = Duration::minutes(2);
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
 
 fn cert(name: &str) -> Certificate {
     Certificate::from_pem(&fixture(name)).expect("certificate")
@@ -45,13 +31,13 @@ fn key(name: &str) -> RsaSigningKey {
 struct Setup {
     client: UnionpayClient,
     server: sim::SimServer,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
 }
 
 /// The simulator on a free port, signing with `signer` (`unionpay_sign` unless a test needs
 /// another certificate), and a client configured for it.
 fn setup(signer: &str) -> Setup {
-    let clock = Arc::new(TestClock(Mutex::new(Utc::now().trunc_subsecs(0))));
+    let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
     let merchant = cert("unionpay_merchant.cert.pem");
     let simulator = Simulator {
         unionpay: Some(UnionpaySim::new(
@@ -76,7 +62,7 @@ fn client(s: &Setup, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient
     client_with(s.server.port, s.clock.clone(), adjust)
 }
 
-fn client_with(port: u16, clock: Arc<TestClock>, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient {
+fn client_with(port: u16, clock: Arc<ManualClock>, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient {
     let mut config = UnionpayConfig {
         base_url: format!("http://127.0.0.1:{port}"),
         mer_id: MER_ID.into(),
@@ -95,7 +81,7 @@ fn unionpay(s: &Setup) -> &UnionpaySim {
     s.server.simulator.unionpay.as_ref().expect("the UnionPay simulator")
 }
 
-fn order(out_trade_no: &str, clock: &TestClock) -> OrderRequest {
+fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
     OrderRequest {
         out_trade_no: out_trade_no.into(),
         description: "交通违法罚款 1101052611210000176".into(),

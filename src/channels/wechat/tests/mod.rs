@@ -14,29 +14,11 @@ use crate::channels::sim::wechat::{WechatSim, WechatSimConfig};
 use crate::channels::sim::{self, Delivery, Simulator};
 use crate::channels::{ChannelError, ChannelPayment, OrderRequest, OrderStatus, RefundRequest};
 use crate::domain::Fen;
-use crate::domain::time::Clock;
+use crate::domain::time::{Clock, ManualClock};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const APIV3_KEY: &[u8] = b"finepay-simulator-apiv3-key-0032";
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
-
-impl TestClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-
-    fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().expect("clock") = at;
-    }
-}
 
 /// How long the simulator keeps a refund PROCESSING in these tests.
 const REFUND_SETTLES_AFTER: Duration = Duration::minutes(1);
@@ -50,13 +32,13 @@ fn cert(name: &str) -> Certificate {
 struct Setup {
     client: WechatPay,
     server: sim::SimServer,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     base_url: String,
 }
 
 /// The simulator on a free port and a client configured for it; `adjust` changes the client.
 fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
-    let clock = Arc::new(TestClock(Mutex::new(Utc::now().trunc_subsecs(0))));
+    let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
     let merchant = cert("wechat_merchant.cert.pem");
     let platform = cert("wechat_platform.cert.pem");
     let simulator = Simulator {
@@ -93,7 +75,7 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
     Setup { client, server, clock, base_url }
 }
 
-fn order(out_trade_no: &str, clock: &TestClock) -> OrderRequest {
+fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
     OrderRequest {
         out_trade_no: out_trade_no.into(),
         description: "交通违法罚款 1101052611210000176".into(),
@@ -133,7 +115,7 @@ async fn paid_order(s: &Setup, out_trade_no: &str, amount: Fen) -> ChannelPaymen
     }
 }
 
-fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: &TestClock) -> RefundRequest {
+fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: &ManualClock) -> RefundRequest {
     RefundRequest {
         out_trade_no: payment.out_trade_no.clone(),
         channel_txn_id: payment.channel_txn_id.clone(),
