@@ -58,7 +58,6 @@ pub struct Texts {
     paid_at: &'static str,
     paid_with: &'static str,
     amount_paid: &'static str,
-    continue_to: &'static str,
     code_dead: &'static str,
 }
 
@@ -92,7 +91,6 @@ const ZH: Texts = Texts {
     paid_at: "缴款时间",
     paid_with: "支付渠道",
     amount_paid: "缴款金额",
-    continue_to: "继续前往",
     code_dead: "此二维码已失效，无需再次缴款。",
 };
 
@@ -126,7 +124,6 @@ const EN: Texts = Texts {
     paid_at: "Paid at",
     paid_with: "Paid with",
     amount_paid: "Amount paid",
-    continue_to: "Continue to",
     code_dead: "This code no longer works: there is nothing more to pay.",
 };
 

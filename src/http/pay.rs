@@ -57,15 +57,11 @@ pub async fn pay(
 }
 
 fn channel_from_form(body: &[u8]) -> Result<PayRequest, ApiError> {
-    let channel = form_urlencoded_pairs(body)
+    let channel = form_urlencoded::parse(body)
         .find(|(key, _)| key == "channel")
-        .map(|(_, value)| value)
+        .map(|(_, value)| value.into_owned())
         .ok_or_else(|| ApiError::invalid_request("the form has no channel"))?;
     Ok(PayRequest { channel })
-}
-
-fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
 fn back_to_page(token: &str) -> HttpResponse {

@@ -37,6 +37,7 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         // Names ending in .html are auto-escaped. The templates are part of the binary and are
         // checked by the tests, so a failure here cannot depend on input.
         for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
             ("pay.html", include_str!("templates/pay.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
             ("receipt.html", include_str!("templates/receipt.html")),
@@ -167,17 +168,14 @@ async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<P
     let decision_no = decision_no.to_owned();
     with_conn(ctx, move |conn| {
         let Some(fine) = fines::find(conn, &decision_no)? else { return Ok(None) };
-        let open_orders = match FineStatus::parse(&fine.status) {
+        let (open_orders, receipt) = match FineStatus::parse(&fine.status) {
             Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
-                channel_orders::for_fine(conn, &decision_no)?
+                (channel_orders::for_fine(conn, &decision_no)?, None)
             }
-            _ => Vec::new(),
-        };
-        let receipt = match FineStatus::parse(&fine.status) {
             Some(FineStatus::Paid) => {
-                payments::for_fine(conn, &decision_no)?.into_iter().find(|p| p.outcome == "applied")
+                (Vec::new(), payments::for_fine(conn, &decision_no)?.into_iter().find(|p| p.outcome == "applied"))
             }
-            _ => None,
+            _ => (Vec::new(), None),
         };
         Ok(Some(PageData { fine, open_orders, receipt }))
     })

@@ -2,13 +2,13 @@
 //! in the expiry job). A close the channel refuses because the payer just paid is a payment, not
 //! an error: it is queried and recorded like any other (and refunded if the fine is void).
 
-use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
+use super::apply::{PaymentWriter, Recorded};
 use super::channel_set::ChannelSet;
-use crate::channels::{ChannelKind, CloseOutcome, OrderRef, OrderStatus};
+use super::query;
+use crate::channels::CloseOutcome;
 use crate::db::DbPool;
 use crate::db::channel_orders::{self, ChannelOrderRow};
 use crate::domain::time::Clock;
-use crate::fines::utc;
 
 /// What closing one order ended in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +45,10 @@ async fn close_one(
     clock: &dyn Clock,
     order: &ChannelOrderRow,
 ) -> Closed {
-    let Some(kind) = ChannelKind::parse(&order.channel) else { return Closed::Failed("unknown channel".into()) };
-    let Some(channel) = channels.get(kind) else { return Closed::Failed("channel not configured".into()) };
-    let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
+    let (_, channel, reference) = match query::channel_of(channels, order) {
+        Ok(found) => found,
+        Err(e) => return Closed::Failed(e),
+    };
     match channel.close(&reference).await {
         Ok(CloseOutcome::Closed | CloseOutcome::NotFound) => {
             let (pool, number, at) = (pool.clone(), order.out_trade_no.clone(), clock.now().naive_utc());
@@ -63,16 +64,11 @@ async fn close_one(
                 Err(e) => Closed::Failed(e.to_string()),
             }
         }
-        Ok(CloseOutcome::AlreadyPaid) => match channel.query(&reference).await {
-            Ok(OrderStatus::Paid(payment)) => {
-                let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Query };
-                match apply::record(writer, reported).await {
-                    Ok(recorded) => Closed::Paid(recorded),
-                    Err(e) => Closed::Failed(e.to_string()),
-                }
-            }
-            Ok(other) => Closed::Failed(format!("close said paid, query says {other:?}")),
-            Err(e) => Closed::Failed(e.to_string()),
+        // The payer paid during the race: find the payment and record it.
+        Ok(CloseOutcome::AlreadyPaid) => match query::settle_order(channels, writer, order).await {
+            Ok(Some(recorded)) => Closed::Paid(recorded),
+            Ok(None) => Closed::Failed("close said paid, the query found no payment".into()),
+            Err(e) => Closed::Failed(e),
         },
         Err(e) => Closed::Failed(e.to_string()),
     }

@@ -5,9 +5,10 @@
 
 use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
 use super::channel_set::ChannelSet;
-use crate::channels::{ChannelKind, OrderRef, OrderStatus};
+use crate::channels::{ChannelKind, OrderRef, OrderStatus, PaymentChannel};
 use crate::db::channel_orders::ChannelOrderRow;
 use crate::fines::utc;
+use std::sync::Arc;
 
 /// Queries each open order and records the payments found. Returns what was recorded; a channel
 /// that does not answer is logged and skipped (the next visit or the expiry job asks again).
@@ -18,20 +19,39 @@ pub async fn settle_open_orders(
 ) -> Vec<Recorded> {
     let mut recorded = Vec::new();
     for order in orders.iter().filter(|o| o.status == "open") {
-        let Some(kind) = ChannelKind::parse(&order.channel) else { continue };
-        let Some(channel) = channels.get(kind) else { continue };
-        let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
-        match channel.query(&reference).await {
-            Ok(OrderStatus::Paid(payment)) => {
-                let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Query };
-                match apply::record(writer, reported).await {
-                    Ok(done) => recorded.push(done),
-                    Err(e) => log::warn!("order {}: the channel says paid, recording failed: {e}", order.out_trade_no),
-                }
-            }
-            Ok(_) => {}
-            Err(e) => log::warn!("order {}: query failed: {e}", order.out_trade_no),
+        match settle_order(channels, writer, order).await {
+            Ok(Some(done)) => recorded.push(done),
+            Ok(None) => {}
+            Err(e) => log::warn!("order {}: {e}", order.out_trade_no),
         }
     }
     recorded
+}
+
+/// Asks the channel about one order and records its payment, if it was paid.
+pub async fn settle_order(
+    channels: &ChannelSet,
+    writer: &PaymentWriter,
+    order: &ChannelOrderRow,
+) -> Result<Option<Recorded>, String> {
+    let (kind, channel, reference) = channel_of(channels, order)?;
+    match channel.query(&reference).await.map_err(|e| format!("query failed: {e}"))? {
+        OrderStatus::Paid(payment) => {
+            let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Query };
+            let recorded = apply::record(writer, reported).await;
+            recorded.map(Some).map_err(|e| format!("the channel says paid, recording failed: {e}"))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The order's channel, as configured here, and the order as that channel names it.
+pub fn channel_of(
+    channels: &ChannelSet,
+    order: &ChannelOrderRow,
+) -> Result<(ChannelKind, Arc<dyn PaymentChannel>, OrderRef), String> {
+    let kind = ChannelKind::parse(&order.channel).ok_or_else(|| format!("unknown channel {}", order.channel))?;
+    let channel = channels.get(kind).ok_or_else(|| format!("channel {} is not configured", order.channel))?.clone();
+    let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
+    Ok((kind, channel, reference))
 }
