@@ -9,6 +9,7 @@ use crate::context::AppContext;
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::fines::issue_write::{self, IssueEnv};
+use crate::http::lookup::LookupLimits;
 use crate::http::{self, metrics};
 use crate::payments::apply;
 use crate::payments::channel_set::{ChannelSet, ChannelSetupError, Endpoints};
@@ -92,6 +93,7 @@ impl Application {
             refund_wake,
             issues,
             signer: QrSigner::new(&settings.qr),
+            lookup_limits: LookupLimits::new(&settings),
             renders: RenderCache::new(settings.qr.render_cache_entries),
             metrics: metrics::Metrics::default(),
             pool,

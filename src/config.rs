@@ -3,11 +3,13 @@
 //! bad duration, URL, key or catalogue stops boot with a clear message instead of failing later.
 
 mod channels;
+mod lookup;
 
 pub use channels::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings,
     WechatSettings, is_simulator_fixture,
 };
+pub use lookup::LookupSettings;
 
 use crate::domain::catalogue::Catalogue;
 use crate::domain::district::{District, DistrictCode, Districts};
@@ -51,6 +53,7 @@ pub struct Settings {
     pub districts: Districts,
     pub channels: ChannelSettings,
     pub simulator: SimulatorSettings,
+    pub lookup: LookupSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +72,9 @@ pub struct ServerSettings {
     pub public_base_url: String,
     pub max_body_bytes: usize,
     pub workers: usize,
+    /// The header a trusted reverse proxy puts the client's address in (`X-Real-IP`, say), or
+    /// none: the peer address is the client's.
+    pub client_address_header: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +110,7 @@ struct RawSettings {
     districts: Vec<RawDistrict>,
     channels: channels::RawChannels,
     simulator: channels::RawSimulator,
+    lookup: lookup::RawLookup,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +127,8 @@ struct RawServer {
     public_base_url: String,
     max_body_bytes: usize,
     workers: usize,
+    #[serde(default)]
+    client_address_header: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +200,7 @@ impl RawSettings {
             public_base_url,
             max_body_bytes: self.server.max_body_bytes.clamp(1024, 16 * 1024 * 1024),
             workers: self.server.workers,
+            client_address_header: client_address_header(&self.server.client_address_header)?,
         };
 
         let validity = parse_duration("qr.validity", &self.qr.validity)?;
@@ -268,7 +278,8 @@ impl RawSettings {
 
         let channels = self.channels.validate(&server.public_base_url)?;
         let simulator = self.simulator.validate()?;
-        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator })
+        let lookup = self.lookup.validate()?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup })
     }
 }
 
@@ -281,6 +292,16 @@ fn is_loopback_url(url: &str) -> bool {
     host == "localhost"
         || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
         || rest.starts_with("[::1]")
+}
+
+fn client_address_header(raw: &str) -> Result<Option<String>, ConfigError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    actix_web::http::header::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| Some(name.to_owned()))
+        .map_err(|_| invalid("server.client_address_header", format!("{name:?} is not a header name")))
 }
 
 fn parse_duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::time::Clock;
 use crate::fines::issue_write::IssueWriter;
+use crate::http::lookup::LookupLimits;
 use crate::http::metrics::Metrics;
 use crate::payments::ChannelSet;
 use crate::payments::apply::PaymentWriter;
@@ -28,4 +29,6 @@ pub struct AppContext {
     pub payments: PaymentWriter,
     /// Wakes the refund driver when a refund was just scheduled.
     pub refund_wake: Arc<tokio::sync::Notify>,
+    /// The lookup page's limits (per client address, per decision number).
+    pub lookup_limits: LookupLimits,
 }

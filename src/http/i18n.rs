@@ -59,6 +59,16 @@ pub struct Texts {
     paid_with: &'static str,
     amount_paid: &'static str,
     code_dead: &'static str,
+    lookup_link: &'static str,
+    lookup_title: &'static str,
+    lookup_intro: &'static str,
+    verification_code: &'static str,
+    lookup_submit: &'static str,
+    lookup_not_found: &'static str,
+    lookup_bad_number: &'static str,
+    lookup_bad_code: &'static str,
+    lookup_rate_limited: &'static str,
+    lookup_incomplete: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -92,6 +102,16 @@ const ZH: Texts = Texts {
     paid_with: "支付渠道",
     amount_paid: "缴款金额",
     code_dead: "此二维码已失效，无需再次缴款。",
+    lookup_link: "没有二维码？按决定书编号查询",
+    lookup_title: "查询罚款",
+    lookup_intro: "输入决定书编号和旁边印的6位验证码。",
+    verification_code: "验证码",
+    lookup_submit: "查询",
+    lookup_not_found: "未找到：请核对决定书编号和验证码。",
+    lookup_bad_number: "决定书编号应为19位数字，请核对。",
+    lookup_bad_code: "验证码为6位数字。",
+    lookup_rate_limited: "查询次数过多，请稍后再试。",
+    lookup_incomplete: "请填写决定书编号和验证码。",
 };
 
 const EN: Texts = Texts {
@@ -125,9 +145,30 @@ const EN: Texts = Texts {
     paid_with: "Paid with",
     amount_paid: "Amount paid",
     code_dead: "This code no longer works: there is nothing more to pay.",
+    lookup_link: "No QR code? Look the fine up by its decision number",
+    lookup_title: "Find a fine",
+    lookup_intro: "Enter the decision number and the 6-digit verification code printed beside it.",
+    verification_code: "Verification code",
+    lookup_submit: "Find",
+    lookup_not_found: "Not found: check the decision number and the verification code.",
+    lookup_bad_number: "A decision number has 19 digits; check it.",
+    lookup_bad_code: "The verification code has 6 digits.",
+    lookup_rate_limited: "Too many lookups; wait a few minutes and try again.",
+    lookup_incomplete: "Fill in the decision number and the verification code.",
 };
 
 impl Texts {
+    /// What the lookup form says for one of its error codes.
+    pub fn lookup_error(&self, code: &str) -> &'static str {
+        match code {
+            "not_found" => self.lookup_not_found,
+            "bad_decision_number" => self.lookup_bad_number,
+            "invalid_verification_code" => self.lookup_bad_code,
+            "rate_limited" => self.lookup_rate_limited,
+            _ => self.lookup_incomplete,
+        }
+    }
+
     pub fn of(lang: Lang) -> &'static Texts {
         match lang {
             Lang::Zh => &ZH,

@@ -5,6 +5,7 @@
 pub mod edge;
 pub mod error;
 mod i18n;
+pub mod lookup;
 pub mod metrics;
 pub mod notify;
 pub mod officer;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pay;
 pub mod public;
+mod rate_limit;
 pub mod receipt;
 
 use actix_web::web;
@@ -32,6 +34,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/p/{token}/pay"),
     ("post", "/notify/{channel}"),
     ("get", "/r/{receipt_no}"),
+    ("get", "/lookup"),
+    ("post", "/lookup"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -54,6 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/P/{token}/pay", web::post().to(pay::pay))
         .route("/notify/{channel}", web::post().to(notify::notify))
         .route("/r/{receipt_no}", web::get().to(receipt::receipt))
+        .route("/lookup", web::get().to(lookup::form))
+        .route("/lookup", web::post().to(lookup::lookup))
         .route("/assets/pay.js", web::get().to(public::pay_script))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))

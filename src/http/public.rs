@@ -41,6 +41,7 @@ pub(crate) fn templates() -> &'static Environment<'static> {
             ("pay.html", include_str!("templates/pay.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
             ("receipt.html", include_str!("templates/receipt.html")),
+            ("lookup.html", include_str!("templates/lookup.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 log::error!("template {name}: {e}");

@@ -8,6 +8,7 @@ mod cli;
 mod faults;
 mod idempotency;
 mod issue;
+mod lookup;
 mod ops;
 mod pay;
 mod public_page;

@@ -1,0 +1,233 @@
+//! The lookup page: a pedestrian or cyclist whose bill was only shown on the officer's screen, or
+//! a driver who lost the paper, finds the fine by decision number + the 6-digit verification code
+//! and lands on the same pay page the QR code opens. A code has a million values, so lookups are
+//! limited per client address, and wrong codes per decision number (from all addresses), and a
+//! wrong number and a wrong code get the same answer.
+
+use super::edge::{parse_json, read_body, with_conn};
+use super::error::ApiError;
+use super::i18n::{Lang, Texts};
+use super::public::{accepts_json, page_headers, templates};
+use super::rate_limit::{Limited, RateLimiter};
+use crate::config::Settings;
+use crate::context::AppContext;
+use crate::db::fines;
+use crate::domain::DecisionNo;
+use crate::fines::view::ViewContext;
+use actix_web::http::StatusCode;
+use actix_web::http::header::ACCEPT_LANGUAGE;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use minijinja::context;
+use serde::Deserialize;
+
+/// The two limits, kept per instance.
+pub struct LookupLimits {
+    by_address: RateLimiter,
+    failures_by_fine: RateLimiter,
+}
+
+impl LookupLimits {
+    pub fn new(settings: &Settings) -> LookupLimits {
+        let lookup = &settings.lookup;
+        LookupLimits {
+            by_address: RateLimiter::new(lookup.attempts_per_address, lookup.window),
+            failures_by_fine: RateLimiter::new(lookup.failures_per_fine, lookup.window),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupRequest {
+    decision_no: String,
+    verification_code: String,
+}
+
+/// Why a lookup found nothing to show.
+enum Refusal {
+    Api(ApiError),
+    RateLimited(Limited),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Api(e)
+    }
+}
+
+/// `GET /lookup`: the form.
+pub async fn form(req: HttpRequest) -> HttpResponse {
+    let lang = lang_of(&req);
+    render(StatusCode::OK, lang, &LookupRequest::default(), None)
+}
+
+/// `POST /lookup`: JSON `{decision_no, verification_code}` → `{decision_no, pay_url}`; the form →
+/// 303 to the pay page, or the form again saying what was wrong.
+pub async fn lookup(ctx: web::Data<AppContext>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let from_form = req.content_type() == "application/x-www-form-urlencoded" && !accepts_json(&req);
+    let lang = lang_of(&req);
+    let mut asked = LookupRequest::default();
+    match find(&ctx, &req, payload, from_form, &mut asked).await {
+        Ok((no, pay_url)) if from_form => {
+            // The same page as the QR code's, in the language the form was in.
+            let path = match pay_url.rsplit_once("/P/") {
+                Some((_, token)) if req.query_string().contains("lang=") => {
+                    format!("/p/{token}?lang={}", lang_code(lang))
+                }
+                Some((_, token)) => format!("/p/{token}"),
+                None => pay_url.clone(),
+            };
+            log::info!("lookup found {no}");
+            HttpResponse::SeeOther()
+                .insert_header(("Location", path))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish()
+        }
+        Ok((no, pay_url)) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({"decision_no": no, "pay_url": pay_url})),
+        Err(refusal) => {
+            let (error, retry_after) = match refusal {
+                Refusal::Api(e) => (e, None),
+                Refusal::RateLimited(limited) => (rate_limited(limited), Some(limited.retry_after_secs())),
+            };
+            let mut response = if from_form {
+                log::info!("lookup refused: {error}");
+                render(error.status, lang, &asked, Some(error.code))
+            } else {
+                actix_web::ResponseError::error_response(&error)
+            };
+            if let Some(seconds) = retry_after {
+                if let Ok(value) = seconds.to_string().parse() {
+                    response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+                }
+            }
+            response
+        }
+    }
+}
+
+/// The fine's decision number and pay URL, if the number and code match and no limit is passed.
+async fn find(
+    ctx: &web::Data<AppContext>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    from_form: bool,
+    asked: &mut LookupRequest,
+) -> Result<(String, String), Refusal> {
+    let body = read_body(req, payload, ctx.settings.server.max_body_bytes).await?;
+    *asked = if from_form { from_form_body(&body) } else { parse_json(&body)?.0 };
+    let now = ctx.clock.now();
+    ctx.lookup_limits.by_address.take(&client_address(ctx, req), now).map_err(Refusal::RateLimited)?;
+    let no = DecisionNo::parse(&asked.decision_no)
+        .map_err(|e| ApiError::bad_decision_number(e).with_details(serde_json::json!({"field": "decision_no"})))?;
+    let code = asked.verification_code.trim().to_owned();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_verification_code",
+            "the verification code is the 6 digits printed beside the decision number",
+        )
+        .with_details(serde_json::json!({"field": "verification_code"}))
+        .into());
+    }
+    let limits = &ctx.lookup_limits.failures_by_fine;
+    limits.check(no.as_str(), now).map_err(Refusal::RateLimited)?;
+    let decision_no = no.as_str().to_owned();
+    let fine = with_conn(ctx, move |conn| Ok(fines::find(conn, &decision_no)?)).await?;
+    let fine = fine.filter(|f| same_code(&f.verification_code, &code));
+    let Some(fine) = fine else {
+        // Counted once the answer is known, so a right code is never refused for others' errors.
+        let _ = limits.take(no.as_str(), now);
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no fine has this decision number and verification code",
+        )
+        .into());
+    };
+    // A fine from a district without QR payment has no key of its own; its page is signed with
+    // the current key (the page then says where to pay).
+    let key_id = fine.qr_key_id.or(Some(i32::from(ctx.signer.current_key())));
+    let pay_url = ViewContext::of(ctx).pay_url(&no, key_id).ok_or_else(|| ApiError::internal("no signing key"))?;
+    Ok((fine.decision_no, pay_url))
+}
+
+fn from_form_body(body: &[u8]) -> LookupRequest {
+    let mut asked = LookupRequest::default();
+    for (key, value) in form_urlencoded::parse(body) {
+        match key.as_ref() {
+            "decision_no" => asked.decision_no = value.chars().filter(|c| !c.is_whitespace()).collect(),
+            "verification_code" => asked.verification_code = value.trim().to_owned(),
+            _ => {}
+        }
+    }
+    asked
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a guess was right.
+fn same_code(stored: &str, given: &str) -> bool {
+    let (a, b) = (stored.as_bytes(), given.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The client's address: from the trusted proxy's header when one is configured, else the peer.
+fn client_address(ctx: &AppContext, req: &HttpRequest) -> String {
+    let from_proxy = ctx.settings.server.client_address_header.as_deref().and_then(|name| {
+        let value = req.headers().get(name)?.to_str().ok()?;
+        // A list (X-Forwarded-For) ends with the address the proxy itself saw.
+        value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+    });
+    from_proxy.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default()
+}
+
+fn rate_limited(limited: Limited) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many lookups; wait and try again")
+        .with_details(serde_json::json!({"retry_after_seconds": limited.retry_after_secs()}))
+}
+
+fn lang_of(req: &HttpRequest) -> Lang {
+    Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en",
+        Lang::Zh => "zh",
+    }
+}
+
+fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, error: Option<&str>) -> HttpResponse {
+    let texts = Texts::of(lang);
+    let html = templates().get_template("lookup.html").and_then(|t| {
+        t.render(context! {
+            t => texts,
+            lang => lang_code(lang),
+            decision_no => asked.decision_no,
+            error => error.map(|code| texts.lookup_error(code)),
+        })
+    });
+    match html {
+        Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_body_is_read_leniently() {
+        let asked = from_form_body(b"decision_no=1101+0520+26&verification_code=+123456+&other=x");
+        assert_eq!(asked.decision_no, "1101052026");
+        assert_eq!(asked.verification_code, "123456");
+    }
+
+    #[test]
+    fn codes_compare_whole() {
+        assert!(same_code("123456", "123456"));
+        assert!(!same_code("123456", "123457"));
+        assert!(!same_code("123456", "12345"));
+    }
+}

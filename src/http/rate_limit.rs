@@ -1,0 +1,125 @@
+//! A per-key rate limiter in memory (the generic cell-rate algorithm): `limit` events per
+//! `window`, allowed in a burst, then one every `window / limit`. One timestamp per key; keys
+//! whose allowance is whole again are dropped when the map grows, so memory follows the number of
+//! keys active within one window. Per instance: several instances each apply the limit.
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Keys kept before the fully refilled ones are swept out.
+const SWEEP_ABOVE: usize = 10_000;
+
+pub struct RateLimiter {
+    /// Time one event takes from the allowance.
+    interval: Duration,
+    /// How far ahead of now a key's allowance may be spent.
+    tolerance: Duration,
+    /// Per key, the moment its allowance is whole again.
+    refilled_at: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+/// The limit is reached; the next event is allowed after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub retry_after: Duration,
+}
+
+impl Limited {
+    /// Whole seconds for a `Retry-After` header, at least one.
+    pub fn retry_after_secs(&self) -> i64 {
+        (self.retry_after.num_milliseconds() + 999).div_euclid(1000).max(1)
+    }
+}
+
+impl RateLimiter {
+    pub fn new(limit: u32, window: std::time::Duration) -> RateLimiter {
+        let window = Duration::from_std(window).unwrap_or(Duration::MAX);
+        let interval = window / i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        RateLimiter { interval, tolerance: window - interval, refilled_at: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one event for `key`, or says when it may come again (and counts nothing).
+    pub fn take(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
+        let mut keys = self.refilled_at.lock().unwrap_or_else(|p| p.into_inner());
+        let start = keys.get(key).copied().filter(|at| *at > now).unwrap_or(now);
+        self.allowed(start, now)?;
+        if keys.len() >= SWEEP_ABOVE && !keys.contains_key(key) {
+            keys.retain(|_, at| *at > now);
+        }
+        keys.insert(key.to_owned(), start + self.interval);
+        Ok(())
+    }
+
+    /// Whether an event for `key` would be allowed now, without counting one.
+    pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
+        let keys = self.refilled_at.lock().unwrap_or_else(|p| p.into_inner());
+        let start = keys.get(key).copied().filter(|at| *at > now).unwrap_or(now);
+        self.allowed(start, now)
+    }
+
+    fn allowed(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Limited> {
+        let ahead = start - now;
+        if ahead > self.tolerance { Err(Limited { retry_after: ahead - self.tolerance }) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn a_burst_up_to_the_limit_then_one_per_interval() {
+        let limiter = RateLimiter::new(3, std::time::Duration::from_secs(60));
+        for _ in 0..3 {
+            assert_eq!(limiter.take("a", at(0)), Ok(()));
+        }
+        let refused = limiter.take("a", at(0)).unwrap_err();
+        assert_eq!(refused.retry_after, Duration::seconds(20));
+        assert_eq!(refused.retry_after_secs(), 20);
+        // Another key has its own allowance.
+        assert_eq!(limiter.take("b", at(0)), Ok(()));
+        // One event's worth comes back after window / limit.
+        assert!(limiter.take("a", at(19)).is_err());
+        assert_eq!(limiter.take("a", at(20)), Ok(()));
+        assert!(limiter.take("a", at(20)).is_err());
+        // After a whole window the whole burst is back.
+        for _ in 0..3 {
+            assert_eq!(limiter.take("a", at(100)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn check_does_not_count() {
+        let limiter = RateLimiter::new(1, std::time::Duration::from_secs(10));
+        for _ in 0..5 {
+            assert_eq!(limiter.check("a", at(0)), Ok(()));
+        }
+        assert_eq!(limiter.take("a", at(0)), Ok(()));
+        assert_eq!(limiter.check("a", at(0)).unwrap_err().retry_after_secs(), 10);
+    }
+
+    #[test]
+    fn refused_events_do_not_push_the_allowance_further_away() {
+        let limiter = RateLimiter::new(1, std::time::Duration::from_secs(10));
+        assert_eq!(limiter.take("a", at(0)), Ok(()));
+        for _ in 0..100 {
+            assert!(limiter.take("a", at(5)).is_err());
+        }
+        assert_eq!(limiter.take("a", at(10)), Ok(()));
+    }
+
+    #[test]
+    fn idle_keys_are_swept_when_the_map_grows() {
+        let limiter = RateLimiter::new(1, std::time::Duration::from_secs(10));
+        for i in 0..SWEEP_ABOVE {
+            limiter.take(&format!("k{i}"), at(0)).unwrap();
+        }
+        limiter.take("late", at(11)).unwrap();
+        assert_eq!(limiter.refilled_at.lock().unwrap().len(), 1);
+    }
+}
