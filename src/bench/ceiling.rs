@@ -1,14 +1,18 @@
-//! The raw database ceilings `issue` is compared with: fines inserted by diesel directly, one
-//! transaction per fine, from one thread — first the fine row alone (the ceiling PERFORMANCE.md
-//! names), then every row an issue writes (serial, fine, audit entry, idempotency record).
+//! The raw ceilings the HTTP benchmarks are compared with. The database's: fines inserted by
+//! diesel directly, one transaction per fine, from one thread — first the fine row alone (the
+//! ceiling PERFORMANCE.md names), then every row an issue writes (serial, fine, audit entry,
+//! idempotency record). The signature's: ring verifying RSA-2048 PKCS#1 SHA-256 signatures on
+//! every core, as the notification path must for each notification.
 
 use super::Common;
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::report::Row;
+use crate::channels::crypto::RsaSigningKey;
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{DbConnection, DbPool, audit, migrate, serials};
 use chrono::{NaiveDate, Utc};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub fn one_row_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
@@ -105,4 +109,44 @@ fn measure(
         ..Row::default()
     };
     Ok(row.with_latencies(latencies, elapsed))
+}
+
+/// RSA-2048 signature verifications per second with ring, one thread per core, over a message
+/// the size of a WeChat notification; `keys` is the simulator's key folder (its platform key).
+pub fn rsa_verify(common: &Common, keys: &Path) -> anyhow::Result<Row> {
+    let pem = std::fs::read_to_string(keys.join("wechat_platform.key.pem"))?;
+    let key = RsaSigningKey::from_pem(&pem)?;
+    let public = key.public_key();
+    let message = vec![b'n'; 900];
+    let signature = key.sign(&message)?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per_thread = (common.warmup + common.requests).div_ceil(threads);
+    let verify_all = |count: usize| {
+        let (public, message, signature) = (&public, &message, &signature);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(move || {
+                        (0..count)
+                            .map(|_| {
+                                let one = Instant::now();
+                                let valid = public.verify(message, signature);
+                                (valid, one.elapsed())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect::<Vec<_>>()
+        })
+    };
+    verify_all(common.warmup.div_ceil(threads));
+    let started = Instant::now();
+    let results = verify_all(per_thread);
+    let elapsed = started.elapsed();
+    anyhow::ensure!(results.len() == per_thread * threads, "a verifying thread failed");
+    anyhow::ensure!(results.iter().all(|(valid, _)| *valid), "a valid signature failed to verify");
+    let row =
+        Row { name: "ceiling: ring RSA-2048 verify".into(), backend: "—", concurrency: threads, ..Row::default() };
+    Ok(row.with_latencies(results.into_iter().map(|(_, took)| took).collect(), elapsed))
 }

@@ -89,6 +89,28 @@ pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow
     )?)
 }
 
+/// finepay started for a benchmark, on the current actix system.
+pub struct Daemon {
+    pub address: std::net::SocketAddr,
+    pub ctx: actix_web::web::Data<crate::context::AppContext>,
+    pub server: actix_web::dev::ServerHandle,
+    /// The channel simulator started beside it, if `[simulator]` enables it.
+    pub simulator: Option<actix_web::web::Data<crate::channels::sim::Simulator>>,
+}
+
+/// Starts finepay with `settings`; call inside an actix system.
+pub fn start(settings: Settings) -> anyhow::Result<Daemon> {
+    let app = crate::app::Application::build(settings)?;
+    let daemon = Daemon {
+        address: ([127, 0, 0, 1], app.port()).into(),
+        ctx: app.context(),
+        server: app.handle(),
+        simulator: app.simulator().map(|sim| sim.simulator.clone()),
+    };
+    actix_web::rt::spawn(app.run_until_stopped());
+    Ok(daemon)
+}
+
 /// Forgets the process's peak RSS so the next reading covers only what follows (Linux).
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");

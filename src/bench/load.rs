@@ -96,11 +96,15 @@ impl Connection {
         let head = std::str::from_utf8(&self.buffer[..head_end])?;
         let status: u16 =
             head.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("bad status line"))?;
-        let length: usize = head
+        let declared = head
             .lines()
             .find_map(|l| l.split_once(':').filter(|(name, _)| name.eq_ignore_ascii_case("content-length")))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("answer without Content-Length"))?;
+            .and_then(|(_, v)| v.trim().parse().ok());
+        // 204 and 304 answers have no body, and no Content-Length to say so.
+        let length: usize = match status {
+            204 | 304 => 0,
+            _ => declared.ok_or_else(|| anyhow::anyhow!("answer without Content-Length"))?,
+        };
         self.body.clear();
         let available = (self.filled - head_end).min(length);
         self.body.extend_from_slice(&self.buffer[head_end..head_end + available]);

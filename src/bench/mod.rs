@@ -7,6 +7,8 @@ mod ceiling;
 mod harness;
 mod issue;
 mod load;
+mod page;
+mod pay;
 mod report;
 
 use clap::{Args, Subcommand};
@@ -26,6 +28,10 @@ pub enum Which {
     Issue,
     /// Fines inserted by diesel directly, one transaction per fine.
     DbCeiling,
+    /// Signed channel notifications to /notify/*, against min(ring's RSA verify rate, db-ceiling).
+    Pay,
+    /// GET /p/{token} for many fines (the QR scan burst), against an actix constant page.
+    Page,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -74,6 +80,26 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
                 table.push(one_row);
                 table.push(issue_rows);
                 table.push(measured);
+            }
+            Which::Pay => {
+                let one_row = ceiling::one_row_per_transaction(target, &args.common)?;
+                let keys = crate::config::Settings::load(config)?.simulator.keys;
+                let verify = ceiling::rsa_verify(&args.common, &keys)?;
+                let mut measured = pay::run(target, &args.common, config)?;
+                let lower = one_row.throughput.min(verify.throughput);
+                measured.ratio = Some(measured.throughput / lower);
+                measured.ratio_note =
+                    format!("÷ {}", if verify.throughput < one_row.throughput { "RSA verify" } else { "one row/txn" });
+                table.push(verify);
+                table.push(one_row);
+                table.push(measured);
+            }
+            Which::Page => {
+                let page::PageRows { constant, mut page } = page::run(target, &args.common, config)?;
+                page.ratio = Some(page.throughput / constant.throughput);
+                page.ratio_note = "÷ constant page".into();
+                table.push(constant);
+                table.push(page);
             }
         }
     }

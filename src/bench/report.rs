@@ -19,6 +19,18 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row for an HTTP run of `common`'s concurrency.
+    pub fn http(
+        name: &str,
+        backend: &'static str,
+        common: &Common,
+        peak_rss_mib: f64,
+        run: super::load::LoadResult,
+    ) -> Row {
+        Row { name: name.into(), backend, concurrency: common.concurrency, peak_rss_mib, ..Row::default() }
+            .with_latencies(run.latencies, run.elapsed)
+    }
+
     /// Fills throughput and latency figures from per-operation latencies over `elapsed`.
     pub fn with_latencies(mut self, mut latencies: Vec<Duration>, elapsed: Duration) -> Row {
         latencies.sort_unstable();

@@ -48,19 +48,23 @@ pub fn open(conn: &mut DbConnection, order: &NewChannelOrder<'_>) -> QueryResult
         DbConnection::Sqlite(c) => insert!(c),
         DbConnection::Postgresql(c) => insert!(c),
     }?;
-    channel_orders::table.find(order.out_trade_no).select(ChannelOrderRow::as_select()).first(conn)
+    super::unique_row(channel_orders::table.find(order.out_trade_no).select(ChannelOrderRow::as_select()), conn)?
+        .ok_or(diesel::result::Error::NotFound)
 }
 
 pub fn find(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<ChannelOrderRow>> {
-    channel_orders::table.find(out_trade_no).select(ChannelOrderRow::as_select()).first(conn).optional()
+    super::unique_row(channel_orders::table.find(out_trade_no).select(ChannelOrderRow::as_select()), conn)
 }
 
 pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<ChannelOrderRow>> {
-    channel_orders::table
-        .filter(channel_orders::decision_no.eq(decision_no))
-        .order(channel_orders::out_trade_no)
-        .select(ChannelOrderRow::as_select())
-        .load(conn)
+    // Every view of an unpaid fine's page runs this.
+    super::on_concrete!(conn, |c| {
+        channel_orders::table
+            .filter(channel_orders::decision_no.eq(decision_no))
+            .order(channel_orders::out_trade_no)
+            .select(ChannelOrderRow::as_select())
+            .load(c)
+    })
 }
 
 /// Remembers the pay link the channel gave last (WeChat renews its code every two hours).

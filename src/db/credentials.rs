@@ -43,22 +43,16 @@ pub fn insert(conn: &mut DbConnection, new: &NewCredential<'_>) -> QueryResult<(
 
 /// The live (not revoked) credential whose token hashes to `hash`.
 pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<CredentialRow>> {
-    // Every authenticated request runs this: on the concrete connection diesel finds its prepared
-    // statement by type, where through MultiConnection it rebuilds the SQL text first.
-    macro_rules! query {
-        ($c:expr) => {
+    // Every authenticated request runs this.
+    super::on_concrete!(conn, |c| {
+        super::unique_row(
             credentials::table
                 .filter(credentials::token_hash.eq(hash))
                 .filter(credentials::revoked_at.is_null())
-                .select(CredentialRow::as_select())
-                .first($c)
-                .optional()
-        };
-    }
-    match conn {
-        DbConnection::Sqlite(c) => query!(c),
-        DbConnection::Postgresql(c) => query!(c),
-    }
+                .select(CredentialRow::as_select()),
+            c,
+        )
+    })
 }
 
 /// The live credentials among `hashes`, in one query (a batch of the group-commit writer).

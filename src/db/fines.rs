@@ -78,7 +78,8 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[NewFine<'_>]) -> QueryResult
 }
 
 pub fn find(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<FineRow>> {
-    fines::table.find(decision_no).select(FineRow::as_select()).first(conn).optional()
+    // Every page view runs this.
+    super::on_concrete!(conn, |c| super::unique_row(fines::table.find(decision_no).select(FineRow::as_select()), c))
 }
 
 /// Moves a fine from `expected` to void. False when its status was no longer `expected`.

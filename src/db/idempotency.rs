@@ -18,7 +18,7 @@ pub struct IdempotencyRecord {
 }
 
 pub fn find(conn: &mut DbConnection, credential: &str, key: &str) -> QueryResult<Option<IdempotencyRecord>> {
-    idempotency_keys::table.find((credential, key)).select(IdempotencyRecord::as_select()).first(conn).optional()
+    super::unique_row(idempotency_keys::table.find((credential, key)).select(IdempotencyRecord::as_select()), conn)
 }
 
 /// The records among `keys` (credential, key) that exist.

@@ -2,6 +2,19 @@
 //! a diesel `MultiConnection` picked by the URL scheme, an r2d2 pool, embedded migrations per
 //! backend. Queries live in one module per table; backend-specific SQL only inside a `match`.
 
+/// Runs `$body` with `$c` bound to the concrete connection behind a [`DbConnection`]. For the
+/// hot queries: on a concrete connection diesel finds its prepared statement by the query's type,
+/// where through MultiConnection it first rebuilds and hashes the SQL text.
+macro_rules! on_concrete {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgresql($c) => $body,
+        }
+    };
+}
+pub(crate) use on_concrete;
+
 pub mod audit;
 pub mod channel_orders;
 mod checkpoint;
@@ -20,6 +33,20 @@ pub use pool::{DbPool, PoolError};
 pub use writer::{Batch, BatchWriter, WriteError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::query_dsl::methods::LoadQuery;
+use diesel::{QueryResult, RunQueryDsl};
+
+/// The row a lookup by a unique key finds, if any. Deliberately not `.first()`: that appends a
+/// bound `LIMIT ?`, and SQLite re-prepares a statement whose LIMIT is a bound parameter at every
+/// execution (it plans around the bound value), which costs more than the lookup itself. A
+/// unique key needs no limit.
+pub fn unique_row<'q, Q, C, U>(query: Q, conn: &mut C) -> QueryResult<Option<U>>
+where
+    C: diesel::Connection,
+    Q: RunQueryDsl<C> + LoadQuery<'q, C, U>,
+{
+    query.load_iter(conn)?.next().transpose()
+}
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

@@ -62,7 +62,7 @@ pub fn mark_applied(conn: &mut DbConnection, channel: &str, channel_txn_id: &str
 }
 
 pub fn find(conn: &mut DbConnection, channel: &str, channel_txn_id: &str) -> QueryResult<Option<PaymentRow>> {
-    payments::table.find((channel, channel_txn_id)).select(PaymentRow::as_select()).first(conn).optional()
+    super::unique_row(payments::table.find((channel, channel_txn_id)).select(PaymentRow::as_select()), conn)
 }
 
 pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<PaymentRow>> {
@@ -74,5 +74,5 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<P
 }
 
 pub fn by_receipt(conn: &mut DbConnection, receipt_no: &str) -> QueryResult<Option<PaymentRow>> {
-    payments::table.filter(payments::receipt_no.eq(receipt_no)).select(PaymentRow::as_select()).first(conn).optional()
+    super::unique_row(payments::table.filter(payments::receipt_no.eq(receipt_no)).select(PaymentRow::as_select()), conn)
 }

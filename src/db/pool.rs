@@ -65,6 +65,11 @@ impl DbPool {
         Ok(self.inner.get()?)
     }
 
+    /// A connection if one is free right now (or can be opened at once), without waiting.
+    pub fn try_get(&self) -> Option<PooledConnection> {
+        self.inner.try_get()
+    }
+
     /// Runs `body` as one write transaction (see [`super::write_transaction`]), one at a time
     /// per process on SQLite.
     pub fn write<T, E>(

@@ -4,7 +4,7 @@
 use super::utc;
 use crate::db::fines::FineRow;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::{SHANGHAI, shanghai_date};
+use crate::domain::time::{shanghai_date, shanghai_wall_clock};
 use crate::domain::{Catalogue, Fen};
 use crate::qr::bill::{BillContent, bill_png};
 use crate::qr::render::{QrMatrix, RenderError};
@@ -15,7 +15,7 @@ pub fn render(fine: &FineRow, catalogue: &Catalogue, qr: Option<&QrMatrix>) -> R
     let violation = catalogue.get(&fine.violation_code).map(|v| v.description_en.as_str()).unwrap_or_default();
     let deadline = match fine.qr_expires_at {
         Some(at) if qr.is_some() => {
-            format!("Pay by QR before {} (UTC+8)", utc(at).with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S"))
+            format!("Pay by QR before {} (UTC+8)", shanghai_wall_clock(utc(at)))
         }
         _ => {
             let due = shanghai_date(utc(fine.issued_at)) + chrono::Days::new(rule.grace_days.unsigned_abs());

@@ -1,6 +1,6 @@
 //! What every handler needs at the edge of the service: the bearer token, a size-bounded body,
 //! the Idempotency-Key header, and the single hop from the async executor to a blocking thread
-//! where the synchronous database work runs.
+//! where the synchronous database work runs (short SQLite reads skip it).
 
 use super::error::ApiError;
 use crate::credentials::{self, Principal, Role};
@@ -109,4 +109,20 @@ pub async fn with_conn<T: Send + 'static>(
         work(&mut conn)
     })
     .await?
+}
+
+/// Runs a short read. On SQLite it runs right here when a connection is free at once: the hop to
+/// a blocking thread and back (two thread wake-ups) costs more than reading a few rows from
+/// SQLite's page cache. On PostgreSQL (a network round trip), or with every connection busy, it
+/// goes through [`with_conn`].
+pub async fn read_conn<T: Send + 'static>(
+    ctx: &web::Data<crate::context::AppContext>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if ctx.pool.is_sqlite()
+        && let Some(mut conn) = ctx.pool.try_get()
+    {
+        return work(&mut conn);
+    }
+    with_conn(ctx, work).await
 }

@@ -158,6 +158,18 @@ const EN: Texts = Texts {
 };
 
 impl Texts {
+    /// The texts as a template value, built once per language (a page view would otherwise
+    /// serialise all of them again).
+    pub fn value(lang: Lang) -> minijinja::Value {
+        static VALUES: std::sync::OnceLock<[minijinja::Value; 2]> = std::sync::OnceLock::new();
+        let [zh, en] =
+            VALUES.get_or_init(|| [minijinja::Value::from_serialize(&ZH), minijinja::Value::from_serialize(&EN)]);
+        match lang {
+            Lang::Zh => zh.clone(),
+            Lang::En => en.clone(),
+        }
+    }
+
     /// What the lookup form says for one of its error codes.
     pub fn lookup_error(&self, code: &str) -> &'static str {
         match code {

@@ -18,13 +18,13 @@ const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 #[derive(Default)]
 pub struct Metrics {
-    by_route: Mutex<BTreeMap<String, RouteStats>>,
+    by_route: Mutex<BTreeMap<&'static str, RouteStats>>,
     fines_issued: AtomicU64,
 }
 
 #[derive(Default)]
 struct RouteStats {
-    by_method_status: BTreeMap<(String, u16), u64>,
+    by_method_status: BTreeMap<(&'static str, u16), u64>,
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum_seconds: f64,
@@ -35,13 +35,10 @@ impl Metrics {
         self.fines_issued.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn record(&self, route: &'static str, method: &'static str, status: u16, seconds: f64) {
         let mut routes = self.by_route.lock().unwrap_or_else(PoisonError::into_inner);
-        let stats = match routes.get_mut(route) {
-            Some(stats) => stats,
-            None => routes.entry(route.to_owned()).or_default(),
-        };
-        *stats.by_method_status.entry((method.to_owned(), status)).or_default() += 1;
+        let stats = routes.entry(route).or_default();
+        *stats.by_method_status.entry((method, status)).or_default() += 1;
         if let Some(i) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             stats.buckets[i] += 1;
         }
@@ -116,18 +113,42 @@ pub async fn track(
     let ctx = req.app_data::<web::Data<AppContext>>().cloned();
     let response = next.call(req).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = route_label(response.request().path());
     let status = response.status().as_u16();
     if let Some(ctx) = ctx {
-        ctx.metrics.record(&route, method, status, seconds);
+        ctx.metrics.record(route, method, status, seconds);
     }
     log::info!("{method} {route} {status} {:.2}ms", seconds * 1000.0);
     Ok(response)
 }
 
+/// The route pattern a path belongs to, from [`super::ROUTES`], by comparing segments: cheaper
+/// than asking actix again (its router matches each pattern with a regular expression).
+fn route_label(path: &str) -> &'static str {
+    super::ROUTES
+        .iter()
+        .map(|(_, pattern)| *pattern)
+        .find(|pattern| super::matches_pattern(pattern, path))
+        .unwrap_or("unmatched")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_labelled_by_their_route_pattern() {
+        assert_eq!(route_label("/p/ABC"), "/p/{token}");
+        assert_eq!(route_label("/P/ABC"), "/p/{token}");
+        assert_eq!(route_label("/p/ABC/pay"), "/p/{token}/pay");
+        assert_eq!(route_label("/api/v1/fines"), "/api/v1/fines");
+        assert_eq!(route_label("/api/v1/fines/123/qr.png"), "/api/v1/fines/{decision_no}/qr.png");
+        assert_eq!(route_label("/healthz"), "/healthz");
+        assert_eq!(route_label("/lookup"), "/lookup");
+        assert_eq!(route_label("/"), "unmatched");
+        assert_eq!(route_label("/api/v1/fines/1/2/3/4/5/6/7/8"), "unmatched");
+        assert_eq!(route_label("/nothing/here"), "unmatched");
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {

@@ -43,20 +43,22 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/violations", web::get().to(officer::violations))
-        .route("/api/v1/districts", web::get().to(officer::districts))
+    // Actix tries routes in this order, each by a regular expression: the bursts come first (the
+    // QR scans, the channels' notifications, the officers' issues).
+    // The QR code holds the upper-case URL, so phones ask for /P/…; people type /p/….
+    cfg.route("/P/{token}", web::get().to(public::pay_page))
+        .route("/p/{token}", web::get().to(public::pay_page))
+        .route("/notify/{channel}", web::post().to(notify::notify))
         .route("/api/v1/fines", web::post().to(officer::issue_fine))
+        .route("/p/{token}/pay", web::post().to(pay::pay))
+        .route("/P/{token}/pay", web::post().to(pay::pay))
+        .route("/api/v1/violations", web::get().to(officer::violations))
+        .route("/api/v1/districts", web::get().to(officer::districts))
         .route("/api/v1/fines/{decision_no}", web::get().to(officer::get_fine))
         .route("/api/v1/fines/{decision_no}/void", web::post().to(officer::void_fine))
         .route("/api/v1/fines/{decision_no}/qr.svg", web::get().to(officer::qr_svg))
         .route("/api/v1/fines/{decision_no}/qr.png", web::get().to(officer::qr_png))
         .route("/api/v1/fines/{decision_no}/bill.png", web::get().to(officer::bill))
-        // The QR code holds the upper-case URL, so phones ask for /P/…; people type /p/….
-        .route("/p/{token}", web::get().to(public::pay_page))
-        .route("/P/{token}", web::get().to(public::pay_page))
-        .route("/p/{token}/pay", web::post().to(pay::pay))
-        .route("/P/{token}/pay", web::post().to(pay::pay))
-        .route("/notify/{channel}", web::post().to(notify::notify))
         .route("/r/{receipt_no}", web::get().to(receipt::receipt))
         .route("/lookup", web::get().to(lookup::form))
         .route("/lookup", web::post().to(lookup::lookup))

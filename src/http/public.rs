@@ -2,7 +2,7 @@
 //! the fine's state in Chinese or English (HTML) or as JSON, decides whether the code is still
 //! active to the second, and reveals nothing about tokens that are forged or unknown.
 
-use super::edge::with_conn;
+use super::edge::read_conn;
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
 use super::receipt::ReceiptJson;
@@ -14,7 +14,7 @@ use crate::db::payments::{self, PaymentRow};
 use crate::domain::plate::mask_plate;
 use crate::domain::qr_window::qr_active;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::{SHANGHAI, rfc3339, shanghai_date};
+use crate::domain::time::{rfc3339, shanghai_date, shanghai_wall_clock};
 use crate::domain::{Fen, FineStatus};
 use crate::fines::utc;
 use crate::payments::apply::Recorded;
@@ -167,7 +167,7 @@ struct PageData {
 
 async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<PageData>, ApiError> {
     let decision_no = decision_no.to_owned();
-    with_conn(ctx, move |conn| {
+    read_conn(ctx, move |conn| {
         let Some(fine) = fines::find(conn, &decision_no)? else { return Ok(None) };
         let (open_orders, receipt) = match FineStatus::parse(&fine.status) {
             Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
@@ -204,7 +204,7 @@ pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     }
     let html = templates()
         .get_template("not_found.html")
-        .and_then(|t| t.render(context! { t => Texts::of(lang) }))
+        .and_then(|t| t.render(context! { t => Texts::value(lang) }))
         .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
     page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
 }
@@ -263,9 +263,9 @@ fn render_page(ctx: &AppContext, fine: &FineRow, view: &PageView<'_>) -> Result<
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     let expires = fine.qr_expires_at.map(utc);
     let seconds_left = expires.map(|e| (e - now).num_seconds().max(0)).unwrap_or(0);
-    let local = |at: DateTime<Utc>| at.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S").to_string();
+    let local = shanghai_wall_clock;
     templates().get_template("pay.html")?.render(context! {
-        t => Texts::of(lang),
+        t => Texts::value(lang),
         state => state.name(),
         decision_no => fine.decision_no,
         violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),

@@ -2,14 +2,14 @@
 //! number is random and unguessable, so holding it is what lets someone see (and verify) the
 //! receipt; finepay shows it from its own records, in Chinese or English, or as JSON.
 
-use super::edge::with_conn;
+use super::edge::read_conn;
 use super::i18n::{Lang, Texts};
 use super::public::{accepts_json, format_yuan, not_found, page_headers, templates};
 use crate::context::AppContext;
 use crate::db::payments::{self, PaymentRow};
 use crate::db::{fines, fines::FineRow};
 use crate::domain::Fen;
-use crate::domain::time::{SHANGHAI, rfc3339};
+use crate::domain::time::{rfc3339, shanghai_wall_clock};
 use crate::fines::utc;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -44,7 +44,7 @@ impl ReceiptJson {
 
     pub fn paid_local(&self) -> String {
         chrono::DateTime::parse_from_rfc3339(&self.paid_at)
-            .map(|at| at.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|at| shanghai_wall_clock(at.to_utc()))
             .unwrap_or_default()
     }
 }
@@ -61,7 +61,7 @@ pub async fn receipt(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Pa
     if !plausible(&receipt_no) {
         return not_found(wants_json, lang);
     }
-    let found = with_conn(&ctx, move |conn| {
+    let found = read_conn(&ctx, move |conn| {
         let Some(payment) = payments::by_receipt(conn, &receipt_no)? else { return Ok(None) };
         Ok(fines::find(conn, &payment.decision_no)?.map(|fine| (payment, fine)))
     })
@@ -86,7 +86,7 @@ fn render(ctx: &AppContext, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     templates().get_template("receipt.html")?.render(context! {
-        t => Texts::of(lang),
+        t => Texts::value(lang),
         receipt_no => receipt.receipt_no,
         decision_no => receipt.decision_no,
         violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),

@@ -130,3 +130,27 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// `finepay bench pay` and `bench page` run end to end on a few requests (every answer checked
+/// by the bench itself, which fails on a wrong one) and print their tables with a ratio.
+#[actix_web::test]
+async fn the_pay_and_page_benchmarks_run_and_check_their_answers() {
+    let db = TestDb::new();
+    let postgres = std::env::var("FINEPAY_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    for which in ["pay", "page"] {
+        let mut args = vec!["bench", which, "--requests", "30", "--warmup", "3", "--concurrency", "4"];
+        if let Some(url) = &postgres {
+            args.extend(["--no-sqlite", "--postgres-url", url]);
+        }
+        let output = finepay(&db, &args);
+        assert_success(&output, which);
+        let table = stdout(&output);
+        let backend = if postgres.is_some() { "postgres" } else { "sqlite" };
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {which}: ")))
+            .unwrap_or_else(|| panic!("no {which} row in {table}"));
+        assert!(row.contains(&format!("| {backend} | 30 | 4 |")), "{row}");
+        assert!(row.contains("**"), "the row has its ratio: {row}");
+    }
+}

@@ -254,17 +254,7 @@ impl TestApp {
 
     /// The payer pays at the simulated channel; returns the notification it would send.
     pub fn sim_pay(&self, channel_pay_link: &str) -> SimPayment {
-        let code = channel_pay_link.split("pr=").nth(1).expect("a simulator pay link");
-        let paid = if channel_pay_link.contains("/sim/wechat/") {
-            self.simulator.wechat.as_ref().expect("wechat simulated").pay(code)
-        } else if channel_pay_link.contains("/sim/alipay/") {
-            self.simulator.alipay.as_ref().expect("alipay simulated").pay(code)
-        } else if channel_pay_link.contains("/sim/unionpay/") {
-            self.simulator.unionpay.as_ref().expect("unionpay simulated").pay(code)
-        } else {
-            panic!("no simulated channel for {channel_pay_link}")
-        };
-        paid.expect("the simulated payer pays")
+        self.simulator.pay_link(channel_pay_link).expect("the simulated payer pays")
     }
 
     /// Delivers a notification to finepay as the channel does; returns (status, body).

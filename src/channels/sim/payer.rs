@@ -122,6 +122,15 @@ fn payer<'a>(sim: &'a Simulator, channel: &str) -> Option<&'a dyn PayerSide> {
     }
 }
 
+impl Simulator {
+    /// The payer pays the order behind a simulator pay link; returns the notification the channel
+    /// would send for it, without sending it (tests and benchmarks deliver it themselves).
+    pub fn pay_link(&self, pay_url: &str) -> Result<SimPayment, PayError> {
+        let (channel, code) = parse_pay_link(pay_url).ok_or(PayError::UnknownCode)?;
+        payer(self, &channel).ok_or(PayError::UnknownCode)?.pay(&code)
+    }
+}
+
 /// The channel and code of a simulator pay link (`…/sim/{channel}/pay?pr={code}`).
 fn parse_pay_link(pay_url: &str) -> Option<(String, String)> {
     let (path, query) = pay_url.split_once('?')?;
