@@ -53,10 +53,10 @@ pub fn insert_new(conn: &mut DbConnection, payment: &NewPayment<'_>) -> QueryRes
     Ok(inserted == 1)
 }
 
-/// The payment paid its fine: it becomes `applied` with its receipt number.
-pub fn mark_applied(conn: &mut DbConnection, channel: &str, channel_txn_id: &str, receipt_no: &str) -> QueryResult<()> {
+/// The payment could not pay its fine after all: it becomes `refund`, without a receipt.
+pub fn mark_refund(conn: &mut DbConnection, channel: &str, channel_txn_id: &str) -> QueryResult<()> {
     diesel::update(payments::table.find((channel, channel_txn_id)))
-        .set((payments::outcome.eq("applied"), payments::receipt_no.eq(Some(receipt_no))))
+        .set((payments::outcome.eq("refund"), payments::receipt_no.eq(None::<&str>)))
         .execute(conn)
         .map(|_| ())
 }

@@ -9,7 +9,8 @@
 //!    channel dated the payment inside the QR window (a late notification of a timely payment is
 //!    honoured). If that update finds nothing to change, the payment is refunded to its source.
 //!
-//! All three happen in one transaction, group-committed with other payments.
+//! All three happen in one transaction, group-committed with other payments; the batch's orders
+//! are marked paid together at its end, in the same transaction.
 
 use crate::channels::{ChannelKind, ChannelPayment};
 use crate::db::writer::{Batch, BatchWriter, WriteError};
@@ -104,6 +105,13 @@ impl Batch for PaymentBatch {
                 other => other,
             });
         }
+        let paid_orders: Vec<&str> = items
+            .iter()
+            .zip(&outputs)
+            .filter(|(_, output)| matches!(output, Ok(Recorded::Applied { .. } | Recorded::Refunding { .. })))
+            .map(|(item, _)| item.payment.out_trade_no.as_str())
+            .collect();
+        channel_orders::finish_paid(conn, &paid_orders, now.naive_utc())?;
         Ok(outputs)
     }
 
@@ -112,7 +120,14 @@ impl Batch for PaymentBatch {
         let mut tries = 0;
         loop {
             tries += 1;
-            match pool.write(conn, |conn| record_one(conn, item, now)) {
+            let recorded = pool.write(conn, |conn| {
+                let recorded = record_one(conn, item, now)?;
+                if !matches!(recorded, Recorded::AlreadyKnown) {
+                    channel_orders::finish_paid(conn, &[item.payment.out_trade_no.as_str()], now.naive_utc())?;
+                }
+                Ok(recorded)
+            });
+            match recorded {
                 Err(ApplyError::Storage(e)) if tries < 5 => log::warn!("recording a payment, retrying: {e}"),
                 other => return other,
             }
@@ -139,6 +154,9 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
     }
     let paid_at = payment.paid_at.naive_utc();
     let at = now.naive_utc();
+    // Recorded as applied, the common case, so that it takes no second write; a payment that
+    // cannot pay its fine is turned into a refund below, in the same transaction.
+    let receipt_no = new_receipt_no().ok_or_else(|| ApplyError::Storage("no system randomness".into()))?;
     let new = payments::NewPayment {
         channel,
         channel_txn_id: &payment.channel_txn_id,
@@ -148,13 +166,12 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
         paid_at,
         received_at: at,
         source: item.source.as_str(),
-        outcome: "refund",
-        receipt_no: None,
+        outcome: "applied",
+        receipt_no: Some(&receipt_no),
     };
     if !payments::insert_new(conn, &new)? {
         return Ok(Recorded::AlreadyKnown);
     }
-    channel_orders::finish(conn, &order.out_trade_no, "paid", at)?;
     let actor = format!("channel:{channel}");
     let facts = serde_json::json!({
         "channel": channel,
@@ -165,8 +182,6 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
         "source": item.source.as_str(),
     });
     if fines::mark_paid_in_window(conn, &order.decision_no, paid_at, channel, at)? {
-        let receipt_no = new_receipt_no().ok_or_else(|| ApplyError::Storage("no system randomness".into()))?;
-        payments::mark_applied(conn, channel, &payment.channel_txn_id, &receipt_no)?;
         let details = serde_json::json!({"payment": facts, "receipt_no": receipt_no}).to_string();
         audit::record(
             conn,
@@ -180,6 +195,7 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
         )?;
         return Ok(Recorded::Applied { receipt_no });
     }
+    payments::mark_refund(conn, channel, &payment.channel_txn_id)?;
     let fine = fines::find(conn, &order.decision_no)?;
     let reason = match fine.as_ref().map(|f| f.status.as_str()) {
         Some("paid") => "the fine was already paid",
