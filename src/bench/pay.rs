@@ -26,7 +26,7 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
         let simulator = simulator.ok_or_else(|| anyhow::anyhow!("bench pay needs [simulator] enabled"))?;
 
         let paths = issue::pay_paths(&ctx, address, common.concurrency, total).await?;
-        let links = open_orders(address, common.concurrency, &paths).await?;
+        let links = open_orders_retrying(address, common.concurrency, &paths).await?;
         let deliveries = pay_all(&simulator, &links)?;
         let requests: Vec<Vec<u8>> = deliveries.iter().map(as_request).collect::<anyhow::Result<_>>()?;
         let check = |i: usize, status: u16, body: &[u8]| {
@@ -83,21 +83,53 @@ fn success_reply(channel: ChannelKind) -> (u16, &'static [u8]) {
 }
 
 /// Opens each fine's order at its channel (`POST /p/{token}/pay`); returns the channels' pay links.
-async fn open_orders(address: SocketAddr, concurrency: usize, paths: &[String]) -> anyhow::Result<Vec<String>> {
-    let links = Mutex::new(vec![String::new(); paths.len()]);
+async fn open_orders(
+    address: SocketAddr,
+    concurrency: usize,
+    orders: &[(String, ChannelKind)],
+) -> anyhow::Result<Vec<String>> {
+    let links = Mutex::new(vec![String::new(); orders.len()]);
     let request = |i: usize| {
-        let body = format!("{{\"channel\":\"{}\"}}", channel_of(i).as_str());
-        load::request("POST", &format!("{}/pay", paths[i]), &[("Content-Type", "application/json")], body.as_bytes())
+        let (path, channel) = &orders[i];
+        let body = format!("{{\"channel\":\"{}\"}}", channel.as_str());
+        load::request("POST", &format!("{path}/pay"), &[("Content-Type", "application/json")], body.as_bytes())
     };
     let check = |i: usize, status: u16, body: &[u8]| {
+        if status == 502 {
+            return Ok(()); // left empty: opened again by the caller
+        }
         let answer: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let link = answer["pay_url"].as_str().filter(|_| status == 200);
         let link = link.ok_or_else(|| format!("{status}: {answer}"))?;
         links.lock().unwrap_or_else(|p| p.into_inner())[i] = link.to_owned();
         Ok(())
     };
-    drive(address, concurrency, paths.len(), request, check).await?;
+    drive(address, concurrency, orders.len(), request, check).await?;
     Ok(links.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// As [`open_orders`], where a payer taps again when the channel did not answer (502): only
+/// that answer is retried, a few times.
+async fn open_orders_retrying(
+    address: SocketAddr,
+    concurrency: usize,
+    paths: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let orders: Vec<(String, ChannelKind)> =
+        paths.iter().enumerate().map(|(i, p)| (p.clone(), channel_of(i))).collect();
+    let mut links = open_orders(address, concurrency, &orders).await?;
+    for _ in 0..3 {
+        let missing: Vec<usize> = (0..links.len()).filter(|i| links[*i].is_empty()).collect();
+        if missing.is_empty() {
+            break;
+        }
+        let again = open_orders(address, 1, &missing.iter().map(|i| orders[*i].clone()).collect::<Vec<_>>()).await?;
+        for (i, link) in missing.into_iter().zip(again) {
+            links[i] = link;
+        }
+    }
+    anyhow::ensure!(links.iter().all(|l| !l.is_empty()), "a channel kept failing to open orders");
+    Ok(links)
 }
 
 /// The simulated payers pay every order (signing costs, so on every core); returns the

@@ -59,6 +59,9 @@ pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Chan
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        // Let idle connections go well before a server's keep-alive ends, so a request is not
+        // written into a connection the server is closing at that moment.
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| ChannelError::Transport(e.to_string()))
 }

@@ -143,6 +143,12 @@ impl AlipaySim {
         status == 200 && body == NOTIFY_ACK.as_bytes()
     }
 
+    /// The notification as sent again: as it was first sent (finepay applies no freshness
+    /// window to this channel's notifications, only its signature and its own order).
+    pub fn resend(&self, notification: &Delivery) -> Delivery {
+        notification.clone()
+    }
+
     /// A copy of `notification` with a well-formed but false `sign`.
     pub fn probe(notification: &Delivery) -> Delivery {
         let forged = BASE64.encode(&[0u8; 256]);

@@ -101,6 +101,8 @@ pub fn start_on(listener: TcpListener, simulator: Simulator) -> std::io::Result<
             .configure(Simulator::configure)
     })
     .workers(1)
+    // As the channels' own front ends do; finepay's client lets connections go sooner.
+    .keep_alive(std::time::Duration::from_secs(75))
     .disable_signals()
     .listen(listener)?
     .run();

@@ -26,6 +26,7 @@ pub trait PayerSide: Send + Sync {
     fn retry_schedule(&self) -> &'static [Duration];
     fn accepts(&self, status: u16, body: &[u8]) -> bool;
     fn probe(&self, notification: &Delivery) -> Delivery;
+    fn resend(&self, notification: &Delivery) -> Delivery;
 }
 
 /// Each simulated channel's payer side is its own `wallet`, `pay`, schedule, reply rule and probe.
@@ -46,6 +47,9 @@ macro_rules! payer_side {
             }
             fn probe(&self, notification: &Delivery) -> Delivery {
                 <$sim>::probe(notification)
+            }
+            fn resend(&self, notification: &Delivery) -> Delivery {
+                <$sim>::resend(self, notification)
             }
         }
     };
@@ -237,8 +241,9 @@ async fn deliver(sim: &Simulator, channel: &str, notification: &Delivery, probe:
         let _ = send(&sim.payer.http, &side.probe(notification)).await;
     }
     let mut waits = side.retry_schedule().iter();
+    let mut sending = notification.clone();
     loop {
-        match send(&sim.payer.http, notification).await {
+        match send(&sim.payer.http, &sending).await {
             Some((status, body)) if side.accepts(status, &body) => return,
             Some((status, _)) => log::debug!("{channel} notification to {}: HTTP {status}", notification.url),
             None => log::debug!("{channel} notification to {}: no answer", notification.url),
@@ -248,6 +253,7 @@ async fn deliver(sim: &Simulator, channel: &str, notification: &Delivery, probe:
             return;
         };
         tokio::time::sleep(wait.mul_f64(sim.payer.retry_scale)).await;
+        sending = side.resend(notification);
     }
 }
 

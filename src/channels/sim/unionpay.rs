@@ -130,6 +130,12 @@ impl UnionpaySim {
         status == 200 || status == 302
     }
 
+    /// The notification as sent again: as it was first sent (finepay applies no freshness
+    /// window to this channel's notifications, only its signature and its own order).
+    pub fn resend(&self, notification: &Delivery) -> Delivery {
+        notification.clone()
+    }
+
     /// A copy of `notification` whose signature is well-formed Base64 made by no key.
     pub fn probe(notification: &Delivery) -> Delivery {
         let mut probe = notification.clone();

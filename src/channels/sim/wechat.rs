@@ -221,6 +221,28 @@ impl WechatSim {
         probe
     }
 
+    /// The notification as WeChat sends it again: the same body under a fresh timestamp, nonce
+    /// and signature. WeChat signs every send, so a resend hours after the payment still passes
+    /// the merchant's ±300 s check.
+    pub fn resend(&self, notification: &Delivery) -> Delivery {
+        let (timestamp, nonce) = (self.clock.now().timestamp().to_string(), nonce());
+        let Ok(signature) =
+            self.config.signing_key.sign_base64(&response_message(&timestamp, &nonce, &notification.body))
+        else {
+            return notification.clone();
+        };
+        let mut again = notification.clone();
+        for (name, value) in &mut again.headers {
+            match name.as_str() {
+                "Wechatpay-Timestamp" => *value = timestamp.clone(),
+                "Wechatpay-Nonce" => *value = nonce.clone(),
+                "Wechatpay-Signature" => *value = signature.clone(),
+                _ => {}
+            }
+        }
+        again
+    }
+
     /// A signed, sealed TRANSACTION.SUCCESS notification for `transaction`.
     pub fn notification(&self, transaction: &Transaction, now: DateTime<Utc>) -> Option<SignedNotification> {
         let plain = serde_json::to_vec(transaction).ok()?;

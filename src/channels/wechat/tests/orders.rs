@@ -120,6 +120,14 @@ async fn forged_stale_probing_or_foreign_notifications_are_refused() {
 
     s.clock.advance(Duration::seconds(300));
     assert_eq!(s.client.parse_notification(&message(&paid)), Err(NotifyError::Stale), "a replay five minutes later");
+    // WeChat's own resend, hours later, is signed afresh: the same payment, and it passes.
+    s.clock.advance(Duration::hours(3));
+    let resent = wechat(&s).resend(&paid);
+    assert_eq!(resent.body, paid.body);
+    assert_ne!(message(&resent).timestamp, message(&paid).timestamp);
+    let first = s.client.parse_notification(&message(&paid));
+    assert_eq!(first, Err(NotifyError::Stale));
+    assert!(s.client.parse_notification(&message(&resent)).is_ok(), "a fresh signature over the same body");
 }
 
 #[actix_web::test]
