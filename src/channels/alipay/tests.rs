@@ -13,6 +13,7 @@ use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, NotifyError, OrderRequest, OrderStatus, PaymentChannel,
     RefundRequest, RefundStatus, StatementKind, StatementLine,
 };
+use crate::channels::{pay_code_of as code_of, test_order as order};
 use crate::domain::Fen;
 use crate::domain::time::{Clock, ManualClock, shanghai_date};
 use chrono::Duration;
@@ -81,20 +82,6 @@ fn setup(adjust: impl FnOnce(&mut AlipayConfig)) -> Setup {
     adjust(&mut config);
     let client = AlipayClient::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
     Setup { client, server, clock }
-}
-
-fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
-    OrderRequest {
-        out_trade_no: out_trade_no.into(),
-        description: "交通违法罚款 1101052611200000176".into(),
-        amount: Fen(20000),
-        pay_by: clock.now() + Duration::hours(4),
-        opened_at: clock.now(),
-    }
-}
-
-fn code_of(pay_url: &str) -> String {
-    pay_url.split("pr=").nth(1).expect("pr").to_owned()
 }
 
 fn refused_with(result: Result<impl std::fmt::Debug, ChannelError>, sub_code: &str) {

@@ -12,6 +12,7 @@ use crate::channels::{
     ChannelError, CloseOutcome, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel, RefundRequest,
     RefundStatus,
 };
+use crate::channels::{pay_code_of as code_of, test_order as order};
 use crate::domain::Fen;
 use crate::domain::time::{Clock, ManualClock};
 use chrono::{Duration, SubsecRound, Utc};
@@ -79,20 +80,6 @@ fn client_with(port: u16, clock: Arc<ManualClock>, adjust: impl FnOnce(&mut Unio
 
 fn unionpay(s: &Setup) -> &UnionpaySim {
     s.server.simulator.unionpay.as_ref().expect("the UnionPay simulator")
-}
-
-fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
-    OrderRequest {
-        out_trade_no: out_trade_no.into(),
-        description: "交通违法罚款 1101052611210000176".into(),
-        amount: Fen(20000),
-        pay_by: clock.now() + Duration::hours(4),
-        opened_at: clock.now(),
-    }
-}
-
-fn code_of(pay_url: &str) -> String {
-    pay_url.split("pr=").nth(1).expect("pr").to_owned()
 }
 
 fn refused_with(result: Result<impl std::fmt::Debug, ChannelError>, expected: &str) {

@@ -24,6 +24,7 @@ const APIV3_KEY: &[u8] = b"finepay-simulator-apiv3-key-0032";
 const REFUND_SETTLES_AFTER: Duration = Duration::minutes(1);
 
 use crate::channels::simulator_fixture as fixture;
+use crate::channels::{pay_code_of as code_of, test_order as order};
 
 fn cert(name: &str) -> Certificate {
     Certificate::from_pem(&fixture(name)).expect("certificate")
@@ -73,20 +74,6 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
     adjust(&mut config);
     let client = WechatPay::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
     Setup { client, server, clock, base_url }
-}
-
-fn order(out_trade_no: &str, clock: &ManualClock) -> OrderRequest {
-    OrderRequest {
-        out_trade_no: out_trade_no.into(),
-        description: "交通违法罚款 1101052611210000176".into(),
-        amount: Fen(20000),
-        pay_by: clock.now() + Duration::hours(4),
-        opened_at: clock.now(),
-    }
-}
-
-fn code_of(pay_url: &str) -> String {
-    pay_url.split("pr=").nth(1).expect("pr").to_owned()
 }
 
 fn message(n: &Delivery) -> SignedMessage<'_> {
