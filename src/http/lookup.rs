@@ -14,6 +14,7 @@ use crate::context::AppContext;
 use crate::db::fines;
 use crate::domain::DecisionNo;
 use crate::fines::view::ViewContext;
+use crate::qr::token::constant_time_eq;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -167,8 +168,7 @@ fn from_form_body(body: &[u8]) -> LookupRequest {
 
 /// Compares without an early exit, so timing does not reveal how much of a guess was right.
 fn same_code(stored: &str, given: &str) -> bool {
-    let (a, b) = (stored.as_bytes(), given.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    constant_time_eq(stored.as_bytes(), given.as_bytes())
 }
 
 /// The client's address: from the trusted proxy's header when one is configured, else the peer.
@@ -201,7 +201,7 @@ fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, error: Option<&
     let texts = Texts::of(lang);
     let html = templates().get_template("lookup.html").and_then(|t| {
         t.render(context! {
-            t => texts,
+            t => Texts::value(lang),
             lang => lang_code(lang),
             decision_no => asked.decision_no,
             error => error.map(|code| texts.lookup_error(code)),

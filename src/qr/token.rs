@@ -75,8 +75,9 @@ fn tag(key: &hmac::Key, payload: &[u8]) -> hmac::Tag {
     ctx.sign()
 }
 
-/// Compares without an early exit, so timing does not reveal how much of a forged tag was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares without an early exit, so timing does not reveal how much of a forged tag (or a
+/// guessed code) was right.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
