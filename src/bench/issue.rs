@@ -23,9 +23,9 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
         let harness::Daemon { address, ctx, server, .. } = harness::start(settings)?;
 
         let officers = Officers::new(&ctx, common.warmup + common.requests)?;
-        officers.issue(address, common.concurrency, 0, common.warmup, |_, _| {}).await?;
+        officers.issue(address, common.concurrency, 0, common.warmup, None).await?;
         reset_peak_rss();
-        let measured = officers.issue(address, common.concurrency, common.warmup, common.requests, |_, _| {}).await?;
+        let measured = officers.issue(address, common.concurrency, common.warmup, common.requests, None).await?;
         let peak = peak_rss_mib();
 
         // Every acknowledged request left exactly one fine.
@@ -78,14 +78,15 @@ impl Officers {
         Ok(Officers { tokens, body })
     }
 
-    /// Issues fines `first..first + count`; `issued(i, pay_path)` hears of each one's pay page path.
+    /// Issues fines `first..first + count`; `issued(i, pay_path)`, if given, hears of each one's
+    /// pay page path (the load generator reads no more of the answer than it must).
     pub async fn issue(
         &self,
         address: SocketAddr,
         concurrency: usize,
         first: usize,
         count: usize,
-        issued: impl Fn(usize, String),
+        issued: Option<&dyn Fn(usize, String)>,
     ) -> anyhow::Result<LoadResult> {
         let request = |i: usize| {
             let n = first + i;
@@ -103,9 +104,11 @@ impl Officers {
             if status != 201 || !text.contains("\"status\":\"awaiting_payment\"") {
                 return Err(format!("{status}: {text}"));
             }
-            let pay_url = text.split("\"pay_url\":\"").nth(1).and_then(|rest| rest.split('"').next());
-            let path = pay_url.and_then(|url| url.split_once("/P/")).map(|(_, token)| format!("/p/{token}"));
-            issued(first + i, path.ok_or_else(|| format!("no pay_url in {text}"))?);
+            if let Some(issued) = issued {
+                let pay_url = text.split("\"pay_url\":\"").nth(1).and_then(|rest| rest.split('"').next());
+                let path = pay_url.and_then(|url| url.split_once("/P/")).map(|(_, token)| format!("/p/{token}"));
+                issued(first + i, path.ok_or_else(|| format!("no pay_url in {text}"))?);
+            }
             Ok(())
         };
         drive(address, concurrency, count, request, check).await
@@ -121,9 +124,13 @@ pub async fn pay_paths(
 ) -> anyhow::Result<Vec<String>> {
     let paths = Mutex::new(vec![String::new(); count]);
     Officers::new(ctx, count)?
-        .issue(address, concurrency, 0, count, |i, path| {
-            paths.lock().unwrap_or_else(|p| p.into_inner())[i] = path;
-        })
+        .issue(
+            address,
+            concurrency,
+            0,
+            count,
+            Some(&|i, path| paths.lock().unwrap_or_else(|p| p.into_inner())[i] = path),
+        )
         .await?;
     Ok(paths.into_inner().unwrap_or_else(|p| p.into_inner()))
 }

@@ -30,7 +30,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 /// Sends requests `0..total`; `check` turns a wrong answer into an error that fails the run.
-pub async fn drive<Req, Check>(
+pub async fn drive<Req, Bytes, Check>(
     address: SocketAddr,
     concurrency: usize,
     total: usize,
@@ -38,7 +38,8 @@ pub async fn drive<Req, Check>(
     check: Check,
 ) -> anyhow::Result<LoadResult>
 where
-    Req: Fn(usize) -> Vec<u8>,
+    Req: Fn(usize) -> Bytes,
+    Bytes: AsRef<[u8]>,
     Check: Fn(usize, u16, &[u8]) -> Result<(), String>,
 {
     let next = AtomicUsize::new(0);
@@ -52,7 +53,7 @@ where
                 return Ok::<_, anyhow::Error>(latencies);
             }
             let sent = Instant::now();
-            let (status, body) = connection.exchange(&make(i)).await?;
+            let (status, body) = connection.exchange(make(i).as_ref()).await?;
             latencies.push(sent.elapsed());
             check(i, status, body).map_err(|e| anyhow::anyhow!("request {i}: wrong answer: {e}"))?;
         }

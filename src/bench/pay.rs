@@ -39,14 +39,14 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
         };
 
         let (warmup, measured) = requests.split_at(common.warmup);
-        drive(address, common.concurrency, warmup.len(), |i| warmup[i].clone(), check).await?;
+        drive(address, common.concurrency, warmup.len(), |i| warmup[i].as_slice(), check).await?;
         reset_peak_rss();
         let offset = common.warmup;
         let measured = drive(
             address,
             common.concurrency,
             measured.len(),
-            |i| measured[i].clone(),
+            |i| measured[i].as_slice(),
             |i, s, b| check(offset + i, s, b),
         )
         .await?;
