@@ -33,7 +33,7 @@ pub struct NewAuditEntry<'a> {
 }
 
 pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
+    super::on_concrete!(conn, |c| diesel::insert_into(audit_log::table).values(entry).execute(c)).map(|_| ())
 }
 
 pub fn record_many(conn: &mut DbConnection, entries: &[NewAuditEntry<'_>]) -> QueryResult<()> {

@@ -52,8 +52,22 @@ pub fn open(conn: &mut DbConnection, order: &NewChannelOrder<'_>) -> QueryResult
         .ok_or(diesel::result::Error::NotFound)
 }
 
-pub fn find(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<ChannelOrderRow>> {
-    super::unique_row(channel_orders::table.find(out_trade_no).select(ChannelOrderRow::as_select()), conn)
+/// What a payment is checked against: the order's fine, channel and amount, which never change
+/// once the order is open.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = channel_orders)]
+pub struct OrderTerms {
+    pub out_trade_no: String,
+    pub decision_no: String,
+    pub channel: String,
+    pub amount_fen: i64,
+}
+
+pub fn terms(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<OrderTerms>> {
+    // Once per payment, in the payment writer.
+    super::on_concrete!(conn, |c| {
+        super::unique_row(channel_orders::table.find(out_trade_no).select(OrderTerms::as_select()), c)
+    })
 }
 
 pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<ChannelOrderRow>> {
@@ -84,7 +98,10 @@ pub fn finish_paid(conn: &mut DbConnection, numbers: &[&str], at: NaiveDateTime)
         updated += diesel::update(
             channel_orders::table
                 .filter(channel_orders::out_trade_no.eq_any(chunk))
-                .filter(channel_orders::status.eq("open")),
+                // `status || ''` keeps SQLite on the primary key: with a plain `status = 'open'`
+                // and ten or more numbers, its planner prefers the status index and walks every
+                // open order in the table — a cost that grows with the table, once per batch.
+                .filter(channel_orders::status.concat("").eq("open")),
         )
         .set((channel_orders::status.eq("paid"), channel_orders::updated_at.eq(at)))
         .execute(conn)?;

@@ -2,6 +2,7 @@
 //! the expected current status; the caller learns from the row count whether it won.
 
 use super::DbConnection;
+use super::fixed_shape::FixedShape;
 use super::schema::fines;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -111,18 +112,24 @@ pub fn mark_paid_in_window(
     channel: &str,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(
-        fines::table
-            .find(decision_no)
-            .filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"]))
-            .filter(fines::qr_expires_at.gt(paid_at)),
-    )
-    .set((
-        fines::status.eq("paid"),
-        fines::paid_at.eq(Some(paid_at)),
-        fines::paid_channel.eq(Some(channel)),
-        fines::updated_at.eq(at),
-    ))
-    .execute(conn)?;
+    // Once per payment, in the payment writer: its fixed SQL is prepared once per connection.
+    struct MarkPaidInWindow;
+    let updated = super::on_concrete!(conn, |c| {
+        FixedShape::<_, MarkPaidInWindow>::new(
+            diesel::update(
+                fines::table
+                    .find(decision_no)
+                    .filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"]))
+                    .filter(fines::qr_expires_at.gt(paid_at)),
+            )
+            .set((
+                fines::status.eq("paid"),
+                fines::paid_at.eq(Some(paid_at)),
+                fines::paid_channel.eq(Some(channel)),
+                fines::updated_at.eq(at),
+            )),
+        )
+        .execute(c)
+    })?;
     Ok(updated == 1)
 }

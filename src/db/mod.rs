@@ -20,6 +20,7 @@ pub mod channel_orders;
 mod checkpoint;
 pub mod credentials;
 pub mod fines;
+mod fixed_shape;
 pub mod idempotency;
 pub mod migrate;
 pub mod payments;

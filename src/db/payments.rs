@@ -3,6 +3,7 @@
 //! already paid, void or past its window, and is being sent back — see `refunds`).
 
 use super::DbConnection;
+use super::fixed_shape::FixedShape;
 use super::schema::payments;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -40,16 +41,15 @@ pub struct NewPayment<'a> {
 
 /// Records a payment unless the channel's transaction id is already known. False for a repeat.
 pub fn insert_new(conn: &mut DbConnection, payment: &NewPayment<'_>) -> QueryResult<bool> {
-    // Upserts do not compile through MultiConnection; the statement is the same on both.
-    macro_rules! insert {
-        ($c:expr) => {
-            diesel::insert_into(payments::table).values(payment).on_conflict_do_nothing().execute($c)
-        };
-    }
-    let inserted = match conn {
-        DbConnection::Sqlite(c) => insert!(c),
-        DbConnection::Postgresql(c) => insert!(c),
-    }?;
+    // Upserts do not compile through MultiConnection; the statement is the same on both. Once
+    // per payment, in the payment writer: its fixed SQL is prepared once per connection.
+    struct InsertPayment;
+    let inserted = super::on_concrete!(conn, |c| {
+        FixedShape::<_, InsertPayment>::new(
+            diesel::insert_into(payments::table).values(payment).on_conflict_do_nothing(),
+        )
+        .execute(c)
+    })?;
     Ok(inserted == 1)
 }
 

@@ -142,7 +142,7 @@ impl Batch for PaymentBatch {
 fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc>) -> Result<Recorded, ApplyError> {
     let payment = &item.payment;
     let channel = item.channel.as_str();
-    let order = channel_orders::find(conn, &payment.out_trade_no)?
+    let order = channel_orders::terms(conn, &payment.out_trade_no)?
         .filter(|order| order.channel == channel)
         .ok_or_else(|| ApplyError::UnknownOrder(payment.out_trade_no.clone()))?;
     if order.amount_fen != payment.amount.get() {
@@ -173,16 +173,16 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
         return Ok(Recorded::AlreadyKnown);
     }
     let actor = format!("channel:{channel}");
-    let facts = serde_json::json!({
-        "channel": channel,
-        "channel_txn_id": payment.channel_txn_id,
-        "out_trade_no": order.out_trade_no,
-        "amount_fen": payment.amount.get(),
-        "paid_at": crate::domain::time::rfc3339(payment.paid_at),
-        "source": item.source.as_str(),
-    });
+    let facts = PaymentFacts {
+        channel,
+        channel_txn_id: &payment.channel_txn_id,
+        out_trade_no: &order.out_trade_no,
+        amount_fen: payment.amount.get(),
+        paid_at: crate::domain::time::rfc3339(payment.paid_at),
+        source: item.source.as_str(),
+    };
     if fines::mark_paid_in_window(conn, &order.decision_no, paid_at, channel, at)? {
-        let details = serde_json::json!({"payment": facts, "receipt_no": receipt_no}).to_string();
+        let details = audit_details(&Applied { payment: &facts, receipt_no: &receipt_no })?;
         audit::record(
             conn,
             &audit::NewAuditEntry {
@@ -220,7 +220,7 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
             next_attempt_at: at,
         },
     )?;
-    let details = serde_json::json!({"payment": facts, "out_refund_no": out_refund_no, "reason": reason}).to_string();
+    let details = audit_details(&RefundScheduled { payment: &facts, out_refund_no: &out_refund_no, reason })?;
     audit::record(
         conn,
         &audit::NewAuditEntry {
@@ -232,6 +232,34 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
         },
     )?;
     Ok(Recorded::Refunding { out_refund_no, reason })
+}
+
+fn audit_details(details: &impl serde::Serialize) -> Result<String, ApplyError> {
+    serde_json::to_string(details).map_err(|e| ApplyError::Storage(format!("audit details: {e}")))
+}
+
+/// The audit details of a recorded payment.
+#[derive(serde::Serialize)]
+struct PaymentFacts<'a> {
+    channel: &'a str,
+    channel_txn_id: &'a str,
+    out_trade_no: &'a str,
+    amount_fen: i64,
+    paid_at: String,
+    source: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Applied<'a> {
+    payment: &'a PaymentFacts<'a>,
+    receipt_no: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct RefundScheduled<'a> {
+    payment: &'a PaymentFacts<'a>,
+    out_refund_no: &'a str,
+    reason: &'a str,
 }
 
 /// A payment's refund number: derived from its order (each order is paid at most once), so every

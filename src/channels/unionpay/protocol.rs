@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use data_encoding::HEXLOWER;
 use ring::digest::{SHA256, digest};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Applying for a consumption QR, refunds (退货): the back-end transaction endpoint.
 pub const BACK_TRANS_PATH: &str = "/gateway/api/backTransReq.do";
@@ -125,11 +126,21 @@ pub struct Verifier {
     root: Certificate,
     middle: Certificate,
     validate_cn_name: bool,
+    /// Signing certificates already found to chain to `middle` and `root`, by their PEM text.
+    /// Every message carries its certificate, and checking the chain costs two RSA verifications
+    /// per message; UnionPay signs with one certificate (two while it rolls them over).
+    chained: Arc<Mutex<Vec<Chained>>>,
 }
+
+/// A signing certificate's PEM text as a message carried it, and the certificate.
+type Chained = (String, Arc<Certificate>);
+
+/// How many chained certificates [`Verifier`] remembers; the oldest is forgotten first.
+const CHAINED_REMEMBERED: usize = 4;
 
 impl Verifier {
     pub fn new(root: Certificate, middle: Certificate, validate_cn_name: bool) -> Self {
-        Verifier { root, middle, validate_cn_name }
+        Verifier { root, middle, validate_cn_name, chained: Arc::default() }
     }
 
     /// Fails closed. A missing signature or certificate is `MissingHeaders`; a certificate that
@@ -140,18 +151,39 @@ impl Verifier {
         let (Some(cert_pem), Some(signature)) = (fields.get("signPubKeyCert"), fields.get("signature")) else {
             return Err(NotifyError::MissingHeaders);
         };
-        let cert =
-            Certificate::from_pem(cert_pem).map_err(|e| NotifyError::Malformed(format!("signPubKeyCert: {e}")))?;
-        let chained = cert.is_signed_by(&self.middle) && self.middle.is_signed_by(&self.root);
+        let cert = self.chained_certificate(cert_pem)?;
         let current = [&cert, &self.middle, &self.root].iter().all(|c| c.valid_at(now_unix));
-        if !chained || !current || !names_unionpay(&cert.subject_cn, self.validate_cn_name) {
-            return Err(NotifyError::UnknownKey(cert.serial_decimal));
+        if !current || !names_unionpay(&cert.subject_cn, self.validate_cn_name) {
+            return Err(NotifyError::UnknownKey(cert.serial_decimal.clone()));
         }
         if cert.public_key.verify_base64(digest_hex(&signing_string(fields)).as_bytes(), signature) {
             Ok(())
         } else {
             Err(NotifyError::BadSignature)
         }
+    }
+
+    /// The certificate in `pem`, if it chains to the configured middle and root certificates.
+    /// Validity dates and the CN are the caller's to check, at every use.
+    fn chained_certificate(&self, pem: &str) -> Result<Arc<Certificate>, NotifyError> {
+        let remembered =
+            |chained: &[Chained]| chained.iter().find(|(known, _)| known == pem).map(|(_, cert)| cert.clone());
+        if let Some(cert) = remembered(&self.chained.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(cert);
+        }
+        let cert = Certificate::from_pem(pem).map_err(|e| NotifyError::Malformed(format!("signPubKeyCert: {e}")))?;
+        if !(cert.is_signed_by(&self.middle) && self.middle.is_signed_by(&self.root)) {
+            return Err(NotifyError::UnknownKey(cert.serial_decimal));
+        }
+        let cert = Arc::new(cert);
+        let mut chained = self.chained.lock().unwrap_or_else(PoisonError::into_inner);
+        if remembered(&chained).is_none() {
+            if chained.len() == CHAINED_REMEMBERED {
+                chained.remove(0);
+            }
+            chained.push((pem.to_owned(), cert.clone()));
+        }
+        Ok(cert)
     }
 }
 
@@ -335,6 +367,34 @@ mod tests {
     fn signed_as(cert_name: &str, key_name: &str) -> Fields {
         let answer = fields_of(&[("respCode", "00"), ("merId", "777290058110048"), ("qrCode", "https://qr/x?pr=1")]);
         sign_message(answer, &fixture(cert_name), &key(key_name)).expect("signs")
+    }
+
+    #[test]
+    fn a_remembered_certificate_is_still_checked_at_every_use() {
+        let sign = cert("unionpay_sign.cert.pem");
+        let now = sign.not_before_unix + 3600;
+        let verifier = verifier(true);
+        let good = signed_as("unionpay_sign.cert.pem", "unionpay_sign.key.pem");
+        assert_eq!(verifier.verify(&good, now), Ok(()));
+        assert_eq!(verifier.verify(&good, now), Ok(()), "the second time from memory");
+        let unknown = |serial: &str| Err(NotifyError::UnknownKey(serial.to_owned()));
+        assert_eq!(verifier.verify(&good, sign.not_after_unix + 1), unknown(&sign.serial_decimal), "expired");
+        let mut tampered = good.clone();
+        tampered.insert("qrCode".into(), "https://qr/x?pr=2".into());
+        assert_eq!(verifier.verify(&tampered, now), Err(NotifyError::BadSignature));
+        // Chains, but names someone else: refused every time, however often it comes.
+        let other = signed_as("unionpay_other_cn.cert.pem", "unionpay_other_cn.key.pem");
+        let other_serial = cert("unionpay_other_cn.cert.pem").serial_decimal;
+        for _ in 0..2 {
+            assert_eq!(verifier.verify(&other, now), unknown(&other_serial));
+        }
+        // Does not chain: never remembered, refused again.
+        let self_signed = signed_as("wechat_platform.cert.pem", "wechat_platform.key.pem");
+        let serial = cert("wechat_platform.cert.pem").serial_decimal;
+        for _ in 0..2 {
+            assert_eq!(verifier.verify(&self_signed, now), unknown(&serial));
+        }
+        assert_eq!(verifier.verify(&good, now), Ok(()));
     }
 
     #[test]
