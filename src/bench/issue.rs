@@ -106,7 +106,8 @@ impl Officers {
             }
             if let Some(issued) = issued {
                 let pay_url = text.split("\"pay_url\":\"").nth(1).and_then(|rest| rest.split('"').next());
-                let path = pay_url.and_then(|url| url.split_once("/P/")).map(|(_, token)| format!("/p/{token}"));
+                // The path as the bill's QR code holds it: what a phone asks for.
+                let path = pay_url.and_then(|url| url.split_once("/P/")).map(|(_, token)| format!("/P/{token}"));
                 issued(first + i, path.ok_or_else(|| format!("no pay_url in {text}"))?);
             }
             Ok(())

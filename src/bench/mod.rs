@@ -30,7 +30,7 @@ pub enum Which {
     DbCeiling,
     /// Signed channel notifications to /notify/*, against min(ring's RSA verify rate, db-ceiling).
     Pay,
-    /// GET /p/{token} for many fines (the QR scan burst), against an actix constant page.
+    /// GET /P/{token} for many fines (the QR scan burst), against an actix constant page.
     Page,
 }
 

@@ -1,8 +1,8 @@
-//! `bench page`: the QR scan burst. Many payers open their bills' pages at once: `GET /p/{token}`
-//! over a set of live fines, in Chinese, every answer checked to be the pending page with its
-//! channel buttons. The ceiling is an actix handler that answers a constant page of the same size
-//! with the same headers, on as many workers, driven the same way — what is left is finepay's own
-//! work (token check, one read, the page's rendering).
+//! `bench page`: the QR scan burst. Many payers open their bills' pages at once — `GET /P/{token}`,
+//! the URL in the QR code — over a set of live fines, in Chinese, every answer checked to be the
+//! pending page with its channel buttons. The ceiling is an actix handler that answers a constant
+//! page of the same size with the same headers, on as many workers, driven the same way — what is
+//! left is finepay's own work (token check, one read, the page's rendering).
 
 use super::Common;
 use super::harness::{self, BenchDb, Target, peak_rss_mib, reset_peak_rss};
@@ -52,7 +52,7 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
         server.stop(true).await;
 
         let row = |name: &str, (result, peak): (LoadResult, f64)| Row::http(name, target.name(), common, peak, result);
-        Ok(PageRows { constant: row("ceiling: actix constant page", ceiling), page: row("page: GET /p/{token}", page) })
+        Ok(PageRows { constant: row("ceiling: actix constant page", ceiling), page: row("page: GET /P/{token}", page) })
     })
 }
 

@@ -82,7 +82,7 @@ fn success_reply(channel: ChannelKind) -> (u16, &'static [u8]) {
     }
 }
 
-/// Opens each fine's order at its channel (`POST /p/{token}/pay`); returns the channels' pay links.
+/// Opens each fine's order at its channel (`POST /P/{token}/pay`); returns the channels' pay links.
 async fn open_orders(
     address: SocketAddr,
     concurrency: usize,

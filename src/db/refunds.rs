@@ -66,6 +66,17 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<R
         .load(conn)
 }
 
+/// The refund is about to be sent again, dated `at`: UnionPay names a request by its number and
+/// the time it was sent, and takes it only within minutes of that time. Stored before the request
+/// goes out, so that whatever reaches the channel is found by the time stored. False when the
+/// refund was no longer pending.
+pub fn redate(conn: &mut DbConnection, out_refund_no: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(refunds::table.find(out_refund_no).filter(refunds::status.eq("pending")))
+        .set(refunds::requested_at.eq(at))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// An attempt that left the refund pending: when to ask again, and why (if it failed).
 pub fn retry_later(
     conn: &mut DbConnection,

@@ -12,6 +12,7 @@ pub mod officer;
 pub mod openapi;
 pub mod ops;
 pub mod pay;
+mod prerendered;
 pub mod public;
 mod rate_limit;
 pub mod receipt;

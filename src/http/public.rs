@@ -5,11 +5,12 @@
 use super::edge::read_conn;
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
+use super::prerendered::{self, Field, Shape, Values};
 use super::receipt::ReceiptJson;
 use crate::channels::ChannelKind;
 use crate::context::AppContext;
-use crate::db::channel_orders::{self, ChannelOrderRow};
-use crate::db::fines::{self, FineRow};
+use crate::db::channel_orders::ChannelOrderRow;
+use crate::db::fines::{self, PageFine};
 use crate::db::payments::{self, PaymentRow};
 use crate::domain::plate::mask_plate;
 use crate::domain::qr_window::qr_active;
@@ -86,7 +87,7 @@ enum PageState {
 }
 
 impl PageState {
-    fn of(fine: &FineRow, now: DateTime<Utc>) -> PageState {
+    fn of(fine: &PageFine, now: DateTime<Utc>) -> PageState {
         match FineStatus::parse(&fine.status) {
             Some(FineStatus::Paid) => PageState::Paid,
             Some(FineStatus::Void) | None => PageState::Void,
@@ -158,7 +159,7 @@ pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::P
 
 /// What the page shows, read in one go.
 struct PageData {
-    fine: FineRow,
+    fine: PageFine,
     /// The fine's channel orders, while it can still be paid (empty otherwise).
     open_orders: Vec<ChannelOrderRow>,
     /// The payment that paid it, once paid.
@@ -168,11 +169,9 @@ struct PageData {
 async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<PageData>, ApiError> {
     let decision_no = decision_no.to_owned();
     read_conn(ctx, move |conn| {
-        let Some(fine) = fines::find(conn, &decision_no)? else { return Ok(None) };
+        let Some((fine, orders)) = fines::for_page(conn, &decision_no)? else { return Ok(None) };
         let (open_orders, receipt) = match FineStatus::parse(&fine.status) {
-            Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
-                (channel_orders::for_fine(conn, &decision_no)?, None)
-            }
+            Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => (orders, None),
             Some(FineStatus::Paid) => {
                 (Vec::new(), payments::for_fine(conn, &decision_no)?.into_iter().find(|p| p.outcome == "applied"))
             }
@@ -209,7 +208,7 @@ pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
 }
 
-fn amount_due_at_bank(fine: &FineRow, now: DateTime<Utc>) -> Fen {
+fn amount_due_at_bank(fine: &PageFine, now: DateTime<Utc>) -> Fen {
     let fine_amount = Fen(fine.amount_fen);
     let surcharge =
         SurchargeRule::default().surcharge(fine_amount, shanghai_date(utc(fine.issued_at)), shanghai_date(now));
@@ -218,7 +217,7 @@ fn amount_due_at_bank(fine: &FineRow, now: DateTime<Utc>) -> Fen {
 
 fn page_json(
     ctx: &AppContext,
-    fine: &FineRow,
+    fine: &PageFine,
     state: PageState,
     due_at_bank: Fen,
     channels: Vec<&'static str>,
@@ -256,36 +255,39 @@ struct PageView<'a> {
     token: &'a str,
 }
 
-fn render_page(ctx: &AppContext, fine: &FineRow, view: &PageView<'_>) -> Result<String, minijinja::Error> {
+fn render_page(ctx: &AppContext, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
     let PageView { state, due_at_bank, now, lang, .. } = *view;
     let violation = ctx.settings.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     let expires = fine.qr_expires_at.map(utc);
     let seconds_left = expires.map(|e| (e - now).num_seconds().max(0)).unwrap_or(0);
-    let local = shanghai_wall_clock;
-    templates().get_template("pay.html")?.render(context! {
-        t => Texts::value(lang),
-        state => state.name(),
-        decision_no => fine.decision_no,
-        violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),
-        masked_plate => fine.plate.as_deref().map(mask_plate),
-        amount => format_yuan(Fen(fine.amount_fen)),
-        amount_due_at_bank => format_yuan(due_at_bank),
-        issued_local => local(utc(fine.issued_at)),
-        expires_local => expires.map(local),
-        expires_epoch => expires.map(|e| e.timestamp()),
-        countdown => format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60),
-        channels => view.channels,
-        pay_action => format!("/p/{}/pay", view.token),
-        receipt => view.receipt.as_ref().map(|r| context! {
-            receipt_no => r.receipt_no,
-            url => r.url,
-            channel => r.channel,
-            amount => format_yuan(Fen(r.amount_fen)),
-            paid_local => r.paid_local(),
-        }),
-    })
+    let shape = Shape {
+        lang,
+        state: state.name(),
+        channels: view.channels.clone(),
+        has_plate: fine.plate.is_some(),
+        receipt_channel: view.receipt.as_ref().map(|r| r.channel.clone()),
+    };
+    let mut values = Values::default();
+    let mut set = |field: Field, value: String| values[field as usize] = value;
+    set(Field::DecisionNo, fine.decision_no.clone());
+    set(Field::Violation, format!("{} {}", fine.violation_code, description.unwrap_or_default()));
+    set(Field::MaskedPlate, fine.plate.as_deref().map(mask_plate).unwrap_or_default());
+    set(Field::Amount, format_yuan(Fen(fine.amount_fen)));
+    set(Field::AmountDueAtBank, format_yuan(due_at_bank));
+    set(Field::IssuedLocal, shanghai_wall_clock(utc(fine.issued_at)));
+    set(Field::ExpiresLocal, expires.map(shanghai_wall_clock).unwrap_or_default());
+    set(Field::ExpiresEpoch, expires.map(|e| e.timestamp().to_string()).unwrap_or_default());
+    set(Field::Countdown, format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60));
+    set(Field::PayAction, format!("/p/{}/pay", view.token));
+    if let Some(receipt) = &view.receipt {
+        set(Field::ReceiptNo, receipt.receipt_no.clone());
+        set(Field::ReceiptUrl, receipt.url.clone());
+        set(Field::ReceiptAmount, format_yuan(Fen(receipt.amount_fen)));
+        set(Field::ReceiptPaidLocal, receipt.paid_local());
+    }
+    prerendered::render(&shape, &values)
 }
 
 pub(crate) fn format_yuan(fen: Fen) -> String {

@@ -83,7 +83,7 @@ impl RefundDriver {
             .channels
             .get(kind)
             .ok_or_else(|| ChannelError::Transport(format!("channel {} is not configured", refund.channel)))?;
-        let request = RefundRequest {
+        let mut request = RefundRequest {
             out_trade_no: refund.out_trade_no.clone(),
             channel_txn_id: refund.channel_txn_id.clone(),
             out_refund_no: refund.out_refund_no.clone(),
@@ -96,8 +96,21 @@ impl RefundDriver {
             return channel.refund(&request).await;
         }
         match channel.query_refund(&request).await {
-            // The channel never received the first request (it failed on the way): ask again.
-            Err(ChannelError::Refused { .. }) => channel.refund(&request).await,
+            // The channel never received the request (it failed on the way): send it again, dated
+            // now — the first date may be too old for UnionPay to take.
+            Err(ChannelError::Refused { .. }) => {
+                let now = self.clock.now().trunc_subsecs(0);
+                let no = refund.out_refund_no.clone();
+                let redated = self.blocking(move |pool| {
+                    let mut conn = pool.get().map_err(|e| e.to_string())?;
+                    refunds::redate(&mut conn, &no, now.naive_utc()).map_err(|e| e.to_string())
+                });
+                if !redated.await.map_err(ChannelError::Transport)? {
+                    return Err(ChannelError::Transport("the refund is no longer pending".into()));
+                }
+                request.requested_at = now;
+                channel.refund(&request).await
+            }
             other => other,
         }
     }

@@ -267,6 +267,13 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.expect("reply"))
     }
 
+    /// Sets the simulator's fault knobs (`POST /sim/faults`).
+    pub async fn set_sim_faults(&self, faults: Value) {
+        let url = format!("{}/sim/faults", self.simulator_address);
+        let answer = self.http.post(url).json(&faults).send().await.expect("sent");
+        assert_eq!(answer.status(), 200, "the simulator takes {faults}");
+    }
+
     /// Every refund's status, oldest first.
     pub fn refund_statuses(&self) -> Vec<String> {
         use finepay::db::schema::refunds;

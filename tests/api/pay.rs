@@ -177,6 +177,51 @@ async fn a_second_payment_through_another_channel_is_refunded_to_its_source() {
 }
 
 #[actix_web::test]
+async fn a_unionpay_refund_whose_first_request_was_lost_is_sent_again_dated_anew() {
+    let app = spawn_app().await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "pay-8", &motor_fine(&app)).await;
+    let pay_url = fine["pay_url"].as_str().expect("pay_url");
+    let alipay = app.sim_pay(&app.channel_pay_link(pay_url, "alipay").await);
+    let unionpay = app.sim_pay(&app.channel_pay_link(pay_url, "unionpay").await);
+    assert_eq!(app.deliver(&alipay.notification).await, taken("alipay"));
+    // UnionPay's merchant API is down when the refund is first asked for.
+    app.set_sim_faults(serde_json::json!({"api_failure_rate": 1.0})).await;
+    assert_eq!(app.deliver(&unionpay.notification).await, taken("unionpay"));
+    let refund = || {
+        let mut conn = app.ctx.pool.get().expect("connection");
+        let no = fine["decision_no"].as_str().expect("no");
+        finepay::db::refunds::for_fine(&mut conn, no).expect("refunds").pop().expect("a refund")
+    };
+    for _ in 0..100 {
+        if refund().attempts > 0 {
+            break;
+        }
+        app.ctx.refund_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let first = refund();
+    assert_eq!((first.channel.as_str(), first.status.as_str()), ("unionpay", "pending"));
+    assert!(first.attempts > 0 && first.last_error.is_some(), "the first request failed: {first:?}");
+    // UnionPay is back, but only takes a request dated within minutes of its own clock: the
+    // request is sent again dated anew, and followed until UnionPay settles it.
+    app.set_sim_faults(serde_json::json!({})).await;
+    app.clock.advance(chrono::Duration::minutes(10));
+    for _ in 0..100 {
+        if refund().status == "succeeded" {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(2));
+        app.ctx.refund_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let done = refund();
+    assert_eq!(done.status, "succeeded", "{done:?}");
+    assert!(done.requested_at > first.requested_at, "sent again with a fresh date: {done:?}");
+    assert_eq!(app.payment_counts(), (2, 1));
+}
+
+#[actix_web::test]
 async fn the_page_buttons_lead_to_the_wallet_whose_pay_button_settles_the_fine() {
     let app = spawn_app().await;
     let officer = app.officer("110105");
