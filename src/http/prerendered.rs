@@ -98,15 +98,21 @@ fn pieces_of(shape: &Shape) -> Result<Arc<Pieces>, minijinja::Error> {
 fn cut(marked: &str) -> Pieces {
     let mut pieces = Vec::new();
     let mut rest = marked;
-    while let Some((text, after)) = rest.split_once(MARK_OPEN) {
-        let Some((field, after)) = after.split_once(MARK_CLOSE) else { break };
-        pieces.push(Piece::Text(text.to_owned()));
-        // Every marker was written by `pieces_of` from a field number.
-        pieces.push(Piece::Value(field.parse().unwrap_or(FIELDS)));
+    // Every marker was written by `pieces_of` from a field number.
+    while let Some((text, after)) = rest.split_once(MARK_OPEN)
+        && let Some((field, after)) = after.split_once(MARK_CLOSE)
+        && let Ok(field) = field.parse::<usize>()
+        && field < FIELDS
+    {
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text.to_owned()));
+        }
+        pieces.push(Piece::Value(field));
         rest = after;
     }
-    pieces.push(Piece::Text(rest.to_owned()));
-    pieces.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()) && !matches!(p, Piece::Value(f) if *f >= FIELDS));
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_owned()));
+    }
     let text_len = pieces.iter().map(|p| if let Piece::Text(t) = p { t.len() } else { 0 }).sum();
     Pieces { pieces, text_len }
 }
