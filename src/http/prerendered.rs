@@ -76,8 +76,10 @@ pub fn render(shape: &Shape, values: &Values) -> Result<String, minijinja::Error
     for piece in &pieces.pieces {
         match piece {
             Piece::Text(text) => page.push_str(text),
-            // Writing to a String cannot fail.
-            Piece::Value(field) => drop(write!(page, "{}", HtmlEscape(&values[*field]))),
+            Piece::Value(field) => {
+                // Writing to a String cannot fail.
+                let _ = write!(page, "{}", HtmlEscape(&values[*field]));
+            }
         }
     }
     Ok(page)

@@ -267,6 +267,19 @@ impl TestApp {
         (response.status().as_u16(), response.text().await.expect("reply"))
     }
 
+    /// Wakes the refund driver, moving the test clock on by `step` each time, until `done` holds
+    /// (at most 100 rounds; the caller asserts what it expected).
+    pub async fn drive_refunds_until(&self, step: Duration, done: impl Fn() -> bool) {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            self.clock.advance(step);
+            self.ctx.refund_wake.notify_one();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Sets the simulator's fault knobs (`POST /sim/faults`).
     pub async fn set_sim_faults(&self, faults: Value) {
         let url = format!("{}/sim/faults", self.simulator_address);

@@ -161,17 +161,8 @@ async fn a_second_payment_through_another_channel_is_refunded_to_its_source() {
     let page: Value = app.page_json(pay_url).await.json().await.expect("JSON");
     assert_eq!(page["receipt"]["channel"], "alipay", "the first recorded payment paid the fine");
     // The refund goes back through WeChat and is followed until WeChat confirms it.
-    let mut status = String::new();
-    for _ in 0..100 {
-        app.clock.advance(chrono::Duration::seconds(2));
-        app.ctx.refund_wake.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        status = app.refund_statuses().join(",");
-        if status == "succeeded" {
-            break;
-        }
-    }
-    assert_eq!(status, "succeeded");
+    app.drive_refunds_until(chrono::Duration::seconds(2), || app.refund_statuses().join(",") == "succeeded").await;
+    assert_eq!(app.refund_statuses().join(","), "succeeded");
     let no = fine["decision_no"].as_str().expect("no");
     assert!(app.audit_actions(no).contains(&"refund.succeeded".to_owned()));
 }
@@ -193,13 +184,7 @@ async fn a_unionpay_refund_whose_first_request_was_lost_is_sent_again_dated_anew
         let no = fine["decision_no"].as_str().expect("no");
         finepay::db::refunds::for_fine(&mut conn, no).expect("refunds").pop().expect("a refund")
     };
-    for _ in 0..100 {
-        if refund().attempts > 0 {
-            break;
-        }
-        app.ctx.refund_wake.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.drive_refunds_until(chrono::Duration::zero(), || refund().attempts > 0).await;
     let first = refund();
     assert_eq!((first.channel.as_str(), first.status.as_str()), ("unionpay", "pending"));
     assert!(first.attempts > 0 && first.last_error.is_some(), "the first request failed: {first:?}");
@@ -207,14 +192,7 @@ async fn a_unionpay_refund_whose_first_request_was_lost_is_sent_again_dated_anew
     // request is sent again dated anew, and followed until UnionPay settles it.
     app.set_sim_faults(serde_json::json!({})).await;
     app.clock.advance(chrono::Duration::minutes(10));
-    for _ in 0..100 {
-        if refund().status == "succeeded" {
-            break;
-        }
-        app.clock.advance(chrono::Duration::seconds(2));
-        app.ctx.refund_wake.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.drive_refunds_until(chrono::Duration::seconds(2), || refund().status == "succeeded").await;
     let done = refund();
     assert_eq!(done.status, "succeeded", "{done:?}");
     assert!(done.requested_at > first.requested_at, "sent again with a fresh date: {done:?}");
