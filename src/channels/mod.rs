@@ -36,7 +36,7 @@ pub(crate) fn pay_code_of(pay_url: &str) -> String {
 }
 
 use crate::domain::Fen;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 
 /// The three QR channels. The letter ends a channel order's `out_trade_no`.
@@ -125,6 +125,11 @@ pub trait PaymentChannel: Send + Sync {
 
     /// The current state of a refund asked for earlier.
     fn query_refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>>;
+
+    /// The payments and refunds the channel booked on `day` (a Beijing calendar day), read from
+    /// its own daily statement file. Statements are made the next day: asking too early is an
+    /// error, never an empty statement.
+    fn statement(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>>;
 
     /// A payment notification, verified over the raw request before anything in it is believed.
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError>;

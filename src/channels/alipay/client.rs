@@ -363,6 +363,10 @@ impl PaymentChannel for AlipayClient {
         Box::pin(AlipayClient::query_refund(self, refund))
     }
 
+    fn statement(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>> {
+        Box::pin(AlipayClient::download_bill(self, day))
+    }
+
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {
         self.parse_notification(inbound.body)
     }

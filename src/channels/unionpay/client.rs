@@ -12,10 +12,10 @@ use super::protocol::{
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
-    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply,
+    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
 };
 use crate::domain::time::Clock;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
@@ -253,6 +253,10 @@ impl PaymentChannel for UnionpayClient {
 
     fn query_refund<'a>(&'a self, refund: &'a RefundRequest) -> BoxFuture<'a, Result<RefundStatus, ChannelError>> {
         Box::pin(UnionpayClient::query_refund(self, refund))
+    }
+
+    fn statement(&self, _day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transport("UnionPay statement download is not built yet".into())) })
     }
 
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {

@@ -284,6 +284,10 @@ impl PaymentChannel for WechatPay {
         Box::pin(WechatPay::query_refund(self, &refund.out_refund_no))
     }
 
+    fn statement(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>> {
+        Box::pin(WechatPay::download_bill(self, day))
+    }
+
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {
         let header = |name| inbound.header(name).ok_or(NotifyError::MissingHeaders);
         let message = SignedMessage {
