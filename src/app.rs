@@ -11,6 +11,7 @@ use crate::domain::time::{Clock, SystemClock};
 use crate::fines::issue_write::{self, IssueEnv};
 use crate::http::lookup::LookupLimits;
 use crate::http::{self, metrics};
+use crate::jobs::{self, JobEnv, scheduler};
 use crate::payments::apply;
 use crate::payments::channel_set::{ChannelSet, ChannelSetupError, Endpoints};
 use crate::payments::refunds::RefundDriver;
@@ -79,15 +80,10 @@ impl Application {
         let payments = apply::start_writer(&pool, clock.clone(), settings.database.write_timeout)
             .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
         let refund_wake = Arc::new(tokio::sync::Notify::new());
-        RefundDriver {
-            pool: pool.clone(),
-            channels: channels.clone(),
-            clock: clock.clone(),
-            retry: settings.channels.refund_retry,
-            retry_max: settings.channels.refund_retry_max,
-        }
-        .spawn(refund_wake.clone());
+        let jobs = job_env(&settings, &pool, &channels, &payments, &clock);
+        scheduler::start(&jobs, &settings.jobs.schedules, &refund_wake);
         let context = web::Data::new(AppContext {
+            jobs,
             channels,
             payments,
             refund_wake,
@@ -138,6 +134,49 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// What the scheduled jobs work with, sharing the daemon's pool, channels and payment writer.
+fn job_env(
+    settings: &Settings,
+    pool: &DbPool,
+    channels: &ChannelSet,
+    payments: &apply::PaymentWriter,
+    clock: &Arc<dyn Clock>,
+) -> JobEnv {
+    let refunds = RefundDriver {
+        pool: pool.clone(),
+        channels: channels.clone(),
+        clock: clock.clone(),
+        retry: settings.channels.refund_retry,
+        retry_max: settings.channels.refund_retry_max,
+    };
+    JobEnv {
+        pool: pool.clone(),
+        channels: channels.clone(),
+        payments: payments.clone(),
+        refunds,
+        clock: clock.clone(),
+        settings: settings.jobs.scheduler.clone(),
+        holder: jobs::holder_name(),
+    }
+}
+
+/// The jobs alone, for `finepay jobs run`: the database, the channels and a payment writer, no
+/// HTTP server. Channels set to "simulator" are reached at `simulator.listen`, where the
+/// simulator of a running `finepay serve` (or `finepay channel-sim`) answers.
+pub fn standalone_jobs(settings: &Settings) -> Result<JobEnv, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let db = &settings.database;
+    let pool = DbPool::connect(&db.url, db.pool_size, db.connect_timeout)?;
+    migrate::run_pending(&pool)?;
+    let simulator_url = format!("http://{}", settings.simulator.listen);
+    let endpoints =
+        Endpoints { simulator_url: Some(&simulator_url), notify_base_url: &settings.server.public_base_url };
+    let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
+    let payments = apply::start_writer(&pool, clock.clone(), settings.database.write_timeout)
+        .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
+    Ok(job_env(settings, &pool, &channels, &payments, &clock))
 }
 
 /// Binds the simulator's address, then builds it with pay links that name the bound port.

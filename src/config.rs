@@ -3,12 +3,14 @@
 //! bad duration, URL, key or catalogue stops boot with a clear message instead of failing later.
 
 mod channels;
+mod jobs;
 mod lookup;
 
 pub use channels::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings,
     WechatSettings, is_simulator_fixture,
 };
+pub use jobs::{JobSettings, SchedulerSettings, parse_schedule};
 pub use lookup::LookupSettings;
 
 use crate::domain::catalogue::Catalogue;
@@ -54,6 +56,7 @@ pub struct Settings {
     pub channels: ChannelSettings,
     pub simulator: SimulatorSettings,
     pub lookup: LookupSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +114,8 @@ struct RawSettings {
     channels: channels::RawChannels,
     simulator: channels::RawSimulator,
     lookup: lookup::RawLookup,
+    jobs: BTreeMap<String, String>,
+    scheduler: jobs::RawScheduler,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,7 +284,8 @@ impl RawSettings {
         let channels = self.channels.validate(&server.public_base_url)?;
         let simulator = self.simulator.validate()?;
         let lookup = self.lookup.validate()?;
-        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup })
+        let jobs = jobs::validate(self.jobs, self.scheduler)?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs })
     }
 }
 
@@ -356,6 +362,11 @@ mod tests {
             ("qr.validity", "0s", "qr.validity"),
             ("qr.policy", "whenever", "qr.policy"),
             ("database.url", "mysql://root:s3cret@db/finepay", "database.url"),
+            ("jobs.expire", "* * * * *", "jobs"),
+            ("jobs.reconcile", "0 30 25 * * *", "jobs"),
+            ("jobs.nightly", "0 0 0 * * *", "jobs"),
+            ("scheduler.lease", "0s", "scheduler.lease"),
+            ("scheduler.idempotency_retention", "1h", "scheduler.idempotency_retention"),
         ] {
             let error = Settings::load_with_overrides(None, &[(key, value)]).expect_err(key).to_string();
             assert!(error.contains(named), "{key}={value}: {error}");

@@ -29,6 +29,8 @@ pub struct AppContext {
     pub payments: PaymentWriter,
     /// Wakes the refund driver when a refund was just scheduled.
     pub refund_wake: Arc<tokio::sync::Notify>,
+    /// What the scheduled jobs work with (tests run jobs through it).
+    pub jobs: crate::jobs::JobEnv,
     /// The lookup page's limits (per client address, per decision number).
     pub lookup_limits: LookupLimits,
 }

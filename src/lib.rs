@@ -11,5 +11,6 @@ pub mod db;
 pub mod domain;
 pub mod fines;
 pub mod http;
+pub mod jobs;
 pub mod payments;
 pub mod qr;

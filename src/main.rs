@@ -8,6 +8,7 @@ use finepay::config::Settings;
 use finepay::credentials::{self, Binding};
 use finepay::db::{DbPool, migrate};
 use finepay::domain::time::SystemClock;
+use finepay::jobs::{Job, RunOutcome};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -32,8 +33,23 @@ enum Command {
     /// Manage bearer credentials for officers, banks and admins.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Scheduled jobs: run one now, or see how each last ran.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Load benchmarks; they print tables, see PERFORMANCE.md.
     Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run one job now (it waits for nothing: if another instance is running it, says so and
+    /// exits 3). Prints what it did as JSON.
+    Run {
+        #[arg(value_parser = ["expire", "reconcile", "refunds", "prune"])]
+        job: String,
+    },
+    /// Each job's lease and last run.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +94,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Credentials(command) => manage_credentials(&settings, command),
+        Command::Jobs(command) => jobs(&settings, command),
         Command::Bench(_) => Ok(()),
     }
 }
@@ -99,6 +116,29 @@ fn channel_sim(settings: Settings) -> anyhow::Result<()> {
         std::future::pending::<()>().await;
         Ok(())
     })
+}
+
+fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<()> {
+    match command {
+        JobsCommand::Run { job } => {
+            let job = Job::parse(&job).context("unknown job")?;
+            let outcome = actix_web::rt::System::new().block_on(async move {
+                let env = finepay::app::standalone_jobs(settings)?;
+                anyhow::Ok(finepay::jobs::run_once(&env, job).await?)
+            })?;
+            println!("{}", serde_json::to_string(&outcome)?);
+            if outcome == RunOutcome::Busy {
+                std::process::exit(3);
+            }
+        }
+        JobsCommand::Status => {
+            let pool = connect(settings)?;
+            migrate::run_pending(&pool)?;
+            let mut conn = pool.get()?;
+            print!("{}", finepay::jobs::status_table(&finepay::db::leases::all(&mut conn)?));
+        }
+    }
+    Ok(())
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<DbPool> {

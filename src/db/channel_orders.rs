@@ -89,7 +89,6 @@ pub fn set_pay_url(conn: &mut DbConnection, out_trade_no: &str, url: &str, at: N
         .map(|_| ())
 }
 
-/// Moves an open order to `paid` or `closed`. False when it was no longer open.
 /// Marks the open orders among `numbers` paid, in as few statements as the list allows (diesel
 /// prepares every UPDATE afresh, so the payment writer does this once per batch).
 pub fn finish_paid(conn: &mut DbConnection, numbers: &[&str], at: NaiveDateTime) -> QueryResult<usize> {
@@ -109,6 +108,7 @@ pub fn finish_paid(conn: &mut DbConnection, numbers: &[&str], at: NaiveDateTime)
     Ok(updated)
 }
 
+/// Moves an open order to `paid` or `closed`. False when it was no longer open.
 pub fn finish(conn: &mut DbConnection, out_trade_no: &str, to: &str, at: NaiveDateTime) -> QueryResult<bool> {
     let closed_at = (to == "closed").then_some(at);
     let updated = diesel::update(channel_orders::table.find(out_trade_no).filter(channel_orders::status.eq("open")))
@@ -119,4 +119,17 @@ pub fn finish(conn: &mut DbConnection, out_trade_no: &str, to: &str, at: NaiveDa
         ))
         .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Open orders whose payment window has ended (`pay_by` at or before `now`): the expire job's
+/// work list. By the status index.
+pub fn ended_open(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<ChannelOrderRow>> {
+    channel_orders::table
+        .filter(channel_orders::status.eq("open").and(channel_orders::pay_by.le(now)))
+        .select(ChannelOrderRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<ChannelOrderRow>> {
+    super::unique_row(channel_orders::table.find(out_trade_no).select(ChannelOrderRow::as_select()), conn)
 }

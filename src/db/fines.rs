@@ -165,3 +165,50 @@ pub fn mark_paid_in_window(
     })?;
     Ok(updated == 1)
 }
+
+/// A fine the expire job handed to the bank channel.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct HandedOver {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub decision_no: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    pub qr_expires_at: Option<NaiveDateTime>,
+}
+
+/// Moves up to `limit` fines whose QR window ended at or before `now`, still awaiting payment and
+/// with no channel order left open, to `payable_at_bank` — one set-based conditional update,
+/// oldest window first. PostgreSQL skips rows another transaction has locked (a payment being
+/// applied right now): the next run looks at them again.
+pub fn hand_over_ended(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<HandedOver>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(HAND_OVER_SQLITE)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+        DbConnection::Postgresql(c) => diesel::sql_query(HAND_OVER_POSTGRES)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+    }
+}
+
+const HAND_OVER_SQLITE: &str = "\
+UPDATE fines SET status = 'payable_at_bank', updated_at = ? \
+WHERE status = 'awaiting_payment' AND decision_no IN ( \
+    SELECT f.decision_no FROM fines f \
+    WHERE f.status = 'awaiting_payment' AND f.qr_expires_at <= ? \
+      AND NOT EXISTS (SELECT 1 FROM channel_orders o WHERE o.decision_no = f.decision_no AND o.status = 'open') \
+    ORDER BY f.qr_expires_at LIMIT ?) \
+RETURNING decision_no, qr_expires_at";
+
+const HAND_OVER_POSTGRES: &str = "\
+UPDATE fines SET status = 'payable_at_bank', updated_at = $1 \
+WHERE status = 'awaiting_payment' AND decision_no IN ( \
+    SELECT f.decision_no FROM fines f \
+    WHERE f.status = 'awaiting_payment' AND f.qr_expires_at <= $2 \
+      AND NOT EXISTS (SELECT 1 FROM channel_orders o WHERE o.decision_no = f.decision_no AND o.status = 'open') \
+    ORDER BY f.qr_expires_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+RETURNING decision_no, qr_expires_at";

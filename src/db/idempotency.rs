@@ -57,3 +57,17 @@ pub fn insert_many(conn: &mut DbConnection, records: &[IdempotencyRecord]) -> Qu
 pub fn insert(conn: &mut DbConnection, record: &IdempotencyRecord) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table).values(record).execute(conn).map(|_| ())
 }
+
+/// Deletes a slice of the records created before `cutoff`, oldest first: those up to the
+/// `batch`-th oldest's creation time. Returns how many went; fewer than `batch` means done.
+pub fn prune(conn: &mut DbConnection, cutoff: NaiveDateTime, batch: i64) -> QueryResult<usize> {
+    let old = idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff));
+    let slice_end: Option<NaiveDateTime> = old
+        .order(idempotency_keys::created_at)
+        .offset(batch - 1)
+        .select(idempotency_keys::created_at)
+        .first(conn)
+        .optional()?;
+    let upto = idempotency_keys::created_at.le(slice_end.unwrap_or(cutoff));
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)).filter(upto)).execute(conn)
+}

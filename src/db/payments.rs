@@ -76,3 +76,16 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<P
 pub fn by_receipt(conn: &mut DbConnection, receipt_no: &str) -> QueryResult<Option<PaymentRow>> {
     super::unique_row(payments::table.filter(payments::receipt_no.eq(receipt_no)).select(PaymentRow::as_select()), conn)
 }
+
+/// One channel's payments dated from `from` (inclusive) to `to` (exclusive): a statement day.
+pub fn of_channel_between(
+    conn: &mut DbConnection,
+    channel: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<PaymentRow>> {
+    payments::table
+        .filter(payments::channel.eq(channel).and(payments::paid_at.ge(from)).and(payments::paid_at.lt(to)))
+        .select(PaymentRow::as_select())
+        .load(conn)
+}

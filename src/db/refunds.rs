@@ -115,3 +115,7 @@ pub fn complete(
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+pub fn find(conn: &mut DbConnection, out_refund_no: &str) -> QueryResult<Option<RefundRow>> {
+    super::unique_row(refunds::table.find(out_refund_no).select(RefundRow::as_select()), conn)
+}

@@ -125,6 +125,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_leases (job) {
+        job -> Text,
+        holder -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        runs -> BigInt,
+    }
+}
+
+diesel::table! {
+    reconciliation_reports (statement_date, channel) {
+        statement_date -> Date,
+        channel -> Text,
+        status -> Text,
+        statement_payments -> BigInt,
+        statement_payments_fen -> BigInt,
+        statement_refunds -> BigInt,
+        statement_refunds_fen -> BigInt,
+        finepay_payments -> BigInt,
+        finepay_payments_fen -> BigInt,
+        matched -> BigInt,
+        applied -> BigInt,
+        exceptions -> BigInt,
+        error -> Nullable<Text>,
+        reconciled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exceptions (id) {
+        id -> BigInt,
+        kind -> Text,
+        source -> Text,
+        reference -> Text,
+        decision_no -> Nullable<Text>,
+        statement_date -> Nullable<Date>,
+        amount_fen -> Nullable<BigInt>,
+        expected_fen -> Nullable<BigInt>,
+        details -> Text,
+        raised_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(channel_orders -> fines (decision_no));
 diesel::joinable!(payments -> fines (decision_no));
 
@@ -136,5 +185,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     channel_orders,
     payments,
-    refunds
+    refunds,
+    job_leases,
+    reconciliation_reports,
+    exceptions
 );

@@ -2,6 +2,7 @@
 //! operations endpoints. Handlers parse input into domain types, run one use case, and map its
 //! result; errors become the documented JSON body in `error.rs`.
 
+pub mod admin;
 pub mod edge;
 pub mod error;
 mod i18n;
@@ -37,6 +38,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/r/{receipt_no}"),
     ("get", "/lookup"),
     ("post", "/lookup"),
+    ("get", "/admin/api/reconciliation"),
+    ("get", "/admin/api/jobs"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -64,6 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/lookup", web::get().to(lookup::form))
         .route("/lookup", web::post().to(lookup::lookup))
         .route("/assets/pay.js", web::get().to(public::pay_script))
+        .route("/admin/api/reconciliation", web::get().to(admin::reconciliation))
+        .route("/admin/api/jobs", web::get().to(admin::jobs))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

@@ -29,7 +29,7 @@ pub async fn close_orders(
 ) -> Vec<(String, Closed)> {
     let mut results = Vec::new();
     for order in orders.iter().filter(|o| o.status == "open") {
-        let result = close_one(channels, writer, pool, clock, order).await;
+        let result = close_order(channels, writer, pool, clock, order).await;
         if let Closed::Failed(why) = &result {
             log::warn!("closing order {}: {why}", order.out_trade_no);
         }
@@ -38,7 +38,8 @@ pub async fn close_orders(
     results
 }
 
-async fn close_one(
+/// Closes one open order at its channel and records the outcome.
+pub async fn close_order(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     pool: &DbPool,

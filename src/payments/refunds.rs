@@ -2,7 +2,8 @@
 //! the same transaction that recorded it; this driver asks the payment's own channel to refund it
 //! (by a refund number the channel treats as its idempotency key), then asks again, with growing
 //! pauses, until the channel says it succeeded or gave up. Any instance may run it: asking twice
-//! is the same refund, and the final state is written with a conditional update.
+//! is the same refund, and the final state is written with a conditional update. The `refunds`
+//! job (`crate::jobs`) runs its passes.
 
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelError, ChannelKind, RefundRequest, RefundStatus};
@@ -14,7 +15,6 @@ use crate::fines::utc;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// Refunds looked at in one pass.
 const PASS_SIZE: i64 = 100;
@@ -30,7 +30,7 @@ pub struct RefundDriver {
 }
 
 /// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct PassReport {
     pub succeeded: usize,
     pub failed: usize,
@@ -38,22 +38,6 @@ pub struct PassReport {
 }
 
 impl RefundDriver {
-    /// Runs passes for as long as the process lives: whenever `wake` is notified (a refund was
-    /// just scheduled) and at least every `retry`.
-    pub fn spawn(self, wake: Arc<Notify>) {
-        actix_web::rt::spawn(async move {
-            loop {
-                if let Err(e) = self.run_due().await {
-                    log::warn!("refunds: {e}");
-                }
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(self.retry) => {}
-                }
-            }
-        });
-    }
-
     /// One pass over the refunds that are due.
     pub async fn run_due(&self) -> Result<PassReport, String> {
         let now = self.clock.now().trunc_subsecs(0);

@@ -12,6 +12,7 @@ use finepay::context::AppContext;
 use finepay::credentials::{self, Binding};
 use finepay::db::schema::{audit_log, fines, idempotency_keys};
 use finepay::domain::time::{Clock, ManualClock};
+use finepay::jobs::{Job, RunOutcome};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -111,6 +112,11 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
         ("simulator.listen", "127.0.0.1:0"),
         ("channels.notify_base_url", "loopback"),
         ("channels.refund_retry", "200ms"),
+        // Tests run the jobs they look at themselves (`run_job`), on the test's clock; the
+        // refunds job stays on, woken whenever a refund is scheduled.
+        ("jobs.expire", ""),
+        ("jobs.reconcile", ""),
+        ("jobs.prune", ""),
     ];
     all.extend_from_slice(overrides);
     let settings = Settings::load_with_overrides(None, &all).expect("test settings are valid");
@@ -277,6 +283,14 @@ impl TestApp {
             self.clock.advance(step);
             self.ctx.refund_wake.notify_one();
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs a scheduled job once, now, as `finepay jobs run` does; its report.
+    pub async fn run_job(&self, job: Job) -> Value {
+        match finepay::jobs::run_once(&self.ctx.jobs, job).await.expect("the job runs") {
+            RunOutcome::Ran { report } => report,
+            RunOutcome::Busy => panic!("job {} is held by another runner", job.as_str()),
         }
     }
 

@@ -9,6 +9,7 @@ mod cli;
 mod faults;
 mod idempotency;
 mod issue;
+mod jobs;
 mod lookup;
 mod ops;
 mod pay;

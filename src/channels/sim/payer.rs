@@ -77,6 +77,9 @@ pub struct Faults {
     pub api_delay_ms: u64,
     /// Share of merchant API calls answered with a server error (0.0–1.0).
     pub api_failure_rate: f64,
+    /// The channels whose merchant API the two knobs above affect ("wechat", "alipay",
+    /// "unionpay"); empty: all three.
+    pub api_fault_channels: Vec<String>,
 }
 
 /// The simulator's payer-side state: its faults, the delivery client and the retry scale.
@@ -293,7 +296,9 @@ pub async fn api_faults(
     actix_web::Error,
 > {
     let faults = req.app_data::<web::Data<Simulator>>().map(|sim| sim.payer.faults()).unwrap_or_default();
-    if !req.path().starts_with("/sim/") {
+    let hit = faults.api_fault_channels.is_empty()
+        || api_channel(req.path()).is_some_and(|name| faults.api_fault_channels.iter().any(|c| c == name));
+    if !req.path().starts_with("/sim/") && hit {
         if faults.api_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(faults.api_delay_ms)).await;
         }
@@ -303,6 +308,19 @@ pub async fn api_faults(
         }
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Which channel's merchant API a simulator path belongs to.
+fn api_channel(path: &str) -> Option<&'static str> {
+    if path.starts_with("/v3/") {
+        Some("wechat")
+    } else if path.starts_with("/gateway.do") {
+        Some("alipay")
+    } else if path.starts_with("/gateway/") {
+        Some("unionpay")
+    } else {
+        None
+    }
 }
 
 #[derive(Debug, Deserialize)]
