@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod faults;
 mod idempotency;
+mod instances;
 mod issue;
 mod jobs;
 mod lookup;
