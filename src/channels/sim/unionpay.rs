@@ -3,15 +3,17 @@
 //! `orderId` repeated with other fields is refused (`12`) while an identical repeat returns the
 //! same QR, nobody pays after `payTimeout`, refunds succeed a configured delay after they are
 //! asked for, every answer is signed with UnionPay's key and carries its certificate, and back notifications
-//! go out for successful payments only.
+//! go out for successful payments only. The daily statement (file transfer) is in `bill`.
+
+mod bill;
 
 use crate::channels::ChannelKind;
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
 use crate::channels::sim::{Delivery, PayError, SimPayment, WalletOrder};
 use crate::channels::unionpay::protocol::{
-    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, code,
-    encode_answer, encode_form, fields_of, parse_beijing_time, parse_fen, parse_form, sign_message, signed_by,
-    signing_string,
+    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FILE_TRANS_PATH, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA,
+    VERSION, code, encode_answer, encode_form, fields_of, parse_beijing_time, parse_fen, parse_form, sign_message,
+    signed_by, signing_string,
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, SHANGHAI};
@@ -72,18 +74,20 @@ struct SimRefund {
     settles_at: DateTime<Utc>,
 }
 
-/// A transaction UnionPay booked: its id and trace.
+/// A transaction UnionPay booked: its id and trace, and when (the day's statement lists it).
 struct Booked {
     query_id: String,
     trace_no: String,
     trace_time: String,
     settle_date: String,
+    at: DateTime<Utc>,
 }
 
 impl Booked {
     fn at(now: DateTime<Utc>) -> Booked {
         let local = now.with_timezone(&SHANGHAI);
         Booked {
+            at: now,
             // 21 digits led by the time, the shape of real queryIds.
             query_id: format!("{}{}", local.format("%y%m%d%H%M%S"), random_digits(9)),
             trace_no: random_digits(6),
@@ -122,7 +126,9 @@ impl UnionpaySim {
     }
 
     pub fn configure(cfg: &mut web::ServiceConfig) {
-        cfg.route(BACK_TRANS_PATH, web::post().to(back_trans)).route(QUERY_PATH, web::post().to(query_trans));
+        cfg.route(BACK_TRANS_PATH, web::post().to(back_trans))
+            .route(QUERY_PATH, web::post().to(query_trans))
+            .route(FILE_TRANS_PATH, web::post().to(bill::file_trans));
     }
 
     /// UnionPay counts HTTP 200 or 302 as received, whatever the body.

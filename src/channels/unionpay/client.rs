@@ -1,20 +1,22 @@
 //! finepay's UnionPay ACP client: apply for a consumption QR with `payTimeout` at the fine's
 //! window end, query by `orderId` + `txnTime`, "close" (a query: ACP has no close for an unpaid
 //! QR), refunds (退货, asynchronous: accepted now, confirmed by a later query), and the back
-//! notification — verified over the raw form body before anything in it is read. Every answer is
-//! verified through its `signPubKeyCert` before it is believed.
+//! notification — verified over the raw form body before anything in it is read — and the daily
+//! statement (file transfer). Every answer is verified through its `signPubKeyCert` before it is
+//! believed; the statement file comes inside such an answer.
 
+use super::bill::{FILE_TYPE_STATEMENT, read_file_content, settle_date, statement_is_due};
 use super::protocol::{
-    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, Verifier,
-    beijing_time, code, encode_form, field, fields_of, parse_answer, parse_form, payment_of, sign_request,
-    trace_instant,
+    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FILE_TRANS_PATH, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA,
+    VERSION, Verifier, beijing_time, code, encode_form, field, fields_of, parse_answer, parse_form, payment_of,
+    sign_request, trace_instant,
 };
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
     OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
 };
-use crate::domain::time::Clock;
+use crate::domain::time::{Clock, shanghai_date};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -150,6 +152,35 @@ impl UnionpayClient {
         Ok(RefundStatus::Succeeded { channel_refund_id: query_id.to_owned(), at })
     }
 
+    /// The payments and refunds UnionPay booked on `day` (Beijing), from its statement file
+    /// (`txnType=76`, `fileType=00`). `settleDate` names the day by month and day only, so a day
+    /// that has not ended, or one too far back to name without doubt, is not asked for at all.
+    /// `98` (no file) is an empty statement once the file is due, and a refusal before.
+    pub async fn download_statement(&self, day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
+        let now = self.clock.now();
+        let today = shanghai_date(now);
+        if day >= today {
+            return Err(not_asked(day, "the day has not ended (statements are made the next day)"));
+        }
+        if (today - day).num_days() > STATEMENT_HISTORY_DAYS {
+            return Err(not_asked(day, "settleDate (MMDD) cannot name a day that far back"));
+        }
+        let settle_date = settle_date(day);
+        let mut fields = self.base("76", "01", now);
+        fields.extend(fields_of(&[("settleDate", &settle_date), ("fileType", FILE_TYPE_STATEMENT)]));
+        let answer = self.call(FILE_TRANS_PATH, fields).await?;
+        match answer.get("respCode").map(String::as_str) {
+            Some(code::SUCCESS) => {
+                if answer.get("settleDate").is_some_and(|answered| *answered != settle_date) {
+                    return Err(ChannelError::Unverified("the statement answer is about another day".into()));
+                }
+                read_file_content(field(&answer, "fileContent").map_err(ChannelError::Malformed)?, day)
+            }
+            Some(code::FILE_NOT_FOUND) if statement_is_due(day, now) => Ok(Vec::new()),
+            _ => Err(refused(&answer)),
+        }
+    }
+
     /// A back notification, verified over the raw form body (never merged with URL parameters)
     /// before anything in it is read; only a successful consumption QR payment for this merchant
     /// is a payment.
@@ -179,8 +210,15 @@ impl UnionpayClient {
         }
     }
 
-    /// The fields every request carries.
+    /// The fields every transaction request carries: the common ones and the `orderId`.
     fn common(&self, txn_type: &str, txn_sub_type: &str, order_id: &str, txn_time: DateTime<Utc>) -> Fields {
+        let mut fields = self.base(txn_type, txn_sub_type, txn_time);
+        fields.insert("orderId".into(), order_id.into());
+        fields
+    }
+
+    /// The fields every request carries, file transfers (which name no order) included.
+    fn base(&self, txn_type: &str, txn_sub_type: &str, txn_time: DateTime<Utc>) -> Fields {
         fields_of(&[
             ("version", VERSION),
             ("encoding", ENCODING),
@@ -190,7 +228,6 @@ impl UnionpayClient {
             ("bizType", "000000"),
             ("accessType", "0"),
             ("merId", &self.config.mer_id),
-            ("orderId", order_id),
             ("txnTime", &beijing_time(txn_time)),
         ])
     }
@@ -255,8 +292,8 @@ impl PaymentChannel for UnionpayClient {
         Box::pin(UnionpayClient::query_refund(self, refund))
     }
 
-    fn statement(&self, _day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>> {
-        Box::pin(async { Err(ChannelError::Transport("UnionPay statement download is not built yet".into())) })
+    fn statement(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<StatementLine>, ChannelError>> {
+        Box::pin(UnionpayClient::download_statement(self, day))
     }
 
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {
@@ -272,6 +309,16 @@ impl PaymentChannel for UnionpayClient {
     fn refused_reply(&self, _error: &NotifyError) -> Reply {
         Reply { status: 400, content_type: "text/plain", body: "fail".into() }
     }
+}
+
+/// How far back finepay asks for a statement: within a year, so that `settleDate`'s month and
+/// day name one day only (how long UnionPay keeps files is not public).
+const STATEMENT_HISTORY_DAYS: i64 = 360;
+
+/// A statement finepay did not ask UnionPay for (nothing was sent): a refusal, never an empty
+/// statement.
+fn not_asked(day: NaiveDate, why: &str) -> ChannelError {
+    ChannelError::Refused { status: 0, code: "NOT_ASKED".into(), message: format!("statement of {day}: {why}") }
 }
 
 /// Text that can sit inside a nested `{name=value}` field without ending it or adding a pair.

@@ -1,10 +1,12 @@
-//! UnionPay ACP 5.1.0 (全渠道), consumption QR (主扫申码): the wire protocol and finepay's client.
+//! UnionPay ACP 5.1.0 (全渠道), consumption QR (主扫申码): the wire protocol, the daily statement
+//! file, and finepay's client.
 //!
 //! ACP cannot close an unpaid consumption QR: the order stays payable until its `payTimeout`,
 //! which finepay sets to the end of the fine's QR window, and UnionPay itself refuses payment
 //! after that. A bill voided earlier can therefore still be paid until the window ends; such a
 //! payment arrives like any other and finepay refunds it.
 
+pub mod bill;
 pub mod client;
 pub mod protocol;
 

@@ -18,6 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub const BACK_TRANS_PATH: &str = "/gateway/api/backTransReq.do";
 /// The state of an earlier transaction, named by its `orderId` and `txnTime`.
 pub const QUERY_PATH: &str = "/gateway/api/queryTrans.do";
+/// File transfer (`txnType=76`): the daily statement file. UnionPay's current SDK configuration
+/// sends these to a host of their own (`fileTransUrl`); this path is the one its older
+/// configurations name on the gateway, and the one finepay uses on `base_url`.
+pub const FILE_TRANS_PATH: &str = "/gateway/api/fileTransRequest.do";
 
 pub const VERSION: &str = "5.1.0";
 pub const ENCODING: &str = "UTF-8";
@@ -47,6 +51,8 @@ pub mod code {
     pub const MISSING_FIELD: &str = "13";
     pub const NO_SUCH_TRANSACTION: &str = "34";
     pub const ORIGINAL_MISMATCH: &str = "36";
+    /// 文件不存在: no statement file for that day (yet), as public integrations read it.
+    pub const FILE_NOT_FOUND: &str = "98";
 
     pub fn is_success(code: &str) -> bool {
         code == SUCCESS || code == PARTIAL_SUCCESS

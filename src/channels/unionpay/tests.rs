@@ -9,13 +9,13 @@ use crate::channels::sim::unionpay::{UnionpaySim, UnionpaySimConfig};
 use crate::channels::sim::{self, Delivery, PayError, Simulator};
 use crate::channels::simulator_fixture as fixture;
 use crate::channels::{
-    ChannelError, CloseOutcome, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel, RefundRequest,
-    RefundStatus,
+    ChannelError, ChannelPayment, CloseOutcome, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel,
+    RefundRequest, RefundStatus, StatementKind, StatementLine,
 };
 use crate::channels::{pay_code_of as code_of, test_order as order};
 use crate::domain::Fen;
-use crate::domain::time::{Clock, ManualClock};
-use chrono::{Duration, SubsecRound, Utc};
+use crate::domain::time::{Clock, ManualClock, SHANGHAI, shanghai_date};
+use chrono::{DateTime, Days, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use std::sync::Arc;
 
 const MER_ID: &str = "777290058110048";
@@ -280,4 +280,97 @@ async fn refunds_are_processing_until_settled_and_a_repeat_refunds_once() {
     let RefundStatus::Succeeded { channel_refund_id, at } = settled else { panic!("succeeded, got {settled:?}") };
     assert_ne!(channel_refund_id, payment.channel_txn_id);
     assert_eq!(at, refund.requested_at, "when UnionPay took the refund");
+}
+
+/// `day` at `hh:mm` in Beijing.
+fn beijing(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    let local = day.and_hms_opt(hour, minute, 0).expect("a time");
+    SHANGHAI.from_local_datetime(&local).single().expect("one instant").with_timezone(&Utc)
+}
+
+/// Opens `out_trade_no` and pays it now; the payment as the query reports it.
+async fn paid(s: &Setup, out_trade_no: &str) -> ChannelPayment {
+    let request = order(out_trade_no, &s.clock);
+    let code = code_of(&s.client.create_order(&request).await.expect("QR").pay_url);
+    unionpay(s).pay(&code).expect("pays");
+    match s.client.query(&request.reference()).await {
+        Ok(OrderStatus::Paid(payment)) => payment,
+        other => panic!("paid, got {other:?}"),
+    }
+}
+
+fn not_asked(result: Result<Vec<StatementLine>, ChannelError>) {
+    assert!(matches!(&result, Err(ChannelError::Refused { code, .. }) if code == "NOT_ASKED"), "{result:?}");
+}
+
+#[actix_web::test]
+async fn the_statement_lists_the_days_payments_and_refunds_once_its_file_is_made() {
+    let s = setup("unionpay_sign");
+    // Tomorrow morning, Beijing: after the fixtures' certificates begin, and well inside one day.
+    let day = shanghai_date(s.clock.now()) + Days::new(1);
+    s.clock.set(beijing(day, 9, 0));
+    let first = paid(&s, "1101052611210000782U01").await;
+    s.clock.advance(Duration::minutes(10));
+    let second = paid(&s, "1101052611210000883U01").await;
+    s.clock.advance(Duration::minutes(10));
+    let refund = RefundRequest {
+        out_trade_no: first.out_trade_no.clone(),
+        channel_txn_id: first.channel_txn_id.clone(),
+        out_refund_no: "1101052611210000782R01".into(),
+        requested_at: s.clock.now(),
+        paid: first.amount,
+        amount: Fen(5000),
+        reason: "撤销处罚".into(),
+    };
+    assert_eq!(s.client.refund(&refund).await, Ok(RefundStatus::Processing));
+    s.clock.advance(REFUND_SETTLES_AFTER);
+    let Ok(RefundStatus::Succeeded { at: refunded_at, .. }) = s.client.query_refund(&refund).await else {
+        panic!("the refund settles")
+    };
+
+    // The day is not over: finepay does not ask, and says so.
+    not_asked(s.client.statement(day).await);
+    // The next morning, before the file is made: UnionPay's own "no file", a refusal.
+    let next = day + Days::new(1);
+    s.clock.set(beijing(next, 9, 30));
+    let late = paid(&s, "1101052611220000984U01").await;
+    refused_with(s.client.statement(day).await, "98");
+
+    s.clock.set(beijing(next, 10, 0));
+    let payment_line = |payment: &ChannelPayment| StatementLine {
+        kind: StatementKind::Payment,
+        out_trade_no: payment.out_trade_no.clone(),
+        channel_txn_id: payment.channel_txn_id.clone(),
+        out_refund_no: None,
+        amount: payment.amount,
+        at: payment.paid_at,
+    };
+    let refund_line = StatementLine {
+        kind: StatementKind::Refund,
+        out_trade_no: first.out_trade_no.clone(),
+        channel_txn_id: first.channel_txn_id.clone(),
+        out_refund_no: Some(refund.out_refund_no.clone()),
+        amount: Fen(5000),
+        at: refunded_at,
+    };
+    assert_eq!(s.client.statement(day).await, Ok(vec![payment_line(&first), payment_line(&second), refund_line]));
+    // The payment of the next day is on the next day's statement only.
+    s.clock.set(beijing(next + Days::new(1), 10, 0));
+    assert_eq!(s.client.statement(next).await, Ok(vec![payment_line(&late)]));
+}
+
+#[actix_web::test]
+async fn a_day_without_transactions_is_empty_and_days_settle_date_cannot_name_are_not_asked_for() {
+    let s = setup("unionpay_sign");
+    let day = shanghai_date(s.clock.now()) + Days::new(1);
+    s.clock.set(beijing(day, 9, 0));
+    paid(&s, "1101052611210001085U01").await;
+    s.clock.set(beijing(day + Days::new(1), 10, 0));
+    let yesterday = day - Days::new(1);
+    assert_eq!(s.client.statement(yesterday).await, Ok(Vec::new()), "made, and nothing on it");
+    assert_eq!(s.client.statement(day).await.map(|lines| lines.len()), Ok(1));
+    not_asked(s.client.statement(day + Days::new(1)).await);
+    not_asked(s.client.statement(day + Days::new(30)).await);
+    // A year back, its MMDD would name this year's day just as well: not asked.
+    not_asked(s.client.statement(day - Days::new(365)).await);
 }
