@@ -43,6 +43,8 @@ pub struct AlipaySettings {
 #[derive(Debug, Clone)]
 pub struct UnionpaySettings {
     pub base_url: String,
+    /// Where statement files are asked for; "simulator" with the simulator.
+    pub file_transfer_url: String,
     pub mer_id: String,
     /// The merchant signing certificate (its decimal serial is the `certId`) and its key.
     pub signing_certificate: String,
@@ -121,6 +123,7 @@ impl RawAlipay {
 struct RawUnionpay {
     enabled: bool,
     base_url: String,
+    file_transfer_url: String,
     mer_id: String,
     signing_certificate: PathBuf,
     signing_key: PathBuf,
@@ -139,6 +142,7 @@ impl RawUnionpay {
             return Err(invalid(KEY, "validate_cn_name may be off only for UnionPay's test environment"));
         }
         Ok(UnionpaySettings {
+            file_transfer_url: self::base_url(KEY, &self.file_transfer_url)?,
             base_url,
             mer_id: non_empty(KEY, "mer_id", self.mer_id)?,
             signing_certificate: read(&self.signing_certificate)?,

@@ -130,6 +130,11 @@ fn unionpay_client(
     let signing = certificate("signing_certificate", &unionpay.signing_certificate)?;
     let config = UnionpayConfig {
         base_url: endpoints.resolve("unionpay", &unionpay.base_url)?,
+        file_transfer_url: endpoints.resolve_with(
+            "unionpay",
+            &unionpay.file_transfer_url,
+            crate::channels::unionpay::protocol::FILE_TRANS_PATH,
+        )?,
         mer_id: unionpay.mer_id.clone(),
         cert_id: signing.serial_decimal,
         signing_key: RsaSigningKey::from_pem(&unionpay.signing_key).map_err(|e| fail(format!("signing_key: {e}")))?,

@@ -218,7 +218,8 @@ async fn instances_killed_mid_run_lose_nothing_and_do_nothing_twice() {
     assert!(seen.fines.len() > 20 && !seen.paid_orders.is_empty(), "the load ran: {} fines", seen.fines.len());
 
     // Let the windows end and the jobs catch up (a dead instance's lease runs out first).
-    let mut conn = finepay::db::DbPool::connect(db.url(), 2, Duration::from_secs(5)).expect("pool").get().expect("conn");
+    let mut conn =
+        finepay::db::DbPool::connect(db.url(), 2, Duration::from_secs(5)).expect("pool").get().expect("conn");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let waiting: i64 =
@@ -269,10 +270,8 @@ async fn instances_killed_mid_run_lose_nothing_and_do_nothing_twice() {
     assert_eq!(per_order.len(), seen.paid_orders.len(), "every payment made, and only those, is recorded");
 
     // Every window-ended fine left unpaid went to the banks exactly once; no step twice.
-    let entries: Vec<(Option<String>, String)> = audit_log::table
-        .select((audit_log::decision_no, audit_log::action))
-        .load(&mut *conn)
-        .expect("audit");
+    let entries: Vec<(Option<String>, String)> =
+        audit_log::table.select((audit_log::decision_no, audit_log::action)).load(&mut *conn).expect("audit");
     let mut steps: HashMap<(String, String), usize> = HashMap::new();
     for (no, action) in entries {
         if let Some(no) = no {

@@ -184,6 +184,9 @@ async fn reconcile_applies_what_only_the_channel_knew_and_reports_every_differen
         }
         nos.push(no);
     }
+    // And one UnionPay payment whose notification was lost.
+    let (on_unionpay, unionpay_url) = issued(&app, &officer, "rec-5").await;
+    app.sim_pay(&app.channel_pay_link(&unionpay_url, "unionpay").await);
     let (unbooked, unbooked_url) = issued(&app, &officer, "rec-4").await;
     app.channel_pay_link(&unbooked_url, "wechat").await;
     assert_eq!(status_of(&app, &nos[1]), "awaiting_payment");
@@ -266,6 +269,10 @@ async fn reconcile_applies_what_only_the_channel_knew_and_reports_every_differen
     let alipay = reports.iter().find(|r| r["channel"] == "alipay").expect("alipay");
     assert_eq!(alipay["status"], "balanced", "{all}");
     assert_eq!(alipay["statement_payments"], 0);
+    let unionpay = reports.iter().find(|r| r["channel"] == "unionpay").expect("unionpay");
+    assert_eq!(unionpay["status"], "balanced", "{all}");
+    assert_eq!((unionpay["statement_payments"].clone(), unionpay["applied"].clone()), (json!(1), json!(1)), "{all}");
+    assert_eq!(status_of(&app, &on_unionpay), "paid");
 
     // Running again changes nothing: the same report, each exception still raised once.
     app.run_job(Job::Reconcile).await;
@@ -273,7 +280,7 @@ async fn reconcile_applies_what_only_the_channel_knew_and_reports_every_differen
     assert_eq!(kinds(&again), expected, "{again}");
     assert_eq!(again["reports"][0]["applied"], 0, "nothing left to apply: {again}");
     assert_eq!(again["reports"][0]["matched"], 2, "{again}");
-    assert_eq!(app.payment_counts().0, 4, "no payment recorded twice");
+    assert_eq!(app.payment_counts().0, 5, "no payment recorded twice");
 }
 
 #[actix_web::test]

@@ -7,9 +7,9 @@
 
 use super::bill::{FILE_TYPE_STATEMENT, read_file_content, settle_date, statement_is_due};
 use super::protocol::{
-    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FILE_TRANS_PATH, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA,
-    VERSION, Verifier, beijing_time, code, encode_form, field, fields_of, parse_answer, parse_form, payment_of,
-    sign_request, trace_instant,
+    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, Verifier,
+    beijing_time, code, encode_form, field, fields_of, parse_answer, parse_form, payment_of, sign_request,
+    trace_instant,
 };
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
@@ -25,6 +25,9 @@ use std::time::Duration;
 pub struct UnionpayConfig {
     /// Without a trailing slash, e.g. `https://gateway.95516.com`.
     pub base_url: String,
+    /// Where statement files are asked for (`fileTransRequest`): UnionPay serves them from a
+    /// host of its own (https://filedownload.95516.com/).
+    pub file_transfer_url: String,
     pub mer_id: String,
     /// The decimal serial of the merchant signing certificate (`Certificate::serial_decimal`).
     pub cert_id: String,
@@ -168,7 +171,7 @@ impl UnionpayClient {
         let settle_date = settle_date(day);
         let mut fields = self.base("76", "01", now);
         fields.extend(fields_of(&[("settleDate", &settle_date), ("fileType", FILE_TYPE_STATEMENT)]));
-        let answer = self.call(FILE_TRANS_PATH, fields).await?;
+        let answer = self.call_at(&self.config.file_transfer_url, fields).await?;
         match answer.get("respCode").map(String::as_str) {
             Some(code::SUCCESS) => {
                 if answer.get("settleDate").is_some_and(|answered| *answered != settle_date) {
@@ -235,12 +238,17 @@ impl UnionpayClient {
     /// Signs and sends one request; the answer is verified, and must be about this merchant's
     /// order, before it is returned. Its `respCode` is the caller's to judge.
     async fn call(&self, path: &str, fields: Fields) -> Result<Fields, ChannelError> {
+        self.call_at(&format!("{}{path}", self.config.base_url), fields).await
+    }
+
+    /// As [`Self::call`], to a whole URL (file transfers have a host of their own).
+    async fn call_at(&self, url: &str, fields: Fields) -> Result<Fields, ChannelError> {
         let order_id = fields.get("orderId").cloned();
         let signed = sign_request(fields, &self.config.cert_id, &self.config.signing_key)
             .map_err(|e| ChannelError::Transport(e.to_string()))?;
         let response = self
             .http
-            .post(format!("{}{path}", self.config.base_url))
+            .post(url)
             .header("Content-Type", FORM_CONTENT_TYPE)
             .header("User-Agent", "finepay")
             .body(encode_form(&signed))

@@ -2,7 +2,7 @@
 //! ways (signed requests, answers verified through `signPubKeyCert`, signed back notifications)
 //! and the rules the real gateway enforces.
 
-use super::protocol::{Fields, encode_form, parse_form, sign_message};
+use super::protocol::{FILE_TRANS_PATH, Fields, encode_form, parse_form, sign_message};
 use super::{UnionpayClient, UnionpayConfig};
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::sim::unionpay::{UnionpaySim, UnionpaySimConfig};
@@ -66,6 +66,7 @@ fn client(s: &Setup, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient
 fn client_with(port: u16, clock: Arc<ManualClock>, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient {
     let mut config = UnionpayConfig {
         base_url: format!("http://127.0.0.1:{port}"),
+        file_transfer_url: format!("http://127.0.0.1:{port}{FILE_TRANS_PATH}"),
         mer_id: MER_ID.into(),
         cert_id: cert("unionpay_merchant.cert.pem").serial_decimal,
         signing_key: key("unionpay_merchant.key.pem"),
