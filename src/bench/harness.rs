@@ -85,6 +85,11 @@ pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow
             ("database.pool_size", &pool_size),
             ("simulator.listen", "127.0.0.1:0"),
             ("channels.notify_base_url", "loopback"),
+            // A benchmark runs the jobs it measures itself.
+            ("jobs.expire", ""),
+            ("jobs.reconcile", ""),
+            ("jobs.refunds", ""),
+            ("jobs.prune", ""),
         ],
     )?)
 }

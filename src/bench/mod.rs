@@ -10,6 +10,7 @@ mod load;
 mod page;
 mod pay;
 mod report;
+mod sweep;
 
 use clap::{Args, Subcommand};
 use std::path::Path;
@@ -32,6 +33,15 @@ pub enum Which {
     Pay,
     /// GET /P/{token} for many fines (the QR scan burst), against an actix constant page.
     Page,
+    /// The expire job over N ended fines, against one set-based UPDATE; issue's p99 meanwhile.
+    Sweep {
+        /// How many ended fines, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        fines: Vec<usize>,
+        /// The share of them with a channel order open at the simulator, in percent.
+        #[arg(long, default_value_t = 1.0)]
+        orders_percent: f64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -65,7 +75,7 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
     anyhow::ensure!(!targets.is_empty(), "nothing to measure: give --postgres-url or drop --no-sqlite");
     let mut table = report::Table::default();
     for target in &targets {
-        match args.which {
+        match &args.which {
             Which::DbCeiling => {
                 table.push(ceiling::one_row_per_transaction(target, &args.common)?);
                 table.push(ceiling::issue_rows_per_transaction(target, &args.common)?);
@@ -93,6 +103,12 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
                 table.push(verify);
                 table.push(one_row);
                 table.push(measured);
+            }
+            Which::Sweep { fines, orders_percent } => {
+                anyhow::ensure!((0.0..=100.0).contains(orders_percent), "--orders-percent is 0-100");
+                for row in sweep::run(target, config, fines, *orders_percent)? {
+                    table.push(row);
+                }
             }
             Which::Page => {
                 let page::PageRows { constant, mut page } = page::run(target, &args.common, config)?;

@@ -195,9 +195,12 @@ pub fn hand_over_ended(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) 
     }
 }
 
+// SQLite runs one writer at a time, so the subselect's rows are still awaiting payment when
+// they are updated; the outer statement names them by key alone. (With `status = …` there too,
+// the planner picks the status index and walks every awaiting fine once per batch.)
 const HAND_OVER_SQLITE: &str = "\
 UPDATE fines SET status = 'payable_at_bank', updated_at = ? \
-WHERE status = 'awaiting_payment' AND decision_no IN ( \
+WHERE decision_no IN ( \
     SELECT f.decision_no FROM fines f \
     WHERE f.status = 'awaiting_payment' AND f.qr_expires_at <= ? \
       AND NOT EXISTS (SELECT 1 FROM channel_orders o WHERE o.decision_no = f.decision_no AND o.status = 'open') \

@@ -5,7 +5,8 @@ use super::{Backend, DbConnection};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::Duration;
 
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -25,6 +26,9 @@ pub struct DbPool {
     /// SQLite has one writer at a time. Queuing writers here, in-process, replaces SQLite's
     /// sleep-and-retry busy handler, which wastes milliseconds per conflict under load.
     write_gate: Arc<Mutex<()>>,
+    /// Writers answering a request that are waiting at the gate: background writers (the jobs)
+    /// let them go first.
+    foreground_waiting: Arc<AtomicUsize>,
     /// Keeps the SQLite checkpointer running while any clone of the pool exists.
     _checkpointer: Option<Arc<super::checkpoint::Running>>,
 }
@@ -58,7 +62,13 @@ impl DbPool {
             ),
             Backend::Postgres { .. } => None,
         };
-        Ok(DbPool { inner, backend, write_gate: Arc::new(Mutex::new(())), _checkpointer: checkpointer })
+        Ok(DbPool {
+            inner,
+            backend,
+            write_gate: Arc::new(Mutex::new(())),
+            foreground_waiting: Arc::new(AtomicUsize::new(0)),
+            _checkpointer: checkpointer,
+        })
     }
 
     pub fn get(&self) -> Result<PooledConnection, PoolError> {
@@ -80,8 +90,42 @@ impl DbPool {
     where
         E: From<diesel::result::Error>,
     {
-        let _turn = self.is_sqlite().then(|| self.write_gate.lock().unwrap_or_else(PoisonError::into_inner));
+        let _turn = self.is_sqlite().then(|| {
+            self.foreground_waiting.fetch_add(1, Ordering::SeqCst);
+            let turn = self.gate();
+            self.foreground_waiting.fetch_sub(1, Ordering::SeqCst);
+            turn
+        });
         super::write_transaction(conn, body)
+    }
+
+    /// As [`DbPool::write`], for work nobody is waiting on (a job's batch): on SQLite it takes
+    /// its turn only when no request's writer is waiting, so a long sweep delays an officer's
+    /// write by one batch at most.
+    pub fn write_in_background<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        body: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let _turn = self.is_sqlite().then(|| {
+            loop {
+                while self.foreground_waiting.load(Ordering::SeqCst) > 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                let turn = self.gate();
+                if self.foreground_waiting.load(Ordering::SeqCst) == 0 {
+                    break turn;
+                }
+            }
+        });
+        super::write_transaction(conn, body)
+    }
+
+    fn gate(&self) -> MutexGuard<'_, ()> {
+        self.write_gate.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn backend(&self) -> &Backend {

@@ -32,6 +32,7 @@ impl Job {
     }
 }
 
+mod background;
 pub mod expire;
 pub mod lease;
 pub mod prune;
@@ -118,32 +119,31 @@ fn to_json(report: impl Serialize) -> serde_json::Value {
     serde_json::to_value(report).unwrap_or_else(|e| serde_json::Value::String(e.to_string()))
 }
 
-/// Runs a read on a pooled connection, off the async threads.
+/// Runs a read on a pooled connection, on the jobs' low-priority thread.
 pub(crate) async fn read<T: Send + 'static>(
     pool: &DbPool,
     work: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T> + Send + 'static,
 ) -> Result<T, JobError> {
     let pool = pool.clone();
-    let done = tokio::task::spawn_blocking(move || {
+    background::run(move || {
         let mut conn = pool.get()?;
-        Ok::<_, JobError>(work(&mut conn)?)
+        Ok(work(&mut conn)?)
     })
-    .await;
-    done.map_err(|e| JobError::Database(e.to_string()))?
+    .await
 }
 
-/// Runs `work` as one write transaction (see [`DbPool::write`]), off the async threads.
+/// Runs `work` as one write transaction on the jobs' low-priority thread, after any waiting
+/// request's write (see [`DbPool::write_in_background`]).
 pub(crate) async fn write<T: Send + 'static>(
     pool: &DbPool,
     work: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T> + Send + 'static,
 ) -> Result<T, JobError> {
     let pool = pool.clone();
-    let done = tokio::task::spawn_blocking(move || {
+    background::run(move || {
         let mut conn = pool.get()?;
-        Ok::<_, JobError>(pool.write(&mut conn, work)?)
+        Ok(pool.write_in_background(&mut conn, work)?)
     })
-    .await;
-    done.map_err(|e| JobError::Database(e.to_string()))?
+    .await
 }
 
 /// A lease holder name unique to this process.

@@ -35,17 +35,23 @@ pub struct Endpoints<'a> {
 
 impl Endpoints<'_> {
     fn resolve(&self, channel: &'static str, base_url: &str) -> Result<String, ChannelSetupError> {
-        self.resolve_with(channel, base_url, "")
+        self.resolve_with(channel, "base_url", base_url, "")
     }
 
     /// As `resolve`, with `path` appended to the simulator's address (Alipay names its gateway).
-    fn resolve_with(&self, channel: &'static str, base_url: &str, path: &str) -> Result<String, ChannelSetupError> {
+    fn resolve_with(
+        &self,
+        channel: &'static str,
+        key: &str,
+        base_url: &str,
+        path: &str,
+    ) -> Result<String, ChannelSetupError> {
         if base_url != crate::config::SIMULATOR_BASE_URL {
             return Ok(base_url.to_owned());
         }
         self.simulator_url.map(|url| format!("{url}{path}")).ok_or_else(|| ChannelSetupError {
             channel,
-            reason: "base_url is \"simulator\" but the simulator is not enabled".into(),
+            reason: format!("{key} is \"simulator\" but the simulator is not enabled"),
         })
     }
 
@@ -132,6 +138,7 @@ fn unionpay_client(
         base_url: endpoints.resolve("unionpay", &unionpay.base_url)?,
         file_transfer_url: endpoints.resolve_with(
             "unionpay",
+            "file_transfer_url",
             &unionpay.file_transfer_url,
             crate::channels::unionpay::protocol::FILE_TRANS_PATH,
         )?,
@@ -154,7 +161,7 @@ fn alipay_client(
 ) -> Result<AlipayClient, ChannelSetupError> {
     let fail = |reason: String| ChannelSetupError { channel: "alipay", reason };
     let config = AlipayConfig {
-        gateway_url: endpoints.resolve_with("alipay", &alipay.gateway_url, "/gateway.do")?,
+        gateway_url: endpoints.resolve_with("alipay", "gateway_url", &alipay.gateway_url, "/gateway.do")?,
         app_id: alipay.app_id.clone(),
         seller_id: alipay.seller_id.clone(),
         app_private_key: RsaSigningKey::from_pem(&alipay.app_private_key)

@@ -57,12 +57,13 @@ fn start(mut command: Command, marker: &'static str) -> Process {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                     let _ = found.send(digits.parse::<u16>().ok());
                 }
-                if line.contains("ERROR") || line.contains("panicked") {
+                if line.contains("ERROR") || line.contains("panicked") || line.starts_with("Error") {
                     eprintln!("[finepay] {line}");
                 }
             }
         });
     }
+    drop(found); // a process that exits before naming its port ends the wait at once
     let port = port.recv_timeout(Duration::from_secs(30)).ok().flatten().expect("the process names its port");
     Process { child, port }
 }
@@ -78,7 +79,8 @@ fn settings(db: &TestDb, sim_port: u16) -> Vec<(String, String)> {
         ("CHANNELS__NOTIFY_BASE_URL", "loopback".into()),
         ("CHANNELS__WECHAT__BASE_URL", sim.clone()),
         ("CHANNELS__ALIPAY__GATEWAY_URL", format!("{sim}/gateway.do")),
-        ("CHANNELS__UNIONPAY__BASE_URL", sim),
+        ("CHANNELS__UNIONPAY__BASE_URL", sim.clone()),
+        ("CHANNELS__UNIONPAY__FILE_TRANSFER_URL", format!("{sim}/gateway/api/fileTransRequest.do")),
         ("CHANNELS__REFUND_RETRY", "1s".into()),
         ("QR__VALIDITY", "3s".into()),
         ("JOBS__EXPIRE", "* * * * * *".into()),
