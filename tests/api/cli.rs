@@ -154,3 +154,23 @@ async fn the_pay_and_page_benchmarks_run_and_check_their_answers() {
         assert!(row.contains("**"), "the row has its ratio: {row}");
     }
 }
+
+#[actix_web::test]
+async fn jobs_run_from_the_command_line_and_show_their_last_run() {
+    let db = TestDb::new();
+    assert_success(&finepay(&db, &["migrate"]), "migrate");
+    let ran = finepay(&db, &["jobs", "run", "prune"]);
+    assert_success(&ran, "jobs run prune");
+    let report: serde_json::Value = serde_json::from_str(stdout(&ran).trim()).expect("JSON on stdout");
+    assert_eq!(report, serde_json::json!({"outcome": "ran", "report": {"idempotency_records_deleted": 0}}));
+    let ran = finepay(&db, &["jobs", "run", "expire"]);
+    assert_success(&ran, "jobs run expire");
+    assert!(stdout(&ran).contains("\"fines_handed_over\":0"), "{}", stdout(&ran));
+
+    let status = finepay(&db, &["jobs", "status"]);
+    assert_success(&status, "jobs status");
+    let table = stdout(&status);
+    let prune = table.lines().find(|l| l.starts_with("prune")).unwrap_or_else(|| panic!("{table}"));
+    assert!(prune.contains("idempotency_records_deleted"), "the last outcome is shown: {prune}");
+    assert!(!finepay(&db, &["jobs", "run", "nightly"]).status.success(), "an unknown job is refused");
+}
