@@ -11,7 +11,7 @@ use crate::channels::crypto::RsaSigningKey;
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{DbConnection, DbPool, audit, migrate, serials};
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,33 @@ pub fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::R
     })
 }
 
+/// A ¥200 motor-vehicle fine issued at `at`, awaiting payment, its window ending then: what the
+/// benchmarks write directly, each with its own decision number (and times, where they matter).
+pub(super) fn fine_template(at: NaiveDateTime) -> NewFine<'static> {
+    NewFine {
+        decision_no: "",
+        district_code: "110105",
+        verification_code: "482913",
+        violation_code: "1625",
+        subject_kind: "motor_vehicle",
+        plate: Some("京A12345"),
+        plate_type: Some("02"),
+        location: "朝阳区建国路与东三环交叉口",
+        occurred_at: at,
+        delivery: "print",
+        amount_fen: 20000,
+        points: 6,
+        status: "awaiting_payment",
+        credential_id: "bench",
+        officer_id: "0001",
+        device_id: "hh-01",
+        issued_at: at,
+        qr_expires_at: Some(at),
+        qr_key_id: Some(1),
+        updated_at: at,
+    }
+}
+
 fn measure(
     target: &Target,
     common: &Common,
@@ -67,28 +94,7 @@ fn measure(
     migrate::run_pending(&pool)?;
     let mut conn = pool.get()?;
     let now = Utc::now().naive_utc();
-    let template = NewFine {
-        decision_no: "",
-        district_code: "110105",
-        verification_code: "482913",
-        violation_code: "1625",
-        subject_kind: "motor_vehicle",
-        plate: Some("京A12345"),
-        plate_type: Some("02"),
-        location: "朝阳区建国路与东三环交叉口",
-        occurred_at: now,
-        delivery: "print",
-        amount_fen: 20000,
-        points: 6,
-        status: "awaiting_payment",
-        credential_id: "bench",
-        officer_id: "0001",
-        device_id: "hh-01",
-        issued_at: now,
-        qr_expires_at: Some(now),
-        qr_key_id: Some(1),
-        updated_at: now,
-    };
+    let template = fine_template(now);
     for i in 0..common.warmup {
         pool.write(&mut conn, |c| insert(c, i, &template))?;
     }

@@ -120,37 +120,14 @@ fn decision_no(i: usize) -> String {
 /// `size` fines whose window ended an hour ago, still awaiting payment.
 fn seed_ended_fines(ctx: &AppContext, size: usize, now: NaiveDateTime) -> anyhow::Result<()> {
     let mut conn = ctx.pool.get()?;
-    let issued = now - Span::hours(5);
+    let template = super::ceiling::fine_template(now - Span::hours(5));
     let ended = now - Span::hours(1);
     let numbers: Vec<String> = (0..size).map(decision_no).collect();
     for chunk in numbers.chunks(20_000) {
         ctx.pool.write(&mut conn, |conn| {
             for rows in chunk.chunks(1000) {
-                let rows: Vec<NewFine<'_>> = rows
-                    .iter()
-                    .map(|no| NewFine {
-                        decision_no: no,
-                        district_code: "110105",
-                        verification_code: "482913",
-                        violation_code: "1625",
-                        subject_kind: "motor_vehicle",
-                        plate: Some("京A12345"),
-                        plate_type: Some("02"),
-                        location: "朝阳区建国路与东三环交叉口",
-                        occurred_at: issued,
-                        delivery: "print",
-                        amount_fen: 20000,
-                        points: 6,
-                        status: "awaiting_payment",
-                        credential_id: "bench",
-                        officer_id: "0001",
-                        device_id: "hh-01",
-                        issued_at: issued,
-                        qr_expires_at: Some(ended),
-                        qr_key_id: Some(1),
-                        updated_at: issued,
-                    })
-                    .collect();
+                let rows: Vec<NewFine<'_>> =
+                    rows.iter().map(|no| NewFine { decision_no: no, qr_expires_at: Some(ended), ..template }).collect();
                 crate::db::fines::insert_many(conn, &rows)?;
             }
             Ok::<_, diesel::result::Error>(())

@@ -57,10 +57,10 @@ pub fn raise(conn: &mut DbConnection, exception: &NewException<'_>) -> QueryResu
     Ok(inserted == 1)
 }
 
-/// The exceptions one source raised about one statement day.
-pub fn for_statement(conn: &mut DbConnection, source: &str, day: NaiveDate) -> QueryResult<Vec<ExceptionRow>> {
+/// The exceptions raised about the statement days from `from` to `to` (inclusive), oldest first.
+pub fn for_statements(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> QueryResult<Vec<ExceptionRow>> {
     exceptions::table
-        .filter(exceptions::source.eq(source).and(exceptions::statement_date.eq(day)))
+        .filter(exceptions::statement_date.between(from, to))
         .order(exceptions::id)
         .select(ExceptionRow::as_select())
         .load(conn)

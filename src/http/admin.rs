@@ -61,12 +61,18 @@ pub async fn reconciliation(
     };
     let reports = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
-        let mut out = Vec::new();
-        for report in reconciliation::between(conn, from, to, channel)? {
-            let exception_list = exceptions::for_statement(conn, &report.channel, report.statement_date)?;
-            out.push(ReportWithExceptions { report, exception_list });
-        }
-        Ok(out)
+        let mut raised = exceptions::for_statements(conn, from, to)?;
+        let reports = reconciliation::between(conn, from, to, channel)?;
+        Ok(reports
+            .into_iter()
+            .map(|report| {
+                let (mine, rest) = raised.drain(..).partition(|e: &ExceptionRow| {
+                    e.source == report.channel && e.statement_date == Some(report.statement_date)
+                });
+                raised = rest;
+                ReportWithExceptions { report, exception_list: mine }
+            })
+            .collect::<Vec<_>>())
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "from": from, "to": to, "reports": reports })))

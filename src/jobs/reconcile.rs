@@ -178,13 +178,9 @@ async fn compare(
 
 /// The Beijing day as UTC instants, start inclusive, end exclusive.
 fn day_bounds(day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
-    let start = |d: NaiveDate| {
-        d.and_time(NaiveTime::MIN)
-            .and_local_timezone(SHANGHAI)
-            .single()
-            .map_or_else(|| d.and_time(NaiveTime::MIN), |at| at.naive_utc())
-    };
-    (start(day), start(day.succ_opt().unwrap_or(day)))
+    let offset = chrono::Duration::seconds(i64::from(SHANGHAI.local_minus_utc()));
+    let start = day.and_time(NaiveTime::MIN) - offset;
+    (start, start + chrono::Duration::days(1))
 }
 
 async fn find_payment(
