@@ -76,7 +76,18 @@ impl Drop for BenchDb {
 
 /// The shipped configuration (plus `--config`) on `db`, listening on a free loopback port.
 pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow::Result<Settings> {
+    settings_with(config, db, pool_size, &[])
+}
+
+/// As [`settings`], with `extra` overrides on top.
+pub fn settings_with(
+    config: Option<&Path>,
+    db: &BenchDb,
+    pool_size: usize,
+    extra: &[(&str, String)],
+) -> anyhow::Result<Settings> {
     let pool_size = pool_size.to_string();
+    let extra = extra.iter().map(|(key, value)| (*key, value.as_str()));
     Ok(Settings::load_with_overrides(
         config,
         &[
@@ -90,7 +101,10 @@ pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow
             ("jobs.reconcile", ""),
             ("jobs.refunds", ""),
             ("jobs.prune", ""),
-        ],
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect::<Vec<_>>(),
     )?)
 }
 

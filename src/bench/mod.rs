@@ -10,6 +10,7 @@ mod load;
 mod page;
 mod pay;
 mod report;
+mod sim_process;
 mod sweep;
 
 use clap::{Args, Subcommand};

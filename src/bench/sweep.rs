@@ -8,6 +8,7 @@ use super::harness::{self, BenchDb, Target};
 use super::issue::Officers;
 use super::load::LoadResult;
 use super::report::Row;
+use super::sim_process::SimProcess;
 use crate::channels::{ChannelKind, OrderRequest};
 use crate::context::AppContext;
 use crate::db::channel_orders::NewChannelOrder;
@@ -43,7 +44,8 @@ pub fn run(target: &Target, config: Option<&Path>, sizes: &[usize], orders_perce
 
 fn run_size(target: &Target, config: Option<&Path>, size: usize, orders_percent: f64) -> anyhow::Result<Vec<Row>> {
     let db = BenchDb::fresh(target)?;
-    let settings = harness::settings(config, &db, 12)?;
+    let simulator = SimProcess::start(config)?;
+    let settings = harness::settings_with(config, &db, 12, &simulator.overrides())?;
     let backend = target.name();
     actix_web::rt::System::new().block_on(async move {
         let harness::Daemon { address, ctx, server, .. } = harness::start(settings)?;

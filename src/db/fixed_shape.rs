@@ -7,7 +7,7 @@
 //! so the type can name it and its statement can be kept.
 
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 use std::marker::PhantomData;
 
@@ -41,3 +41,8 @@ impl<Q: QueryFragment<DB>, Id, DB: Backend> QueryFragment<DB> for FixedShape<Q, 
 }
 
 impl<Q, Id, Conn> RunQueryDsl<Conn> for FixedShape<Q, Id> {}
+
+/// So a wrapped query that returns rows (a `SELECT`, an `UPDATE … RETURNING`) can be loaded.
+impl<Q: Query, Id> Query for FixedShape<Q, Id> {
+    type SqlType = Q::SqlType;
+}

@@ -1,15 +1,24 @@
-//! The thread the jobs' database work runs on, at the lowest CPU priority (nice 19): on a busy
-//! machine a sweep of a million fines takes the CPU only when requests leave it idle, instead of
-//! sharing it with them equally. One thread, so the jobs' writes also queue behind each other
-//! rather than beside the requests' writes.
+//! Where the jobs run. Their own async runtime, whose threads have the lowest CPU priority
+//! (nice 19): a sweep signs thousands of channel requests (RSA-2048), and on a busy machine that
+//! should take the CPU only when requests leave it idle — and never on the threads that answer
+//! requests. Their database work runs on one thread of its own at normal priority instead: on
+//! SQLite a job's transaction holds the only write lock, and a low-priority thread preempted
+//! while holding it would keep every request's write waiting (priority inversion). One thread,
+//! so the jobs' writes queue behind each other rather than beside the requests' writes.
 
 use super::JobError;
+use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, Sender};
 
-type Work = Box<dyn FnOnce() + Send>;
+/// Runs `job` on the jobs' runtime and waits (from any runtime) for its result.
+pub async fn spawn<T: Send + 'static>(
+    job: impl Future<Output = Result<T, JobError>> + Send + 'static,
+) -> Result<T, JobError> {
+    runtime()?.spawn(job).await.map_err(|e| JobError::Database(format!("the job stopped: {e}")))?
+}
 
-/// Runs `work` on the background thread and waits (asynchronously) for its result.
+/// Runs blocking (database) `work` on the jobs' database thread and waits for its result.
 pub async fn run<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, JobError> + Send + 'static,
 ) -> Result<T, JobError> {
@@ -17,19 +26,20 @@ pub async fn run<T: Send + 'static>(
     let task: Work = Box::new(move || {
         let _ = done.send(work());
     });
-    thread()?.send(task).map_err(|_| JobError::Database("the background thread is gone".into()))?;
-    result.await.map_err(|_| JobError::Database("the background work panicked".into()))?
+    database_thread()?.send(task).map_err(|_| JobError::Database("the jobs' database thread is gone".into()))?;
+    result.await.map_err(|_| JobError::Database("the jobs' database work panicked".into()))?
 }
 
-fn thread() -> Result<&'static Sender<Work>, JobError> {
+type Work = Box<dyn FnOnce() + Send>;
+
+fn database_thread() -> Result<&'static Sender<Work>, JobError> {
     static QUEUE: OnceLock<Result<Sender<Work>, String>> = OnceLock::new();
     QUEUE
         .get_or_init(|| {
             let (queue, tasks) = mpsc::channel::<Work>();
             std::thread::Builder::new()
-                .name("finepay-jobs".into())
+                .name("finepay-jobs-db".into())
                 .spawn(move || {
-                    lower_priority();
                     for task in tasks {
                         task();
                     }
@@ -38,10 +48,27 @@ fn thread() -> Result<&'static Sender<Work>, JobError> {
                 .map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| JobError::Database(format!("starting the background thread: {e}")))
+        .map_err(|e| JobError::Database(format!("starting the jobs' database thread: {e}")))
 }
 
-/// nice 19 for this thread alone (Linux schedules threads separately; elsewhere a no-op).
+fn runtime() -> Result<&'static tokio::runtime::Runtime, JobError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores)
+                .thread_name("finepay-jobs")
+                .on_thread_start(lower_priority)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| JobError::Database(format!("starting the jobs' runtime: {e}")))
+}
+
+/// nice 19 for the calling thread alone (Linux schedules threads separately; elsewhere a no-op).
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority take plain integers and touch no memory of ours.

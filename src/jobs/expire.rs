@@ -9,16 +9,17 @@
 //! open, its fine waits, and the next run starts again from whatever is still open.
 
 use super::lease::Lease;
-use super::{JobEnv, JobError, read, write};
+use super::{JobEnv, JobError, background, read};
 use crate::channels::ChannelKind;
 use crate::db::channel_orders::{self, ChannelOrderRow};
 use crate::db::fines::{self, HandedOver};
-use crate::db::{DbConnection, audit};
+use crate::db::{DbConnection, DbPool, audit};
 use crate::payments::close::{self, Closed};
 use crate::payments::query;
 use chrono::{NaiveDateTime, SubsecRound};
 use futures_util::StreamExt;
 use serde::Serialize;
+use std::time::{Duration, Instant};
 
 pub const ACTOR: &str = "system:expire";
 pub const HANDED_OVER: &str = "fine.payable_at_bank";
@@ -48,15 +49,90 @@ pub async fn run(env: &JobEnv, lease: &Lease) -> Result<ExpireReport, JobError> 
 
 /// Hands over, batch by batch, every ended fine with no order left open; how many went.
 async fn hand_over_all(env: &JobEnv, lease: &Lease, now: NaiveDateTime) -> Result<usize, JobError> {
-    let batch = i64::try_from(env.settings.expire_batch).unwrap_or(500);
+    let mut size = BatchSize::new(env.settings.expire_batch, env.pool.is_sqlite());
     let mut handed_over = 0;
     loop {
-        let handed = write(&env.pool, move |conn| hand_over_batch(conn, now, batch)).await?;
+        let pool = env.pool.clone();
+        let (handed, done, sized) = background::run(move || hand_over_for_a_while(&pool, now, size)).await?;
         handed_over += handed;
-        if handed == 0 {
+        if done {
             return Ok(handed_over);
         }
+        size = sized;
         lease.renew_if_due().await?;
+    }
+}
+
+/// How long the hand-over works on its thread before it looks at its lease again.
+const WORK_BETWEEN_LEASE_CHECKS: Duration = Duration::from_millis(100);
+
+/// Batches on one connection until nothing is left (`done`) or it is time to look at the lease.
+fn hand_over_for_a_while(
+    pool: &DbPool,
+    now: NaiveDateTime,
+    mut size: BatchSize,
+) -> Result<(usize, bool, BatchSize), JobError> {
+    let mut conn = pool.get()?;
+    let started = Instant::now();
+    let mut handed = 0;
+    loop {
+        let limit = size.next();
+        let mut began = None;
+        let moved = pool.write_in_background(&mut conn, |conn| {
+            began = Some(Instant::now());
+            hand_over_batch(conn, now, limit)
+        })?;
+        size.observe(moved, began.map(|at| at.elapsed()));
+        handed += moved;
+        if moved == 0 {
+            return Ok((handed, true, size));
+        }
+        if started.elapsed() >= WORK_BETWEEN_LEASE_CHECKS {
+            return Ok((handed, false, size));
+        }
+    }
+}
+
+/// How long one hand-over transaction may hold SQLite's single write lock: an officer's fine
+/// arriving meanwhile waits at most about this long.
+const SQLITE_SLICE: Duration = Duration::from_micros(500);
+const SQLITE_FIRST_BATCH: usize = 16;
+const SQLITE_SMALLEST_BATCH: usize = 4;
+
+/// Fines per hand-over transaction. On PostgreSQL `scheduler.expire_batch`: row locks, so
+/// requests never wait for a batch. On SQLite a transaction holds the only write lock, so the
+/// batch is sized to a time slice instead — from what the last full batches took — and never
+/// above `expire_batch`.
+#[derive(Debug, Clone, Copy)]
+struct BatchSize {
+    current: usize,
+    most: usize,
+    slice: Option<Duration>,
+}
+
+impl BatchSize {
+    fn new(most: usize, sqlite: bool) -> BatchSize {
+        let most = most.max(1);
+        match sqlite {
+            true => BatchSize { current: SQLITE_FIRST_BATCH.min(most), most, slice: Some(SQLITE_SLICE) },
+            false => BatchSize { current: most, most, slice: None },
+        }
+    }
+
+    fn next(&self) -> i64 {
+        i64::try_from(self.current).unwrap_or(i64::MAX)
+    }
+
+    /// Learns from a batch that moved `moved` fines in `took` (writing, commit included).
+    fn observe(&mut self, moved: usize, took: Option<Duration>) {
+        let (Some(slice), Some(took)) = (self.slice, took) else { return };
+        // A short batch (the last one) says nothing about the rate.
+        if moved < self.current || took.is_zero() {
+            return;
+        }
+        let fits = (slice.as_secs_f64() / took.as_secs_f64() * moved as f64) as usize;
+        // Halfway towards what fits, so one slow batch (a page fault, a preemption) moves it little.
+        self.current = ((self.current + fits) / 2).clamp(SQLITE_SMALLEST_BATCH.min(self.most), self.most);
     }
 }
 
@@ -113,7 +189,8 @@ const LEASE_CHECK_EVERY: usize = 64;
 
 async fn settle_channel(env: &JobEnv, lease: &Lease, orders: Vec<ChannelOrderRow>) -> Result<ExpireReport, JobError> {
     let mut report = ExpireReport::default();
-    let mut outcomes = futures_util::stream::iter(orders.iter().map(|order| settle_order(env, order)))
+    // Owned orders: a borrowing closure here makes the future not provably `Send`.
+    let mut outcomes = futures_util::stream::iter(orders.into_iter().map(|order| settle_order(env, order)))
         .buffer_unordered(env.settings.channel_concurrency);
     let mut seen = 0;
     while let Some(outcome) = outcomes.next().await {
@@ -131,11 +208,11 @@ async fn settle_channel(env: &JobEnv, lease: &Lease, orders: Vec<ChannelOrderRow
 }
 
 /// Query first, then close: a payment the channel already has is applied, never closed away.
-async fn settle_order(env: &JobEnv, order: &ChannelOrderRow) -> Closed {
-    match query::settle_order(&env.channels, &env.payments, order).await {
+async fn settle_order(env: &JobEnv, order: ChannelOrderRow) -> Closed {
+    match query::settle_order(&env.channels, &env.payments, &order).await {
         Ok(Some(recorded)) => Closed::Paid(recorded),
         Ok(None) => {
-            let closed = close::close_order(&env.channels, &env.payments, &env.pool, &*env.clock, order).await;
+            let closed = close::close_order(&env.channels, &env.payments, &env.pool, &*env.clock, &order).await;
             if let Closed::Failed(why) = &closed {
                 log::warn!("expire: closing order {}: {why}", order.out_trade_no);
             }
@@ -145,5 +222,42 @@ async fn settle_order(env: &JobEnv, order: &ChannelOrderRow) -> Closed {
             log::warn!("expire: querying order {}: {why}", order.out_trade_no);
             Closed::Failed(why)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_batches_grow_and_shrink_towards_the_slice_within_bounds() {
+        let mut size = BatchSize::new(500, true);
+        assert_eq!(size.next(), 16, "starts small");
+        // 16 fines in a tenth of the slice: room for 160, so halfway there.
+        size.observe(16, Some(SQLITE_SLICE / 10));
+        assert_eq!(size.next(), 88);
+        // A batch four times over the slice shrinks it.
+        size.observe(88, Some(SQLITE_SLICE * 4));
+        assert_eq!(size.next(), 55);
+        // The last, short batch says nothing; nor does one that took no time.
+        size.observe(3, Some(SQLITE_SLICE * 100));
+        size.observe(55, Some(Duration::ZERO));
+        assert_eq!(size.next(), 55);
+        // Never above expire_batch, never below the floor.
+        size.observe(55, Some(Duration::from_nanos(1)));
+        assert_eq!(size.next(), 500);
+        for _ in 0..20 {
+            let current = size.current;
+            size.observe(current, Some(Duration::from_secs(1)));
+        }
+        assert_eq!(size.next(), SQLITE_SMALLEST_BATCH as i64);
+    }
+
+    #[test]
+    fn postgres_batches_are_expire_batch_whatever_they_take() {
+        let mut size = BatchSize::new(500, false);
+        size.observe(500, Some(Duration::from_secs(3)));
+        assert_eq!(size.next(), 500);
+        assert_eq!(BatchSize::new(8, true).next(), 8, "a configured batch below the first size wins");
     }
 }
