@@ -93,6 +93,7 @@ impl From<crate::db::PoolError> for JobError {
 
 /// Runs `job` once, now, if no other instance is running it: takes its lease, runs it, gives
 /// the lease back with a line on how it ended.
+///
 /// The job runs on the jobs' own low-priority runtime (see `background`), whatever runtime
 /// the caller is on.
 pub async fn run_once(env: &JobEnv, job: Job) -> Result<RunOutcome, JobError> {
@@ -126,7 +127,7 @@ fn to_json(report: impl Serialize) -> serde_json::Value {
     serde_json::to_value(report).unwrap_or_else(|e| serde_json::Value::String(e.to_string()))
 }
 
-/// Runs a read on a pooled connection, on one of the jobs' low-priority threads.
+/// Runs a read on a pooled connection, on the jobs' database thread.
 pub(crate) async fn read<T: Send + 'static>(
     pool: &DbPool,
     work: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T> + Send + 'static,
@@ -139,7 +140,7 @@ pub(crate) async fn read<T: Send + 'static>(
     .await
 }
 
-/// Runs `work` as one write transaction on one of the jobs' low-priority threads, after any waiting
+/// Runs `work` as one write transaction on the jobs' database thread, after any waiting
 /// request's write (see [`DbPool::write_in_background`]).
 pub(crate) async fn write<T: Send + 'static>(
     pool: &DbPool,
