@@ -158,6 +158,7 @@ fn job_env(
         refunds,
         clock: clock.clone(),
         settings: settings.jobs.scheduler.clone(),
+        bank: settings.bank.clone(),
         holder: jobs::holder_name(),
     }
 }

@@ -2,10 +2,12 @@
 //! `FINEPAY__<SECTION>__<KEY>` environment variables. Everything is validated once, at start, so a
 //! bad duration, URL, key or catalogue stops boot with a clear message instead of failing later.
 
+mod bank;
 mod channels;
 mod jobs;
 mod lookup;
 
+pub use bank::BankSettings;
 pub use channels::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, SimulatorSettings, UnionpaySettings,
     WechatSettings, is_simulator_fixture,
@@ -57,6 +59,7 @@ pub struct Settings {
     pub simulator: SimulatorSettings,
     pub lookup: LookupSettings,
     pub jobs: JobSettings,
+    pub bank: BankSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +119,7 @@ struct RawSettings {
     lookup: lookup::RawLookup,
     jobs: BTreeMap<String, String>,
     scheduler: jobs::RawScheduler,
+    bank: bank::RawBank,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,7 +289,8 @@ impl RawSettings {
         let simulator = self.simulator.validate()?;
         let lookup = self.lookup.validate()?;
         let jobs = jobs::validate(self.jobs, self.scheduler)?;
-        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs })
+        let bank = self.bank.validate()?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank })
     }
 }
 

@@ -2,6 +2,7 @@
 //! their payment. See README.md for running it and ../design for the decisions behind it.
 
 pub mod app;
+pub mod bank;
 pub mod bench;
 pub mod channels;
 pub mod config;

@@ -3,6 +3,9 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use finepay::app::Application;
+use finepay::bank::import::ImportStatus;
+use finepay::bank::statement::Format;
+use finepay::bank::valid_bank_code;
 use finepay::bench::{self, BenchArgs};
 use finepay::config::Settings;
 use finepay::credentials::{self, Binding};
@@ -33,6 +36,9 @@ enum Command {
     /// Manage bearer credentials for officers, banks and admins.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// The bank channel: import a bank's statement, list the fines payable at banks.
+    #[command(subcommand)]
+    Bank(BankCommand),
     /// Scheduled jobs: run one now, or see how each last ran.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -41,11 +47,28 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum BankCommand {
+    /// Import an end-of-day statement (CSV, camt.053 or camt.054) of one bank; prints a summary.
+    /// Exits 1 when the file was refused or broke off part-way (the lines before it count).
+    Import {
+        file: PathBuf,
+        /// The bank's code (as in its credential).
+        #[arg(long)]
+        bank: String,
+        /// The file's format; by default read from its first bytes.
+        #[arg(long, value_parser = ["csv", "camt.053", "camt.054"])]
+        format: Option<String>,
+    },
+    /// Print the fines payable at banks as CSV, with RF references and today's amounts.
+    Outstanding,
+}
+
+#[derive(Subcommand)]
 enum JobsCommand {
     /// Run one job now (it waits for nothing: if another instance is running it, says so and
     /// exits 3). Prints what it did as JSON.
     Run {
-        #[arg(value_parser = ["expire", "reconcile", "refunds", "prune"])]
+        #[arg(value_parser = ["expire", "reconcile", "refunds", "prune", "bank_inbox"])]
         job: String,
     },
     /// Each job's lease and last run.
@@ -94,6 +117,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Credentials(command) => manage_credentials(&settings, command),
+        Command::Bank(command) => bank(&settings, command),
         Command::Jobs(command) => jobs(&settings, command),
         Command::Bench(_) => Ok(()),
     }
@@ -116,6 +140,27 @@ fn channel_sim(settings: Settings) -> anyhow::Result<()> {
         std::future::pending::<()>().await;
         Ok(())
     })
+}
+
+fn bank(settings: &Settings, command: BankCommand) -> anyhow::Result<()> {
+    match command {
+        BankCommand::Import { file, bank, format } => {
+            let format = format.as_deref().map(|f| match f {
+                "csv" => Format::Csv,
+                "camt.053" => Format::Camt053,
+                _ => Format::Camt054,
+            });
+            let report = finepay::bank::cli::import_file(settings, &file, &bank, format)?;
+            if report.status != ImportStatus::Complete {
+                std::process::exit(1);
+            }
+        }
+        BankCommand::Outstanding => {
+            let written = finepay::bank::cli::write_outstanding(settings, &mut std::io::stdout().lock())?;
+            log::info!("{written} fines payable at banks");
+        }
+    }
+    Ok(())
 }
 
 fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<()> {
@@ -166,7 +211,11 @@ fn manage_credentials(settings: &Settings, command: CredentialsCommand) -> anyho
                         district_code: district,
                     }
                 }
-                "bank" => Binding::Bank { bank_code: bank.unwrap_or_default() },
+                "bank" => {
+                    let bank = bank.unwrap_or_default();
+                    anyhow::ensure!(valid_bank_code(&bank), "bank code {bank:?} must be 1 to 16 letters or digits");
+                    Binding::Bank { bank_code: bank }
+                }
                 _ => Binding::Admin { name: name.unwrap_or_default() },
             };
             let (id, token) = credentials::create(&mut conn, &binding, now)?;

@@ -101,6 +101,7 @@ pub fn settings_with(
             ("jobs.reconcile", ""),
             ("jobs.refunds", ""),
             ("jobs.prune", ""),
+            ("jobs.bank_inbox", ""),
         ]
         .into_iter()
         .chain(extra)

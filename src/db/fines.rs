@@ -166,6 +166,78 @@ pub fn mark_paid_in_window(
     Ok(updated == 1)
 }
 
+/// Marks a fine paid by a bank payment dated `paid_at`: only while nobody has paid or voided it
+/// (a bank takes a fine still in its QR window too). False otherwise.
+pub fn settle_at_bank(
+    conn: &mut DbConnection,
+    decision_no: &str,
+    paid_at: NaiveDateTime,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    // Once per settled statement line: prepared once per connection.
+    struct SettleAtBank;
+    let updated = super::on_concrete!(conn, |c| {
+        FixedShape::<_, SettleAtBank>::new(
+            diesel::update(
+                fines::table.find(decision_no).filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"])),
+            )
+            .set((
+                fines::status.eq("paid"),
+                fines::paid_at.eq(Some(paid_at)),
+                fines::paid_channel.eq(Some("bank")),
+                fines::updated_at.eq(at),
+            )),
+        )
+        .execute(c)
+    })?;
+    Ok(updated == 1)
+}
+
+/// Undoes a bank settlement whose entry the bank reversed: the fine is payable at banks again.
+/// Only a fine a bank paid; false otherwise.
+pub fn reopen_at_bank(conn: &mut DbConnection, decision_no: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        fines::table.find(decision_no).filter(fines::status.eq("paid")).filter(fines::paid_channel.eq("bank")),
+    )
+    .set((
+        fines::status.eq("payable_at_bank"),
+        fines::paid_at.eq(None::<NaiveDateTime>),
+        fines::paid_channel.eq(None::<String>),
+        fines::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// What a bank needs of a fine payable at banks.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = fines)]
+pub struct OutstandingFine {
+    pub decision_no: String,
+    pub district_code: String,
+    pub amount_fen: i64,
+    pub issued_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Fines payable at banks that became so at or after `since`, by decision number after `after`,
+/// at most `limit` (keyset pages).
+pub fn payable_at_bank(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<OutstandingFine>> {
+    fines::table
+        .filter(fines::status.eq("payable_at_bank"))
+        .filter(fines::updated_at.ge(since))
+        .filter(fines::decision_no.gt(after))
+        .order(fines::decision_no)
+        .limit(limit)
+        .select(OutstandingFine::as_select())
+        .load(conn)
+}
+
 /// A fine the expire job handed to the bank channel.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct HandedOver {

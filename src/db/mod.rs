@@ -16,6 +16,8 @@ macro_rules! on_concrete {
 pub(crate) use on_concrete;
 
 pub mod audit;
+pub mod bank_payments;
+pub mod bank_statements;
 pub mod channel_orders;
 mod checkpoint;
 pub mod credentials;

@@ -174,6 +174,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bank_payments (bank_code, reference) {
+        bank_code -> Text,
+        reference -> Text,
+        source -> Text,
+        statement_id -> Nullable<BigInt>,
+        decision_no -> Nullable<Text>,
+        amount_fen -> BigInt,
+        due_fen -> Nullable<BigInt>,
+        paid_at -> Timestamp,
+        method -> Text,
+        outcome -> Text,
+        transaction_ref -> Nullable<Text>,
+        counterpart -> Nullable<Text>,
+        reversed_by -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bank_statements (id) {
+        id -> BigInt,
+        bank_code -> Text,
+        format -> Text,
+        file_name -> Text,
+        file_sha256 -> Text,
+        file_bytes -> BigInt,
+        status -> Text,
+        report -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(channel_orders -> fines (decision_no));
 diesel::joinable!(payments -> fines (decision_no));
 
@@ -188,5 +221,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     job_leases,
     reconciliation_reports,
-    exceptions
+    exceptions,
+    bank_payments,
+    bank_statements
 );

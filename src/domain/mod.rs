@@ -9,6 +9,7 @@ pub mod fine;
 pub mod money;
 pub mod plate;
 pub mod qr_window;
+pub mod rf_reference;
 pub mod surcharge;
 pub mod time;
 

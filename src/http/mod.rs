@@ -3,6 +3,8 @@
 //! result; errors become the documented JSON body in `error.rs`.
 
 pub mod admin;
+mod bank;
+mod bank_statements;
 pub mod edge;
 pub mod error;
 mod i18n;
@@ -38,6 +40,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/r/{receipt_no}"),
     ("get", "/lookup"),
     ("post", "/lookup"),
+    ("get", "/bank/v1/fines/{decision_no}"),
+    ("post", "/bank/v1/payments"),
+    ("post", "/bank/v1/statements"),
+    ("get", "/bank/v1/outstanding"),
     ("get", "/admin/api/reconciliation"),
     ("get", "/admin/api/jobs"),
     ("get", "/healthz"),
@@ -67,6 +73,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/lookup", web::get().to(lookup::form))
         .route("/lookup", web::post().to(lookup::lookup))
         .route("/assets/pay.js", web::get().to(public::pay_script))
+        .route("/bank/v1/fines/{decision_no}", web::get().to(bank::fine))
+        .route("/bank/v1/payments", web::post().to(bank::post_payment))
+        .route("/bank/v1/statements", web::post().to(bank_statements::upload))
+        .route("/bank/v1/outstanding", web::get().to(bank::outstanding))
         .route("/admin/api/reconciliation", web::get().to(admin::reconciliation))
         .route("/admin/api/jobs", web::get().to(admin::jobs))
         .route("/healthz", web::get().to(ops::healthz))

@@ -13,10 +13,11 @@ pub enum Job {
     Reconcile,
     Refunds,
     Prune,
+    BankInbox,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [Job::Expire, Job::Reconcile, Job::Refunds, Job::Prune];
+    pub const ALL: [Job; 5] = [Job::Expire, Job::Reconcile, Job::Refunds, Job::Prune, Job::BankInbox];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +25,7 @@ impl Job {
             Job::Reconcile => "reconcile",
             Job::Refunds => "refunds",
             Job::Prune => "prune",
+            Job::BankInbox => "bank_inbox",
         }
     }
 
@@ -33,13 +35,14 @@ impl Job {
 }
 
 mod background;
+pub mod bank_inbox;
 pub mod expire;
 pub mod lease;
 pub mod prune;
 pub mod reconcile;
 pub mod scheduler;
 
-use crate::config::SchedulerSettings;
+use crate::config::{BankSettings, SchedulerSettings};
 use crate::db::{DbConnection, DbPool};
 use crate::domain::time::Clock;
 use crate::payments::ChannelSet;
@@ -57,6 +60,8 @@ pub struct JobEnv {
     pub refunds: RefundDriver,
     pub clock: Arc<dyn Clock>,
     pub settings: SchedulerSettings,
+    /// Where statements arrive (`bank_inbox`) and how they are imported.
+    pub bank: BankSettings,
     /// This process's name on the leases it takes: host, process id and a random part.
     pub holder: String,
 }
@@ -112,6 +117,7 @@ async fn run_here(env: &JobEnv, job: Job) -> Result<RunOutcome, JobError> {
         Job::Reconcile => reconcile::run(env, &lease).await.map(to_json),
         Job::Refunds => env.refunds.run_due().await.map(to_json).map_err(JobError::Database),
         Job::Prune => prune::run(env).await.map(to_json),
+        Job::BankInbox => bank_inbox::run(env, &lease).await.map(to_json),
     };
     let outcome = match &result {
         Ok(report) => report.to_string(),

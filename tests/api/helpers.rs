@@ -117,6 +117,7 @@ pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
         ("jobs.expire", ""),
         ("jobs.reconcile", ""),
         ("jobs.prune", ""),
+        ("jobs.bank_inbox", ""),
     ];
     all.extend_from_slice(overrides);
     let settings = Settings::load_with_overrides(None, &all).expect("test settings are valid");

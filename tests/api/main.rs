@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod bank;
 mod browser;
 mod cli;
 mod faults;

@@ -1,0 +1,2 @@
+DROP TABLE bank_statements;
+DROP TABLE bank_payments;

@@ -1,0 +1,446 @@
+//! Importing a bank's end-of-day statement: the file is streamed (memory does not grow with its
+//! size), its lines recorded a batch per write transaction through [`settle::record`], and the
+//! import's report kept with it. Entries are independent facts keyed by the bank's entry
+//! reference, so a file imported twice, or again after a truncated copy, changes nothing twice.
+
+use super::reference::find_decision_no;
+use super::settle::{self, BankReport, Outcome, Recorded, Source};
+use super::statement::{Direction, EntryStatus, Format, LineError, StatementError, StatementLine, StatementReader};
+use crate::db::bank_statements::{self, NewStatement};
+use crate::db::{DbConnection, DbPool};
+use crate::domain::surcharge::SurchargeRule;
+use crate::domain::time::SHANGHAI;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use ring::digest;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+
+/// The most line errors a report lists (all are counted).
+const LISTED_ERRORS: usize = 100;
+
+/// How an import ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Every line was read (bad lines are listed in the report).
+    Complete,
+    /// The file broke off or went bad part-way: the lines before were recorded.
+    Malformed,
+    /// Not a statement of a known kind: nothing was recorded.
+    Refused,
+}
+
+impl ImportStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Complete => "complete",
+            ImportStatus::Malformed => "malformed",
+            ImportStatus::Refused => "refused",
+        }
+    }
+}
+
+/// What an import did, line by line counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub statement_id: i64,
+    pub bank_code: String,
+    pub file_name: String,
+    pub format: Option<&'static str>,
+    pub status: ImportStatus,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Lines (CSV rows, camt entries) read, good or bad.
+    pub lines_read: u64,
+    /// Credits that named a fine (a decision number or RF reference was found).
+    pub matched: u64,
+    /// Lines in each end state, recorded by this import.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Fen newly settled by this import.
+    pub settled_fen: i64,
+    /// Lines recorded by an earlier import of the same entries (they changed nothing now).
+    pub repeated: u64,
+    /// Debits that are not reversals: not payments to finepay.
+    pub skipped_debits: u64,
+    /// Pending or information-only entries: only booked entries settle.
+    pub skipped_not_booked: u64,
+    /// Lines that could not be used (listed, up to a hundred, in `errors`).
+    pub bad_lines: u64,
+    pub errors: Vec<BadLine>,
+    /// Why the file was refused or where it broke off.
+    pub error: Option<String>,
+}
+
+impl ImportReport {
+    fn new(statement_id: i64, bank_code: &str, file_name: &str) -> Self {
+        ImportReport {
+            statement_id,
+            bank_code: bank_code.to_owned(),
+            file_name: file_name.to_owned(),
+            format: None,
+            status: ImportStatus::Complete,
+            bytes: 0,
+            sha256: String::new(),
+            lines_read: 0,
+            matched: 0,
+            outcomes: Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect(),
+            settled_fen: 0,
+            repeated: 0,
+            skipped_debits: 0,
+            skipped_not_booked: 0,
+            bad_lines: 0,
+            errors: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn count(&self, outcome: Outcome) -> u64 {
+        self.outcomes.get(outcome.as_str()).copied().unwrap_or(0)
+    }
+
+    fn bad_line(&mut self, error: impl Into<BadLine>) {
+        self.bad_lines += 1;
+        if self.errors.len() < LISTED_ERRORS {
+            self.errors.push(error.into());
+        }
+    }
+}
+
+/// A line that could not be used, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadLine {
+    pub line_no: u64,
+    pub entry_ref: Option<String>,
+    pub message: String,
+}
+
+impl From<LineError> for BadLine {
+    fn from(e: LineError) -> Self {
+        BadLine { line_no: e.line_no, entry_ref: e.entry_ref, message: e.message }
+    }
+}
+
+/// Who imports, and how.
+pub struct Importer<'a> {
+    pub pool: &'a DbPool,
+    pub rule: SurchargeRule,
+    pub batch: usize,
+    /// Written to the audit log for each fine settled.
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] crate::db::PoolError),
+}
+
+impl Importer<'_> {
+    /// Imports the statement in `input` for `bank_code`. `format` is sniffed from the first bytes
+    /// when not given. `progress` is called after each batch with the bytes read so far.
+    pub fn import<R: BufRead>(
+        &self,
+        bank_code: &str,
+        file_name: &str,
+        format: Option<Format>,
+        input: R,
+        progress: &mut dyn FnMut(&ImportReport),
+    ) -> Result<ImportReport, ImportError> {
+        let mut conn = self.pool.get()?;
+        let now = self.now.naive_utc();
+        let statement_id = self.pool.write(&mut conn, |conn| {
+            bank_statements::start(
+                conn,
+                &NewStatement {
+                    bank_code,
+                    format: format.map_or("unknown", Format::as_str),
+                    file_name,
+                    file_sha256: "",
+                    file_bytes: 0,
+                    status: "importing",
+                    report: "{}",
+                    imported_at: now,
+                },
+            )
+        })?;
+        let mut report = ImportReport::new(statement_id, bank_code, file_name);
+        let mut input = Hashing::new(input);
+        let format = match format {
+            Some(format) => Some(format),
+            None => input.fill_buf().map(Format::sniff).unwrap_or(None),
+        };
+        match format {
+            None => {
+                report.status = ImportStatus::Refused;
+                report.error = Some("not a statement: neither the CSV header nor a camt.053/054 document".into());
+            }
+            Some(format) => {
+                report.format = Some(format.as_str());
+                self.read_lines(&mut conn, format, &mut input, &mut report, progress)?;
+            }
+        }
+        // The digest covers the whole file, also what the parser did not need to read.
+        let _ = std::io::copy(&mut input.by_ref(), &mut std::io::sink());
+        (report.bytes, report.sha256) = input.finish();
+        let text = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
+        self.pool.write(&mut conn, |conn| {
+            bank_statements::finish(
+                conn,
+                statement_id,
+                report.format.unwrap_or("unknown"),
+                report.status.as_str(),
+                &report.sha256,
+                i64::try_from(report.bytes).unwrap_or(i64::MAX),
+                &text,
+            )
+        })?;
+        log::info!(
+            "statement {statement_id} of bank {bank_code} ({file_name}): {} — {} lines, {} settled, {} repeated, {} bad",
+            report.status.as_str(),
+            report.lines_read,
+            report.count(Outcome::Settled),
+            report.repeated,
+            report.bad_lines
+        );
+        Ok(report)
+    }
+
+    fn read_lines<R: BufRead>(
+        &self,
+        conn: &mut DbConnection,
+        format: Format,
+        input: R,
+        report: &mut ImportReport,
+        progress: &mut dyn FnMut(&ImportReport),
+    ) -> Result<(), ImportError> {
+        let mut reader = match StatementReader::new(format, input) {
+            Ok(reader) => reader,
+            Err(e) => {
+                report.status = ImportStatus::Refused;
+                report.error = Some(e.to_string());
+                return Ok(());
+            }
+        };
+        let mut batch: Vec<StatementLine> = Vec::with_capacity(self.batch);
+        loop {
+            let item = match reader.next_item() {
+                Ok(item) => item,
+                Err(e) => {
+                    report.status = ImportStatus::Malformed;
+                    report.error = Some(match e {
+                        StatementError::Malformed { .. } => format!(
+                            "{e}; the lines before it were imported — import the complete file again (lines already imported change nothing)"
+                        ),
+                        other => other.to_string(),
+                    });
+                    None
+                }
+            };
+            let at_end = item.is_none();
+            match item {
+                Some(Ok(line)) => {
+                    report.lines_read += 1;
+                    batch.push(line);
+                }
+                Some(Err(error)) => {
+                    report.lines_read += 1;
+                    report.bad_line(error);
+                }
+                None => {}
+            }
+            if batch.len() >= self.batch || (at_end && !batch.is_empty()) {
+                self.record_batch(conn, &batch, report)?;
+                batch.clear();
+                report.bytes = reader.bytes_read();
+                progress(report);
+            }
+            if at_end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Records one batch in one write transaction, yielding to request writes on SQLite.
+    fn record_batch(
+        &self,
+        conn: &mut DbConnection,
+        lines: &[StatementLine],
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        let statement_id = report.statement_id;
+        let bank_code = report.bank_code.clone();
+        let now = self.now.naive_utc();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let tally = self.pool.write_in_background(conn, |conn| {
+                let mut tally = Tally::default();
+                for line in lines {
+                    tally.add(line, self.record_line(conn, &bank_code, statement_id, line, now)?);
+                }
+                Ok::<_, diesel::result::Error>(tally)
+            });
+            match tally {
+                Ok(tally) => {
+                    tally.into_report(report);
+                    return Ok(());
+                }
+                // Another instance recorded the same entries first (the same file twice at
+                // once): the batch runs again and finds them recorded.
+                Err(e) if crate::db::is_retryable(&e) && tries < 3 => log::warn!("statement batch, retrying: {e}"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn record_line(
+        &self,
+        conn: &mut DbConnection,
+        bank_code: &str,
+        statement_id: i64,
+        line: &StatementLine,
+        now: NaiveDateTime,
+    ) -> diesel::QueryResult<LineResult> {
+        if line.currency != "CNY" {
+            return Ok(LineResult::Bad(format!("currency {} is not CNY", line.currency)));
+        }
+        if line.status != EntryStatus::Booked {
+            return Ok(LineResult::NotBooked);
+        }
+        if line.direction == Direction::Debit && !line.reversal {
+            return Ok(LineResult::Debit);
+        }
+        let references: Vec<&str> = line.references.iter().map(String::as_str).collect();
+        let decision = find_decision_no(&references);
+        let paid_at = line.booked_at.map_or_else(
+            || {
+                line.booked_on
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_local_timezone(SHANGHAI)
+                    .single()
+                    .map(|t| t.to_utc())
+            },
+            |at| Some(at.to_utc()),
+        );
+        let Some(paid_at) = paid_at else {
+            return Ok(LineResult::Bad("the booking date is out of range".into()));
+        };
+        let report = BankReport {
+            bank_code,
+            reference: &line.entry_ref,
+            source: Source::Statement { statement_id },
+            decision_no: decision.as_ref().map(|d| d.as_str()),
+            amount_fen: line.amount_fen,
+            paid_at,
+            paid_on: line.booked_at.map_or(line.booked_on, |at| at.with_timezone(&SHANGHAI).date_naive()),
+            transaction_ref: line.transaction_ref.as_deref(),
+            reversal: line.reversal,
+        };
+        Ok(match settle::record(conn, &self.rule, &report, self.actor, now)? {
+            Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched: decision.is_some() },
+            Recorded::Repeat(_) => LineResult::Repeated,
+        })
+    }
+}
+
+/// What became of one line.
+enum LineResult {
+    Recorded { outcome: Outcome, matched: bool },
+    Repeated,
+    Debit,
+    NotBooked,
+    Bad(String),
+}
+
+/// A batch's counts, added to the report only once its transaction committed.
+#[derive(Default)]
+struct Tally {
+    outcomes: BTreeMap<&'static str, u64>,
+    matched: u64,
+    settled_fen: i64,
+    repeated: u64,
+    debits: u64,
+    not_booked: u64,
+    bad: Vec<BadLine>,
+}
+
+impl Tally {
+    fn add(&mut self, line: &StatementLine, result: LineResult) {
+        match result {
+            LineResult::Recorded { outcome, matched } => {
+                *self.outcomes.entry(outcome.as_str()).or_default() += 1;
+                self.matched += u64::from(matched && !line.reversal);
+                if outcome == Outcome::Settled {
+                    self.settled_fen += line.amount_fen;
+                }
+            }
+            LineResult::Repeated => self.repeated += 1,
+            LineResult::Debit => self.debits += 1,
+            LineResult::NotBooked => self.not_booked += 1,
+            LineResult::Bad(message) => {
+                self.bad.push(BadLine { line_no: line.line_no, entry_ref: Some(line.entry_ref.clone()), message })
+            }
+        }
+    }
+
+    fn into_report(self, report: &mut ImportReport) {
+        for (outcome, n) in self.outcomes {
+            *report.outcomes.entry(outcome).or_default() += n;
+        }
+        report.matched += self.matched;
+        report.settled_fen += self.settled_fen;
+        report.repeated += self.repeated;
+        report.skipped_debits += self.debits;
+        report.skipped_not_booked += self.not_booked;
+        for error in self.bad {
+            report.bad_line(error);
+        }
+    }
+}
+
+/// A reader that hashes (SHA-256) and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    digest: digest::Context,
+    bytes: u64,
+}
+
+impl<R: BufRead> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing { inner, digest: digest::Context::new(&digest::SHA256), bytes: 0 }
+    }
+
+    fn finish(self) -> (u64, String) {
+        (self.bytes, data_encoding::HEXLOWER.encode(self.digest.finish().as_ref()))
+    }
+}
+
+impl<R: BufRead> Read for Hashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // The bytes consumed are still at the front of the inner buffer.
+        if let Ok(buffer) = self.inner.fill_buf() {
+            let amount = amount.min(buffer.len());
+            self.digest.update(&buffer[..amount]);
+            self.bytes += amount as u64;
+        }
+        self.inner.consume(amount);
+    }
+}

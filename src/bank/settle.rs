@@ -1,0 +1,351 @@
+//! Recording one payment a bank reported — posted through the bank API, or read from a statement
+//! — inside the caller's write transaction. Where "no bank payment is lost or applied twice" is
+//! decided:
+//!
+//! 1. The payment is stored once under (bank, reference); a repeat finds it and changes nothing.
+//! 2. A payment the same bank already reported the other way (a statement line for a real-time
+//!    post, or a post for a line already read) is paired with that record: already known.
+//! 3. Otherwise one conditional update settles the fine — if it is still unpaid and the amount
+//!    is the fine plus the surcharge due on the day paid. Anything else (paid already, void, a
+//!    different amount, no such fine) is stored with its state and raised as an exception, for
+//!    the bank to return or a person to look at: never dropped.
+
+use super::quote;
+use crate::db::bank_payments::{self, BankPaymentRow, NewBankPayment};
+use crate::db::exceptions::{self, NewException};
+use crate::db::{DbConnection, audit, fines};
+use crate::domain::FineStatus;
+use crate::domain::surcharge::SurchargeRule;
+use crate::fines::utc;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+
+/// How the bank told finepay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `POST /bank/v1/payments`, taken at a counter or online.
+    Api { online: bool },
+    /// A line of the statement import `statement_id`.
+    Statement { statement_id: i64 },
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Api { .. } => "api",
+            Source::Statement { .. } => "statement",
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Source::Api { online: false } => "counter",
+            Source::Api { online: true } => "online",
+            Source::Statement { .. } => "statement",
+        }
+    }
+}
+
+/// A payment (or, from a statement, the reversal of one) as a bank reported it.
+#[derive(Debug, Clone)]
+pub struct BankReport<'a> {
+    pub bank_code: &'a str,
+    /// The bank's serial (API) or entry reference (statement): unique per bank.
+    pub reference: &'a str,
+    pub source: Source,
+    /// The fine it names, when its reference held a valid decision number.
+    pub decision_no: Option<&'a str>,
+    pub amount_fen: i64,
+    pub paid_at: DateTime<Utc>,
+    /// The day paid in Asia/Shanghai, which the surcharge is counted to.
+    pub paid_on: NaiveDate,
+    /// The bank's transaction reference, which a reversal repeats.
+    pub transaction_ref: Option<&'a str>,
+    pub reversal: bool,
+}
+
+/// The state a bank payment ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It paid its fine.
+    Settled,
+    /// The same payment was reported before the other way (statement and real-time post).
+    AlreadyKnown,
+    /// Its fine was already paid (by QR or another bank payment): to be returned.
+    DuplicatePayment,
+    /// Not the amount due on the day paid: the fine stays unpaid.
+    AmountMismatch,
+    /// No fine matches its reference.
+    Unmatched,
+    /// Its fine is void: to be returned.
+    FineVoid,
+    /// A reversal: it cancels an earlier entry (whose fine, if that entry paid it, is payable again).
+    Reversed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Settled,
+        Outcome::AlreadyKnown,
+        Outcome::DuplicatePayment,
+        Outcome::AmountMismatch,
+        Outcome::Unmatched,
+        Outcome::FineVoid,
+        Outcome::Reversed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Settled => "settled",
+            Outcome::AlreadyKnown => "already_known",
+            Outcome::DuplicatePayment => "duplicate_payment",
+            Outcome::AmountMismatch => "amount_mismatch",
+            Outcome::Unmatched => "unmatched",
+            Outcome::FineVoid => "fine_void",
+            Outcome::Reversed => "reversed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == raw)
+    }
+
+    /// Whether a person has to act on it: every state but the two where the money is where it belongs.
+    pub fn is_exception(self) -> bool {
+        !matches!(self, Outcome::Settled | Outcome::AlreadyKnown)
+    }
+}
+
+/// What recording did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// Stored now, in this state; `due_fen` is what the fine asked for that day (if it matched one).
+    New { outcome: Outcome, due_fen: Option<i64> },
+    /// The bank reported this reference before: the stored record, unchanged.
+    Repeat(Box<BankPaymentRow>),
+}
+
+/// Records `report` in the caller's write transaction. `actor` is written to the audit log.
+pub fn record(
+    conn: &mut DbConnection,
+    rule: &SurchargeRule,
+    report: &BankReport<'_>,
+    actor: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Recorded> {
+    if let Some(existing) = bank_payments::find(conn, report.bank_code, report.reference)? {
+        if existing.source == report.source.as_str() {
+            return Ok(Recorded::Repeat(Box::new(existing)));
+        }
+        // The bank used one reference for its post and its statement line: the same payment.
+        bank_payments::claim_counterpart(conn, report.bank_code, report.reference, report.reference)?;
+        return Ok(Recorded::New { outcome: Outcome::AlreadyKnown, due_fen: existing.due_fen });
+    }
+    if report.reversal {
+        return record_reversal(conn, report, actor, now);
+    }
+    let Some(decision_no) = report.decision_no else {
+        return store(conn, report, Outcome::Unmatched, None, None, now);
+    };
+    let Some(fine) = fines::find(conn, decision_no)? else {
+        // A well-formed number of no fine here: kept in the exception, not as a fine's payment.
+        let unknown = BankReport { decision_no: None, ..report.clone() };
+        let extra = serde_json::json!({ "named_decision_no": decision_no });
+        return store_with(conn, &unknown, Outcome::Unmatched, None, None, extra, now);
+    };
+    let due = quote::amount_due(rule, fine.amount_fen, utc(fine.issued_at), report.paid_on).total_fen;
+    if let Some(counterpart) = unpaired_counterpart(conn, report, decision_no)? {
+        bank_payments::claim_counterpart(conn, report.bank_code, &counterpart.reference, report.reference)?;
+        return store(conn, report, Outcome::AlreadyKnown, Some(due), Some(&counterpart.reference), now);
+    }
+    let outcome = match FineStatus::parse(&fine.status) {
+        Some(FineStatus::Void) | None => Outcome::FineVoid,
+        Some(FineStatus::Paid) => Outcome::DuplicatePayment,
+        Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) if report.amount_fen != due => {
+            Outcome::AmountMismatch
+        }
+        Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
+            // Another payment may have committed since the read (PostgreSQL): the update says.
+            if fines::settle_at_bank(conn, decision_no, report.paid_at.naive_utc(), now)? {
+                let details = serde_json::json!({
+                    "bank": report.bank_code,
+                    "reference": report.reference,
+                    "source": report.source.as_str(),
+                    "amount_fen": report.amount_fen,
+                    "surcharge_fen": due - fine.amount_fen,
+                });
+                audit::record(
+                    conn,
+                    &audit::NewAuditEntry {
+                        at: now,
+                        actor,
+                        action: "paid_at_bank",
+                        decision_no: Some(decision_no),
+                        details: &details.to_string(),
+                    },
+                )?;
+                Outcome::Settled
+            } else {
+                Outcome::DuplicatePayment
+            }
+        }
+    };
+    store(conn, report, outcome, Some(due), None, now)
+}
+
+/// The other source's record of this payment, if the bank reported it before and nothing has
+/// paired it yet: the same bank, fine and amount (or the same transaction reference).
+fn unpaired_counterpart(
+    conn: &mut DbConnection,
+    report: &BankReport<'_>,
+    decision_no: &str,
+) -> diesel::QueryResult<Option<BankPaymentRow>> {
+    let rows = bank_payments::of_bank_for_fine(conn, report.bank_code, decision_no)?;
+    let candidates = rows.into_iter().filter(|row| {
+        row.source != report.source.as_str()
+            && row.counterpart.is_none()
+            && row.reversed_by.is_none()
+            && row.amount_fen == report.amount_fen
+            && matches!(Outcome::parse(&row.outcome), Some(o) if o != Outcome::Reversed)
+    });
+    let (by_transaction, others): (Vec<_>, Vec<_>) = candidates.partition(|row| {
+        report.transaction_ref.is_some()
+            && (row.transaction_ref.as_deref() == report.transaction_ref
+                || Some(row.reference.as_str()) == report.transaction_ref)
+    });
+    Ok(by_transaction.into_iter().next().or_else(|| others.into_iter().next()))
+}
+
+/// A reversal cancels the bank's earlier entry with its transaction reference (else the entry
+/// for the same fine and amount); if that entry paid the fine, the fine is payable again.
+fn record_reversal(
+    conn: &mut DbConnection,
+    report: &BankReport<'_>,
+    actor: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Recorded> {
+    let live = |row: &BankPaymentRow| {
+        row.reversed_by.is_none()
+            && row.amount_fen == report.amount_fen
+            && matches!(Outcome::parse(&row.outcome), Some(o) if o != Outcome::Reversed)
+    };
+    let mut cancelled = match report.transaction_ref {
+        Some(txn) => bank_payments::of_bank_with_transaction(conn, report.bank_code, txn)?.into_iter().find(live),
+        None => None,
+    };
+    if cancelled.is_none()
+        && let Some(decision_no) = report.decision_no
+    {
+        cancelled = bank_payments::of_bank_for_fine(conn, report.bank_code, decision_no)?
+            .into_iter()
+            .filter(|row| row.source == "statement")
+            .find(live);
+    }
+    let mut reopened = false;
+    if let Some(original) = &cancelled
+        && bank_payments::mark_reversed(conn, report.bank_code, &original.reference, report.reference)?
+    {
+        let paid_this_fine =
+            matches!(Outcome::parse(&original.outcome), Some(Outcome::Settled | Outcome::AlreadyKnown));
+        if paid_this_fine && let Some(decision_no) = original.decision_no.as_deref() {
+            reopened = fines::reopen_at_bank(conn, decision_no, now)?;
+            if reopened {
+                let details = serde_json::json!({
+                    "bank": report.bank_code,
+                    "reversal": report.reference,
+                    "reversed_entry": original.reference,
+                    "amount_fen": report.amount_fen,
+                });
+                audit::record(
+                    conn,
+                    &audit::NewAuditEntry {
+                        at: now,
+                        actor,
+                        action: "bank_payment_reversed",
+                        decision_no: Some(decision_no),
+                        details: &details.to_string(),
+                    },
+                )?;
+            }
+        }
+    }
+    let decision_no = cancelled.as_ref().and_then(|c| c.decision_no.as_deref()).or(report.decision_no);
+    let adjusted = BankReport { decision_no, ..report.clone() };
+    let extra = serde_json::json!({
+        "reversed_entry": cancelled.as_ref().map(|c| c.reference.as_str()),
+        "fine_payable_again": reopened,
+    });
+    store_with(conn, &adjusted, Outcome::Reversed, None, None, extra, now)
+}
+
+fn store(
+    conn: &mut DbConnection,
+    report: &BankReport<'_>,
+    outcome: Outcome,
+    due_fen: Option<i64>,
+    counterpart: Option<&str>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Recorded> {
+    store_with(conn, report, outcome, due_fen, counterpart, serde_json::json!({}), now)
+}
+
+/// Stores the record and, for the states a person acts on, raises its exception.
+fn store_with(
+    conn: &mut DbConnection,
+    report: &BankReport<'_>,
+    outcome: Outcome,
+    due_fen: Option<i64>,
+    counterpart: Option<&str>,
+    mut details: serde_json::Value,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Recorded> {
+    let statement_id = match report.source {
+        Source::Statement { statement_id } => Some(statement_id),
+        Source::Api { .. } => None,
+    };
+    bank_payments::insert(
+        conn,
+        &NewBankPayment {
+            bank_code: report.bank_code,
+            reference: report.reference,
+            source: report.source.as_str(),
+            statement_id,
+            decision_no: report.decision_no,
+            amount_fen: report.amount_fen,
+            due_fen,
+            paid_at: report.paid_at.naive_utc(),
+            method: report.source.method(),
+            outcome: outcome.as_str(),
+            transaction_ref: report.transaction_ref,
+            counterpart,
+            received_at: now,
+        },
+    )?;
+    if outcome.is_exception() {
+        if let serde_json::Value::Object(map) = &mut details {
+            map.insert("bank".into(), report.bank_code.into());
+            map.insert("source".into(), report.source.as_str().into());
+            map.insert("paid_at".into(), crate::domain::time::rfc3339(report.paid_at).into());
+            if let Some(id) = statement_id {
+                map.insert("statement_id".into(), id.into());
+            }
+        }
+        let source = format!("bank:{}", report.bank_code);
+        exceptions::raise(
+            conn,
+            &NewException {
+                kind: outcome.as_str(),
+                source: &source,
+                reference: report.reference,
+                decision_no: report.decision_no,
+                statement_date: matches!(report.source, Source::Statement { .. }).then_some(report.paid_on),
+                amount_fen: Some(report.amount_fen),
+                expected_fen: due_fen,
+                details: &details.to_string(),
+                raised_at: now,
+            },
+        )?;
+    }
+    Ok(Recorded::New { outcome, due_fen })
+}
