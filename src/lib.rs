@@ -1,6 +1,7 @@
 //! finepay issues traffic fine bills whose QR code can be paid for a limited window, and collects
 //! their payment. See README.md for running it and ../design for the decisions behind it.
 
+pub mod admin;
 pub mod app;
 pub mod bank;
 pub mod bench;

@@ -1,6 +1,7 @@
 //! `exceptions`: the queue of what a person has to look at — a payment a channel does not know,
 //! an amount that differs from ours. Each is raised once by its natural key (source, kind,
-//! reference): a job that finds the same thing again on its next run changes nothing.
+//! reference): a job that finds the same thing again on its next run changes nothing. A person
+//! resolves each once, by a conditional update.
 
 use super::DbConnection;
 use super::schema::exceptions;
@@ -64,4 +65,56 @@ pub fn for_statements(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -
         .order(exceptions::id)
         .select(ExceptionRow::as_select())
         .load(conn)
+}
+
+/// Which exceptions a listing shows, by whether someone has resolved them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Open,
+    Resolved,
+    All,
+}
+
+/// A page of the queue: exceptions after `after_id`, by id, at most `limit`.
+#[derive(Debug, Clone)]
+pub struct ListFilter<'a> {
+    pub resolution: Resolution,
+    pub source: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub after_id: i64,
+    pub limit: i64,
+}
+
+/// The exceptions `filter` names, oldest (lowest id) first.
+pub fn list(conn: &mut DbConnection, filter: &ListFilter<'_>) -> QueryResult<Vec<ExceptionRow>> {
+    let mut query = exceptions::table.filter(exceptions::id.gt(filter.after_id)).into_boxed();
+    query = match filter.resolution {
+        Resolution::Open => query.filter(exceptions::resolved_at.is_null()),
+        Resolution::Resolved => query.filter(exceptions::resolved_at.is_not_null()),
+        Resolution::All => query,
+    };
+    if let Some(source) = filter.source {
+        query = query.filter(exceptions::source.eq(source));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(exceptions::kind.eq(kind));
+    }
+    query.order(exceptions::id).limit(filter.limit).select(ExceptionRow::as_select()).load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ExceptionRow>> {
+    super::unique_row(exceptions::table.find(id).select(ExceptionRow::as_select()), conn)
+}
+
+/// Marks an open exception resolved, in one conditional update. False when there is no such
+/// exception or someone resolved it first.
+pub fn resolve(conn: &mut DbConnection, id: i64, by: &str, at: NaiveDateTime, resolution: &str) -> QueryResult<bool> {
+    let updated = diesel::update(exceptions::table.find(id).filter(exceptions::resolved_at.is_null()))
+        .set((
+            exceptions::resolved_at.eq(Some(at)),
+            exceptions::resolved_by.eq(Some(by)),
+            exceptions::resolution.eq(Some(resolution)),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
 }

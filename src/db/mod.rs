@@ -33,6 +33,7 @@ pub mod reconciliation;
 pub mod refunds;
 pub mod schema;
 pub mod serials;
+pub mod stats;
 pub mod writer;
 
 pub use pool::{DbPool, PoolError};

@@ -1,21 +1,24 @@
-//! The admin API (role `admin`): the reconciliation reports, each with the exceptions it raised,
-//! and how each scheduled job last ran. Read-only; the jobs write what these show.
+//! The admin API (role `admin`, bearer token only): statistics of fines, the exceptions queue
+//! and its resolution, a fine's audit trail, the reconciliation reports with the exceptions each
+//! raised, and how each scheduled job last ran. The dashboard is `admin_page.rs`.
 
-use super::edge::{BearerToken, with_conn};
+use super::edge::{BearerToken, parse_json, read_body, with_conn};
 use super::error::ApiError;
+use crate::admin::exceptions::{self as resolving, ExceptionView};
+use crate::admin::stats::{self, StatsQuery};
+use crate::admin::{BadParam, day_param, details_json, period};
 use crate::channels::ChannelKind;
 use crate::context::AppContext;
 use crate::credentials::Role;
-use crate::db::exceptions::{self, ExceptionRow};
-use crate::db::leases;
+use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
 use crate::db::reconciliation::{self, ReportRow};
-use crate::domain::time::shanghai_date;
+use crate::db::{audit, fines, leases};
+use crate::domain::DecisionNo;
+use crate::domain::time::{rfc3339, shanghai_date};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-
-/// The longest span one reconciliation request may cover.
-const MAX_DAYS: i64 = 366;
+use serde_json::json;
 
 #[derive(Debug, Deserialize)]
 struct ReportQuery {
@@ -38,32 +41,14 @@ pub async fn reconciliation(
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    let query = web::Query::<ReportQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))?
-        .into_inner();
-    let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
-    let to = day_param("to", query.to.as_deref())?.unwrap_or(yesterday);
-    let from = day_param("from", query.from.as_deref())?.unwrap_or(to - chrono::Days::new(6));
-    if from > to || (to - from).num_days() >= MAX_DAYS {
-        return Err(ApiError::invalid_request(format!(
-            "from must not be after to, and at most {MAX_DAYS} days before it"
-        )));
-    }
-    let channel = match query.channel.as_deref() {
-        None => None,
-        Some(name) => Some(
-            ChannelKind::parse(name)
-                .ok_or_else(|| {
-                    ApiError::invalid_request(format!("channel {name:?} is not wechat, alipay or unionpay"))
-                })?
-                .as_str(),
-        ),
-    };
-    let reports = with_conn(&ctx, move |conn| {
+    // Parsed first, refused only after the credential is checked: 401 before 400.
+    let parsed = report_query(&ctx, &req);
+    let (from, to, reports) = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
+        let (from, to, channel) = parsed?;
         let mut raised = exceptions::for_statements(conn, from, to)?;
         let reports = reconciliation::between(conn, from, to, channel)?;
-        Ok(reports
+        let reports = reports
             .into_iter()
             .map(|report| {
                 let (mine, rest) = raised.drain(..).partition(|e: &ExceptionRow| {
@@ -72,7 +57,8 @@ pub async fn reconciliation(
                 raised = rest;
                 ReportWithExceptions { report, exception_list: mine }
             })
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Ok((from, to, reports))
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "from": from, "to": to, "reports": reports })))
@@ -95,10 +81,218 @@ pub async fn jobs(ctx: web::Data<AppContext>, token: BearerToken) -> Result<Http
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": schedules, "leases": rows })))
 }
 
-fn day_param(name: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    raw.map(|raw| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| ApiError::invalid_request(format!("{name} must be a date, YYYY-MM-DD")))
+/// A query string as `T`; a malformed one (bad escapes, a field given twice) is a 400.
+fn query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct StatsParams {
+    from: Option<String>,
+    to: Option<String>,
+    district: Option<String>,
+}
+
+/// The stats query of a request's `?from=&to=&district=`, the default period ending today.
+pub(crate) fn stats_query(ctx: &AppContext, req: &HttpRequest) -> Result<StatsQuery, ApiError> {
+    let params: StatsParams = query(req)?;
+    let today = shanghai_date(ctx.clock.now());
+    Ok(StatsQuery::parse(params.from.as_deref(), params.to.as_deref(), params.district.as_deref(), today)?)
+}
+
+/// `GET /admin/api/stats?from=&to=&district=`: the fines issued on those Beijing days, counted
+/// and summed by the database, as totals, per day and per district (see `admin::stats`).
+pub async fn stats(ctx: web::Data<AppContext>, req: HttpRequest, token: BearerToken) -> Result<HttpResponse, ApiError> {
+    // Parsed first, refused only after the credential is checked: 401 before 400.
+    let parsed = stats_query(&ctx, &req);
+    let work_ctx = ctx.clone();
+    let stats = with_conn(&ctx, move |conn| {
+        token.authorize(conn, &[Role::Admin])?;
+        Ok(stats::load(conn, &work_ctx.settings.districts, &parsed?)?)
     })
-    .transpose()
+    .await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// The default and the largest page of the exceptions queue.
+const DEFAULT_PAGE: i64 = 100;
+const MAX_PAGE: i64 = 1000;
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    source: Option<String>,
+    kind: Option<String>,
+    limit: Option<String>,
+    after_id: Option<String>,
+}
+
+/// [`ListFilter`] with its strings owned, to take to the database thread.
+struct ListQuery {
+    resolution: Resolution,
+    source: Option<String>,
+    kind: Option<String>,
+    after_id: i64,
+    limit: i64,
+}
+
+impl ListQuery {
+    fn parse(params: ListParams) -> Result<ListQuery, BadParam> {
+        let resolution = match params.status.as_deref() {
+            None | Some("open") => Resolution::Open,
+            Some("resolved") => Resolution::Resolved,
+            Some("all") => Resolution::All,
+            Some(_) => return Err(BadParam::new("status", "status is open, resolved or all")),
+        };
+        // An empty value (a form's blank field) filters nothing.
+        let text = |field: &'static str, raw: Option<String>| match raw.filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > 64 => Err(BadParam::new(field, format!("{field} is at most 64 characters"))),
+            other => Ok(other),
+        };
+        let number = |field: &'static str, raw: Option<String>, range: std::ops::RangeInclusive<i64>, default| {
+            raw.map_or(Ok(default), |v| {
+                v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    BadParam::new(field, format!("{field} is a whole number from {} to {}", range.start(), range.end()))
+                })
+            })
+        };
+        Ok(ListQuery {
+            resolution,
+            source: text("source", params.source)?,
+            kind: text("kind", params.kind)?,
+            after_id: number("after_id", params.after_id, 0..=i64::MAX, 0)?,
+            limit: number("limit", params.limit, 1..=MAX_PAGE, DEFAULT_PAGE)?,
+        })
+    }
+}
+
+/// `GET /admin/api/exceptions?status=open|resolved|all&source=&kind=&limit=&after_id=`: a page
+/// of the queue by id; `next_after_id` asks for the next page (null on the last).
+pub async fn exception_list(
+    ctx: web::Data<AppContext>,
+    req: HttpRequest,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = query::<ListParams>(&req).and_then(|params| Ok(ListQuery::parse(params)?));
+    let (rows, limit) = with_conn(&ctx, move |conn| {
+        token.authorize(conn, &[Role::Admin])?;
+        let q = parsed?;
+        let filter = ListFilter {
+            resolution: q.resolution,
+            source: q.source.as_deref(),
+            kind: q.kind.as_deref(),
+            after_id: q.after_id,
+            // One more than a page tells whether another page follows.
+            limit: q.limit + 1,
+        };
+        Ok((exceptions::list(conn, &filter)?, q.limit))
+    })
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let page: Vec<ExceptionView> = rows.into_iter().take(limit as usize).map(ExceptionView::from).collect();
+    let next_after_id = if more { page.last().map(|e| e.id) } else { None };
+    Ok(HttpResponse::Ok().json(json!({ "exceptions": page, "next_after_id": next_after_id })))
+}
+
+/// A resolution is at most 500 characters: a body past this is refused before it is parsed.
+const RESOLVE_BODY_LIMIT: usize = 8 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct ResolveRequest {
+    resolution: String,
+}
+
+/// `POST /admin/api/exceptions/{id}/resolve` `{"resolution": "…"}`: the exception as resolved.
+/// Bearer token only, never the dashboard's cookie, so a page on another site cannot make an
+/// admin's browser resolve anything.
+pub async fn resolve(
+    ctx: web::Data<AppContext>,
+    req: HttpRequest,
+    token: BearerToken,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::invalid_request("the exception id is a positive whole number").with_details(json!({"field": "id"}))
+    });
+    let body = read_body(&req, payload, RESOLVE_BODY_LIMIT).await;
+    let work_ctx = ctx.clone();
+    let resolved = with_conn(&ctx, move |conn| {
+        let principal = token.authorize(conn, &[Role::Admin])?;
+        let id = id?;
+        let (request, _) = parse_json::<ResolveRequest>(&body?)?;
+        let now = work_ctx.clock.now();
+        Ok(resolving::resolve(&work_ctx.pool, conn, now, &principal, id, &request.resolution)?)
+    })
+    .await?;
+    log::info!("exception {} resolved by {}", resolved.id, resolved.resolved_by.as_deref().unwrap_or(""));
+    Ok(HttpResponse::Ok().json(ExceptionView::from(resolved)))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditParams {
+    decision_no: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct AuditEntry {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    details: serde_json::Value,
+}
+
+/// `GET /admin/api/audit?decision_no=…`: everything done to a fine, oldest first.
+pub async fn audit_trail(
+    ctx: web::Data<AppContext>,
+    req: HttpRequest,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let no = query::<AuditParams>(&req).and_then(|params| {
+        let raw = params.decision_no.ok_or_else(|| {
+            ApiError::invalid_request("decision_no is required").with_details(json!({"field": "decision_no"}))
+        })?;
+        DecisionNo::parse(&raw)
+            .map_err(|e| ApiError::bad_decision_number(e).with_details(json!({"field": "decision_no"})))
+    });
+    let (no, rows) = with_conn(&ctx, move |conn| {
+        token.authorize(conn, &[Role::Admin])?;
+        let no = no?;
+        fines::find(conn, no.as_str())?.ok_or_else(ApiError::not_found)?;
+        let rows = audit::for_fine(conn, no.as_str())?;
+        Ok((no, rows))
+    })
+    .await?;
+    let entries: Vec<AuditEntry> = rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            id: row.id,
+            at: rfc3339(crate::fines::utc(row.at)),
+            actor: row.actor,
+            action: row.action,
+            details: details_json(row.details),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "decision_no": no.as_str(), "entries": entries })))
+}
+
+/// The statement days (default: the seven up to yesterday) and the channel a reconciliation
+/// request asks for.
+fn report_query(ctx: &AppContext, req: &HttpRequest) -> Result<(NaiveDate, NaiveDate, Option<&'static str>), ApiError> {
+    let params: ReportQuery = query(req)?;
+    let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
+    let to = day_param("to", params.to.as_deref())?.unwrap_or(yesterday);
+    let (from, to) = period(day_param("from", params.from.as_deref())?, to, 7)?;
+    let channel = match params.channel.as_deref() {
+        None => None,
+        Some(name) => Some(
+            ChannelKind::parse(name)
+                .ok_or_else(|| BadParam::new("channel", format!("channel {name:?} is not wechat, alipay or unionpay")))?
+                .as_str(),
+        ),
+    };
+    Ok((from, to, channel))
 }

@@ -19,15 +19,18 @@ impl FromRequest for BearerToken {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 128);
-        ready(token.map(|t| BearerToken(t.to_owned())).ok_or_else(ApiError::unauthorized))
+        ready(bearer_of(req).map(|t| BearerToken(t.to_owned())).ok_or_else(ApiError::unauthorized))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header, if the request has one.
+pub fn bearer_of(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
 }
 
 impl BearerToken {

@@ -2,6 +2,8 @@
 //! `{"error": {"code", "message", "details"}}`. Use-case errors are mapped here, in one place;
 //! 5xx bodies stay opaque and their whole cause chain goes to the log instead.
 
+use crate::admin::BadParam;
+use crate::admin::exceptions::ResolveError;
 use crate::fines::issue::IssueError;
 use crate::fines::void::VoidError;
 use actix_web::http::StatusCode;
@@ -39,6 +41,10 @@ impl ApiError {
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
     pub fn not_found() -> Self {
@@ -177,6 +183,28 @@ impl From<VoidError> for ApiError {
             VoidError::Changed => ApiError::unavailable(e),
             VoidError::UnknownStatus(_) => ApiError::internal(e),
             VoidError::Database(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<BadParam> for ApiError {
+    fn from(e: BadParam) -> Self {
+        ApiError::invalid_request(e.message).with_details(json!({"field": e.field}))
+    }
+}
+
+impl From<ResolveError> for ApiError {
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::NotFound => ApiError::not_found(),
+            ResolveError::AlreadyResolved { ref by, ref at, ref resolution, .. } => {
+                let details = json!({"resolved_by": by, "resolved_at": at, "resolution": resolution});
+                ApiError::conflict(e.to_string()).with_details(details)
+            }
+            ResolveError::InvalidResolution => {
+                ApiError::invalid_request(e.to_string()).with_details(json!({"field": "resolution"}))
+            }
+            ResolveError::Database(e) => ApiError::internal(e),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! HTTP routes by audience: the officer API (handhelds), the public pay page (drivers), and the
+//! HTTP routes by audience: the officer API (handhelds), the public pay page (drivers), the bank
+//! API (agent banks), the admin API and dashboard (finance and operations staff), and the
 //! operations endpoints. Handlers parse input into domain types, run one use case, and map its
 //! result; errors become the documented JSON body in `error.rs`.
 
 pub mod admin;
+pub mod admin_page;
 mod bank;
 mod bank_statements;
 pub mod edge;
@@ -46,6 +48,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/bank/v1/outstanding"),
     ("get", "/admin/api/reconciliation"),
     ("get", "/admin/api/jobs"),
+    ("get", "/admin/api/stats"),
+    ("get", "/admin/api/exceptions"),
+    ("post", "/admin/api/exceptions/{id}/resolve"),
+    ("get", "/admin/api/audit"),
+    ("get", "/admin"),
+    ("post", "/admin/login"),
+    ("post", "/admin/logout"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -79,6 +88,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/bank/v1/outstanding", web::get().to(bank::outstanding))
         .route("/admin/api/reconciliation", web::get().to(admin::reconciliation))
         .route("/admin/api/jobs", web::get().to(admin::jobs))
+        .route("/admin/api/stats", web::get().to(admin::stats))
+        .route("/admin/api/exceptions", web::get().to(admin::exception_list))
+        .route("/admin/api/exceptions/{id}/resolve", web::post().to(admin::resolve))
+        .route("/admin/api/audit", web::get().to(admin::audit_trail))
+        .route("/admin", web::get().to(admin_page::dashboard))
+        .route("/admin/login", web::post().to(admin_page::login))
+        .route("/admin/logout", web::post().to(admin_page::logout))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

@@ -43,6 +43,8 @@ pub(crate) fn templates() -> &'static Environment<'static> {
             ("not_found.html", include_str!("templates/not_found.html")),
             ("receipt.html", include_str!("templates/receipt.html")),
             ("lookup.html", include_str!("templates/lookup.html")),
+            ("admin.html", include_str!("templates/admin.html")),
+            ("admin_login.html", include_str!("templates/admin_login.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 log::error!("template {name}: {e}");

@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod admin;
+mod admin_exceptions;
+mod admin_page;
 mod bad_input;
 mod bank;
 mod browser;

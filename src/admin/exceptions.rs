@@ -1,0 +1,113 @@
+//! Resolving an exception: one conditional update (only an open exception can be resolved, so of
+//! two admins resolving at once exactly one wins), audited in the same transaction. And how an
+//! exception is shown: times with their offset, `details` as JSON.
+
+use crate::credentials::Principal;
+use crate::db::exceptions::{self, ExceptionRow};
+use crate::db::{DbConnection, DbPool, audit};
+use crate::domain::time::rfc3339;
+use crate::fines::utc;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use serde::Serialize;
+
+/// The longest resolution accepted, in characters.
+pub const MAX_RESOLUTION_CHARS: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no exception has this id")]
+    NotFound,
+    #[error("exception {id} was already resolved by {by} at {at}")]
+    AlreadyResolved { id: i64, by: String, at: String, resolution: String },
+    #[error("a resolution of 1 to 500 characters is required")]
+    InvalidResolution,
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Resolves exception `id` as `principal`, with `resolution` saying what was done.
+pub fn resolve(
+    pool: &DbPool,
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    id: i64,
+    resolution: &str,
+) -> Result<ExceptionRow, ResolveError> {
+    let resolution = resolution.trim();
+    if resolution.is_empty() || resolution.chars().count() > MAX_RESOLUTION_CHARS {
+        return Err(ResolveError::InvalidResolution);
+    }
+    let at = now.trunc_subsecs(0).naive_utc();
+    let actor = principal.actor();
+    pool.write(conn, |conn| {
+        if !exceptions::resolve(conn, id, &actor, at, resolution)? {
+            let row = exceptions::find(conn, id)?.ok_or(ResolveError::NotFound)?;
+            // Not updated yet found: someone resolved it first (the update's guard).
+            return Err(ResolveError::AlreadyResolved {
+                id,
+                by: row.resolved_by.unwrap_or_default(),
+                at: row.resolved_at.map(|at| rfc3339(utc(at))).unwrap_or_default(),
+                resolution: row.resolution.unwrap_or_default(),
+            });
+        }
+        let row = exceptions::find(conn, id)?.ok_or(ResolveError::NotFound)?;
+        let details = serde_json::json!({
+            "exception_id": id,
+            "kind": row.kind,
+            "source": row.source,
+            "reference": row.reference,
+            "resolution": resolution,
+        })
+        .to_string();
+        audit::record(
+            conn,
+            &audit::NewAuditEntry {
+                at,
+                actor: &actor,
+                action: "exception.resolve",
+                decision_no: row.decision_no.as_deref(),
+                details: &details,
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// An exception as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionView {
+    pub id: i64,
+    pub kind: String,
+    pub source: String,
+    pub reference: String,
+    pub decision_no: Option<String>,
+    pub statement_date: Option<NaiveDate>,
+    pub amount_fen: Option<i64>,
+    pub expected_fen: Option<i64>,
+    pub details: serde_json::Value,
+    pub raised_at: String,
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+}
+
+impl From<ExceptionRow> for ExceptionView {
+    fn from(row: ExceptionRow) -> Self {
+        ExceptionView {
+            id: row.id,
+            kind: row.kind,
+            source: row.source,
+            reference: row.reference,
+            decision_no: row.decision_no,
+            statement_date: row.statement_date,
+            amount_fen: row.amount_fen,
+            expected_fen: row.expected_fen,
+            details: super::details_json(row.details),
+            raised_at: rfc3339(utc(row.raised_at)),
+            resolved_at: row.resolved_at.map(|at| rfc3339(utc(at))),
+            resolved_by: row.resolved_by,
+            resolution: row.resolution,
+        }
+    }
+}

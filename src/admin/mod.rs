@@ -1,0 +1,59 @@
+//! The back office's use cases for finance and operations staff (role `admin`): statistics of
+//! issued, paid and outstanding fines, the exceptions queue and its resolution, and the charts
+//! the dashboard draws. The HTTP side is `http/admin.rs` (API) and `http/admin_page.rs` (page).
+
+use chrono::NaiveDate;
+
+pub mod charts;
+pub mod dashboard;
+pub mod exceptions;
+pub mod stats;
+
+/// A query parameter that does not parse: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadParam {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl BadParam {
+    pub fn new(field: &'static str, message: impl Into<String>) -> BadParam {
+        BadParam { field, message: message.into() }
+    }
+}
+
+/// The longest period of days one request may ask about.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
+/// A date parameter spelt YYYY-MM-DD. Four-digit years only, which both databases hold and
+/// which leave room for date arithmetic (chrono alone would take years in the hundreds of
+/// thousands, and subtracting days from those can overflow).
+pub fn day_param(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, BadParam> {
+    raw.map(|raw| {
+        Some(raw)
+            .filter(|raw| raw.len() == 10)
+            .and_then(|raw| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+            .ok_or_else(|| BadParam::new(field, format!("{field} must be a date, YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// `from` (given, or else `days` days up to `to`) and `to`, checked to be a period of at most
+/// [`MAX_PERIOD_DAYS`] days.
+pub fn period(from: Option<NaiveDate>, to: NaiveDate, days: u64) -> Result<(NaiveDate, NaiveDate), BadParam> {
+    let from = from
+        .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(days.saturating_sub(1))).unwrap_or(NaiveDate::MIN));
+    if from > to {
+        return Err(BadParam::new("from", "from must not be after to"));
+    }
+    if (to - from).num_days() >= MAX_PERIOD_DAYS {
+        return Err(BadParam::new("from", format!("a period is at most {MAX_PERIOD_DAYS} days")));
+    }
+    Ok((from, to))
+}
+
+/// A stored `details` column (a JSON object as text) as JSON again; text that is not JSON (no
+/// writer stores any) is shown as the string it is rather than lost.
+pub fn details_json(details: String) -> serde_json::Value {
+    serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details))
+}

@@ -1,0 +1,192 @@
+//! The admin dashboard: the headline share, the SVG charts, the open exceptions and the
+//! reconciliation reports, read with a bearer token or after signing in with the form, whose
+//! cookie reads the page and nothing else.
+
+use crate::admin::{admin, as_paid_at_bank, no_of, pay};
+use crate::admin_exceptions::raise;
+use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with};
+use chrono::Utc;
+use finepay::credentials::Binding;
+use finepay::db::reconciliation::{self, ReportRow};
+use finepay::domain::time::shanghai_date;
+
+async fn page(app: &TestApp, token: Option<&str>, cookie: Option<&str>, query: &str) -> (u16, Vec<String>, String) {
+    let mut request = app.http.get(format!("{}/admin{query}", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status().as_u16();
+    let cookies = set_cookies(&response);
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(content_type, "text/html; charset=utf-8", "{status}");
+    (status, cookies, response.text().await.expect("html"))
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+}
+
+async fn sign_in(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http.post(format!("{}/admin/login", app.address)).form(&[("token", token)]).send().await.expect("sent")
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_the_headline_charts_exceptions_and_reports() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app);
+    let officer = app.officer("110105");
+    let mut paid = Vec::new();
+    for key in ["d-1", "d-2", "d-3"] {
+        let fine = app.issue_ok(&officer, key, &motor_fine(&app)).await;
+        pay(&app, &fine, "wechat").await;
+        paid.push(no_of(&fine));
+    }
+    app.issue_ok(&officer, "d-4", &motor_fine(&app)).await; // outstanding
+    as_paid_at_bank(&app, &paid[2]);
+    raise(&app, "amount_mismatch", "alipay", "ref-<b>&1", Some(&paid[0]));
+    let yesterday = shanghai_date(app.now()) - chrono::Days::new(1);
+    {
+        let mut conn = app.ctx.pool.get().expect("connection");
+        let report = ReportRow {
+            statement_date: yesterday,
+            channel: "unionpay".into(),
+            status: "balanced".into(),
+            statement_payments: 7,
+            statement_payments_fen: 140_000,
+            statement_refunds: 0,
+            statement_refunds_fen: 0,
+            finepay_payments: 7,
+            finepay_payments_fen: 140_000,
+            matched: 7,
+            applied: 0,
+            exceptions: 0,
+            error: None,
+            reconciled_at: Utc::now().naive_utc(),
+        };
+        reconciliation::save(&mut conn, &report).expect("report saved");
+    }
+
+    let (status, cookies, html) = page(&app, Some(&admin), None, "").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(cookies.is_empty(), "a bearer token sets no cookie");
+    // The headline: of the three paid fines, two online, one at a bank.
+    assert!(html.contains(r#"<span class="online" id="share-online">66.67%</span>"#), "{html}");
+    assert!(html.contains(r#"<span class="bank" id="share-bank">33.33%</span>"#), "{html}");
+    assert!(html.contains("2 of 3 paid fines were paid by QR code, 1 at a bank."), "{html}");
+    assert!(html.contains("<td>Issued</td><td class=\"n\">4</td><td class=\"n\">¥800.00</td>"), "{html}");
+    // Both charts, drawn inline, named for screen readers.
+    assert_eq!(html.matches("<svg xmlns=\"http://www.w3.org/2000/svg\"").count(), 2, "{html}");
+    assert!(html.contains(r#"aria-label="Fines by issue day,"#), "{html}");
+    assert!(html.contains(r#"aria-label="Fines by district,"#), "{html}");
+    assert!(html.contains(
+        "110105 朝阳区 Chaoyang: WeChat Pay 2, Alipay 0, UnionPay 0, Paid at banks 1, Outstanding 1 (total 4)"
+    ));
+    assert!(!html.contains("No fines in this period") && !html.contains("NaN"), "{html}");
+    assert!(!html.contains("<script"), "no script on the page");
+    // The queue, escaped, and yesterday's reconciliation.
+    assert!(html.contains("ref-&lt;b&gt;&amp;1") && !html.contains("ref-<b>"), "{html}");
+    assert!(html.contains(&format!("<td>{}</td>", paid[0])), "{html}");
+    assert!(html.contains(&format!("<tr><td>{yesterday}</td><td>unionpay</td><td>balanced</td><td class=\"n\">7</td><td class=\"n\">¥1400.00</td>")), "{html}");
+
+    // A period without fines says so.
+    let (status, _, empty) = page(&app, Some(&admin), None, "?from=2020-01-01&to=2020-01-31").await;
+    assert_eq!(status, 200);
+    assert_eq!(empty.matches(">No fines in this period</text>").count(), 2, "{empty}");
+    assert!(empty.contains(r#"id="share-none""#), "{empty}");
+    let (_, _, one) = page(&app, Some(&admin), None, "?district=110108").await;
+    assert!(one.contains(r#"<option value="110108" selected>"#), "{one}");
+    assert!(one.contains(r#"id="share-none""#), "{one}");
+
+    for query in ["?from=2026-02-30", "?district=1", "?from=2026-11-02&to=2026-11-01"] {
+        let (status, _, html) = page(&app, Some(&admin), None, query).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(html.contains(r#"id="admin-message""#), "{query}: {html}");
+    }
+    let (status, _, html) = page(&app, Some(&officer), None, "").await;
+    assert_eq!(status, 403);
+    assert!(html.contains("An officer credential cannot open the dashboard") && !html.contains("<svg"), "{html}");
+    let bank = app.credential(&Binding::Bank { bank_code: "ICBC".into() });
+    assert_eq!(page(&app, Some(&bank), None, "").await.0, 403);
+    let (status, _, html) = page(&app, Some("fpa_unknown"), None, "").await;
+    assert_eq!(status, 401);
+    assert!(html.contains("That token is not a live credential.") && html.contains(r#"action="/admin/login""#));
+}
+
+#[actix_web::test]
+async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app);
+    let officer = app.officer("110105");
+
+    let (status, cookies, html) = page(&app, None, None, "").await;
+    assert_eq!(status, 200);
+    assert!(cookies.is_empty());
+    assert!(html.contains(r#"<form method="post" action="/admin/login">"#) && !html.contains("<svg"), "{html}");
+
+    for (token, status, says) in [
+        ("fpa_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 401, "That token is not a live credential."),
+        ("nonsense", 401, "That token is not a live credential."),
+        (officer.as_str(), 403, "An officer credential cannot open the dashboard"),
+        ("   ", 400, "Enter an admin token."),
+    ] {
+        let response = sign_in(&app, token).await;
+        assert_eq!(response.status(), status, "{token}");
+        assert!(set_cookies(&response).is_empty(), "{token}: no cookie");
+        assert!(response.text().await.expect("html").contains(says), "{token}");
+    }
+
+    let response = sign_in(&app, &admin).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies, [format!("finepay_admin={admin}; Path=/admin; HttpOnly; SameSite=Strict")], "http: not Secure");
+    let cookie = format!("finepay_admin={admin}");
+
+    let (status, _, html) = page(&app, None, Some(&cookie), "").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"id="sign-out""#) && html.contains("<svg"), "{html}");
+    // The cookie reads the page and nothing else: the API wants a bearer token.
+    let api =
+        app.http.get(format!("{}/admin/api/stats", app.address)).header("Cookie", &cookie).send().await.expect("sent");
+    assert_eq!(api.status(), 401);
+
+    let out = app.http.post(format!("{}/admin/logout", app.address)).send().await.expect("sent");
+    assert_eq!(out.status(), 303);
+    assert_eq!(out.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
+    assert_eq!(set_cookies(&out), ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
+
+    // A session whose token was revoked since: signed out, told why.
+    let id = {
+        let mut conn = app.ctx.pool.get().expect("connection");
+        let rows = finepay::credentials::list(&mut conn).expect("credentials");
+        let row = rows.into_iter().find(|c| c.role == "admin").expect("the admin");
+        assert!(finepay::credentials::revoke(&mut conn, &row.id, Utc::now()).expect("revoked"));
+        row.id
+    };
+    let (status, cookies, html) = page(&app, None, Some(&cookie), "").await;
+    assert_eq!(status, 401, "{id} is revoked");
+    assert!(html.contains("Your session has ended"), "{html}");
+    assert_eq!(cookies, ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
+}
+
+#[actix_web::test]
+async fn the_session_cookie_is_secure_when_finepay_is_served_over_https() {
+    let app = spawn_app_with(&[
+        ("server.public_base_url", "https://pay.example.gov.cn"),
+        ("qr.keys.1", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+    ])
+    .await;
+    let (_, admin) = admin(&app);
+    let response = sign_in(&app, &admin).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        set_cookies(&response),
+        [format!("finepay_admin={admin}; Path=/admin; HttpOnly; SameSite=Strict; Secure")]
+    );
+    let out = app.http.post(format!("{}/admin/logout", app.address)).send().await.expect("sent");
+    assert_eq!(set_cookies(&out), ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure"]);
+}
