@@ -146,7 +146,7 @@ pub async fn post_payment(
                 Recorded::New { .. } => Ok((true, row)),
                 Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row)),
                 Recorded::Repeat(_) => Err(ApiError::new(
-                    StatusCode::CONFLICT,
+                    StatusCode::UNPROCESSABLE_ENTITY,
                     "idempotency_key_reused",
                     "this bank_serial was recorded for a different payment",
                 )

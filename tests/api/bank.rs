@@ -146,7 +146,7 @@ async fn a_posted_payment_settles_its_fine_once_and_a_second_one_is_an_exception
     // The same serial for another payment is refused and changes nothing.
     assert_eq!(
         error_of(bank.post(&payment("S-1", &no, 19000, &app)).await).await,
-        (409, "idempotency_key_reused".into())
+        (422, "idempotency_key_reused".into())
     );
 
     // A second payment for the paid fine is recorded, for the bank to return.
