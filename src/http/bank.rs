@@ -138,21 +138,32 @@ pub async fn post_payment(
         };
         let actor = principal.actor();
         let rule = work_ctx.settings.bank.surcharge;
-        work_ctx.pool.write(conn, |conn| {
-            let recorded = settle::record(conn, &rule, &report, &actor, now.naive_utc())?;
-            let row = bank_payments::find(conn, &bank, &request.bank_serial)?
-                .ok_or_else(|| ApiError::internal("a recorded bank payment is missing"))?;
-            match recorded {
-                Recorded::New { .. } => Ok((true, row)),
-                Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row)),
-                Recorded::Repeat(_) => Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    "this bank_serial was recorded for a different payment",
-                )
-                .with_details(json!({"bank_serial": row.reference, "recorded": payment_body(&row)}))),
+        // Two posts of one serial at once (PostgreSQL): the second finds the first's row on
+        // its retry and answers as for a repeat.
+        let mut tries = 0;
+        let (recorded, row) = loop {
+            tries += 1;
+            let attempt = work_ctx.pool.write(conn, |conn| {
+                let recorded = settle::record(conn, &rule, &report, &actor, now.naive_utc())?;
+                let row = bank_payments::find(conn, &bank, &request.bank_serial)?;
+                Ok::<_, diesel::result::Error>((recorded, row))
+            });
+            match attempt {
+                Err(e) if crate::db::is_retryable(&e) && tries < 3 => log::warn!("bank payment, retrying: {e}"),
+                other => break other?,
             }
-        })
+        };
+        let row = row.ok_or_else(|| ApiError::internal("a recorded bank payment is missing"))?;
+        match recorded {
+            Recorded::New { .. } => Ok((true, row)),
+            Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row)),
+            Recorded::Repeat(_) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this bank_serial was recorded for a different payment",
+            )
+            .with_details(json!({"bank_serial": row.reference, "recorded": payment_body(&row)}))),
+        }
     })
     .await?;
     let outcome = Outcome::parse(&row.outcome);

@@ -435,3 +435,19 @@ async fn the_outstanding_list_gives_each_fine_payable_at_banks_with_its_rf_refer
     assert_eq!(listed["fines"].as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(error_of(app.get(&bank.token, "/bank/v1/outstanding?limit=0").await).await.0, 400);
 }
+
+#[tokio::test]
+async fn the_same_serial_posted_twice_at_once_is_recorded_once() {
+    let app = spawn_app().await;
+    let bank = Bank::new(&app, "ICBC");
+    let no = bank_fine(&app).await;
+    let body = payment("TWICE-1", &no, 20000, &app);
+    let (a, b) = tokio::join!(bank.post(&body), bank.post(&body));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201]);
+    let (a, b): (Value, Value) = (a.json().await.expect("JSON"), b.json().await.expect("JSON"));
+    assert_eq!(a, b);
+    assert_eq!(bank_payment_rows(&app), 1);
+    assert!(exception_list(&app).is_empty());
+}
