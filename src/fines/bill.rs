@@ -10,8 +10,12 @@ use crate::qr::bill::{BillContent, bill_png};
 use crate::qr::render::{QrMatrix, RenderError};
 
 /// The bill for a 58 mm thermal printer, with `qr` when the fine can be paid by QR code.
-pub fn render(fine: &FineRow, catalogue: &Catalogue, qr: Option<&QrMatrix>) -> Result<Vec<u8>, RenderError> {
-    let rule = SurchargeRule::default();
+pub fn render(
+    fine: &FineRow,
+    catalogue: &Catalogue,
+    rule: &SurchargeRule,
+    qr: Option<&QrMatrix>,
+) -> Result<Vec<u8>, RenderError> {
     let violation = catalogue.get(&fine.violation_code).map(|v| v.description_en.as_str()).unwrap_or_default();
     let deadline = match fine.qr_expires_at {
         Some(at) if qr.is_some() => {

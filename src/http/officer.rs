@@ -178,7 +178,9 @@ async fn render(ctx: web::Data<AppContext>, fine: FineRow, kind: ImageKind) -> R
 fn draw(ctx: &AppContext, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
     let matrix = qr_matrix(ctx, fine)?;
     let rendered = match (kind, &matrix) {
-        (ImageKind::Bill, _) => bill::render(fine, &ctx.settings.catalogue, matrix.as_ref()),
+        (ImageKind::Bill, _) => {
+            bill::render(fine, &ctx.settings.catalogue, &ctx.settings.bank.surcharge, matrix.as_ref())
+        }
         (_, None) => return Err(no_qr()),
         (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
         (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),

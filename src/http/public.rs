@@ -144,7 +144,7 @@ pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::P
     let (fine, receipt) = (&page.fine, page.receipt.as_ref().map(ReceiptJson::of));
     let now = ctx.clock.now();
     let state = PageState::of(fine, now);
-    let due_at_bank = amount_due_at_bank(fine, now);
+    let due_at_bank = amount_due_at_bank(&ctx.settings.bank.surcharge, fine, now);
     let channels: Vec<&'static str> = match state {
         PageState::Pending => ctx.channels.kinds().into_iter().map(ChannelKind::as_str).collect(),
         _ => Vec::new(),
@@ -210,11 +210,9 @@ pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
 }
 
-fn amount_due_at_bank(fine: &PageFine, now: DateTime<Utc>) -> Fen {
-    let fine_amount = Fen(fine.amount_fen);
-    let surcharge =
-        SurchargeRule::default().surcharge(fine_amount, shanghai_date(utc(fine.issued_at)), shanghai_date(now));
-    Fen(fine_amount.get() + surcharge.get())
+/// What a bank would take for the fine today: the bank API's quote.
+fn amount_due_at_bank(rule: &SurchargeRule, fine: &PageFine, now: DateTime<Utc>) -> Fen {
+    Fen(crate::bank::quote::amount_due(rule, fine.amount_fen, utc(fine.issued_at), shanghai_date(now)).total_fen)
 }
 
 fn page_json(

@@ -451,3 +451,22 @@ async fn the_same_serial_posted_twice_at_once_is_recorded_once() {
     assert_eq!(bank_payment_rows(&app), 1);
     assert!(exception_list(&app).is_empty());
 }
+
+#[tokio::test]
+async fn the_pay_page_and_the_bank_quote_follow_the_configured_surcharge_rule() {
+    let app = crate::helpers::spawn_app_with(&[
+        ("bank.surcharge_free_days", "0"),
+        ("bank.surcharge_daily_rate_bp", "250"),
+        ("bank.surcharge_rounding", "fen"),
+    ])
+    .await;
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "rule-1", &motor_fine(&app)).await;
+    let no = fine["decision_no"].as_str().expect("no").to_owned();
+    app.clock.advance(Duration::days(2));
+    // Two overdue days at 2.5% of 200 yuan, kept in fen.
+    let page: Value = app.page_json(fine["pay_url"].as_str().expect("pay_url")).await.json().await.expect("JSON");
+    assert_eq!(page["amount_due_at_bank_fen"], 21000, "{page}");
+    let quote: Value = Bank::new(&app, "ICBC").quote(&no).await.json().await.expect("JSON");
+    assert_eq!((quote["surcharge_fen"].clone(), quote["amount_due_fen"].clone()), (json!(1000), json!(21000)));
+}
