@@ -5,6 +5,9 @@ mod helpers;
 
 mod bad_input;
 mod bank;
+mod bank_cli;
+mod bank_inbox;
+mod bank_statements;
 mod browser;
 mod cli;
 mod faults;
