@@ -22,7 +22,10 @@ pub fn import_file(
 ) -> anyhow::Result<ImportReport> {
     anyhow::ensure!(super::valid_bank_code(bank_code), "bank code {bank_code:?} must be 1 to 16 letters or digits");
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let metadata = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+    // A folder opens on Linux and fails only when read: it would be imported as a refused file.
+    anyhow::ensure!(!metadata.is_dir(), "{} is a folder, not a statement file", path.display());
+    let size = metadata.len();
     let pool = DbPool::connect(&settings.database.url, 2, settings.database.connect_timeout)?;
     migrate::run_pending(&pool)?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());

@@ -22,7 +22,9 @@ pub fn amount_due(rule: &SurchargeRule, fine_fen: i64, decided_at: DateTime<Utc>
     Quote {
         fine_fen,
         surcharge_fen: surcharge,
-        total_fen: fine_fen + surcharge,
+        // The surcharge never passes the fine, so only a fine above i64::MAX / 2 fen could
+        // overflow the sum: saturate rather than panic (debug) or wrap (release).
+        total_fen: fine_fen.saturating_add(surcharge),
         due_date: decided_on + chrono::Days::new(u64::try_from(rule.grace_days).unwrap_or(0)),
     }
 }

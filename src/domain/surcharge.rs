@@ -68,4 +68,96 @@ mod tests {
         assert_eq!(exact.surcharge(fine, day(0), day(16)), Fen(150));
         assert_eq!(exact.surcharge(fine, day(0), day(17)), Fen(300));
     }
+
+    fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time").to_utc()
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().expect("a YYYY-MM-DD date")
+    }
+
+    /// Through the bank quote, as a bank is asked to collect it: the decision instant (its day is
+    /// Shanghai's, whatever the UTC date) and the day paid.
+    #[test]
+    fn surcharge_by_fine_decision_time_day_paid_and_rule() {
+        let yuan = SurchargeRule::default();
+        let fen = SurchargeRule { round_to_yuan: false, ..yuan };
+        let one_percent = SurchargeRule { daily_rate_bp: 100, ..yuan };
+        let month_half_percent = SurchargeRule { grace_days: 30, daily_rate_bp: 50, round_to_yuan: true };
+        let from_next_day = SurchargeRule { grace_days: 0, ..yuan };
+        let all_at_once = SurchargeRule { grace_days: 0, daily_rate_bp: 10_000, round_to_yuan: false };
+        // Decided on 1 January in Shanghai: 16 January is day 15, 17 January day 16.
+        let jan1 = "2026-01-01T10:00:00+08:00";
+        let last_second = "2026-01-01T23:59:59+08:00";
+        let midnight = "2026-01-02T00:00:00+08:00";
+        let huge = 1_000_000_000_000_000; // 10^15 fen, ten trillion yuan
+        let cases: [(&str, i64, &str, &str, SurchargeRule, i64); 37] = [
+            // The worked example: a 200-yuan fine.
+            ("day 15 is the last free day", 20_000, jan1, "2026-01-16", yuan, 0),
+            ("day 16: 3% = 6 yuan", 20_000, jan1, "2026-01-17", yuan, 600),
+            ("day 17: 12 yuan", 20_000, jan1, "2026-01-18", yuan, 1_200),
+            ("33 overdue days: 198 yuan", 20_000, jan1, "2026-02-18", yuan, 19_800),
+            ("the 34th overdue day: capped at the fine", 20_000, jan1, "2026-02-19", yuan, 20_000),
+            ("a year late: still the fine", 20_000, jan1, "2027-01-01", yuan, 20_000),
+            ("paid the day of the decision", 20_000, jan1, "2026-01-01", yuan, 0),
+            ("paid 'before' the decision (a bank's clock behind)", 20_000, jan1, "2025-12-31", yuan, 0),
+            // The decision's day is Shanghai's: one second apart, one day apart.
+            ("decided 23:59:59 +08:00: 17 Jan is day 16", 20_000, last_second, "2026-01-17", yuan, 600),
+            ("decided 00:00:00 +08:00 the next day: 17 Jan is day 15", 20_000, midnight, "2026-01-17", yuan, 0),
+            ("decided 00:00:00 +08:00 the next day: 18 Jan is day 16", 20_000, midnight, "2026-01-18", yuan, 600),
+            ("15:59:59Z is 23:59:59 in Shanghai, 1 Jan", 20_000, "2026-01-01T15:59:59Z", "2026-01-17", yuan, 600),
+            ("16:00:00Z on 1 Jan is already 2 Jan in Shanghai", 20_000, "2026-01-01T16:00:00Z", "2026-01-17", yuan, 0),
+            ("16:30Z on 31 Dec is 1 Jan in Shanghai", 20_000, "2025-12-31T16:30:00Z", "2026-01-17", yuan, 600),
+            // Rounding, half up, of the total (never day by day).
+            ("1.50 yuan a day rounds up to 2 yuan", 5_000, jan1, "2026-01-17", yuan, 200),
+            ("1.50 yuan a day kept in fen", 5_000, jan1, "2026-01-17", fen, 150),
+            ("0.50 yuan rounds up to 1 yuan", 5_000, jan1, "2026-01-17", one_percent, 100),
+            ("0.49 yuan rounds down to nothing", 4_900, jan1, "2026-01-17", one_percent, 0),
+            ("0.30 yuan on day 16 of a 10-yuan fine: nothing", 1_000, jan1, "2026-01-17", yuan, 0),
+            ("0.60 yuan on day 17 of a 10-yuan fine: 1 yuan", 1_000, jan1, "2026-01-18", yuan, 100),
+            ("4.5 fen rounds up to 5", 150, jan1, "2026-01-17", fen, 5),
+            ("4.47 fen rounds down to 4", 149, jan1, "2026-01-17", fen, 4),
+            // A fine of odd fen, 123.45 yuan: 370.35 fen a day.
+            ("odd fen, day 16, fen: 370.35 -> 370", 12_345, jan1, "2026-01-17", fen, 370),
+            ("odd fen, day 17, fen: 740.70 -> 741, not 2 x 370", 12_345, jan1, "2026-01-18", fen, 741),
+            ("odd fen, day 16, yuan: 3.7035 -> 4 yuan", 12_345, jan1, "2026-01-17", yuan, 400),
+            ("odd fen, day 17, yuan: 7.407 -> 7 yuan", 12_345, jan1, "2026-01-18", yuan, 700),
+            ("odd fen capped in fen: the fine exactly", 12_345, jan1, "2027-01-01", fen, 12_345),
+            ("odd fen capped in yuan: the fine, not rounded up", 12_345, jan1, "2027-01-01", yuan, 12_345),
+            // Another local rule: 30 free days, 0.5% a day.
+            ("30 free days: day 30 is free", 20_000, jan1, "2026-01-31", month_half_percent, 0),
+            ("30 free days: day 31 is charged 1 yuan", 20_000, jan1, "2026-02-01", month_half_percent, 100),
+            ("30 free days: day 32, 2 yuan", 20_000, jan1, "2026-02-02", month_half_percent, 200),
+            ("no free days: the decision's day is free", 20_000, jan1, "2026-01-01", from_next_day, 0),
+            ("no free days: charged from the next day", 20_000, jan1, "2026-01-02", from_next_day, 600),
+            // Huge fines: no step of the arithmetic overflows.
+            ("ten trillion yuan, day 16", huge, jan1, "2026-01-17", yuan, 30_000_000_000_000),
+            ("i64::MAX fen, a century late", i64::MAX, jan1, "2126-01-01", yuan, i64::MAX),
+            ("i64::MAX fen at 100% a day, fen", i64::MAX, jan1, "2026-01-02", all_at_once, i64::MAX),
+            ("i64::MAX / 2 fen capped: the total just fits", i64::MAX / 2, jan1, "2126-01-01", yuan, i64::MAX / 2),
+        ];
+        for (what, fine_fen, decided_at, paid_on, rule, expected) in cases {
+            let quote = crate::bank::quote::amount_due(&rule, fine_fen, instant(decided_at), date(paid_on));
+            assert_eq!(quote.surcharge_fen, expected, "{what}");
+            assert_eq!(quote.fine_fen, fine_fen, "{what}");
+            assert_eq!(quote.total_fen, fine_fen.saturating_add(expected), "{what}");
+        }
+    }
+
+    /// The last day without surcharge is counted from the decision's day in Shanghai too.
+    #[test]
+    fn the_due_date_is_the_last_free_day_in_shanghai() {
+        let month = SurchargeRule { grace_days: 30, ..SurchargeRule::default() };
+        let cases = [
+            ("2026-01-01T23:59:59+08:00", SurchargeRule::default(), "2026-01-16"),
+            ("2026-01-02T00:00:00+08:00", SurchargeRule::default(), "2026-01-17"),
+            ("2026-01-01T16:00:00Z", SurchargeRule::default(), "2026-01-17"),
+            ("2026-01-01T10:00:00+08:00", month, "2026-01-31"),
+        ];
+        for (decided_at, rule, due) in cases {
+            let quote = crate::bank::quote::amount_due(&rule, 20_000, instant(decided_at), date("2026-01-01"));
+            assert_eq!(quote.due_date, date(due), "decided {decided_at}");
+        }
+    }
 }

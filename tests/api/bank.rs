@@ -10,7 +10,7 @@ use finepay::db::schema::{bank_payments, exceptions, fines};
 use serde_json::{Value, json};
 
 /// Mentougou has no QR payment: its fines are payable at banks from the start.
-const BANK_DISTRICT: &str = "110109";
+pub const BANK_DISTRICT: &str = "110109";
 
 pub struct Bank<'a> {
     pub app: &'a TestApp,
@@ -65,7 +65,7 @@ fn rand_suffix() -> u64 {
     NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
-fn payment(serial: &str, decision_no: &str, amount_fen: i64, app: &TestApp) -> Value {
+pub fn payment(serial: &str, decision_no: &str, amount_fen: i64, app: &TestApp) -> Value {
     json!({
         "bank_serial": serial,
         "decision_no": decision_no,
@@ -75,13 +75,13 @@ fn payment(serial: &str, decision_no: &str, amount_fen: i64, app: &TestApp) -> V
     })
 }
 
-fn fine_status(app: &TestApp, decision_no: &str) -> (String, Option<String>) {
+pub fn fine_status(app: &TestApp, decision_no: &str) -> (String, Option<String>) {
     let mut conn = app.ctx.pool.get().expect("connection");
     fines::table.find(decision_no).select((fines::status, fines::paid_channel)).first(&mut *conn).expect("fine")
 }
 
 /// (kind, reference) of every exception, by id.
-fn exception_list(app: &TestApp) -> Vec<(String, String)> {
+pub fn exception_list(app: &TestApp) -> Vec<(String, String)> {
     let mut conn = app.ctx.pool.get().expect("connection");
     exceptions::table
         .order(exceptions::id)
@@ -90,7 +90,7 @@ fn exception_list(app: &TestApp) -> Vec<(String, String)> {
         .expect("exceptions")
 }
 
-fn bank_payment_rows(app: &TestApp) -> i64 {
+pub fn bank_payment_rows(app: &TestApp) -> i64 {
     let mut conn = app.ctx.pool.get().expect("connection");
     bank_payments::table.count().get_result(&mut *conn).expect("count")
 }
@@ -212,11 +212,11 @@ async fn bad_bank_posts_are_refused_and_change_nothing() {
 }
 
 /// A CSV statement line; `booking` is the direction, status and reversal columns (`C,BOOK,`).
-fn csv_line(entry: &str, booked_at: &str, amount: i64, booking: &str, txn: &str, reference: &str) -> String {
+pub fn csv_line(entry: &str, booked_at: &str, amount: i64, booking: &str, txn: &str, reference: &str) -> String {
     format!("{entry},{booked_at},{amount},{booking},{txn},{reference}\n")
 }
 
-const CSV_HEADER: &str = "entry_ref,booked_at,amount_fen,direction,status,reversal,transaction_ref,reference\n";
+pub const CSV_HEADER: &str = "entry_ref,booked_at,amount_fen,direction,status,reversal,transaction_ref,reference\n";
 
 #[tokio::test]
 async fn a_statement_line_ends_in_exactly_one_state_and_a_second_import_changes_nothing() {
@@ -312,7 +312,7 @@ async fn a_statement_read_before_the_real_time_posts_makes_them_already_known() 
 }
 
 /// A camt.053 statement with one booked credit per (entry reference, amount, remittance).
-fn camt053(entries: &[(&str, i64, &str)], booked_on: &str) -> String {
+pub fn camt053(entries: &[(&str, i64, &str)], booked_on: &str) -> String {
     let mut xml = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>

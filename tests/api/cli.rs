@@ -4,8 +4,8 @@
 use crate::helpers::{TestDb, error_of, motor_fine, spawn_app_on};
 use std::process::{Command, Output};
 
-/// Runs `finepay args…` from the crate root (where config/ lives) against `db` only.
-fn finepay(db: &TestDb, args: &[&str]) -> Output {
+/// `finepay args…`, to be run from the crate root (where config/ lives) against `db` only.
+pub fn finepay_command(db: &TestDb, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_finepay"));
     command.current_dir(env!("CARGO_MANIFEST_DIR")).args(args).env_remove("FINEPAY_CONFIG");
     for (name, _) in std::env::vars_os() {
@@ -13,10 +13,16 @@ fn finepay(db: &TestDb, args: &[&str]) -> Output {
             command.env_remove(name);
         }
     }
-    command.env("FINEPAY__DATABASE__URL", db.url()).output().expect("finepay runs")
+    command.env("FINEPAY__DATABASE__URL", db.url());
+    command
 }
 
-fn stdout(output: &Output) -> String {
+/// Runs `finepay args…` against `db` to its end.
+pub fn finepay(db: &TestDb, args: &[&str]) -> Output {
+    finepay_command(db, args).output().expect("finepay runs")
+}
+
+pub fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
 }
 
