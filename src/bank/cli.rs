@@ -13,6 +13,9 @@ use std::io::{BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The read buffer over a statement file: large reads, few system calls.
+pub const READ_BUFFER: usize = 256 * 1024;
+
 /// Imports the statement at `path` for `bank_code`; prints the summary to stdout.
 pub fn import_file(
     settings: &Settings,
@@ -39,7 +42,7 @@ pub fn import_file(
     };
     let mut bar = ProgressBar::new(size);
     let report =
-        importer.import(bank_code, &name, format, BufReader::with_capacity(256 * 1024, file), &mut |report| {
+        importer.import(bank_code, &name, format, BufReader::with_capacity(READ_BUFFER, file), &mut |report| {
             bar.show(report)
         })?;
     bar.done();

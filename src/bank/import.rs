@@ -1,16 +1,17 @@
 //! Importing a bank's end-of-day statement: the file is streamed (memory does not grow with its
-//! size), its lines recorded a batch per write transaction through [`settle::record`], and the
-//! import's report kept with it. Entries are independent facts keyed by the bank's entry
-//! reference, so a file imported twice, or again after a truncated copy, changes nothing twice.
+//! size), its lines recorded a batch per write transaction by the rules of [`super::settle`]
+//! (see `batch`), and the import's report kept with it. Entries are independent facts keyed by the
+//! bank's entry reference, so a file imported twice, or again after a truncated copy, changes
+//! nothing twice.
 
-use super::reference::find_decision_no;
-use super::settle::{self, BankReport, Outcome, Recorded, Source};
-use super::statement::{Direction, EntryStatus, Format, LineError, StatementError, StatementLine, StatementReader};
+mod batch;
+
+use super::settle::Outcome;
+use super::statement::{Format, LineError, StatementError, StatementLine, StatementReader};
 use crate::db::bank_statements::{self, NewStatement};
 use crate::db::{DbConnection, DbPool};
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::SHANGHAI;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use ring::digest;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -225,6 +226,7 @@ impl Importer<'_> {
                 return Ok(());
             }
         };
+        let mut statistics = batch::Statistics::read(conn)?;
         let mut batch: Vec<StatementLine> = Vec::with_capacity(self.batch);
         loop {
             let item = match reader.next_item() {
@@ -253,7 +255,8 @@ impl Importer<'_> {
                 None => {}
             }
             if batch.len() >= self.batch || (at_end && !batch.is_empty()) {
-                self.record_batch(conn, &batch, report)?;
+                batch::record(self, conn, &batch, report)?;
+                statistics.grew(conn, batch.len());
                 batch.clear();
                 report.bytes = reader.bytes_read();
                 progress(report);
@@ -261,143 +264,6 @@ impl Importer<'_> {
             if at_end {
                 return Ok(());
             }
-        }
-    }
-
-    /// Records one batch in one write transaction, yielding to request writes on SQLite.
-    fn record_batch(
-        &self,
-        conn: &mut DbConnection,
-        lines: &[StatementLine],
-        report: &mut ImportReport,
-    ) -> Result<(), ImportError> {
-        let statement_id = report.statement_id;
-        let bank_code = report.bank_code.clone();
-        let now = self.now.naive_utc();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let tally = self.pool.write_in_background(conn, |conn| {
-                let mut tally = Tally::default();
-                for line in lines {
-                    tally.add(line, self.record_line(conn, &bank_code, statement_id, line, now)?);
-                }
-                Ok::<_, diesel::result::Error>(tally)
-            });
-            match tally {
-                Ok(tally) => {
-                    tally.into_report(report);
-                    return Ok(());
-                }
-                // Another instance recorded the same entries first (the same file twice at
-                // once): the batch runs again and finds them recorded.
-                Err(e) if crate::db::is_retryable(&e) && tries < 3 => log::warn!("statement batch, retrying: {e}"),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    fn record_line(
-        &self,
-        conn: &mut DbConnection,
-        bank_code: &str,
-        statement_id: i64,
-        line: &StatementLine,
-        now: NaiveDateTime,
-    ) -> diesel::QueryResult<LineResult> {
-        if line.currency != "CNY" {
-            return Ok(LineResult::Bad(format!("currency {} is not CNY", line.currency)));
-        }
-        if line.status != EntryStatus::Booked {
-            return Ok(LineResult::NotBooked);
-        }
-        if line.direction == Direction::Debit && !line.reversal {
-            return Ok(LineResult::Debit);
-        }
-        let references: Vec<&str> = line.references.iter().map(String::as_str).collect();
-        let decision = find_decision_no(&references);
-        let paid_at = line.booked_at.map_or_else(
-            || {
-                line.booked_on
-                    .and_time(chrono::NaiveTime::MIN)
-                    .and_local_timezone(SHANGHAI)
-                    .single()
-                    .map(|t| t.to_utc())
-            },
-            |at| Some(at.to_utc()),
-        );
-        let Some(paid_at) = paid_at else {
-            return Ok(LineResult::Bad("the booking date is out of range".into()));
-        };
-        let report = BankReport {
-            bank_code,
-            reference: &line.entry_ref,
-            source: Source::Statement { statement_id },
-            decision_no: decision.as_ref().map(|d| d.as_str()),
-            amount_fen: line.amount_fen,
-            paid_at,
-            paid_on: line.booked_at.map_or(line.booked_on, |at| at.with_timezone(&SHANGHAI).date_naive()),
-            transaction_ref: line.transaction_ref.as_deref(),
-            reversal: line.reversal,
-        };
-        Ok(match settle::record(conn, &self.rule, &report, self.actor, now)? {
-            Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched: decision.is_some() },
-            Recorded::Repeat(_) => LineResult::Repeated,
-        })
-    }
-}
-
-/// What became of one line.
-enum LineResult {
-    Recorded { outcome: Outcome, matched: bool },
-    Repeated,
-    Debit,
-    NotBooked,
-    Bad(String),
-}
-
-/// A batch's counts, added to the report only once its transaction committed.
-#[derive(Default)]
-struct Tally {
-    outcomes: BTreeMap<&'static str, u64>,
-    matched: u64,
-    settled_fen: i64,
-    repeated: u64,
-    debits: u64,
-    not_booked: u64,
-    bad: Vec<BadLine>,
-}
-
-impl Tally {
-    fn add(&mut self, line: &StatementLine, result: LineResult) {
-        match result {
-            LineResult::Recorded { outcome, matched } => {
-                *self.outcomes.entry(outcome.as_str()).or_default() += 1;
-                self.matched += u64::from(matched && !line.reversal);
-                if outcome == Outcome::Settled {
-                    self.settled_fen += line.amount_fen;
-                }
-            }
-            LineResult::Repeated => self.repeated += 1,
-            LineResult::Debit => self.debits += 1,
-            LineResult::NotBooked => self.not_booked += 1,
-            LineResult::Bad(message) => {
-                self.bad.push(BadLine { line_no: line.line_no, entry_ref: Some(line.entry_ref.clone()), message })
-            }
-        }
-    }
-
-    fn into_report(self, report: &mut ImportReport) {
-        for (outcome, n) in self.outcomes {
-            *report.outcomes.entry(outcome).or_default() += n;
-        }
-        report.matched += self.matched;
-        report.settled_fen += self.settled_fen;
-        report.repeated += self.repeated;
-        report.skipped_debits += self.debits;
-        report.skipped_not_booked += self.not_booked;
-        for error in self.bad {
-            report.bad_line(error);
         }
     }
 }

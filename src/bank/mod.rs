@@ -1,6 +1,7 @@
 //! The bank channel for late payers: what a fine costs at a bank today, recording the payments
 //! banks report (in real time or on their statements), and importing those statements.
 
+pub mod book;
 pub mod cli;
 pub mod import;
 pub mod outstanding;

@@ -9,11 +9,16 @@
 //!    is the fine plus the surcharge due on the day paid. Anything else (paid already, void, a
 //!    different amount, no such fine) is stored with its state and raised as an exception, for
 //!    the bank to return or a person to look at: never dropped.
+//!
+//! These rules are written once, against a [`Book`]: the bank API's single payment reads and
+//! writes the database directly, a statement batch a working set of its own (`book::batch`).
 
+use super::book::{Book, DirectBook};
 use super::quote;
-use crate::db::bank_payments::{self, BankPaymentRow, NewBankPayment};
-use crate::db::exceptions::{self, NewException};
-use crate::db::{DbConnection, audit, fines};
+use crate::db::DbConnection;
+use crate::db::audit;
+use crate::db::bank_payments::{BankPaymentRow, NewBankPayment};
+use crate::db::exceptions::NewException;
 use crate::domain::FineStatus;
 use crate::domain::surcharge::SurchargeRule;
 use crate::fines::utc;
@@ -134,30 +139,41 @@ pub fn record(
     actor: &str,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Recorded> {
-    if let Some(existing) = bank_payments::find(conn, report.bank_code, report.reference)? {
+    record_in(&mut DirectBook::new(conn, report.bank_code), rule, report, actor, now)
+}
+
+/// Records `report` in `book`, which holds the records of `report.bank_code`.
+pub fn record_in(
+    book: &mut impl Book,
+    rule: &SurchargeRule,
+    report: &BankReport<'_>,
+    actor: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Recorded> {
+    if let Some(existing) = book.find(report.reference)? {
         if existing.source == report.source.as_str() {
             return Ok(Recorded::Repeat(Box::new(existing)));
         }
         // The bank used one reference for its post and its statement line: the same payment.
-        bank_payments::claim_counterpart(conn, report.bank_code, report.reference, report.reference)?;
+        book.claim_counterpart(report.reference, report.reference)?;
         return Ok(Recorded::New { outcome: Outcome::AlreadyKnown, due_fen: existing.due_fen });
     }
     if report.reversal {
-        return record_reversal(conn, report, actor, now);
+        return record_reversal(book, report, actor, now);
     }
     let Some(decision_no) = report.decision_no else {
-        return store(conn, report, Outcome::Unmatched, None, None, now);
+        return store(book, report, Outcome::Unmatched, None, None, now);
     };
-    let Some(fine) = fines::find(conn, decision_no)? else {
+    let Some(fine) = book.fine(decision_no)? else {
         // A well-formed number of no fine here: kept in the exception, not as a fine's payment.
         let unknown = BankReport { decision_no: None, ..report.clone() };
         let extra = serde_json::json!({ "named_decision_no": decision_no });
-        return store_with(conn, &unknown, Outcome::Unmatched, None, None, extra, now);
+        return store_with(book, &unknown, Outcome::Unmatched, None, None, extra, now);
     };
     let due = quote::amount_due(rule, fine.amount_fen, utc(fine.issued_at), report.paid_on).total_fen;
-    if let Some(counterpart) = unpaired_counterpart(conn, report, decision_no)? {
-        bank_payments::claim_counterpart(conn, report.bank_code, &counterpart.reference, report.reference)?;
-        return store(conn, report, Outcome::AlreadyKnown, Some(due), Some(&counterpart.reference), now);
+    if let Some(counterpart) = unpaired_counterpart(book, report, decision_no)? {
+        book.claim_counterpart(&counterpart.reference, report.reference)?;
+        return store(book, report, Outcome::AlreadyKnown, Some(due), Some(&counterpart.reference), now);
     }
     let outcome = match FineStatus::parse(&fine.status) {
         Some(FineStatus::Void) | None => Outcome::FineVoid,
@@ -167,7 +183,7 @@ pub fn record(
         }
         Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => {
             // Another payment may have committed since the read (PostgreSQL): the update says.
-            if fines::settle_at_bank(conn, decision_no, report.paid_at.naive_utc(), now)? {
+            if book.settle_fine(decision_no, report.paid_at.naive_utc(), now)? {
                 let details = serde_json::json!({
                     "bank": report.bank_code,
                     "reference": report.reference,
@@ -175,33 +191,30 @@ pub fn record(
                     "amount_fen": report.amount_fen,
                     "surcharge_fen": due - fine.amount_fen,
                 });
-                audit::record(
-                    conn,
-                    &audit::NewAuditEntry {
-                        at: now,
-                        actor,
-                        action: "paid_at_bank",
-                        decision_no: Some(decision_no),
-                        details: &details.to_string(),
-                    },
-                )?;
+                book.audit(&audit::NewAuditEntry {
+                    at: now,
+                    actor,
+                    action: "paid_at_bank",
+                    decision_no: Some(decision_no),
+                    details: &details.to_string(),
+                })?;
                 Outcome::Settled
             } else {
                 Outcome::DuplicatePayment
             }
         }
     };
-    store(conn, report, outcome, Some(due), None, now)
+    store(book, report, outcome, Some(due), None, now)
 }
 
 /// The other source's record of this payment, if the bank reported it before and nothing has
 /// paired it yet: the same bank, fine and amount (or the same transaction reference).
 fn unpaired_counterpart(
-    conn: &mut DbConnection,
+    book: &mut impl Book,
     report: &BankReport<'_>,
     decision_no: &str,
 ) -> diesel::QueryResult<Option<BankPaymentRow>> {
-    let rows = bank_payments::of_bank_for_fine(conn, report.bank_code, decision_no)?;
+    let rows = book.for_fine(decision_no)?;
     let candidates = rows.into_iter().filter(|row| {
         row.source != report.source.as_str()
             && row.counterpart.is_none()
@@ -220,7 +233,7 @@ fn unpaired_counterpart(
 /// A reversal cancels the bank's earlier entry with its transaction reference (else the entry
 /// for the same fine and amount); if that entry paid the fine, the fine is payable again.
 fn record_reversal(
-    conn: &mut DbConnection,
+    book: &mut impl Book,
     report: &BankReport<'_>,
     actor: &str,
     now: NaiveDateTime,
@@ -231,25 +244,22 @@ fn record_reversal(
             && matches!(Outcome::parse(&row.outcome), Some(o) if o != Outcome::Reversed)
     };
     let mut cancelled = match report.transaction_ref {
-        Some(txn) => bank_payments::of_bank_with_transaction(conn, report.bank_code, txn)?.into_iter().find(live),
+        Some(txn) => book.with_transaction(txn)?.into_iter().find(live),
         None => None,
     };
     if cancelled.is_none()
         && let Some(decision_no) = report.decision_no
     {
-        cancelled = bank_payments::of_bank_for_fine(conn, report.bank_code, decision_no)?
-            .into_iter()
-            .filter(|row| row.source == "statement")
-            .find(live);
+        cancelled = book.for_fine(decision_no)?.into_iter().filter(|row| row.source == "statement").find(live);
     }
     let mut reopened = false;
     if let Some(original) = &cancelled
-        && bank_payments::mark_reversed(conn, report.bank_code, &original.reference, report.reference)?
+        && book.mark_reversed(&original.reference, report.reference)?
     {
         let paid_this_fine =
             matches!(Outcome::parse(&original.outcome), Some(Outcome::Settled | Outcome::AlreadyKnown));
         if paid_this_fine && let Some(decision_no) = original.decision_no.as_deref() {
-            reopened = fines::reopen_at_bank(conn, decision_no, now)?;
+            reopened = book.reopen_fine(decision_no, now)?;
             if reopened {
                 let details = serde_json::json!({
                     "bank": report.bank_code,
@@ -257,16 +267,13 @@ fn record_reversal(
                     "reversed_entry": original.reference,
                     "amount_fen": report.amount_fen,
                 });
-                audit::record(
-                    conn,
-                    &audit::NewAuditEntry {
-                        at: now,
-                        actor,
-                        action: "bank_payment_reversed",
-                        decision_no: Some(decision_no),
-                        details: &details.to_string(),
-                    },
-                )?;
+                book.audit(&audit::NewAuditEntry {
+                    at: now,
+                    actor,
+                    action: "bank_payment_reversed",
+                    decision_no: Some(decision_no),
+                    details: &details.to_string(),
+                })?;
             }
         }
     }
@@ -276,23 +283,23 @@ fn record_reversal(
         "reversed_entry": cancelled.as_ref().map(|c| c.reference.as_str()),
         "fine_payable_again": reopened,
     });
-    store_with(conn, &adjusted, Outcome::Reversed, None, None, extra, now)
+    store_with(book, &adjusted, Outcome::Reversed, None, None, extra, now)
 }
 
 fn store(
-    conn: &mut DbConnection,
+    book: &mut impl Book,
     report: &BankReport<'_>,
     outcome: Outcome,
     due_fen: Option<i64>,
     counterpart: Option<&str>,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Recorded> {
-    store_with(conn, report, outcome, due_fen, counterpart, serde_json::json!({}), now)
+    store_with(book, report, outcome, due_fen, counterpart, serde_json::json!({}), now)
 }
 
 /// Stores the record and, for the states a person acts on, raises its exception.
 fn store_with(
-    conn: &mut DbConnection,
+    book: &mut impl Book,
     report: &BankReport<'_>,
     outcome: Outcome,
     due_fen: Option<i64>,
@@ -304,24 +311,22 @@ fn store_with(
         Source::Statement { statement_id } => Some(statement_id),
         Source::Api { .. } => None,
     };
-    bank_payments::insert(
-        conn,
-        &NewBankPayment {
-            bank_code: report.bank_code,
-            reference: report.reference,
-            source: report.source.as_str(),
-            statement_id,
-            decision_no: report.decision_no,
-            amount_fen: report.amount_fen,
-            due_fen,
-            paid_at: report.paid_at.naive_utc(),
-            method: report.source.method(),
-            outcome: outcome.as_str(),
-            transaction_ref: report.transaction_ref,
-            counterpart,
-            received_at: now,
-        },
-    )?;
+    book.insert(&NewBankPayment {
+        bank_code: report.bank_code,
+        reference: report.reference,
+        source: report.source.as_str(),
+        statement_id,
+        decision_no: report.decision_no,
+        amount_fen: report.amount_fen,
+        due_fen,
+        paid_at: report.paid_at.naive_utc(),
+        method: report.source.method(),
+        outcome: outcome.as_str(),
+        transaction_ref: report.transaction_ref,
+        counterpart,
+        reversed_by: None,
+        received_at: now,
+    })?;
     if outcome.is_exception() {
         if let serde_json::Value::Object(map) = &mut details {
             map.insert("bank".into(), report.bank_code.into());
@@ -332,20 +337,17 @@ fn store_with(
             }
         }
         let source = format!("bank:{}", report.bank_code);
-        exceptions::raise(
-            conn,
-            &NewException {
-                kind: outcome.as_str(),
-                source: &source,
-                reference: report.reference,
-                decision_no: report.decision_no,
-                statement_date: matches!(report.source, Source::Statement { .. }).then_some(report.paid_on),
-                amount_fen: Some(report.amount_fen),
-                expected_fen: due_fen,
-                details: &details.to_string(),
-                raised_at: now,
-            },
-        )?;
+        book.raise(&NewException {
+            kind: outcome.as_str(),
+            source: &source,
+            reference: report.reference,
+            decision_no: report.decision_no,
+            statement_date: matches!(report.source, Source::Statement { .. }).then_some(report.paid_on),
+            amount_fen: Some(report.amount_fen),
+            expected_fen: due_fen,
+            details: &details.to_string(),
+            raised_at: now,
+        })?;
     }
     Ok(Recorded::New { outcome, due_fen })
 }

@@ -5,16 +5,18 @@
 
 mod ceiling;
 mod harness;
+mod import;
 mod issue;
 mod load;
 mod page;
 mod pay;
 mod report;
 mod sim_process;
+mod statement_files;
 mod sweep;
 
 use clap::{Args, Subcommand};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -34,6 +36,22 @@ pub enum Which {
     Pay,
     /// GET /P/{token} for many fines (the QR scan burst), against an actix constant page.
     Page,
+    /// A bank statement of N lines (CSV, camt.053) imported as `finepay bank import` does, against
+    /// reading the file alone.
+    Import {
+        /// Lines in the statement, each paying one fine (a 100,000-line run goes first).
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+        /// Fines seeded, payable at banks (at least --lines).
+        #[arg(long, default_value_t = 1_000_000)]
+        fines: usize,
+    },
+    /// One import of `bench import`, in a process of its own so its peak memory is its own.
+    #[command(hide = true)]
+    ImportRun {
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// The expire job over N ended fines, against one set-based UPDATE; issue's p99 meanwhile.
     Sweep {
         /// How many ended fines, one run each.
@@ -65,6 +83,9 @@ pub struct Common {
 }
 
 pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
+    if let Which::ImportRun { file } = &args.which {
+        return import::run_child(config, file);
+    }
     let mut targets = Vec::new();
     if !args.common.no_sqlite {
         targets.push(harness::Target::Sqlite);
@@ -74,6 +95,9 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
         targets.push(harness::Target::Postgres(url));
     }
     anyhow::ensure!(!targets.is_empty(), "nothing to measure: give --postgres-url or drop --no-sqlite");
+    if let Which::Import { lines, fines } = &args.which {
+        return import::run(&targets, config, *lines, *fines);
+    }
     let mut table = report::Table::default();
     for target in &targets {
         match &args.which {
@@ -111,6 +135,7 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
                     table.push(row);
                 }
             }
+            Which::Import { .. } | Which::ImportRun { .. } => {}
             Which::Page => {
                 let page::PageRows { constant, mut page } = page::run(target, &args.common, config)?;
                 page.ratio = Some(page.throughput / constant.throughput);

@@ -36,13 +36,22 @@ pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> QueryResult
     super::on_concrete!(conn, |c| diesel::insert_into(audit_log::table).values(entry).execute(c)).map(|_| ())
 }
 
+/// Records the entries in order: on SQLite `super::BULK_CHUNK` to a multi-row insert, on
+/// PostgreSQL all in one prepared statement.
 pub fn record_many(conn: &mut DbConnection, entries: &[NewAuditEntry<'_>]) -> QueryResult<()> {
     // Multi-row inserts do not compile through MultiConnection.
     match conn {
-        DbConnection::Sqlite(c) => diesel::insert_into(audit_log::table).values(entries).execute(c),
-        DbConnection::Postgresql(c) => diesel::insert_into(audit_log::table).values(entries).execute(c),
+        DbConnection::Sqlite(c) => {
+            for chunk in entries.chunks(super::BULK_CHUNK) {
+                diesel::insert_into(audit_log::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConnection::Postgresql(c) if !entries.is_empty() => {
+            super::pg_bulk::InsertAudit::new(entries).execute(c)?;
+        }
+        DbConnection::Postgresql(_) => {}
     }
-    .map(|_| ())
+    Ok(())
 }
 
 pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<AuditRow>> {

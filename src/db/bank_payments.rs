@@ -42,7 +42,52 @@ pub struct NewBankPayment<'a> {
     pub outcome: &'a str,
     pub transaction_ref: Option<&'a str>,
     pub counterpart: Option<&'a str>,
+    /// Set only when a reversal later in the same statement batch cancelled it.
+    pub reversed_by: Option<&'a str>,
     pub received_at: NaiveDateTime,
+}
+
+impl<'a> NewBankPayment<'a> {
+    /// The row as it is about to be stored, for a batch to insert at its end.
+    pub fn of(row: &'a BankPaymentRow) -> Self {
+        NewBankPayment {
+            bank_code: &row.bank_code,
+            reference: &row.reference,
+            source: &row.source,
+            statement_id: row.statement_id,
+            decision_no: row.decision_no.as_deref(),
+            amount_fen: row.amount_fen,
+            due_fen: row.due_fen,
+            paid_at: row.paid_at,
+            method: &row.method,
+            outcome: &row.outcome,
+            transaction_ref: row.transaction_ref.as_deref(),
+            counterpart: row.counterpart.as_deref(),
+            reversed_by: row.reversed_by.as_deref(),
+            received_at: row.received_at,
+        }
+    }
+}
+
+impl From<&NewBankPayment<'_>> for BankPaymentRow {
+    fn from(row: &NewBankPayment<'_>) -> Self {
+        BankPaymentRow {
+            bank_code: row.bank_code.to_owned(),
+            reference: row.reference.to_owned(),
+            source: row.source.to_owned(),
+            statement_id: row.statement_id,
+            decision_no: row.decision_no.map(str::to_owned),
+            amount_fen: row.amount_fen,
+            due_fen: row.due_fen,
+            paid_at: row.paid_at,
+            method: row.method.to_owned(),
+            outcome: row.outcome.to_owned(),
+            transaction_ref: row.transaction_ref.map(str::to_owned),
+            counterpart: row.counterpart.map(str::to_owned),
+            reversed_by: row.reversed_by.map(str::to_owned),
+            received_at: row.received_at,
+        }
+    }
 }
 
 pub fn find(conn: &mut DbConnection, bank_code: &str, reference: &str) -> QueryResult<Option<BankPaymentRow>> {
@@ -56,20 +101,100 @@ pub fn insert(conn: &mut DbConnection, row: &NewBankPayment<'_>) -> QueryResult<
     super::on_concrete!(conn, |c| diesel::insert_into(bank_payments::table).values(row).execute(c)).map(|_| ())
 }
 
+/// Inserts a batch's rows, whose keys are new (checked in the same write transaction): on SQLite
+/// `super::BULK_CHUNK` to a multi-row insert, on PostgreSQL all in one prepared statement.
+pub fn insert_many(conn: &mut DbConnection, rows: &[NewBankPayment<'_>]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(super::BULK_CHUNK) {
+                diesel::insert_into(bank_payments::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConnection::Postgresql(c) if !rows.is_empty() => {
+            super::pg_bulk::InsertBankPayments::new(rows).execute(c)?;
+        }
+        DbConnection::Postgresql(_) => {}
+    }
+    Ok(())
+}
+
+/// This bank's rows under any of `references` (a statement batch's entry references).
+pub fn of_bank_with_references(
+    conn: &mut DbConnection,
+    bank_code: &str,
+    references: &[&str],
+) -> QueryResult<Vec<BankPaymentRow>> {
+    let mut found = Vec::new();
+    for chunk in references.chunks(super::BULK_CHUNK) {
+        found.extend(super::on_concrete!(conn, |c| {
+            bank_payments::table
+                .filter(bank_payments::bank_code.eq(bank_code).and(bank_payments::reference.eq_any(chunk)))
+                .select(BankPaymentRow::as_select())
+                .load(c)
+        })?);
+    }
+    Ok(found)
+}
+
+/// This bank's rows for any of the fines, oldest first within a fine. Selected by fine alone,
+/// as in [`of_bank_for_fine`].
+pub fn of_bank_for_fines(
+    conn: &mut DbConnection,
+    bank_code: &str,
+    decision_nos: &[&str],
+) -> QueryResult<Vec<BankPaymentRow>> {
+    let mut found = Vec::new();
+    for chunk in decision_nos.chunks(super::BULK_CHUNK) {
+        let rows: Vec<BankPaymentRow> = super::on_concrete!(conn, |c| {
+            bank_payments::table
+                .filter(bank_payments::decision_no.eq_any(chunk))
+                .order(bank_payments::received_at)
+                .select(BankPaymentRow::as_select())
+                .load(c)
+        })?;
+        found.extend(rows.into_iter().filter(|row| row.bank_code == bank_code));
+    }
+    Ok(found)
+}
+
+/// This bank's rows carrying any of `transaction_refs`, oldest first within a reference.
+pub fn of_bank_with_transactions(
+    conn: &mut DbConnection,
+    bank_code: &str,
+    transaction_refs: &[&str],
+) -> QueryResult<Vec<BankPaymentRow>> {
+    let mut found = Vec::new();
+    for chunk in transaction_refs.chunks(super::BULK_CHUNK) {
+        found.extend(super::on_concrete!(conn, |c| {
+            bank_payments::table
+                .filter(bank_payments::bank_code.eq(bank_code).and(bank_payments::transaction_ref.eq_any(chunk)))
+                .order(bank_payments::received_at)
+                .select(BankPaymentRow::as_select())
+                .load(c)
+        })?);
+    }
+    Ok(found)
+}
+
 /// This bank's rows for the fine: where a statement line looks for the real-time post of the
-/// same payment (and the other way round), and a reversal for the entry it cancels.
+/// same payment (and the other way round), and a reversal for the entry it cancels. Selected by
+/// the fine alone (a fine has a handful of rows) and the bank filtered here: given both, a
+/// planner without fresh statistics (PostgreSQL before its first ANALYZE of the table) combines
+/// `bank_payments_by_fine` with `bank_payments_by_transaction`, whose `bank_code` prefix spans
+/// every row of the bank — a lookup growing with the table, a million-line import quadratic.
 pub fn of_bank_for_fine(
     conn: &mut DbConnection,
     bank_code: &str,
     decision_no: &str,
 ) -> QueryResult<Vec<BankPaymentRow>> {
-    super::on_concrete!(conn, |c| {
+    let rows: Vec<BankPaymentRow> = super::on_concrete!(conn, |c| {
         bank_payments::table
-            .filter(bank_payments::decision_no.eq(decision_no).and(bank_payments::bank_code.eq(bank_code)))
+            .filter(bank_payments::decision_no.eq(decision_no))
             .order(bank_payments::received_at)
             .select(BankPaymentRow::as_select())
             .load(c)
-    })
+    })?;
+    Ok(rows.into_iter().filter(|row| row.bank_code == bank_code).collect())
 }
 
 /// This bank's rows carrying `transaction_ref`: a reversal names the transaction it cancels.
@@ -114,6 +239,32 @@ pub fn mark_reversed(
             .set(bank_payments::reversed_by.eq(Some(reversal_ref)))
             .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// How many rows PostgreSQL's planner takes `bank_payments` to hold; `None` on SQLite, which
+/// keeps no statistics unless asked to.
+pub fn planner_rows(conn: &mut DbConnection) -> QueryResult<Option<f64>> {
+    #[derive(QueryableByName)]
+    struct Estimate {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        rows: f64,
+    }
+    match conn {
+        DbConnection::Sqlite(_) => Ok(None),
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'bank_payments'::regclass")
+                .get_result::<Estimate>(c)
+                .map(|estimate| Some(estimate.rows.max(0.0)))
+        }
+    }
+}
+
+/// PostgreSQL: samples `bank_payments` afresh for the planner.
+pub fn analyze(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgresql(c) => diesel::connection::SimpleConnection::batch_execute(c, "ANALYZE bank_payments"),
+    }
 }
 
 /// Every bank's records of one fine, oldest first (the admin's view of a fine).

@@ -28,6 +28,9 @@ pub struct ExceptionRow {
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = exceptions)]
+// None is bound as NULL (every nullable column defaults to NULL): one SQL text, and rows of a
+// batch go into one multi-row insert.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewException<'a> {
     pub kind: &'a str,
     /// Who found it: a channel's name for reconciliation.
@@ -56,6 +59,21 @@ pub fn raise(conn: &mut DbConnection, exception: &NewException<'_>) -> QueryResu
         }
     }?;
     Ok(inserted == 1)
+}
+
+/// Raises each exception not raised before, `super::BULK_CHUNK` to a statement.
+pub fn raise_many(conn: &mut DbConnection, rows: &[NewException<'_>]) -> QueryResult<()> {
+    for chunk in rows.chunks(super::BULK_CHUNK) {
+        match conn {
+            DbConnection::Sqlite(c) => {
+                diesel::insert_into(exceptions::table).values(chunk).on_conflict_do_nothing().execute(c)
+            }
+            DbConnection::Postgresql(c) => {
+                diesel::insert_into(exceptions::table).values(chunk).on_conflict_do_nothing().execute(c)
+            }
+        }?;
+    }
+    Ok(())
 }
 
 /// The exceptions raised about the statement days from `from` to `to` (inclusive), oldest first.

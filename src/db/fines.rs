@@ -6,7 +6,11 @@ use super::channel_orders::ChannelOrderRow;
 use super::fixed_shape::FixedShape;
 use super::schema::{channel_orders, fines};
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Text, Timestamp};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fines)]
@@ -174,23 +178,92 @@ pub fn settle_at_bank(
     paid_at: NaiveDateTime,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
-    // Once per settled statement line: prepared once per connection.
-    struct SettleAtBank;
-    let updated = super::on_concrete!(conn, |c| {
-        FixedShape::<_, SettleAtBank>::new(
-            diesel::update(
-                fines::table.find(decision_no).filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"])),
-            )
-            .set((
-                fines::status.eq("paid"),
-                fines::paid_at.eq(Some(paid_at)),
-                fines::paid_channel.eq(Some("bank")),
-                fines::updated_at.eq(at),
-            )),
-        )
-        .execute(c)
-    })?;
+    let updated = super::on_concrete!(conn, |c| SettleAtBank { decision_no, paid_at, at }.execute(c))?;
     Ok(updated == 1)
+}
+
+/// Settles each of `fines` (decision number, paid at) as [`settle_at_bank`] does — one conditional
+/// update per fine — and returns those it settled: on PostgreSQL in one statement (one round
+/// trip for a statement batch), on SQLite one prepared update after another (no round trips to
+/// save, and the same rows to write).
+pub fn settle_many_at_bank(
+    conn: &mut DbConnection,
+    fines: &[(&str, NaiveDateTime)],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    match conn {
+        DbConnection::Postgresql(c) => super::pg_bulk::SettleAtBank::new(fines, at).load(c),
+        DbConnection::Sqlite(_) => {
+            let mut settled = Vec::with_capacity(fines.len());
+            for (decision_no, paid_at) in fines {
+                if settle_at_bank(conn, decision_no, *paid_at, at)? {
+                    settled.push((*decision_no).to_owned());
+                }
+            }
+            Ok(settled)
+        }
+    }
+}
+
+/// [`settle_at_bank`]'s statement, written out: once per settled statement line, so prepared once
+/// per connection. diesel prepares an UPDATE it builds again at every execution (the statement
+/// marks itself unsafe to cache, and `FixedShape` cannot undo that: diesel asks a reference to the
+/// query, whose default answer walks the UPDATE); fixed SQL with typed binds is cached by its type.
+struct SettleAtBank<'a> {
+    decision_no: &'a str,
+    paid_at: NaiveDateTime,
+    at: NaiveDateTime,
+}
+
+impl QueryId for SettleAtBank<'_> {
+    type QueryId = SettleAtBank<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for SettleAtBank<'_>
+where
+    DB: Backend + HasSqlType<Timestamp> + HasSqlType<Text>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    str: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE fines SET status = 'paid', paid_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.paid_at)?;
+        out.push_sql(", paid_channel = 'bank', updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE decision_no = ");
+        out.push_bind_param::<Text, _>(self.decision_no)?;
+        out.push_sql(" AND status IN ('awaiting_payment', 'payable_at_bank')");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SettleAtBank<'_> {}
+
+/// What settling a bank payment needs of a fine.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = fines)]
+pub struct BankFacts {
+    pub decision_no: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub issued_at: NaiveDateTime,
+    pub paid_channel: Option<String>,
+}
+
+pub fn bank_facts(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<BankFacts>> {
+    super::on_concrete!(conn, |c| super::unique_row(fines::table.find(decision_no).select(BankFacts::as_select()), c))
+}
+
+/// The fines of a statement batch, in one query per `super::BULK_CHUNK` numbers.
+pub fn bank_facts_of(conn: &mut DbConnection, decision_nos: &[&str]) -> QueryResult<Vec<BankFacts>> {
+    let mut found = Vec::with_capacity(decision_nos.len());
+    for chunk in decision_nos.chunks(super::BULK_CHUNK) {
+        found.extend(super::on_concrete!(conn, |c| {
+            fines::table.filter(fines::decision_no.eq_any(chunk)).select(BankFacts::as_select()).load(c)
+        })?);
+    }
+    Ok(found)
 }
 
 /// Undoes a bank settlement whose entry the bank reversed: the fine is payable at banks again.

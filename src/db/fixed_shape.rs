@@ -5,6 +5,13 @@
 //! changeset may skip `None` columns, so diesel cannot know an UPDATE's SQL is fixed). Wrapping
 //! such a query in [`FixedShape`] with a marker type of its own states that its SQL never varies,
 //! so the type can name it and its statement can be kept.
+//!
+//! A caveat, measured: diesel passes a reference to the query when it asks whether the statement
+//! may be cached, and a reference answers by walking the query, not through `FixedShape`'s
+//! override. So an UPDATE or a raw `sql_query` (which mark themselves uncacheable as they are
+//! walked) is still prepared at every execution inside `FixedShape`; only a query whose own walk
+//! stays cacheable (a SELECT with a `LIMIT +?`) gains. A statement that must be prepared once is
+//! written out as fixed SQL with typed binds (`fines::settle_at_bank`, `pg_bulk`).
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

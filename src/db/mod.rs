@@ -28,6 +28,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod migrate;
 pub mod payments;
+mod pg_bulk;
 pub mod pool;
 pub mod reconciliation;
 pub mod refunds;
@@ -37,6 +38,10 @@ pub mod stats;
 pub mod writer;
 
 pub use pool::{DbPool, PoolError};
+
+/// Keys per `IN (…)` list and rows per multi-row insert: SQLite binds at most 32,766 values in
+/// one statement and PostgreSQL 65,535, and a batch's size is configured up to 100,000.
+pub const BULK_CHUNK: usize = 1000;
 pub use writer::{Batch, BatchWriter, WriteError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};

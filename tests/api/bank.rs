@@ -2,6 +2,8 @@
 //! bank's serial), statements with every line state, a statement before and after the posts of
 //! the same payments, and a bank payment racing a QR payment.
 
+mod statement_batches;
+
 use crate::helpers::{TestApp, error_of, motor_fine, spawn_app, taken};
 use chrono::Duration;
 use diesel::prelude::*;

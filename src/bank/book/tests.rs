@@ -1,0 +1,100 @@
+//! What a statement batch does when another writer changed a fine after the batch read it (on
+//! PostgreSQL, a QR payment or a void committing meanwhile): the settlement it took as won is
+//! refused at the batch's end, and the batch run again settling as it decides ends as a single
+//! payment would. Staged on one SQLite connection by changing the fine behind the book's back.
+
+use super::batch::{BatchBook, is_lost_race};
+use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
+use crate::db::fines::{self, NewFine};
+use crate::db::{DbPool, bank_payments, migrate};
+use crate::domain::surcharge::SurchargeRule;
+use chrono::{NaiveDate, TimeZone, Utc};
+use std::time::Duration;
+
+const FINE: &str = "1101092611210000185";
+
+fn pool_with_a_fine(dir: &tempfile::TempDir) -> DbPool {
+    let url = format!("sqlite://{}/b.db", dir.path().display());
+    let pool = DbPool::connect(&url, 1, Duration::from_secs(5)).expect("pool");
+    migrate::run_pending(&pool).expect("migrations");
+    let at = NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|d| d.and_hms_opt(2, 0, 0)).expect("time");
+    let fine = NewFine {
+        decision_no: FINE,
+        district_code: "110109",
+        verification_code: "482913",
+        violation_code: "1625",
+        subject_kind: "motor_vehicle",
+        plate: Some("京A12345"),
+        plate_type: Some("02"),
+        location: "门头沟区",
+        occurred_at: at,
+        delivery: "print",
+        amount_fen: 20000,
+        points: 6,
+        status: "payable_at_bank",
+        credential_id: "test",
+        officer_id: "0001",
+        device_id: "hh-01",
+        issued_at: at,
+        qr_expires_at: None,
+        qr_key_id: None,
+        updated_at: at,
+    };
+    let mut conn = pool.get().expect("connection");
+    fines::insert(&mut conn, &fine).expect("fine");
+    pool
+}
+
+/// Records one statement line paying the fine in a batch that read the fine before an officer
+/// voided it; the batch's outcome and what it left.
+fn record_after_a_void(pool: &DbPool, settle_at_once: bool) -> (diesel::QueryResult<()>, Option<Outcome>) {
+    let paid_at = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).single().expect("time");
+    let report = BankReport {
+        bank_code: "CCB",
+        reference: "E1",
+        source: Source::Statement { statement_id: 1 },
+        decision_no: Some(FINE),
+        amount_fen: 20000,
+        paid_at,
+        paid_on: paid_at.date_naive(),
+        transaction_ref: None,
+        reversal: false,
+    };
+    let now = paid_at.naive_utc();
+    let mut conn = pool.get().expect("connection");
+    let mut outcome = None;
+    let result = pool.write(&mut conn, |conn| {
+        let mut book = BatchBook::new(conn, "CCB", settle_at_once);
+        book.prefetch(&["E1"], &[FINE], &[])?;
+        assert!(fines::void(book.connection(), FINE, "payable_at_bank", now, "issued in error")?);
+        if let Recorded::New { outcome: o, .. } =
+            settle::record_in(&mut book, &SurchargeRule::default(), &report, "test", now)?
+        {
+            outcome = Some(o);
+        }
+        book.flush()
+    });
+    (result, outcome)
+}
+
+#[test]
+fn a_settlement_lost_to_another_writer_fails_the_batch_and_the_rerun_decides_by_the_row_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = pool_with_a_fine(&dir);
+
+    let (gathered, _) = record_after_a_void(&pool, false);
+    assert!(gathered.as_ref().is_err_and(is_lost_race), "{gathered:?}");
+    let mut conn = pool.get().expect("connection");
+    assert_eq!(bank_payments::find(&mut conn, "CCB", "E1").expect("read"), None, "rolled back");
+    assert_eq!(fines::bank_facts(&mut conn, FINE).expect("read").map(|f| f.status).as_deref(), Some("payable_at_bank"));
+    drop(conn);
+
+    // Settling as it decides, the update matches no row: a payment of a fine no longer payable.
+    let (at_once, outcome) = record_after_a_void(&pool, true);
+    assert!(at_once.is_ok(), "{at_once:?}");
+    assert_eq!(outcome, Some(Outcome::DuplicatePayment));
+    let mut conn = pool.get().expect("connection");
+    let row = bank_payments::find(&mut conn, "CCB", "E1").expect("read").expect("recorded");
+    assert_eq!(row.outcome, "duplicate_payment");
+    assert_eq!(fines::bank_facts(&mut conn, FINE).expect("read").map(|f| f.status).as_deref(), Some("void"));
+}
