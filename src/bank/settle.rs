@@ -194,7 +194,7 @@ pub fn record_in(
                 book.audit(&audit::NewAuditEntry {
                     at: now,
                     actor,
-                    action: "paid_at_bank",
+                    action: "fine.paid_at_bank",
                     decision_no: Some(decision_no),
                     details: &details.to_string(),
                 })?;
@@ -270,7 +270,7 @@ fn record_reversal(
                 book.audit(&audit::NewAuditEntry {
                     at: now,
                     actor,
-                    action: "bank_payment_reversed",
+                    action: "fine.bank_payment_reversed",
                     decision_no: Some(decision_no),
                     details: &details.to_string(),
                 })?;

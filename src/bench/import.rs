@@ -257,7 +257,8 @@ fn check_all_settled(url: &str, lines: usize, report: &serde_json::Value) -> any
     let paid: i64 = fines::table.filter(fines::status.eq("paid")).count().get_result(&mut *conn)?;
     let recorded: i64 =
         bank_payments::table.filter(bank_payments::outcome.eq("settled")).count().get_result(&mut *conn)?;
-    let audited: i64 = audit_log::table.filter(audit_log::action.eq("paid_at_bank")).count().get_result(&mut *conn)?;
+    let audited: i64 =
+        audit_log::table.filter(audit_log::action.eq("fine.paid_at_bank")).count().get_result(&mut *conn)?;
     let raised: i64 = exceptions::table.count().get_result(&mut *conn)?;
     let lines = lines as i64;
     anyhow::ensure!(

@@ -138,7 +138,7 @@ async fn a_posted_payment_settles_its_fine_once_and_a_second_one_is_an_exception
     let first: Value = first.json().await.expect("JSON");
     assert_eq!(first["outcome"], "settled");
     assert_eq!(fine_status(&app, &no), ("paid".into(), Some("bank".into())));
-    assert_eq!(app.audit_actions(&no).last().map(String::as_str), Some("paid_at_bank"));
+    assert_eq!(app.audit_actions(&no).last().map(String::as_str), Some("fine.paid_at_bank"));
 
     // The same serial again: the same answer, nothing new.
     let again = bank.post(&payment("S-1", &no, 20000, &app)).await;
