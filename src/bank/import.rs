@@ -257,6 +257,7 @@ impl Importer<'_> {
             if batch.len() >= self.batch || (at_end && !batch.is_empty()) {
                 batch::record(self, conn, &batch, report)?;
                 statistics.grew(conn, batch.len());
+                self.pool.keep_wal_short(conn);
                 batch.clear();
                 report.bytes = reader.bytes_read();
                 progress(report);
