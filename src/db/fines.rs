@@ -192,7 +192,7 @@ pub fn settle_many_at_bank(
     at: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
     match conn {
-        DbConnection::Postgresql(c) => super::pg_bulk::SettleAtBank::new(fines, at).load(c),
+        DbConnection::Postgresql(c) => super::pg_bulk::SettleManyAtBank::new(fines, at).load(c),
         DbConnection::Sqlite(_) => {
             let mut settled = Vec::with_capacity(fines.len());
             for (decision_no, paid_at) in fines {

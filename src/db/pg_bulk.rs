@@ -134,15 +134,15 @@ impl QueryFragment<Pg> for InsertAudit<'_> {
 /// Settles each fine by its own conditional update — `status` still unpaid, as in
 /// `fines::settle_at_bank` — all in one statement; returns the fines it settled. A fine missing
 /// from the answer is one whose update matched no row.
-pub struct SettleAtBank<'a> {
+pub struct SettleManyAtBank<'a> {
     decision_no: Vec<&'a str>,
     paid_at: Vec<NaiveDateTime>,
     at: NaiveDateTime,
 }
 
-impl<'a> SettleAtBank<'a> {
+impl<'a> SettleManyAtBank<'a> {
     pub fn new(fines: &[(&'a str, NaiveDateTime)], at: NaiveDateTime) -> Self {
-        SettleAtBank {
+        SettleManyAtBank {
             decision_no: fines.iter().map(|(no, _)| *no).collect(),
             paid_at: fines.iter().map(|(_, paid_at)| *paid_at).collect(),
             at,
@@ -150,7 +150,7 @@ impl<'a> SettleAtBank<'a> {
     }
 }
 
-impl QueryFragment<Pg> for SettleAtBank<'_> {
+impl QueryFragment<Pg> for SettleManyAtBank<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE fines SET status = 'paid', paid_at = v.paid_at, paid_channel = 'bank', updated_at = ");
         out.push_bind_param::<Timestamp, _>(&self.at)?;
@@ -166,7 +166,7 @@ impl QueryFragment<Pg> for SettleAtBank<'_> {
     }
 }
 
-impl Query for SettleAtBank<'_> {
+impl Query for SettleManyAtBank<'_> {
     type SqlType = Text;
 }
 
@@ -181,4 +181,4 @@ macro_rules! prepared_once {
     )*};
 }
 
-prepared_once!(InsertBankPayments, InsertAudit, SettleAtBank);
+prepared_once!(InsertBankPayments, InsertAudit, SettleManyAtBank);
