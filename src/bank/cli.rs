@@ -33,13 +33,7 @@ pub fn import_file(
     migrate::run_pending(&pool)?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let actor = format!("cli:bank:{bank_code}");
-    let importer = Importer {
-        pool: &pool,
-        rule: settings.bank.surcharge,
-        batch: settings.bank.import_batch,
-        actor: &actor,
-        now: chrono::Utc::now(),
-    };
+    let importer = Importer::new(&pool, &settings.bank, &actor, chrono::Utc::now());
     let mut bar = ProgressBar::new(size);
     let report =
         importer.import(bank_code, &name, format, BufReader::with_capacity(READ_BUFFER, file), &mut |report| {

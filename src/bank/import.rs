@@ -132,6 +132,13 @@ pub struct Importer<'a> {
     pub now: DateTime<Utc>,
 }
 
+impl<'a> Importer<'a> {
+    /// An importer with the `[bank]` settings' surcharge rule and batch size.
+    pub fn new(pool: &'a DbPool, bank: &crate::config::BankSettings, actor: &'a str, now: DateTime<Utc>) -> Self {
+        Importer { pool, rule: bank.surcharge, batch: bank.import_batch, actor, now }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("database: {0}")]

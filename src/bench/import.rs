@@ -202,13 +202,7 @@ pub fn run_child(config: Option<&Path>, file: &Path) -> anyhow::Result<()> {
     let settings = Settings::load(config)?;
     let pool = DbPool::connect(&url, 2, settings.database.connect_timeout)?;
     let actor = format!("cli:bank:{BANK}");
-    let importer = Importer {
-        pool: &pool,
-        rule: settings.bank.surcharge,
-        batch: settings.bank.import_batch,
-        actor: &actor,
-        now: Utc::now(),
-    };
+    let importer = Importer::new(&pool, &settings.bank, &actor, Utc::now());
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let input = BufReader::with_capacity(READ_BUFFER, std::fs::File::open(file)?);
     let rss_before_mib = current_rss_mib();

@@ -62,13 +62,7 @@ pub async fn upload(
         let head = std::io::BufRead::fill_buf(&mut input).map_err(ApiError::internal)?;
         let format = Format::detect(content_type.as_deref(), head);
         let actor = principal.actor();
-        let importer = Importer {
-            pool: &work_ctx.pool,
-            rule: work_ctx.settings.bank.surcharge,
-            batch: work_ctx.settings.bank.import_batch,
-            actor: &actor,
-            now: work_ctx.clock.now(),
-        };
+        let importer = Importer::new(&work_ctx.pool, &work_ctx.settings.bank, &actor, work_ctx.clock.now());
         importer.import(&bank_code, &file_name, format, input, &mut |_| {}).map_err(ApiError::internal)
     })
     .await??;

@@ -76,13 +76,7 @@ fn import_one(env: &JobEnv, bank: &str, path: &Path) -> Result<FileOutcome, Stri
     let file = std::fs::File::open(path).map_err(|e| format!("opening: {e}"))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let actor = format!("system:bank_inbox:{bank}");
-    let importer = Importer {
-        pool: &env.pool,
-        rule: env.bank.surcharge,
-        batch: env.bank.import_batch,
-        actor: &actor,
-        now: env.clock.now(),
-    };
+    let importer = Importer::new(&env.pool, &env.bank, &actor, env.clock.now());
     let report = importer
         .import(bank, &name, None, BufReader::with_capacity(256 * 1024, file), &mut |_| {})
         .map_err(|e| e.to_string())?;
