@@ -57,8 +57,9 @@ pub fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::R
 }
 
 /// A ¥200 motor-vehicle fine issued at `at`, awaiting payment, its window ending then: what the
-/// benchmarks write directly, each with its own decision number (and times, where they matter).
-pub(super) fn fine_template(at: NaiveDateTime) -> NewFine<'static> {
+/// benchmarks (and unit tests) write directly, each with its own decision number (and times,
+/// where they matter).
+pub(crate) fn fine_template(at: NaiveDateTime) -> NewFine<'static> {
     NewFine {
         decision_no: "",
         district_code: "110105",

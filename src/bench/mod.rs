@@ -3,7 +3,7 @@
 //! every answer, and reports a ratio to the raw ceiling measured by the same command, back to
 //! back — timings drift on shared machines, ratios measured in one run do not (PERFORMANCE.md).
 
-mod ceiling;
+pub(crate) mod ceiling;
 mod harness;
 mod import;
 mod issue;

@@ -3,14 +3,10 @@
 
 use super::DbConnection;
 use super::channel_orders::ChannelOrderRow;
-use super::fixed_shape::FixedShape;
+use super::fine_statements::{HandOver, MOVE, MOVE_RETURNING, MarkPaid, PICK};
 use super::schema::{channel_orders, fines};
 use chrono::NaiveDateTime;
-use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{HasSqlType, Text, Timestamp};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fines)]
@@ -148,25 +144,9 @@ pub fn mark_paid_in_window(
     channel: &str,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
-    // Once per payment, in the payment writer: its fixed SQL is prepared once per connection.
-    struct MarkPaidInWindow;
-    let updated = super::on_concrete!(conn, |c| {
-        FixedShape::<_, MarkPaidInWindow>::new(
-            diesel::update(
-                fines::table
-                    .find(decision_no)
-                    .filter(fines::status.eq_any(["awaiting_payment", "payable_at_bank"]))
-                    .filter(fines::qr_expires_at.gt(paid_at)),
-            )
-            .set((
-                fines::status.eq("paid"),
-                fines::paid_at.eq(Some(paid_at)),
-                fines::paid_channel.eq(Some(channel)),
-                fines::updated_at.eq(at),
-            )),
-        )
-        .execute(c)
-    })?;
+    // Once per payment, in the payment writer: written out, so prepared once per connection.
+    let update = MarkPaid::<true> { decision_no, paid_at, channel, at };
+    let updated = super::on_concrete!(conn, |c| update.execute(c))?;
     Ok(updated == 1)
 }
 
@@ -178,7 +158,8 @@ pub fn settle_at_bank(
     paid_at: NaiveDateTime,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let updated = super::on_concrete!(conn, |c| SettleAtBank { decision_no, paid_at, at }.execute(c))?;
+    let update = MarkPaid::<false> { decision_no, paid_at, channel: "bank", at };
+    let updated = super::on_concrete!(conn, |c| update.execute(c))?;
     Ok(updated == 1)
 }
 
@@ -204,41 +185,6 @@ pub fn settle_many_at_bank(
         }
     }
 }
-
-/// [`settle_at_bank`]'s statement, written out: once per settled statement line, so prepared once
-/// per connection. diesel prepares an UPDATE it builds again at every execution (the statement
-/// marks itself unsafe to cache, and `FixedShape` cannot undo that: diesel asks a reference to the
-/// query, whose default answer walks the UPDATE); fixed SQL with typed binds is cached by its type.
-struct SettleAtBank<'a> {
-    decision_no: &'a str,
-    paid_at: NaiveDateTime,
-    at: NaiveDateTime,
-}
-
-impl QueryId for SettleAtBank<'_> {
-    type QueryId = SettleAtBank<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<DB> QueryFragment<DB> for SettleAtBank<'_>
-where
-    DB: Backend + HasSqlType<Timestamp> + HasSqlType<Text>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    str: ToSql<Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("UPDATE fines SET status = 'paid', paid_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.paid_at)?;
-        out.push_sql(", paid_channel = 'bank', updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" WHERE decision_no = ");
-        out.push_bind_param::<Text, _>(self.decision_no)?;
-        out.push_sql(" AND status IN ('awaiting_payment', 'payable_at_bank')");
-        Ok(())
-    }
-}
-
-impl<Conn> RunQueryDsl<Conn> for SettleAtBank<'_> {}
 
 /// What settling a bank payment needs of a fine.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -325,75 +271,21 @@ pub struct HandedOver {
 /// oldest window first. PostgreSQL skips rows another transaction has locked (a payment being
 /// applied right now): the next run looks at them again.
 pub fn hand_over_ended(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<HandedOver>> {
-    use diesel::sql_types::{BigInt, Timestamp};
     // Run batch after batch: each statement is prepared once per connection (planning it cost
     // more than moving a few fines).
-    struct Pick;
-    struct Move;
     match conn {
         DbConnection::Sqlite(c) => {
             // SQLite's RETURNING costs a tenth of a millisecond per statement, more than the
             // small batches SQLite runs (see the expire job). Its single writer makes two
             // statements as good: the rows are read, then the same query moves the same rows,
             // nothing else can write in between.
-            let picked: Vec<HandedOver> = FixedShape::<_, Pick>::new(
-                diesel::sql_query(PICK_SQLITE).bind::<Timestamp, _>(now).bind::<BigInt, _>(limit),
-            )
-            .load(c)?;
-            let moved = FixedShape::<_, Move>::new(
-                diesel::sql_query(HAND_OVER_SQLITE)
-                    .bind::<Timestamp, _>(now)
-                    .bind::<Timestamp, _>(now)
-                    .bind::<BigInt, _>(limit),
-            )
-            .execute(c)?;
+            let picked: Vec<HandedOver> = HandOver::<PICK> { now, limit }.load(c)?;
+            let moved = HandOver::<MOVE> { now, limit }.execute(c)?;
             if moved != picked.len() {
                 return Err(diesel::result::Error::RollbackTransaction);
             }
             Ok(picked)
         }
-        DbConnection::Postgresql(c) => FixedShape::<_, Move>::new(
-            diesel::sql_query(HAND_OVER_POSTGRES)
-                .bind::<Timestamp, _>(now)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit),
-        )
-        .load(c),
+        DbConnection::Postgresql(c) => HandOver::<MOVE_RETURNING> { now, limit }.load(c),
     }
 }
-
-/// The fines a hand-over batch moves on SQLite, oldest window first. `+o.status`: an order is
-/// found by its fine's number (left to itself the planner walks every open order per fine).
-/// `LIMIT +?`: SQLite plans a plain `LIMIT ?` around the value bound and so prepares the
-/// statement again whenever it changes; the unary plus keeps the limit a run-time value.
-macro_rules! ended_fines_sqlite {
-    ($columns:literal) => {
-        concat!(
-            "SELECT ",
-            $columns,
-            " FROM fines f \
-             WHERE f.status = 'awaiting_payment' AND f.qr_expires_at <= ? \
-               AND NOT EXISTS (SELECT 1 FROM channel_orders o WHERE o.decision_no = f.decision_no AND +o.status = 'open') \
-             ORDER BY f.qr_expires_at LIMIT +?"
-        )
-    };
-}
-
-const PICK_SQLITE: &str = ended_fines_sqlite!("f.decision_no, f.qr_expires_at");
-
-// The outer statement names the rows by key alone: with `status = …` there too, the planner
-// picks the status index and walks every awaiting fine once per batch.
-const HAND_OVER_SQLITE: &str = concat!(
-    "UPDATE fines SET status = 'payable_at_bank', updated_at = ? WHERE decision_no IN (",
-    ended_fines_sqlite!("f.decision_no"),
-    ")"
-);
-
-const HAND_OVER_POSTGRES: &str = "\
-UPDATE fines SET status = 'payable_at_bank', updated_at = $1 \
-WHERE status = 'awaiting_payment' AND decision_no IN ( \
-    SELECT f.decision_no FROM fines f \
-    WHERE f.status = 'awaiting_payment' AND f.qr_expires_at <= $2 \
-      AND NOT EXISTS (SELECT 1 FROM channel_orders o WHERE o.decision_no = f.decision_no AND o.status = 'open') \
-    ORDER BY f.qr_expires_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-RETURNING decision_no, qr_expires_at";

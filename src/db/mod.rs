@@ -22,6 +22,7 @@ pub mod channel_orders;
 mod checkpoint;
 pub mod credentials;
 pub mod exceptions;
+mod fine_statements;
 pub mod fines;
 mod fixed_shape;
 pub mod idempotency;
