@@ -67,6 +67,9 @@ pub struct BankReport<'a> {
     /// The bank's transaction reference, which a reversal repeats.
     pub transaction_ref: Option<&'a str>,
     pub reversal: bool,
+    /// What the payer wrote (a statement line's remittance texts), kept in the line's exception
+    /// so whoever works it can look for the fine meant; none for a real-time post.
+    pub remittance: &'a [String],
 }
 
 /// The state a bank payment ended in.
@@ -334,6 +337,9 @@ fn store_with(
             map.insert("paid_at".into(), crate::domain::time::rfc3339(report.paid_at).into());
             if let Some(id) = statement_id {
                 map.insert("statement_id".into(), id.into());
+            }
+            if !report.remittance.is_empty() {
+                map.insert("remittance".into(), report.remittance.into());
             }
         }
         let source = format!("bank:{}", report.bank_code);

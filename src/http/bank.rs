@@ -135,6 +135,7 @@ pub async fn post_payment(
             paid_on: shanghai_date(paid_at),
             transaction_ref: None,
             reversal: false,
+            remittance: &[],
         };
         let actor = principal.actor();
         let rule = work_ctx.settings.bank.surcharge;

@@ -283,12 +283,20 @@ async fn a_statement_line_ends_in_exactly_one_state_and_a_second_import_changes_
     let mut sorted = kinds.clone();
     sorted.sort();
     assert_eq!(sorted, ["amount_mismatch", "duplicate_payment", "fine_void", "reversed", "unmatched"]);
+    let unmatched: String = exceptions::table
+        .filter(exceptions::reference.eq("E5"))
+        .select(exceptions::details)
+        .first(&mut *app.ctx.pool.get().expect("connection"))
+        .expect("the unmatched line's exception");
+    let unmatched: Value = serde_json::from_str(&unmatched).expect("details are JSON");
+    assert_eq!(unmatched["remittance"], json!(["no reference at all"]), "what the payer wrote: {unmatched}");
 
     // The same file again: every line was recorded before, nothing changes.
     let rows = bank_payment_rows(&app);
     let audit = app.counts().audit;
     let again: Value = bank.upload("text/csv", csv).await.json().await.expect("JSON");
     assert_eq!(again["repeated"], 9, "{again}");
+    assert_eq!(again["matched"], report["matched"], "the lines name the same fines: {again}");
     assert_eq!(again["outcomes"]["settled"], 0);
     assert_eq!(bank_payment_rows(&app), rows);
     assert_eq!(app.counts().audit, audit);

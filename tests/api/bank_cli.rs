@@ -101,6 +101,7 @@ async fn bank_import_prints_the_summary_and_importing_the_file_again_changes_not
         &[
             ("status", "complete"),
             ("lines read", "5"),
+            ("matched", "2"),
             ("settled", "0"),
             ("unmatched", "0"),
             ("settled (yuan)", "0.00"),

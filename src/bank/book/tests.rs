@@ -59,6 +59,7 @@ fn record_after_a_void(pool: &DbPool, settle_at_once: bool) -> (diesel::QueryRes
         paid_on: paid_at.date_naive(),
         transaction_ref: None,
         reversal: false,
+        remittance: &[],
     };
     let now = paid_at.naive_utc();
     let mut conn = pool.get().expect("connection");

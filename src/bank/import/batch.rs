@@ -41,11 +41,10 @@ pub(super) fn record(
                     Prepared::Skip(result) => result.clone(),
                     Prepared::Payment(payment) => {
                         let report = payment.report(line, &bank_code, statement_id);
+                        let matched = payment.decision.is_some();
                         match settle::record_in(&mut book, &importer.rule, &report, importer.actor, now)? {
-                            Recorded::New { outcome, .. } => {
-                                LineResult::Recorded { outcome, matched: payment.decision.is_some() }
-                            }
-                            Recorded::Repeat(_) => LineResult::Repeated,
+                            Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched },
+                            Recorded::Repeat(_) => LineResult::Repeated { matched },
                         }
                     }
                 };
@@ -135,6 +134,7 @@ impl Payment {
             paid_on: self.paid_on,
             transaction_ref: line.transaction_ref.as_deref(),
             reversal: line.reversal,
+            remittance: &line.references,
         }
     }
 }
@@ -194,8 +194,14 @@ impl<'a> Keys<'a> {
 /// What became of one line.
 #[derive(Clone)]
 enum LineResult {
-    Recorded { outcome: Outcome, matched: bool },
-    Repeated,
+    /// `matched`: its texts named a fine (a decision number or RF reference was found).
+    Recorded {
+        outcome: Outcome,
+        matched: bool,
+    },
+    Repeated {
+        matched: bool,
+    },
     Debit,
     NotBooked,
     Bad(String),
@@ -223,7 +229,10 @@ impl Tally {
                     self.settled_fen += line.amount_fen;
                 }
             }
-            LineResult::Repeated => self.repeated += 1,
+            LineResult::Repeated { matched } => {
+                self.matched += u64::from(matched && !line.reversal);
+                self.repeated += 1;
+            }
             LineResult::Debit => self.debits += 1,
             LineResult::NotBooked => self.not_booked += 1,
             LineResult::Bad(message) => {
