@@ -1,6 +1,7 @@
 //! `bench import`: a bank statement of N lines — CSV, then camt.053 — each paying one distinct
 //! seeded fine the exact amount, imported by exactly the path `finepay bank import` takes, against
-//! the ceiling of reading the same file through `StatementReader` alone, back to back. Every line
+//! the ceiling of reading the same file through `StatementReader` alone, back to back; and beside
+//! it the ceiling the database sets, the same rows written by it alone (`write_floor`). Every line
 //! must end settled and every named fine paid, or the run fails.
 //!
 //! Peak memory: VmHWM is the whole process's high-water mark, so seeding, writing the files and the
@@ -11,7 +12,7 @@
 //! process: memory independent of the file's size means the same growth in both rows.
 
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
-use super::statement_files;
+use super::{statement_files, write_floor};
 use crate::bank::cli::READ_BUFFER;
 use crate::bank::import::Importer;
 use crate::bank::statement::{Format, StatementReader};
@@ -43,6 +44,8 @@ struct Measured {
     lines: usize,
     parse_per_second: f64,
     import_per_second: f64,
+    /// The rows the import wrote, written by the database alone (the same for both formats).
+    writes_alone_per_second: f64,
     /// The importing process's own CPU time over the import's wall time: below 1, it waited (on
     /// PostgreSQL, for the server).
     cpu_share: f64,
@@ -67,13 +70,19 @@ pub fn run(targets: &[Target], config: Option<&Path>, lines: usize, fine_count: 
         statement_files::write(&numbers[..size], now, &csv, &camt)?;
         files.push((size, csv, camt));
     }
+    let batch = Settings::load(config)?.bank.import_batch;
     println!("finepay bench import — {fine_count} fines payable at banks, load {} at the start", load_average());
     for target in targets {
+        let mut floors = Vec::new();
+        for &size in &sizes {
+            let seed = |pool: &DbPool| seed_payable_fines(pool, &numbers, now);
+            floors.push(write_floor::lines_per_second(target, &numbers, size, batch, seed)?);
+        }
         let mut rows = Vec::new();
         for format in [Format::Csv, Format::Camt053] {
-            for (size, csv, camt) in &files {
+            for ((size, csv, camt), floor) in files.iter().zip(&floors) {
                 let file = if format == Format::Csv { csv } else { camt };
-                rows.push(measure(target, config, &numbers, now, format, *size, file)?);
+                rows.push(measure(target, config, &numbers, now, (format, *size, file), *floor)?);
             }
         }
         println!("\n{}", render(&rows));
@@ -82,15 +91,15 @@ pub fn run(targets: &[Target], config: Option<&Path>, lines: usize, fine_count: 
     Ok(())
 }
 
-/// A fresh database with every fine seeded, the file parsed alone, then imported in a child.
+/// A fresh database with every fine seeded, the `lines`-line file parsed alone, then imported in
+/// a child; `writes_alone_per_second` is its database's own ceiling, measured before.
 fn measure(
     target: &Target,
     config: Option<&Path>,
     numbers: &[DecisionNo],
     now: DateTime<Utc>,
-    format: Format,
-    lines: usize,
-    file: &Path,
+    (format, lines, file): (Format, usize, &Path),
+    writes_alone_per_second: f64,
 ) -> anyhow::Result<Measured> {
     let db = BenchDb::fresh(target)?;
     {
@@ -113,6 +122,7 @@ fn measure(
         lines,
         parse_per_second: lines as f64 / parse_time.as_secs_f64().max(f64::EPSILON),
         import_per_second: lines as f64 / child.seconds.max(f64::EPSILON),
+        writes_alone_per_second,
         cpu_share: child.cpu_seconds / child.seconds.max(f64::EPSILON),
         rss_before_mib: child.rss_before_mib,
         peak_rss_mib: child.peak_rss_mib,
@@ -274,14 +284,14 @@ fn render(rows: &[Measured]) -> String {
          growing with the file (compare the rows of one format)\n\n"
     );
     out.push_str(
-        "| format | backend | lines | parse alone lines/s | import lines/s | ratio | import CPU ÷ wall | RSS before MiB \
-         | peak RSS MiB | growth MiB |\n",
+        "| format | backend | lines | parse alone lines/s | import lines/s | ratio | writes alone lines/s \
+         | import ÷ writes alone | import CPU ÷ wall | RSS before MiB | peak RSS MiB | growth MiB |\n",
     );
-    out.push_str("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+    out.push_str("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let ratio = r.import_per_second / r.parse_per_second.max(f64::EPSILON);
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.0} {} | **{ratio:.3}** {} | {:.2} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {} | {} | {:.0} | {:.0} {} | **{ratio:.3}** {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} |\n",
             r.format.as_str(),
             r.backend,
             r.lines,
@@ -289,6 +299,8 @@ fn render(rows: &[Measured]) -> String {
             r.import_per_second,
             if r.import_per_second >= TARGET_LINES_PER_SECOND { "✓" } else { "✗" },
             if ratio >= TARGET_RATIO { "✓" } else { "✗" },
+            r.writes_alone_per_second,
+            r.import_per_second / r.writes_alone_per_second.max(f64::EPSILON),
             r.cpu_share,
             r.rss_before_mib,
             r.peak_rss_mib,

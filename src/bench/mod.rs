@@ -14,6 +14,7 @@ mod report;
 mod sim_process;
 mod statement_files;
 mod sweep;
+mod write_floor;
 
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};

@@ -30,8 +30,12 @@ pub fn start(path: &str) -> std::io::Result<Arc<Running>> {
         if let Err(e) = conn.batch_execute("PRAGMA busy_timeout = 10000;") {
             log::warn!("checkpointer: {e}");
         }
-        while alive.strong_count() > 0 {
+        loop {
             std::thread::sleep(INTERVAL);
+            // Looked at after the sleep: a pool dropped meanwhile may have had its files removed.
+            if alive.strong_count() == 0 {
+                break;
+            }
             if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
                 log::warn!("checkpointer: {e}");
             }
