@@ -54,8 +54,8 @@ pub struct ImportReport {
     pub sha256: String,
     /// Lines (CSV rows, camt entries) read, good or bad.
     pub lines_read: u64,
-    /// Credits that named a fine (a decision number or RF reference was found), whether recorded
-    /// now or by an earlier import.
+    /// Credit lines that named a fine (a decision number or RF reference was found), repeats
+    /// included: a line recorded before, by an earlier import or earlier in the file, counts too.
     pub matched: u64,
     /// Lines in each end state, recorded by this import.
     pub outcomes: BTreeMap<&'static str, u64>,

@@ -300,6 +300,22 @@ fn store(
     store_with(book, report, outcome, due_fen, counterpart, serde_json::json!({}), now)
 }
 
+/// What an exception keeps of a line's remittance texts: enough to find the fine meant (a camt
+/// text is at most 140 characters), not whatever a malformed file put there.
+const KEPT_TEXTS: usize = 4;
+const KEPT_CHARS: usize = 140;
+
+fn kept_remittance(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .take(KEPT_TEXTS)
+        .map(|text| match text.char_indices().nth(KEPT_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text.clone(),
+        })
+        .collect()
+}
+
 /// Stores the record and, for the states a person acts on, raises its exception.
 fn store_with(
     book: &mut impl Book,
@@ -339,7 +355,7 @@ fn store_with(
                 map.insert("statement_id".into(), id.into());
             }
             if !report.remittance.is_empty() {
-                map.insert("remittance".into(), report.remittance.into());
+                map.insert("remittance".into(), kept_remittance(report.remittance).into());
             }
         }
         let source = format!("bank:{}", report.bank_code);
@@ -356,4 +372,20 @@ fn store_with(
         })?;
     }
     Ok(Recorded::New { outcome, due_fen })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_remittance;
+
+    #[test]
+    fn an_exception_keeps_a_few_texts_each_cut_at_140_characters() {
+        let long = "罚".repeat(200);
+        let texts: Vec<String> = [long.as_str(), "a", "b", "c", "d"].iter().map(|t| (*t).to_owned()).collect();
+        let kept = kept_remittance(&texts);
+        assert_eq!(kept.len(), 4);
+        assert_eq!(kept[0], format!("{}…", "罚".repeat(140)));
+        assert_eq!(kept[1..], ["a", "b", "c"]);
+        assert_eq!(kept_remittance(&["Fine 1101092611210000185".to_owned()]), ["Fine 1101092611210000185"]);
+    }
 }
