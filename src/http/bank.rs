@@ -15,6 +15,7 @@ use crate::domain::rf_reference::rf_for_decision;
 use crate::domain::time::{rfc3339, shanghai_date};
 use crate::domain::{DecisionNo, FineStatus};
 use crate::fines::utc;
+use crate::payments::close;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -105,7 +106,7 @@ pub async fn post_payment(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
     let work_ctx = ctx.clone();
-    let (first_time, row) = with_conn(&ctx, move |conn| {
+    let (first_time, row, orders) = with_conn(&ctx, move |conn| {
         let principal = token.authorize(conn, &[Role::Bank])?;
         let bank = bank_code(&principal)?;
         let (request, _) = parse_json::<PaymentRequest>(&body?)?;
@@ -156,8 +157,17 @@ pub async fn post_payment(
         };
         let row = row.ok_or_else(|| ApiError::internal("a recorded bank payment is missing"))?;
         match recorded {
-            Recorded::New { .. } => Ok((true, row)),
-            Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row)),
+            Recorded::New { outcome, .. } => {
+                // Paid at a bank while its QR code was still live: the channels' orders for it
+                // are closed, so the payer cannot pay it twice.
+                let orders = if outcome == Outcome::Settled {
+                    crate::db::channel_orders::for_fine(conn, no.as_str())?
+                } else {
+                    Vec::new()
+                };
+                Ok((true, row, orders))
+            }
+            Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row, Vec::new())),
             Recorded::Repeat(_) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -167,6 +177,7 @@ pub async fn post_payment(
         }
     })
     .await?;
+    close::close_in_background(ctx.clone().into_inner(), orders);
     let outcome = Outcome::parse(&row.outcome);
     log::info!("bank {} payment {}: {}", row.bank_code, row.reference, row.outcome);
     let body = payment_body(&row);

@@ -11,7 +11,6 @@ use crate::fines::issue::{self, IssueError, IssueRequest};
 use crate::fines::issue_write::{self, IssueInput};
 use crate::fines::view::{FineView, ViewContext};
 use crate::fines::{bill, readable_by, void};
-use crate::payments::apply::Recorded;
 use crate::payments::close;
 use crate::qr::cache::ImageKind;
 use crate::qr::render::{QrMatrix, to_png, to_svg};
@@ -113,16 +112,7 @@ pub async fn void_fine(
     })
     .await?;
     let (fine, orders) = fine;
-    if orders.iter().any(|o| o.status == "open") {
-        // The channels are told in the background; the officer's answer does not wait for them.
-        let ctx = ctx.clone();
-        actix_web::rt::spawn(async move {
-            let closed = close::close_orders(&ctx.channels, &ctx.payments, &ctx.pool, &*ctx.clock, &orders).await;
-            if closed.iter().any(|(_, c)| matches!(c, close::Closed::Paid(Recorded::Refunding { .. }))) {
-                ctx.refund_wake.notify_one();
-            }
-        });
-    }
+    close::close_in_background(ctx.clone().into_inner(), orders);
     Ok(HttpResponse::Ok().json(FineView::from_row(&ViewContext::of(&ctx), &fine)))
 }
 

@@ -19,6 +19,21 @@ pub enum Closed {
     Failed(String),
 }
 
+/// Closes the open orders among `orders` on a task of their own, so the answer that made them
+/// pointless (a void, a bank's payment) does not wait for the channels; wakes the refund worker
+/// when a payer had paid one meanwhile and the payment is to be returned.
+pub fn close_in_background(ctx: std::sync::Arc<crate::context::AppContext>, orders: Vec<ChannelOrderRow>) {
+    if !orders.iter().any(|o| o.status == "open") {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let closed = close_orders(&ctx.channels, &ctx.payments, &ctx.pool, &*ctx.clock, &orders).await;
+        if closed.iter().any(|(_, c)| matches!(c, Closed::Paid(Recorded::Refunding { .. }))) {
+            ctx.refund_wake.notify_one();
+        }
+    });
+}
+
 /// Closes every open order in `orders`, one channel call each.
 pub async fn close_orders(
     channels: &ChannelSet,

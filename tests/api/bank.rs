@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, error_of, motor_fine, spawn_app, taken};
 use chrono::Duration;
 use diesel::prelude::*;
 use finepay::credentials::Binding;
-use finepay::db::schema::{bank_payments, exceptions, fines};
+use finepay::db::schema::{bank_payments, channel_orders, exceptions, fines};
 use serde_json::{Value, json};
 
 /// Mentougou has no QR payment: its fines are payable at banks from the start.
@@ -410,6 +410,36 @@ async fn a_bank_payment_racing_a_qr_payment_is_applied_once_and_the_other_is_ret
         other => panic!("paid by {other:?}"),
     }
     assert_eq!(bank_payment_rows(&app), 1);
+}
+
+#[tokio::test]
+async fn a_fine_paid_at_a_bank_in_its_qr_window_has_its_open_orders_closed() {
+    let app = spawn_app().await;
+    let bank = Bank::new(&app, "ICBC");
+    let officer = app.officer("110105");
+    let fine = app.issue_ok(&officer, "window-1", &motor_fine(&app)).await;
+    let no = fine["decision_no"].as_str().expect("no").to_owned();
+    app.channel_pay_link(fine["pay_url"].as_str().expect("pay_url"), "alipay").await;
+    assert_eq!(order_statuses(&app, &no), ["open"]);
+
+    assert_eq!(bank.post(&payment("WIN-1", &no, 20000, &app)).await.status(), 201);
+    assert_eq!(fine_status(&app, &no), ("paid".into(), Some("bank".into())));
+    // The channels are told after the bank's answer, on a task of their own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while order_statuses(&app, &no) != ["closed"] {
+        assert!(std::time::Instant::now() < deadline, "the order is still {:?}", order_statuses(&app, &no));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.payment_counts(), (0, 0), "no QR payment, nothing to return");
+}
+
+fn order_statuses(app: &TestApp, no: &str) -> Vec<String> {
+    let mut conn = app.ctx.pool.get().expect("connection");
+    channel_orders::table
+        .filter(channel_orders::decision_no.eq(no))
+        .select(channel_orders::status)
+        .load(&mut *conn)
+        .expect("orders")
 }
 
 #[tokio::test]
