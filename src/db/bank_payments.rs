@@ -124,16 +124,14 @@ pub fn of_bank_with_references(
     bank_code: &str,
     references: &[&str],
 ) -> QueryResult<Vec<BankPaymentRow>> {
-    let mut found = Vec::new();
-    for chunk in references.chunks(super::BULK_CHUNK) {
-        found.extend(super::on_concrete!(conn, |c| {
+    super::load_in_chunks(references, |chunk| {
+        super::on_concrete!(&mut *conn, |c| {
             bank_payments::table
                 .filter(bank_payments::bank_code.eq(bank_code).and(bank_payments::reference.eq_any(chunk)))
                 .select(BankPaymentRow::as_select())
                 .load(c)
-        })?);
-    }
-    Ok(found)
+        })
+    })
 }
 
 /// This bank's rows for any of the fines, oldest first within a fine. Selected by fine alone,
@@ -143,18 +141,16 @@ pub fn of_bank_for_fines(
     bank_code: &str,
     decision_nos: &[&str],
 ) -> QueryResult<Vec<BankPaymentRow>> {
-    let mut found = Vec::new();
-    for chunk in decision_nos.chunks(super::BULK_CHUNK) {
-        let rows: Vec<BankPaymentRow> = super::on_concrete!(conn, |c| {
+    let rows = super::load_in_chunks(decision_nos, |chunk| {
+        super::on_concrete!(&mut *conn, |c| {
             bank_payments::table
                 .filter(bank_payments::decision_no.eq_any(chunk))
                 .order(bank_payments::received_at)
                 .select(BankPaymentRow::as_select())
                 .load(c)
-        })?;
-        found.extend(rows.into_iter().filter(|row| row.bank_code == bank_code));
-    }
-    Ok(found)
+        })
+    })?;
+    Ok(rows.into_iter().filter(|row| row.bank_code == bank_code).collect())
 }
 
 /// This bank's rows carrying any of `transaction_refs`, oldest first within a reference.
@@ -163,17 +159,15 @@ pub fn of_bank_with_transactions(
     bank_code: &str,
     transaction_refs: &[&str],
 ) -> QueryResult<Vec<BankPaymentRow>> {
-    let mut found = Vec::new();
-    for chunk in transaction_refs.chunks(super::BULK_CHUNK) {
-        found.extend(super::on_concrete!(conn, |c| {
+    super::load_in_chunks(transaction_refs, |chunk| {
+        super::on_concrete!(&mut *conn, |c| {
             bank_payments::table
                 .filter(bank_payments::bank_code.eq(bank_code).and(bank_payments::transaction_ref.eq_any(chunk)))
                 .order(bank_payments::received_at)
                 .select(BankPaymentRow::as_select())
                 .load(c)
-        })?);
-    }
-    Ok(found)
+        })
+    })
 }
 
 /// This bank's rows for the fine: where a statement line looks for the real-time post of the

@@ -203,13 +203,11 @@ pub fn bank_facts(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Opt
 
 /// The fines of a statement batch, in one query per `super::BULK_CHUNK` numbers.
 pub fn bank_facts_of(conn: &mut DbConnection, decision_nos: &[&str]) -> QueryResult<Vec<BankFacts>> {
-    let mut found = Vec::with_capacity(decision_nos.len());
-    for chunk in decision_nos.chunks(super::BULK_CHUNK) {
-        found.extend(super::on_concrete!(conn, |c| {
+    super::load_in_chunks(decision_nos, |chunk| {
+        super::on_concrete!(&mut *conn, |c| {
             fines::table.filter(fines::decision_no.eq_any(chunk)).select(BankFacts::as_select()).load(c)
-        })?);
-    }
-    Ok(found)
+        })
+    })
 }
 
 /// Undoes a bank settlement whose entry the bank reversed: the fine is payable at banks again.

@@ -43,6 +43,15 @@ pub use pool::{DbPool, PoolError};
 /// Keys per `IN (…)` list and rows per multi-row insert: SQLite binds at most 32,766 values in
 /// one statement and PostgreSQL 65,535, and a batch's size is configured up to 100,000.
 pub const BULK_CHUNK: usize = 1000;
+
+/// The rows `load` finds for `keys`, read [`BULK_CHUNK`] keys (one `IN (…)` list) at a time.
+pub fn load_in_chunks<K, T>(keys: &[K], mut load: impl FnMut(&[K]) -> QueryResult<Vec<T>>) -> QueryResult<Vec<T>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BULK_CHUNK) {
+        found.extend(load(chunk)?);
+    }
+    Ok(found)
+}
 pub use writer::{Batch, BatchWriter, WriteError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};

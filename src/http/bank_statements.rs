@@ -58,7 +58,7 @@ pub async fn upload(
         .to_owned();
     let work_ctx = ctx.clone();
     let report = web::block(move || {
-        let mut input = BufReader::with_capacity(256 * 1024, spool);
+        let mut input = BufReader::with_capacity(crate::bank::cli::READ_BUFFER, spool);
         let head = std::io::BufRead::fill_buf(&mut input).map_err(ApiError::internal)?;
         let format = Format::detect(content_type.as_deref(), head);
         let actor = principal.actor();

@@ -78,7 +78,7 @@ fn import_one(env: &JobEnv, bank: &str, path: &Path) -> Result<FileOutcome, Stri
     let actor = format!("system:bank_inbox:{bank}");
     let importer = Importer::new(&env.pool, &env.bank, &actor, env.clock.now());
     let report = importer
-        .import(bank, &name, None, BufReader::with_capacity(256 * 1024, file), &mut |_| {})
+        .import(bank, &name, None, BufReader::with_capacity(crate::bank::cli::READ_BUFFER, file), &mut |_| {})
         .map_err(|e| e.to_string())?;
     let moved_to = file_away(path, &name, &report).map_err(|e| format!("moving it away: {e}"))?;
     let exceptions =
