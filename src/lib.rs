@@ -6,8 +6,6 @@ pub mod app;
 pub mod bank;
 pub mod bench;
 pub mod channels;
-pub mod config;
-pub mod context;
 pub mod credentials;
 pub mod db;
 pub mod domain;

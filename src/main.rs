@@ -3,11 +3,11 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use finepay::app::Application;
+use finepay::app::Settings;
 use finepay::bank::import::ImportStatus;
 use finepay::bank::statement::Format;
 use finepay::bank::valid_bank_code;
 use finepay::bench::{self, BenchArgs};
-use finepay::config::Settings;
 use finepay::credentials::{self, Binding};
 use finepay::db::{DbPool, migrate};
 use finepay::domain::time::SystemClock;
@@ -150,13 +150,18 @@ fn bank(settings: &Settings, command: BankCommand) -> anyhow::Result<()> {
                 "camt.053" => Format::Camt053,
                 _ => Format::Camt054,
             });
-            let report = finepay::bank::cli::import_file(settings, &file, &bank, format)?;
+            let pool = connect(settings)?;
+            migrate::run_pending(&pool)?;
+            let report = finepay::bank::cli::import_file(&pool, &settings.bank, &file, &bank, format)?;
             if report.status != ImportStatus::Complete {
                 std::process::exit(1);
             }
         }
         BankCommand::Outstanding => {
-            let written = finepay::bank::cli::write_outstanding(settings, &mut std::io::stdout().lock())?;
+            let pool = connect(settings)?;
+            migrate::run_pending(&pool)?;
+            let written =
+                finepay::bank::cli::write_outstanding(&pool, &settings.bank.surcharge, &mut std::io::stdout().lock())?;
             log::info!("{written} fines payable at banks");
         }
     }

@@ -7,8 +7,8 @@ use super::stats::{Figures, Stats};
 use crate::db::exceptions::ExceptionRow;
 use crate::db::reconciliation::ReportRow;
 use crate::domain::time::shanghai_wall_clock;
+use crate::domain::time::utc;
 use crate::domain::{Districts, Fen};
-use crate::fines::utc;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -131,7 +131,7 @@ pub fn percent(bp: i64) -> String {
 }
 
 fn yuan(fen: i64) -> String {
-    crate::http::public::format_yuan(Fen(fen))
+    crate::domain::money::format_yuan(Fen(fen))
 }
 
 fn figure_rows(t: &Figures) -> Vec<FigureRow> {

@@ -6,7 +6,7 @@ use crate::credentials::Principal;
 use crate::db::exceptions::{self, ExceptionRow};
 use crate::db::{DbConnection, DbPool, audit};
 use crate::domain::time::rfc3339;
-use crate::fines::utc;
+use crate::domain::time::utc;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 

@@ -1,11 +1,9 @@
-//! The records [`super::settle`] reads and changes, behind one small trait, so its rules are
+//! The records the settlement rules (`settle.rs`) read and change, behind one small trait, so its rules are
 //! written once for both ways in: a payment posted through the bank API goes straight to the
 //! database ([`DirectBook`]); a statement batch works on a set read up front and written at its
 //! end ([`batch::BatchBook`]), which is how an import of a million lines stays fast.
 
 pub mod batch;
-#[cfg(test)]
-mod tests;
 
 use crate::db::DbConnection;
 use crate::db::audit::{self, NewAuditEntry};

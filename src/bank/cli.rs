@@ -1,12 +1,13 @@
 //! `finepay bank import FILE` and `finepay bank outstanding`: an operator's way in when a bank
 //! hands over a statement file, with a progress bar on a terminal and a summary table at the end.
 
+use super::BankSettings;
 use super::import::{ImportReport, ImportStatus, Importer};
 use super::outstanding::{CSV_HEADER, OutstandingLine};
 use super::settle::Outcome;
 use super::statement::Format;
-use crate::config::Settings;
-use crate::db::{DbPool, fines, migrate};
+use crate::db::{DbPool, fines};
+use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::shanghai_date;
 use anyhow::Context;
 use std::io::{BufReader, IsTerminal, Write};
@@ -18,7 +19,8 @@ pub const READ_BUFFER: usize = 256 * 1024;
 
 /// Imports the statement at `path` for `bank_code`; prints the summary to stdout.
 pub fn import_file(
-    settings: &Settings,
+    pool: &DbPool,
+    settings: &BankSettings,
     path: &Path,
     bank_code: &str,
     format: Option<Format>,
@@ -29,11 +31,9 @@ pub fn import_file(
     // A folder opens on Linux and fails only when read: it would be imported as a refused file.
     anyhow::ensure!(!metadata.is_dir(), "{} is a folder, not a statement file", path.display());
     let size = metadata.len();
-    let pool = DbPool::connect(&settings.database.url, 2, settings.database.connect_timeout)?;
-    migrate::run_pending(&pool)?;
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let actor = format!("cli:bank:{bank_code}");
-    let importer = Importer::new(&pool, &settings.bank, &actor, chrono::Utc::now());
+    let importer = Importer::new(pool, settings, &actor, chrono::Utc::now());
     let mut bar = ProgressBar::new(size);
     let report =
         importer.import(bank_code, &name, format, BufReader::with_capacity(READ_BUFFER, file), &mut |report| {
@@ -123,9 +123,7 @@ pub fn summary_table(report: &ImportReport) -> String {
 }
 
 /// Writes the fines payable at banks as CSV (the same columns as `GET /bank/v1/outstanding`).
-pub fn write_outstanding(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<u64> {
-    let pool = DbPool::connect(&settings.database.url, 2, settings.database.connect_timeout)?;
-    migrate::run_pending(&pool)?;
+pub fn write_outstanding(pool: &DbPool, surcharge: &SurchargeRule, out: &mut dyn Write) -> anyhow::Result<u64> {
     let mut conn = pool.get()?;
     let today = shanghai_date(chrono::Utc::now());
     out.write_all(CSV_HEADER.as_bytes())?;
@@ -135,7 +133,7 @@ pub fn write_outstanding(settings: &Settings, out: &mut dyn Write) -> anyhow::Re
         let page = fines::payable_at_bank(&mut conn, chrono::DateTime::UNIX_EPOCH.naive_utc(), &after, 10_000)?;
         let Some(last) = page.last() else { return Ok(written) };
         after = last.decision_no.clone();
-        for line in page.into_iter().filter_map(|row| OutstandingLine::of(&settings.bank.surcharge, row, today)) {
+        for line in page.into_iter().filter_map(|row| OutstandingLine::of(surcharge, row, today)) {
             out.write_all(line.csv_row().as_bytes())?;
             written += 1;
         }

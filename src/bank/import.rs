@@ -135,7 +135,7 @@ pub struct Importer<'a> {
 
 impl<'a> Importer<'a> {
     /// An importer with the `[bank]` settings' surcharge rule and batch size.
-    pub fn new(pool: &'a DbPool, bank: &crate::config::BankSettings, actor: &'a str, now: DateTime<Utc>) -> Self {
+    pub fn new(pool: &'a DbPool, bank: &super::BankSettings, actor: &'a str, now: DateTime<Utc>) -> Self {
         Importer { pool, rule: bank.surcharge, batch: bank.import_batch, actor, now }
     }
 }

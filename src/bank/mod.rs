@@ -5,10 +5,14 @@ pub mod book;
 pub mod cli;
 pub mod import;
 pub mod outstanding;
-pub mod quote;
 pub mod reference;
+mod settings;
 pub mod settle;
 pub mod statement;
+#[cfg(test)]
+mod tests;
+
+pub use settings::BankSettings;
 
 /// A bank's code as credentials and statements carry it: 1 to 16 ASCII letters or digits (it also
 /// names the bank's inbox folder, so nothing else is allowed).

@@ -1,13 +1,13 @@
 //! The list of fines payable at banks, as the bank API and `finepay bank outstanding` give it: each
 //! fine with its RF creditor reference (ISO 11649, from the decision number) and today's amount.
 
-use super::quote::{self, Quote};
 use crate::db::fines::OutstandingFine;
 use crate::domain::DecisionNo;
 use crate::domain::rf_reference::rf_for_decision;
+use crate::domain::surcharge::Quote;
 use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::rfc3339;
-use crate::fines::utc;
+use crate::domain::time::utc;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ impl OutstandingLine {
     /// The line of `row` quoted for `today`; none for a row whose number is not well formed.
     pub fn of(rule: &SurchargeRule, row: OutstandingFine, today: NaiveDate) -> Option<Self> {
         let rf_reference = rf_for_decision(&DecisionNo::parse(&row.decision_no).ok()?);
-        let quote = quote::amount_due(rule, row.amount_fen, utc(row.issued_at), today);
+        let quote = rule.amount_due(row.amount_fen, utc(row.issued_at), today);
         Some(OutstandingLine { row, rf_reference, quote })
     }
 

@@ -14,14 +14,13 @@
 //! writes the database directly, a statement batch a working set of its own (`book::batch`).
 
 use super::book::{Book, DirectBook};
-use super::quote;
 use crate::db::DbConnection;
 use crate::db::audit;
 use crate::db::bank_payments::{BankPaymentRow, NewBankPayment};
 use crate::db::exceptions::NewException;
 use crate::domain::FineStatus;
 use crate::domain::surcharge::SurchargeRule;
-use crate::fines::utc;
+use crate::domain::time::utc;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -173,7 +172,7 @@ pub fn record_in(
         let extra = serde_json::json!({ "named_decision_no": decision_no });
         return store_with(book, &unknown, Outcome::Unmatched, None, None, extra, now);
     };
-    let due = quote::amount_due(rule, fine.amount_fen, utc(fine.issued_at), report.paid_on).total_fen;
+    let due = rule.amount_due(fine.amount_fen, utc(fine.issued_at), report.paid_on).total_fen;
     if let Some(counterpart) = unpaired_counterpart(book, report, decision_no)? {
         book.claim_counterpart(&counterpart.reference, report.reference)?;
         return store(book, report, Outcome::AlreadyKnown, Some(due), Some(&counterpart.reference), now);

@@ -11,8 +11,7 @@ use crate::channels::crypto::RsaSigningKey;
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{DbConnection, DbPool, audit, migrate, serials};
-use chrono::{NaiveDate, NaiveDateTime, Utc};
-use std::path::Path;
+use chrono::{NaiveDate, Utc};
 use std::time::{Duration, Instant};
 
 pub fn one_row_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
@@ -56,34 +55,6 @@ pub fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::R
     })
 }
 
-/// A ¥200 motor-vehicle fine issued at `at`, awaiting payment, its window ending then: what the
-/// benchmarks (and unit tests) write directly, each with its own decision number (and times,
-/// where they matter).
-pub(crate) fn fine_template(at: NaiveDateTime) -> NewFine<'static> {
-    NewFine {
-        decision_no: "",
-        district_code: "110105",
-        verification_code: "482913",
-        violation_code: "1625",
-        subject_kind: "motor_vehicle",
-        plate: Some("京A12345"),
-        plate_type: Some("02"),
-        location: "朝阳区建国路与东三环交叉口",
-        occurred_at: at,
-        delivery: "print",
-        amount_fen: 20000,
-        points: 6,
-        status: "awaiting_payment",
-        credential_id: "bench",
-        officer_id: "0001",
-        device_id: "hh-01",
-        issued_at: at,
-        qr_expires_at: Some(at),
-        qr_key_id: Some(1),
-        updated_at: at,
-    }
-}
-
 fn measure(
     target: &Target,
     common: &Common,
@@ -95,7 +66,7 @@ fn measure(
     migrate::run_pending(&pool)?;
     let mut conn = pool.get()?;
     let now = Utc::now().naive_utc();
-    let template = fine_template(now);
+    let template = NewFine::template(now);
     for i in 0..common.warmup {
         pool.write(&mut conn, |c| insert(c, i, &template))?;
     }
@@ -120,9 +91,8 @@ fn measure(
 
 /// RSA-2048 signature verifications per second with ring, one thread per core, over a message
 /// the size of a WeChat notification; `keys` is the simulator's key folder (its platform key).
-pub fn rsa_verify(common: &Common, keys: &Path) -> anyhow::Result<Row> {
-    let pem = std::fs::read_to_string(keys.join("wechat_platform.key.pem"))?;
-    let key = RsaSigningKey::from_pem(&pem)?;
+pub fn rsa_verify(common: &Common, signing_key_pem: &str) -> anyhow::Result<Row> {
+    let key = RsaSigningKey::from_pem(signing_key_pem)?;
     let public = key.public_key();
     let message = vec![b'n'; 900];
     let signature = key.sign(&message)?;

@@ -2,7 +2,7 @@
 //! PostgreSQL schema dropped afterwards), settings for a daemon on port 0, and peak-RSS readings
 //! that can be reset between phases.
 
-use crate::config::Settings;
+use crate::app::Settings;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -112,7 +112,7 @@ pub fn settings_with(
 /// finepay started for a benchmark, on the current actix system.
 pub struct Daemon {
     pub address: std::net::SocketAddr,
-    pub ctx: actix_web::web::Data<crate::context::AppContext>,
+    pub ctx: actix_web::web::Data<crate::http::AppState>,
     pub server: actix_web::dev::ServerHandle,
     /// The channel simulator started beside it, if `[simulator]` enables it.
     pub simulator: Option<actix_web::web::Data<crate::channels::sim::Simulator>>,

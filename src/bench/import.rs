@@ -13,10 +13,10 @@
 
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::{statement_files, write_floor};
+use crate::app::Settings;
 use crate::bank::cli::READ_BUFFER;
 use crate::bank::import::Importer;
 use crate::bank::statement::{Format, StatementReader};
-use crate::config::Settings;
 use crate::db::fines::NewFine;
 use crate::db::schema::{audit_log, bank_payments, exceptions, fines};
 use crate::db::{DbPool, migrate};
@@ -148,7 +148,7 @@ fn seed_payable_fines(pool: &DbPool, numbers: &[DecisionNo], now: DateTime<Utc>)
         status: "payable_at_bank",
         qr_expires_at: None,
         qr_key_id: None,
-        ..super::ceiling::fine_template(issued)
+        ..NewFine::template(issued)
     };
     let mut conn = pool.get()?;
     for chunk in numbers.chunks(20_000) {

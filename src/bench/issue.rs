@@ -6,9 +6,9 @@ use super::Common;
 use super::harness::{self, BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::load::{self, LoadResult, drive};
 use super::report::Row;
-use crate::context::AppContext;
 use crate::credentials::{self, Binding};
 use crate::db::schema::fines;
+use crate::http::AppState;
 use diesel::prelude::*;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -49,7 +49,7 @@ pub struct Officers {
 
 impl Officers {
     /// Credentials for issuing `total` fines today.
-    pub fn new(ctx: &AppContext, total: usize) -> anyhow::Result<Officers> {
+    pub fn new(ctx: &AppState, total: usize) -> anyhow::Result<Officers> {
         anyhow::ensure!(
             total <= DISTRICTS.len() * 99_999,
             "at most {} fines fit in a day of {} districts",
@@ -118,7 +118,7 @@ impl Officers {
 
 /// Issues `count` fines and returns their pay page paths, in order.
 pub async fn pay_paths(
-    ctx: &AppContext,
+    ctx: &AppState,
     address: SocketAddr,
     concurrency: usize,
     count: usize,

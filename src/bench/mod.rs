@@ -119,8 +119,8 @@ pub fn run(args: &BenchArgs, config: Option<&Path>) -> anyhow::Result<()> {
             }
             Which::Pay => {
                 let one_row = ceiling::one_row_per_transaction(target, &args.common)?;
-                let keys = crate::config::Settings::load(config)?.simulator.keys;
-                let verify = ceiling::rsa_verify(&args.common, &keys)?;
+                let keys = crate::app::Settings::load(config)?.simulator.keys;
+                let verify = ceiling::rsa_verify(&args.common, &keys.wechat_platform_key)?;
                 let mut measured = pay::run(target, &args.common, config)?;
                 let lower = one_row.throughput.min(verify.throughput);
                 measured.ratio = Some(measured.throughput / lower);

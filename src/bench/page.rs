@@ -9,7 +9,7 @@ use super::harness::{self, BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::issue;
 use super::load::{self, LoadResult, drive};
 use super::report::Row;
-use crate::http::public::page_headers;
+use crate::http::pages::page_headers;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;

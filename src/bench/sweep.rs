@@ -10,12 +10,12 @@ use super::load::LoadResult;
 use super::report::Row;
 use super::sim_process::SimProcess;
 use crate::channels::{ChannelKind, OrderRequest};
-use crate::context::AppContext;
 use crate::db::channel_orders::NewChannelOrder;
 use crate::db::fines::NewFine;
 use crate::db::schema::{audit_log, fines};
 use crate::db::{DbConnection, channel_orders};
 use crate::domain::Fen;
+use crate::http::AppState;
 use crate::jobs::{Job, RunOutcome, run_once};
 use chrono::{Duration as Span, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -120,9 +120,9 @@ fn decision_no(i: usize) -> String {
 }
 
 /// `size` fines whose window ended an hour ago, still awaiting payment.
-fn seed_ended_fines(ctx: &AppContext, size: usize, now: NaiveDateTime) -> anyhow::Result<()> {
+fn seed_ended_fines(ctx: &AppState, size: usize, now: NaiveDateTime) -> anyhow::Result<()> {
     let mut conn = ctx.pool.get()?;
-    let template = super::ceiling::fine_template(now - Span::hours(5));
+    let template = NewFine::template(now - Span::hours(5));
     let ended = now - Span::hours(1);
     let numbers: Vec<String> = (0..size).map(decision_no).collect();
     for chunk in numbers.chunks(20_000) {
@@ -140,7 +140,7 @@ fn seed_ended_fines(ctx: &AppContext, size: usize, now: NaiveDateTime) -> anyhow
 
 /// Opens an order at the (simulated) channel for every `size / with_orders`-th fine, the
 /// channels taking turns, and records it open with its window ended.
-async fn open_orders(ctx: &AppContext, size: usize, with_orders: usize, now: NaiveDateTime) -> anyhow::Result<()> {
+async fn open_orders(ctx: &AppState, size: usize, with_orders: usize, now: NaiveDateTime) -> anyhow::Result<()> {
     if with_orders == 0 {
         return Ok(());
     }
@@ -197,7 +197,7 @@ fn insert_order(
 
 /// The ceiling: every ended fine moved by one UPDATE in one transaction, timed; then put back
 /// (untimed) for the sweep.
-fn set_based_update(ctx: &AppContext, size: usize, now: NaiveDateTime) -> anyhow::Result<Row> {
+fn set_based_update(ctx: &AppState, size: usize, now: NaiveDateTime) -> anyhow::Result<Row> {
     let mut conn = ctx.pool.get()?;
     let ended = fines::status.eq("awaiting_payment").and(fines::qr_expires_at.le(now));
     let started = Instant::now();
@@ -245,7 +245,7 @@ async fn issue_paced(
 
 /// The sweep did the whole job: every seeded fine handed over once, audited once.
 fn check_all_handed_over(
-    ctx: &AppContext,
+    ctx: &AppState,
     size: usize,
     with_orders: usize,
     report: &serde_json::Value,

@@ -4,6 +4,7 @@
 
 pub mod alipay;
 pub mod crypto;
+pub mod settings;
 pub mod sim;
 pub mod unionpay;
 pub mod wechat;

@@ -4,7 +4,10 @@
 use super::DbConnection;
 use super::schema::audit_log;
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Array, Nullable, Text, Timestamp};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
@@ -47,7 +50,7 @@ pub fn record_many(conn: &mut DbConnection, entries: &[NewAuditEntry<'_>]) -> Qu
             }
         }
         DbConnection::Postgresql(c) if !entries.is_empty() => {
-            super::pg_bulk::InsertAudit::new(entries).execute(c)?;
+            InsertAudit::new(entries).execute(c)?;
         }
         DbConnection::Postgresql(_) => {}
     }
@@ -66,3 +69,46 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<A
 pub fn for_actor(conn: &mut DbConnection, actor: &str) -> QueryResult<Vec<String>> {
     audit_log::table.filter(audit_log::actor.eq(actor)).order(audit_log::id.asc()).select(audit_log::details).load(conn)
 }
+
+/// `audit_log` entries, in order (their ids follow the arrays').
+struct InsertAudit<'a> {
+    at: Vec<NaiveDateTime>,
+    actor: Vec<&'a str>,
+    action: Vec<&'a str>,
+    decision_no: Vec<Option<&'a str>>,
+    details: Vec<&'a str>,
+}
+
+impl<'a> InsertAudit<'a> {
+    fn new(entries: &[NewAuditEntry<'a>]) -> Self {
+        InsertAudit {
+            at: entries.iter().map(|e| e.at).collect(),
+            actor: entries.iter().map(|e| e.actor).collect(),
+            action: entries.iter().map(|e| e.action).collect(),
+            decision_no: entries.iter().map(|e| e.decision_no).collect(),
+            details: entries.iter().map(|e| e.details).collect(),
+        }
+    }
+}
+
+impl QueryFragment<Pg> for InsertAudit<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO audit_log (at, actor, action, decision_no, details) \
+             SELECT at, actor, action, decision_no, details FROM unnest(",
+        );
+        out.push_bind_param::<Array<Timestamp>, _>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.decision_no)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.details)?;
+        out.push_sql(") WITH ORDINALITY AS e(at, actor, action, decision_no, details, n) ORDER BY n");
+        Ok(())
+    }
+}
+
+super::prepared_once_on_postgres!(InsertAudit);

@@ -5,7 +5,10 @@
 use super::DbConnection;
 use super::schema::bank_payments;
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = bank_payments)]
@@ -111,7 +114,7 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[NewBankPayment<'_>]) -> Quer
             }
         }
         DbConnection::Postgresql(c) if !rows.is_empty() => {
-            super::pg_bulk::InsertBankPayments::new(rows).execute(c)?;
+            InsertBankPayments::new(rows).execute(c)?;
         }
         DbConnection::Postgresql(_) => {}
     }
@@ -269,3 +272,83 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<B
         .select(BankPaymentRow::as_select())
         .load(conn)
 }
+
+/// `bank_payments` rows, column by column.
+struct InsertBankPayments<'a> {
+    bank_code: Vec<&'a str>,
+    reference: Vec<&'a str>,
+    source: Vec<&'a str>,
+    statement_id: Vec<Option<i64>>,
+    decision_no: Vec<Option<&'a str>>,
+    amount_fen: Vec<i64>,
+    due_fen: Vec<Option<i64>>,
+    paid_at: Vec<NaiveDateTime>,
+    method: Vec<&'a str>,
+    outcome: Vec<&'a str>,
+    transaction_ref: Vec<Option<&'a str>>,
+    counterpart: Vec<Option<&'a str>>,
+    reversed_by: Vec<Option<&'a str>>,
+    received_at: Vec<NaiveDateTime>,
+}
+
+impl<'a> InsertBankPayments<'a> {
+    fn new(rows: &[NewBankPayment<'a>]) -> Self {
+        InsertBankPayments {
+            bank_code: rows.iter().map(|r| r.bank_code).collect(),
+            reference: rows.iter().map(|r| r.reference).collect(),
+            source: rows.iter().map(|r| r.source).collect(),
+            statement_id: rows.iter().map(|r| r.statement_id).collect(),
+            decision_no: rows.iter().map(|r| r.decision_no).collect(),
+            amount_fen: rows.iter().map(|r| r.amount_fen).collect(),
+            due_fen: rows.iter().map(|r| r.due_fen).collect(),
+            paid_at: rows.iter().map(|r| r.paid_at).collect(),
+            method: rows.iter().map(|r| r.method).collect(),
+            outcome: rows.iter().map(|r| r.outcome).collect(),
+            transaction_ref: rows.iter().map(|r| r.transaction_ref).collect(),
+            counterpart: rows.iter().map(|r| r.counterpart).collect(),
+            reversed_by: rows.iter().map(|r| r.reversed_by).collect(),
+            received_at: rows.iter().map(|r| r.received_at).collect(),
+        }
+    }
+}
+
+impl QueryFragment<Pg> for InsertBankPayments<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO bank_payments (bank_code, reference, source, statement_id, decision_no, amount_fen, \
+             due_fen, paid_at, method, outcome, transaction_ref, counterpart, reversed_by, received_at) \
+             SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.bank_code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.reference)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.source)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.statement_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.decision_no)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.amount_fen)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.due_fen)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.paid_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.method)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.outcome)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.transaction_ref)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.counterpart)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reversed_by)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.received_at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+super::prepared_once_on_postgres!(InsertBankPayments);

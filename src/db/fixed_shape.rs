@@ -11,7 +11,7 @@
 //! override. So an UPDATE or a raw `sql_query` (which mark themselves uncacheable as they are
 //! walked) is still prepared at every execution inside `FixedShape`; only a query whose own walk
 //! stays cacheable (a SELECT with a `LIMIT +?`) gains. A statement that must be prepared once is
-//! written out as fixed SQL with typed binds (`fine_statements.rs`, `pg_bulk.rs`).
+//! written out as fixed SQL with typed binds (`fines/statements.rs`, and the PostgreSQL bulk statements beside their tables).
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

@@ -15,6 +15,22 @@ macro_rules! on_concrete {
 }
 pub(crate) use on_concrete;
 
+/// Declares statements written out for PostgreSQL (`unnest` over one array per column) as
+/// prepared once per connection: their SQL is the same whatever the number of rows, so diesel may
+/// cache them under their own type. (A multi-row `VALUES` list is new SQL for every size, parsed
+/// and planned each time: on PostgreSQL that cost more than the rows' own writing.)
+macro_rules! prepared_once_on_postgres {
+    ($($statement:ident),*) => {$(
+        impl diesel::query_builder::QueryId for $statement<'_> {
+            type QueryId = $statement<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::RunQueryDsl<diesel::PgConnection> for $statement<'_> {}
+    )*};
+}
+pub(crate) use prepared_once_on_postgres;
+
 pub mod audit;
 pub mod bank_payments;
 pub mod bank_statements;
@@ -22,23 +38,24 @@ pub mod channel_orders;
 mod checkpoint;
 pub mod credentials;
 pub mod exceptions;
-mod fine_statements;
 pub mod fines;
 mod fixed_shape;
 pub mod idempotency;
 pub mod leases;
 pub mod migrate;
+pub mod pay_page;
 pub mod payments;
-mod pg_bulk;
 pub mod pool;
 pub mod reconciliation;
 pub mod refunds;
 pub mod schema;
 pub mod serials;
+mod settings;
 pub mod stats;
 pub mod writer;
 
 pub use pool::{DbPool, PoolError};
+pub use settings::DatabaseSettings;
 
 /// Keys per `IN (…)` list and rows per multi-row insert: SQLite binds at most 32,766 values in
 /// one statement and PostgreSQL 65,535, and a batch's size is configured up to 100,000.

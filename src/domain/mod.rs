@@ -10,6 +10,7 @@ pub mod money;
 pub mod plate;
 pub mod qr_window;
 pub mod rf_reference;
+pub mod secret;
 pub mod surcharge;
 pub mod time;
 
@@ -20,3 +21,4 @@ pub use fine::{Delivery, FineStatus};
 pub use money::Fen;
 pub use plate::Plate;
 pub use qr_window::QrWindowPolicy;
+pub use secret::Secret;

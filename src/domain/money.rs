@@ -44,6 +44,11 @@ impl Fen {
     }
 }
 
+/// "¥200.00": the amount as the driver's pages and the desk show it.
+pub fn format_yuan(fen: Fen) -> String {
+    format!("¥{}", fen.yuan_text())
+}
+
 impl fmt::Display for Fen {
     /// "CNY 200.00": how amounts are printed on bills and pages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,7 +3,8 @@
 //! itself (Administrative Penalty Law 2021 art. 72; Road Traffic Safety Law art. 109).
 
 use super::money::Fen;
-use chrono::NaiveDate;
+use super::time::shanghai_date;
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SurchargeRule {
@@ -36,6 +37,31 @@ impl SurchargeRule {
         let capped = fen.min(i128::from(fine.get()));
         Fen(i64::try_from(capped).unwrap_or(fine.get()))
     }
+
+    /// What a fine of `fine_fen` decided at `decided_at` costs when paid on `paid_on` (a Shanghai
+    /// date): the fine, the surcharge counted to that day, and the last day without one.
+    pub fn amount_due(&self, fine_fen: i64, decided_at: DateTime<Utc>, paid_on: NaiveDate) -> Quote {
+        let decided_on = shanghai_date(decided_at);
+        let surcharge = self.surcharge(Fen(fine_fen), decided_on, paid_on).get();
+        Quote {
+            fine_fen,
+            surcharge_fen: surcharge,
+            // The surcharge never passes the fine, so only a fine above i64::MAX / 2 fen could
+            // overflow the sum: saturate rather than panic (debug) or wrap (release).
+            total_fen: fine_fen.saturating_add(surcharge),
+            due_date: decided_on + chrono::Days::new(u64::try_from(self.grace_days).unwrap_or(0)),
+        }
+    }
+}
+
+/// What a fine costs at a bank on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote {
+    pub fine_fen: i64,
+    pub surcharge_fen: i64,
+    pub total_fen: i64,
+    /// The last day without surcharge.
+    pub due_date: NaiveDate,
 }
 
 #[cfg(test)]
@@ -138,7 +164,7 @@ mod tests {
             ("i64::MAX / 2 fen capped: the total just fits", i64::MAX / 2, jan1, "2126-01-01", yuan, i64::MAX / 2),
         ];
         for (what, fine_fen, decided_at, paid_on, rule, expected) in cases {
-            let quote = crate::bank::quote::amount_due(&rule, fine_fen, instant(decided_at), date(paid_on));
+            let quote = rule.amount_due(fine_fen, instant(decided_at), date(paid_on));
             assert_eq!(quote.surcharge_fen, expected, "{what}");
             assert_eq!(quote.fine_fen, fine_fen, "{what}");
             assert_eq!(quote.total_fen, fine_fen.saturating_add(expected), "{what}");
@@ -156,7 +182,7 @@ mod tests {
             ("2026-01-01T10:00:00+08:00", month, "2026-01-31"),
         ];
         for (decided_at, rule, due) in cases {
-            let quote = crate::bank::quote::amount_due(&rule, 20_000, instant(decided_at), date("2026-01-01"));
+            let quote = rule.amount_due(20_000, instant(decided_at), date("2026-01-01"));
             assert_eq!(quote.due_date, date(due), "decided {decided_at}");
         }
     }

@@ -1,13 +1,18 @@
 //! Civil time for fines is Asia/Shanghai. China has kept UTC+8 without daylight saving since
 //! 1991, so a fixed offset is exact for every date finepay handles and needs no tz database.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
 
 /// UTC+8, checked at compile time.
 pub const SHANGHAI: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+8 is a valid offset"),
 };
+
+/// An instant as the database stores it (naive UTC), made whole again.
+pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}
 
 /// The calendar date of an instant in Asia/Shanghai.
 pub fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {

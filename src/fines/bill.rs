@@ -1,9 +1,9 @@
 //! What a fine's printed bill says. Thermal printers' fonts differ, so the bill is drawn in ASCII
 //! and reads the same everywhere; the layout itself is `qr::bill`'s job.
 
-use super::utc;
 use crate::db::fines::FineRow;
 use crate::domain::surcharge::SurchargeRule;
+use crate::domain::time::utc;
 use crate::domain::time::{shanghai_date, shanghai_wall_clock};
 use crate::domain::{Catalogue, Fen};
 use crate::qr::bill::{BillContent, bill_png};

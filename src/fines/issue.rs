@@ -2,12 +2,11 @@
 //! statutory ranges and the officer's credential, and the errors a refusal can carry. What passes
 //! becomes an [`IssueCommand`], which `issue_write` writes.
 
-use crate::config::Settings;
 use crate::credentials::{Binding, Principal};
 use crate::db::WriteError;
 use crate::domain::decision_no::MAX_SERIAL;
 use crate::domain::plate::{PlateError, valid_plate_type};
-use crate::domain::{Delivery, Fen, Plate, SubjectKind};
+use crate::domain::{Catalogue, Delivery, Districts, Fen, Plate, SubjectKind};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use data_encoding::HEXLOWER;
 use ring::digest::{SHA256, digest};
@@ -113,7 +112,8 @@ const MAX_AGE_HOURS: i64 = 24;
 
 impl IssueCommand {
     pub fn parse(
-        settings: &Settings,
+        catalogue: &Catalogue,
+        districts: &Districts,
         principal: &Principal,
         req: &IssueRequest,
         now: DateTime<Utc>,
@@ -126,11 +126,10 @@ impl IssueCommand {
         {
             return Err(IssueError::WrongDistrict { allowed: district_code.clone() });
         }
-        if settings.districts.get(district_code).is_none() {
+        if districts.get(district_code).is_none() {
             return Err(IssueError::DistrictNotConfigured(district_code.clone()));
         }
-        let violation = settings
-            .catalogue
+        let violation = catalogue
             .get(req.violation_code.trim())
             .ok_or_else(|| IssueError::UnknownViolation(req.violation_code.clone()))?;
         let kind = req.subject.kind;

@@ -7,19 +7,19 @@
 
 use super::issue::{IssueCommand, IssueError, IssueOutcome, IssueRequest};
 use super::view::{FineView, ViewContext};
-use crate::config::Settings;
 use crate::credentials::{self, Principal, Role};
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{self, Batch, BatchWriter, DbConnection, DbPool, WriteError, audit, serials};
 use crate::domain::decision_no::{DecisionNo, MAX_SERIAL};
 use crate::domain::time::{Clock, shanghai_date};
-use crate::domain::{District, FineStatus, Plate};
+use crate::domain::{Catalogue, District, Districts, FineStatus, Plate, QrWindowPolicy};
 use crate::qr::token::QrSigner;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A request to issue as the handler hands it over: the caller's token hash and the parsed (or
 /// refused) parts. It is authorized and checked in the writer, for the whole batch at once.
@@ -39,15 +39,22 @@ pub struct Accepted {
 
 /// What writing a fine needs from the application.
 pub struct IssueEnv {
-    pub settings: Settings,
+    pub catalogue: Catalogue,
+    pub districts: Districts,
+    /// How long a new fine's QR code can be paid.
+    pub qr_policy: QrWindowPolicy,
+    /// What pay URLs start with.
+    pub public_base_url: String,
     pub signer: QrSigner,
     pub clock: Arc<dyn Clock>,
+    /// How long an issue waits for its batch to commit.
+    pub write_timeout: Duration,
 }
 
 pub type IssueWriter = BatchWriter<IssueBatch>;
 
 pub fn start_writer(pool: &DbPool, env: IssueEnv) -> std::io::Result<IssueWriter> {
-    let timeout = env.settings.database.write_timeout;
+    let timeout = env.write_timeout;
     BatchWriter::start(pool, IssueBatch { env }, "issue", timeout)
 }
 
@@ -252,7 +259,7 @@ fn admit<'a>(principal: Option<&'a Principal>, item: &'a IssueInput) -> Result<A
 /// retry of a stored one.
 fn accept(env: &IssueEnv, a: &Admitted<'_>, now: DateTime<Utc>) -> Result<Accepted, IssueError> {
     Ok(Accepted {
-        command: IssueCommand::parse(&env.settings, a.principal, a.request, now)?,
+        command: IssueCommand::parse(&env.catalogue, &env.districts, a.principal, a.request, now)?,
         principal: a.principal.clone(),
         idempotency_key: a.idempotency_key.to_owned(),
         request_hash: a.request_hash.to_owned(),
@@ -275,7 +282,7 @@ impl Draft {
     fn new(env: &IssueEnv, item: &Accepted) -> Result<Draft, IssueError> {
         let code = &item.command.district_code;
         let district =
-            env.settings.districts.get(code).cloned().ok_or_else(|| IssueError::DistrictNotConfigured(code.clone()))?;
+            env.districts.get(code).cloned().ok_or_else(|| IssueError::DistrictNotConfigured(code.clone()))?;
         Ok(Draft { district, verification_code: verification_code()? })
     }
 }
@@ -310,7 +317,7 @@ impl PreparedFine {
         let decision_no = DecisionNo::new(&district.code, date, serial).map_err(|_| exhausted())?;
         let with_qr = district.qr_payment_on(date);
         let (status, qr_expires_at, qr_key_id) = if with_qr {
-            let expires = env.settings.qr.policy.expires_at(now);
+            let expires = env.qr_policy.expires_at(now);
             (FineStatus::AwaitingPayment, Some(expires), Some(i32::from(env.signer.current_key())))
         } else {
             (FineStatus::PayableAtBank, None, None)
@@ -334,7 +341,7 @@ impl PreparedFine {
             details,
             body: String::new(),
         };
-        let view = ViewContext::new(&env.signer, &env.settings.server.public_base_url, &env.settings.catalogue);
+        let view = ViewContext::new(&env.signer, &env.public_base_url, &env.catalogue);
         let body = serde_json::to_string(&FineView::from_new(&view, &fine.row(item), &decision_no))
             .map_err(|e| IssueError::Database(e.to_string()))?;
         fine.body = body;

@@ -8,12 +8,6 @@ pub mod view;
 pub mod void;
 
 use crate::db::fines::FineRow;
-use chrono::{DateTime, NaiveDateTime, Utc};
-
-/// Times are stored as naive UTC.
-pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
-    at.and_utc()
-}
 
 /// Whether `principal` may see `row`: officers see only their own district's fines, admins all.
 pub fn readable_by(row: &FineRow, principal: &crate::credentials::Principal) -> bool {

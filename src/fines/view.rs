@@ -1,11 +1,10 @@
 //! The fine as the officer API shows it (`POST` and `GET /api/v1/fines/…`). One shape for the
 //! issue response, its idempotent replays and later reads.
 
-use super::utc;
-use crate::context::AppContext;
 use crate::db::fines::{FineRow, NewFine};
 use crate::domain::DecisionNo;
 use crate::domain::time::rfc3339;
+use crate::domain::time::utc;
 use crate::qr::token::QrSigner;
 use serde::Serialize;
 
@@ -64,10 +63,6 @@ pub struct ViewContext<'a> {
 impl<'a> ViewContext<'a> {
     pub fn new(signer: &'a QrSigner, public_base_url: &'a str, catalogue: &'a crate::domain::Catalogue) -> Self {
         ViewContext { signer, public_base_url, catalogue }
-    }
-
-    pub fn of(ctx: &'a AppContext) -> Self {
-        Self::new(&ctx.signer, &ctx.settings.server.public_base_url, &ctx.settings.catalogue)
     }
 
     /// The URL the QR code holds: upper case, so the whole of it encodes in alphanumeric mode.

@@ -2,11 +2,11 @@
 //! Voiding a fine that is already void answers with the fine as it is, so a retry or a double tap
 //! is not an error, whichever request won.
 
-use crate::context::AppContext;
 use crate::credentials::Principal;
 use crate::db::fines::{self, FineRow};
-use crate::db::{DbConnection, audit};
+use crate::db::{DbConnection, DbPool, audit};
 use crate::domain::FineStatus;
+use crate::domain::time::Clock;
 use chrono::SubsecRound;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,8 @@ pub enum VoidError {
 }
 
 pub fn void(
-    ctx: &AppContext,
+    pool: &DbPool,
+    clock: &dyn Clock,
     conn: &mut DbConnection,
     principal: &Principal,
     decision_no: &str,
@@ -37,7 +38,7 @@ pub fn void(
         return Err(VoidError::InvalidReason);
     }
     for _ in 0..3 {
-        match ctx.pool.write(conn, |conn| void_once(ctx, conn, principal, decision_no, reason)) {
+        match pool.write(conn, |conn| void_once(clock, conn, principal, decision_no, reason)) {
             Err(VoidError::Changed) => continue,
             other => return other,
         }
@@ -46,7 +47,7 @@ pub fn void(
 }
 
 fn void_once(
-    ctx: &AppContext,
+    clock: &dyn Clock,
     conn: &mut DbConnection,
     principal: &Principal,
     decision_no: &str,
@@ -59,7 +60,7 @@ fn void_once(
     if !status_of(&fine)?.can_void() {
         return settled(fine);
     }
-    let now = ctx.clock.now().trunc_subsecs(0);
+    let now = clock.now().trunc_subsecs(0);
     // Guarded by the status just read: if another writer changed it in between (a payment, a
     // concurrent void), nothing is updated and the fine's new status decides the answer.
     if !fines::void(conn, decision_no, &fine.status, now.naive_utc(), reason)? {

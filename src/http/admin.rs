@@ -8,13 +8,13 @@ use crate::admin::exceptions::{self as resolving, ExceptionView};
 use crate::admin::stats::{self, StatsQuery};
 use crate::admin::{BadParam, day_param, details_json, period};
 use crate::channels::ChannelKind;
-use crate::context::AppContext;
 use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
 use crate::db::reconciliation::{self, ReportRow};
 use crate::db::{audit, fines, leases};
 use crate::domain::DecisionNo;
 use crate::domain::time::{rfc3339, shanghai_date};
+use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,7 @@ struct ReportWithExceptions {
 /// `GET /admin/api/reconciliation?from=YYYY-MM-DD&to=YYYY-MM-DD&channel=…`: the reports of those
 /// statement days (default: the last seven), oldest first.
 pub async fn reconciliation(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
@@ -65,19 +65,14 @@ pub async fn reconciliation(
 }
 
 /// `GET /admin/api/jobs`: each job's lease and last run.
-pub async fn jobs(ctx: web::Data<AppContext>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub async fn jobs(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     let rows = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
         Ok(leases::all(conn)?)
     })
     .await?;
-    let schedules: serde_json::Map<String, serde_json::Value> = ctx
-        .settings
-        .jobs
-        .schedules
-        .iter()
-        .map(|(job, schedule)| (job.as_str().to_owned(), schedule.to_string().into()))
-        .collect();
+    let schedules: serde_json::Map<String, serde_json::Value> =
+        ctx.schedules.iter().map(|(job, schedule)| (job.as_str().to_owned(), schedule.to_string().into())).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": schedules, "leases": rows })))
 }
 
@@ -96,7 +91,7 @@ pub(crate) struct StatsParams {
 }
 
 /// The stats query of a request's `?from=&to=&district=`, the default period ending today.
-pub(crate) fn stats_query(ctx: &AppContext, req: &HttpRequest) -> Result<StatsQuery, ApiError> {
+pub(crate) fn stats_query(ctx: &AppState, req: &HttpRequest) -> Result<StatsQuery, ApiError> {
     let params: StatsParams = query(req)?;
     let today = shanghai_date(ctx.clock.now());
     Ok(StatsQuery::parse(params.from.as_deref(), params.to.as_deref(), params.district.as_deref(), today)?)
@@ -104,13 +99,13 @@ pub(crate) fn stats_query(ctx: &AppContext, req: &HttpRequest) -> Result<StatsQu
 
 /// `GET /admin/api/stats?from=&to=&district=`: the fines issued on those Beijing days, counted
 /// and summed by the database, as totals, per day and per district (see `admin::stats`).
-pub async fn stats(ctx: web::Data<AppContext>, req: HttpRequest, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub async fn stats(ctx: web::Data<AppState>, req: HttpRequest, token: BearerToken) -> Result<HttpResponse, ApiError> {
     // Parsed first, refused only after the credential is checked: 401 before 400.
     let parsed = stats_query(&ctx, &req);
     let work_ctx = ctx.clone();
     let stats = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
-        Ok(stats::load(conn, &work_ctx.settings.districts, &parsed?)?)
+        Ok(stats::load(conn, &work_ctx.districts, &parsed?)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(stats))
@@ -171,7 +166,7 @@ impl ListQuery {
 /// `GET /admin/api/exceptions?status=open|resolved|all&source=&kind=&limit=&after_id=`: a page
 /// of the queue by id; `next_after_id` asks for the next page (null on the last).
 pub async fn exception_list(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
@@ -208,7 +203,7 @@ struct ResolveRequest {
 /// Bearer token only, never the dashboard's cookie, so a page on another site cannot make an
 /// admin's browser resolve anything.
 pub async fn resolve(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     path: web::Path<String>,
@@ -247,7 +242,7 @@ struct AuditEntry {
 
 /// `GET /admin/api/audit?decision_no=…`: everything done to a fine, oldest first.
 pub async fn audit_trail(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
@@ -270,7 +265,7 @@ pub async fn audit_trail(
         .into_iter()
         .map(|row| AuditEntry {
             id: row.id,
-            at: rfc3339(crate::fines::utc(row.at)),
+            at: rfc3339(crate::domain::time::utc(row.at)),
             actor: row.actor,
             action: row.action,
             details: details_json(row.details),
@@ -281,7 +276,7 @@ pub async fn audit_trail(
 
 /// The statement days (default: the seven up to yesterday) and the channel a reconciliation
 /// request asks for.
-fn report_query(ctx: &AppContext, req: &HttpRequest) -> Result<(NaiveDate, NaiveDate, Option<&'static str>), ApiError> {
+fn report_query(ctx: &AppState, req: &HttpRequest) -> Result<(NaiveDate, NaiveDate, Option<&'static str>), ApiError> {
     let params: ReportQuery = query(req)?;
     let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
     let to = day_param("to", params.to.as_deref())?.unwrap_or(yesterday);

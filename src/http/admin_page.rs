@@ -9,13 +9,13 @@
 use super::admin::stats_query;
 use super::edge::{bearer_of, read_body, with_conn};
 use super::error::ApiError;
-use super::public::{page_headers, templates};
+use super::pages::{page_headers, templates};
 use crate::admin::{dashboard, stats};
-use crate::context::AppContext;
 use crate::credentials::{self, Role};
 use crate::db::exceptions::{self, ListFilter, Resolution};
 use crate::db::{DbConnection, reconciliation};
 use crate::domain::time::shanghai_date;
+use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -78,8 +78,8 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
     }
 }
 
-fn secure(ctx: &AppContext) -> bool {
-    ctx.settings.server.public_base_url.starts_with("https://")
+fn secure(ctx: &AppState) -> bool {
+    ctx.server.public_base_url.starts_with("https://")
 }
 
 /// Everything the page shows, read in one go.
@@ -97,7 +97,7 @@ enum Outcome {
 }
 
 /// `GET /admin?from=&to=&district=`: the dashboard, or the sign-in form.
-pub async fn dashboard(ctx: web::Data<AppContext>, req: HttpRequest) -> HttpResponse {
+pub async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let Some((token, from_cookie)) = presented_token(&req) else {
         return login_page(StatusCode::OK, None, true);
     };
@@ -113,7 +113,7 @@ pub async fn dashboard(ctx: web::Data<AppContext>, req: HttpRequest) -> HttpResp
             Ok(query) => query,
             Err(e) => return Ok(Outcome::BadQuery(e)),
         };
-        let stats = stats::load(conn, &work_ctx.settings.districts, &query)?;
+        let stats = stats::load(conn, &work_ctx.districts, &query)?;
         let filter =
             ListFilter { resolution: Resolution::Open, source: None, kind: None, after_id: 0, limit: QUEUE_ROWS + 1 };
         let mut open = exceptions::list(conn, &filter)?;
@@ -149,17 +149,16 @@ pub async fn dashboard(ctx: web::Data<AppContext>, req: HttpRequest) -> HttpResp
     }
 }
 
-fn render_dashboard(ctx: &AppContext, loaded: &Loaded) -> HttpResponse {
+fn render_dashboard(ctx: &AppState, loaded: &Loaded) -> HttpResponse {
     let (from, to, reports) = &loaded.reports;
-    let view =
-        dashboard::view(&loaded.stats, &ctx.settings.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
+    let view = dashboard::view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
     let html = templates().get_template("admin.html").and_then(|t| t.render(context! { t => texts(), v => view }));
     html_response(StatusCode::OK, html)
 }
 
 /// `POST /admin/login` (form field `token`): a live admin token is kept in the session cookie
 /// and the browser sent to the dashboard; anything else gets the form again, saying why.
-pub async fn login(ctx: web::Data<AppContext>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let body = match read_body(&req, payload, LOGIN_BODY_LIMIT).await {
         Ok(body) => body,
         Err(e) => return e.error_response(),
@@ -196,7 +195,7 @@ pub async fn login(ctx: web::Data<AppContext>, req: HttpRequest, payload: web::P
 }
 
 /// `POST /admin/logout`: forgets the session cookie.
-pub async fn logout(ctx: web::Data<AppContext>) -> HttpResponse {
+pub async fn logout(ctx: web::Data<AppState>) -> HttpResponse {
     let mut response = HttpResponse::SeeOther()
         .insert_header((LOCATION, "/admin"))
         .insert_header(("Cache-Control", "no-store"))

@@ -5,17 +5,15 @@
 use super::edge::{BearerToken, parse_json, read_body, read_conn, with_conn};
 use super::error::ApiError;
 use crate::bank::outstanding::{CSV_HEADER, OutstandingLine};
-use crate::bank::quote;
 use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
-use crate::context::AppContext;
 use crate::credentials::{Binding, Principal, Role};
 use crate::db::bank_payments::{self, BankPaymentRow};
 use crate::db::fines;
 use crate::domain::rf_reference::rf_for_decision;
+use crate::domain::time::utc;
 use crate::domain::time::{rfc3339, shanghai_date};
 use crate::domain::{DecisionNo, FineStatus};
-use crate::fines::utc;
-use crate::payments::close;
+use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -33,7 +31,7 @@ fn bank_code(principal: &Principal) -> Result<String, ApiError> {
 /// `GET /bank/v1/fines/{decision_no}`: the amount due today (fine + surcharge), or why the fine
 /// cannot be paid.
 pub async fn fine(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -44,7 +42,7 @@ pub async fn fine(
         let no = no?;
         let fine = fines::find(conn, no.as_str())?.ok_or_else(ApiError::not_found)?;
         let today = shanghai_date(work_ctx.clock.now());
-        let quote = quote::amount_due(&work_ctx.settings.bank.surcharge, fine.amount_fen, utc(fine.issued_at), today);
+        let quote = work_ctx.bank.surcharge.amount_due(fine.amount_fen, utc(fine.issued_at), today);
         let status = FineStatus::parse(&fine.status);
         let payable = matches!(status, Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank));
         let mut body = json!({
@@ -99,12 +97,12 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 /// same body for a repeat of its serial; a payment that cannot settle its fine is still recorded
 /// (as an exception for the bank to return) and answered 409, 422 or 404.
 pub async fn post_payment(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
+    let body = read_body(&req, payload, ctx.server.max_body_bytes).await;
     let work_ctx = ctx.clone();
     let (first_time, row, orders) = with_conn(&ctx, move |conn| {
         let principal = token.authorize(conn, &[Role::Bank])?;
@@ -139,7 +137,7 @@ pub async fn post_payment(
             remittance: &[],
         };
         let actor = principal.actor();
-        let rule = work_ctx.settings.bank.surcharge;
+        let rule = work_ctx.bank.surcharge;
         // Two posts of one serial at once (PostgreSQL): the second finds the first's row on
         // its retry and answers as for a repeat.
         let mut tries = 0;
@@ -177,7 +175,7 @@ pub async fn post_payment(
         }
     })
     .await?;
-    close::close_in_background(ctx.clone().into_inner(), orders);
+    ctx.closer.close_in_background(orders);
     let outcome = Outcome::parse(&row.outcome);
     log::info!("bank {} payment {}: {}", row.bank_code, row.reference, row.outcome);
     let body = payment_body(&row);
@@ -249,7 +247,7 @@ const OUTSTANDING_PAGE: i64 = 10_000;
 /// that became so at or after `since`, by decision number, a page at a time; CSV when the client
 /// accepts `text/csv`, else JSON. Each carries its RF creditor reference and today's amount due.
 pub async fn outstanding(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
@@ -280,7 +278,7 @@ pub async fn outstanding(
     .await?;
     let today = shanghai_date(work_ctx.clock.now());
     let lines: Vec<OutstandingLine> =
-        rows.into_iter().filter_map(|row| OutstandingLine::of(&work_ctx.settings.bank.surcharge, row, today)).collect();
+        rows.into_iter().filter_map(|row| OutstandingLine::of(&work_ctx.bank.surcharge, row, today)).collect();
     let next = (lines.len() as i64 == limit).then(|| lines.last().map(|l| l.decision_no().to_owned())).flatten();
     if csv {
         let mut text = String::from(CSV_HEADER);

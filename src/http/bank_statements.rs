@@ -6,15 +6,15 @@ use super::edge::{BearerToken, with_conn};
 use super::error::ApiError;
 use crate::bank::import::{ImportStatus, Importer};
 use crate::bank::statement::Format;
-use crate::context::AppContext;
 use crate::credentials::{Binding, Role};
+use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use std::io::{BufReader, Seek, Write};
 
 pub async fn upload(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     mut payload: web::Payload,
@@ -24,7 +24,7 @@ pub async fn upload(
     let Binding::Bank { bank_code } = principal.binding.clone() else {
         return Err(ApiError::forbidden("only a bank credential may upload statements"));
     };
-    let limit = ctx.settings.bank.max_statement_bytes;
+    let limit = ctx.bank.max_statement_bytes;
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -62,7 +62,7 @@ pub async fn upload(
         let head = std::io::BufRead::fill_buf(&mut input).map_err(ApiError::internal)?;
         let format = Format::detect(content_type.as_deref(), head);
         let actor = principal.actor();
-        let importer = Importer::new(&work_ctx.pool, &work_ctx.settings.bank, &actor, work_ctx.clock.now());
+        let importer = Importer::new(&work_ctx.pool, &work_ctx.bank, &actor, work_ctx.clock.now());
         importer.import(&bank_code, &file_name, format, input, &mut |_| {}).map_err(ApiError::internal)
     })
     .await??;

@@ -103,7 +103,7 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
 
 /// Runs `work` with a pooled connection on a blocking thread: one hop per request.
 pub async fn with_conn<T: Send + 'static>(
-    ctx: &web::Data<crate::context::AppContext>,
+    ctx: &web::Data<crate::http::AppState>,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let ctx = ctx.clone();
@@ -119,7 +119,7 @@ pub async fn with_conn<T: Send + 'static>(
 /// SQLite's page cache. On PostgreSQL (a network round trip), or with every connection busy, it
 /// goes through [`with_conn`].
 pub async fn read_conn<T: Send + 'static>(
-    ctx: &web::Data<crate::context::AppContext>,
+    ctx: &web::Data<crate::http::AppState>,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     if ctx.pool.is_sqlite()

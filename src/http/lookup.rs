@@ -4,16 +4,15 @@
 //! limited per client address, and wrong codes per decision number (from all addresses), and a
 //! wrong number and a wrong code get the same answer.
 
+use super::LookupSettings;
 use super::edge::{parse_json, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
-use super::public::{accepts_json, page_headers, templates};
+use super::pages::{accepts_json, page_headers, templates};
 use super::rate_limit::{Limited, RateLimiter};
-use crate::config::Settings;
-use crate::context::AppContext;
 use crate::db::fines;
 use crate::domain::DecisionNo;
-use crate::fines::view::ViewContext;
+use crate::http::AppState;
 use crate::qr::token::constant_time_eq;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT_LANGUAGE;
@@ -28,8 +27,7 @@ pub struct LookupLimits {
 }
 
 impl LookupLimits {
-    pub fn new(settings: &Settings) -> LookupLimits {
-        let lookup = &settings.lookup;
+    pub fn new(lookup: &LookupSettings) -> LookupLimits {
         LookupLimits {
             by_address: RateLimiter::new(lookup.attempts_per_address, lookup.window),
             failures_by_fine: RateLimiter::new(lookup.failures_per_fine, lookup.window),
@@ -64,7 +62,7 @@ pub async fn form(req: HttpRequest) -> HttpResponse {
 
 /// `POST /lookup`: JSON `{decision_no, verification_code}` → `{decision_no, pay_url}`; the form →
 /// 303 to the pay page, or the form again saying what was wrong.
-pub async fn lookup(ctx: web::Data<AppContext>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let from_form = req.content_type() == "application/x-www-form-urlencoded" && !accepts_json(&req);
     let lang = lang_of(&req);
     let mut asked = LookupRequest::default();
@@ -110,13 +108,13 @@ pub async fn lookup(ctx: web::Data<AppContext>, req: HttpRequest, payload: web::
 
 /// The fine's decision number and pay URL, if the number and code match and no limit is passed.
 async fn find(
-    ctx: &web::Data<AppContext>,
+    ctx: &web::Data<AppState>,
     req: &HttpRequest,
     payload: web::Payload,
     from_form: bool,
     asked: &mut LookupRequest,
 ) -> Result<(String, String), Refusal> {
-    let body = read_body(req, payload, ctx.settings.server.max_body_bytes).await?;
+    let body = read_body(req, payload, ctx.server.max_body_bytes).await?;
     *asked = if from_form { from_form_body(&body) } else { parse_json(&body)?.0 };
     let now = ctx.clock.now();
     ctx.lookup_limits.by_address.take(&client_address(ctx, req), now).map_err(Refusal::RateLimited)?;
@@ -150,7 +148,7 @@ async fn find(
     // A fine from a district without QR payment has no key of its own; its page is signed with
     // the current key (the page then says where to pay).
     let key_id = fine.qr_key_id.or(Some(i32::from(ctx.signer.current_key())));
-    let pay_url = ViewContext::of(ctx).pay_url(&no, key_id).ok_or_else(|| ApiError::internal("no signing key"))?;
+    let pay_url = ctx.view().pay_url(&no, key_id).ok_or_else(|| ApiError::internal("no signing key"))?;
     Ok((fine.decision_no, pay_url))
 }
 
@@ -172,8 +170,8 @@ fn same_code(stored: &str, given: &str) -> bool {
 }
 
 /// The client's address: from the trusted proxy's header when one is configured, else the peer.
-fn client_address(ctx: &AppContext, req: &HttpRequest) -> String {
-    let from_proxy = ctx.settings.server.client_address_header.as_deref().and_then(|name| {
+fn client_address(ctx: &AppState, req: &HttpRequest) -> String {
+    let from_proxy = ctx.server.client_address_header.as_deref().and_then(|name| {
         let value = req.headers().get(name)?.to_str().ok()?;
         // A list (X-Forwarded-For) ends with the address the proxy itself saw.
         value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)

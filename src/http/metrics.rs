@@ -2,7 +2,7 @@
 //! latency histogram by route, and the fines issued. Routes are labelled by their pattern
 //! (`/api/v1/fines/{decision_no}`), never by the raw path, so the label set stays small.
 
-use crate::context::AppContext;
+use crate::http::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -110,7 +110,7 @@ pub async fn track(
         "OPTIONS" => "OPTIONS",
         _ => "other",
     };
-    let ctx = req.app_data::<web::Data<AppContext>>().cloned();
+    let ctx = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
     let seconds = started.elapsed().as_secs_f64();
     let route = route_label(response.request().path());

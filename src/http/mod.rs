@@ -16,11 +16,17 @@ pub mod notify;
 pub mod officer;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod pay;
 mod prerendered;
 pub mod public;
 mod rate_limit;
 pub mod receipt;
+mod settings;
+mod state;
+
+pub use settings::{LookupSettings, ServerSettings};
+pub use state::AppState;
 
 use actix_web::web;
 use error::ApiError;
@@ -81,7 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/r/{receipt_no}", web::get().to(receipt::receipt))
         .route("/lookup", web::get().to(lookup::form))
         .route("/lookup", web::post().to(lookup::lookup))
-        .route("/assets/pay.js", web::get().to(public::pay_script))
+        .route("/assets/pay.js", web::get().to(pages::pay_script))
         .route("/bank/v1/fines/{decision_no}", web::get().to(bank::fine))
         .route("/bank/v1/payments", web::post().to(bank::post_payment))
         .route("/bank/v1/statements", web::post().to(bank_statements::upload))

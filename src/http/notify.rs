@@ -6,12 +6,12 @@
 
 use super::edge::read_body;
 use crate::channels::{ChannelKind, Inbound, NotifyError, PaymentChannel, Reply};
-use crate::context::AppContext;
+use crate::http::AppState;
 use crate::payments::apply::{self, ApplyError, PaymentSource, Recorded, ReportedPayment};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub async fn notify(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -20,7 +20,7 @@ pub async fn notify(
         return actix_web::ResponseError::error_response(&super::error::ApiError::not_found());
     };
     let kind = channel.kind();
-    let body = match read_body(&req, payload, ctx.settings.server.max_body_bytes).await {
+    let body = match read_body(&req, payload, ctx.server.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return refuse(&*channel, NotifyError::Malformed(e.message)),
     };

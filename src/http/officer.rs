@@ -3,15 +3,14 @@
 
 use super::edge::{BearerToken, idempotency_key, parse_json, read_body, with_conn};
 use super::error::ApiError;
-use crate::context::AppContext;
 use crate::credentials::{self, Role};
 use crate::db::fines::{self, FineRow};
 use crate::domain::{DecisionNo, FineStatus};
 use crate::fines::issue::{self, IssueError, IssueRequest};
 use crate::fines::issue_write::{self, IssueInput};
-use crate::fines::view::{FineView, ViewContext};
+use crate::fines::view::FineView;
 use crate::fines::{bill, readable_by, void};
-use crate::payments::close;
+use crate::http::AppState;
 use crate::qr::cache::ImageKind;
 use crate::qr::render::{QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
@@ -21,27 +20,27 @@ use serde_json::json;
 
 const READERS: &[Role] = &[Role::Officer, Role::Admin];
 
-pub async fn violations(ctx: web::Data<AppContext>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub async fn violations(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     with_conn(&ctx, move |conn| token.authorize(conn, READERS)).await?;
-    let list: Vec<_> = ctx.settings.catalogue.all().collect();
+    let list: Vec<_> = ctx.catalogue.all().collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
-pub async fn districts(ctx: web::Data<AppContext>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub async fn districts(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     with_conn(&ctx, move |conn| token.authorize(conn, READERS)).await?;
-    let list: Vec<_> = ctx.settings.districts.all().collect();
+    let list: Vec<_> = ctx.districts.all().collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
 pub async fn issue_fine(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Nothing here touches the database: the request is parsed on this thread, and the writer
     // authorizes and checks it with the rest of its batch — 401 and 403 before a bad body.
-    let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
+    let body = read_body(&req, payload, ctx.server.max_body_bytes).await;
     let input = IssueInput {
         token_hash: credentials::hash_token(&token.plausible()?),
         idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
@@ -49,7 +48,7 @@ pub async fn issue_fine(
             .and_then(|body| parse_json::<IssueRequest>(&body))
             .map(|(request, raw)| (request, issue::request_hash(&raw)))
             .map_err(|e| match e.status {
-                StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.settings.server.max_body_bytes),
+                StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.server.max_body_bytes),
                 _ => IssueError::Malformed(e.message),
             }),
     };
@@ -65,7 +64,7 @@ pub async fn issue_fine(
 
 /// Loads a fine the caller may read. The credential is checked first (401/403), then the number
 /// (422 for bad check digits); an unknown fine or one of another district is 404.
-async fn readable_fine(ctx: &web::Data<AppContext>, token: BearerToken, raw_no: &str) -> Result<FineRow, ApiError> {
+async fn readable_fine(ctx: &web::Data<AppState>, token: BearerToken, raw_no: &str) -> Result<FineRow, ApiError> {
     let no = DecisionNo::parse(raw_no).map_err(ApiError::bad_decision_number);
     with_conn(ctx, move |conn| {
         let principal = token.authorize(conn, READERS)?;
@@ -79,12 +78,12 @@ async fn readable_fine(ctx: &web::Data<AppContext>, token: BearerToken, raw_no: 
 }
 
 pub async fn get_fine(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let fine = readable_fine(&ctx, token, &path).await?;
-    Ok(HttpResponse::Ok().json(FineView::from_row(&ViewContext::of(&ctx), &fine)))
+    Ok(HttpResponse::Ok().json(FineView::from_row(&ctx.view(), &fine)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,27 +92,27 @@ struct VoidRequest {
 }
 
 pub async fn void_fine(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let no = DecisionNo::parse(&path).map_err(ApiError::bad_decision_number);
-    let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await;
+    let body = read_body(&req, payload, ctx.server.max_body_bytes).await;
     let work_ctx = ctx.clone();
     let fine = with_conn(&ctx, move |conn| {
         let principal = token.authorize(conn, &[Role::Officer])?;
         let no = no?;
         let (request, _) = parse_json::<VoidRequest>(&body?)?;
-        let fine = void::void(&work_ctx, conn, &principal, no.as_str(), &request.reason)?;
+        let fine = void::void(&work_ctx.pool, &*work_ctx.clock, conn, &principal, no.as_str(), &request.reason)?;
         let orders = crate::db::channel_orders::for_fine(conn, no.as_str())?;
         Ok((fine, orders))
     })
     .await?;
     let (fine, orders) = fine;
-    close::close_in_background(ctx.clone().into_inner(), orders);
-    Ok(HttpResponse::Ok().json(FineView::from_row(&ViewContext::of(&ctx), &fine)))
+    ctx.closer.close_in_background(orders);
+    Ok(HttpResponse::Ok().json(FineView::from_row(&ctx.view(), &fine)))
 }
 
 /// The QR code is dead once the fine is paid or void: no image of it is handed out then.
@@ -125,9 +124,9 @@ fn check_printable(fine: &FineRow) -> Result<(), ApiError> {
     }
 }
 
-fn qr_matrix(ctx: &AppContext, fine: &FineRow) -> Result<Option<QrMatrix>, ApiError> {
+fn qr_matrix(ctx: &AppState, fine: &FineRow) -> Result<Option<QrMatrix>, ApiError> {
     let Ok(no) = DecisionNo::parse(&fine.decision_no) else { return Ok(None) };
-    match ViewContext::of(ctx).pay_url(&no, fine.qr_key_id) {
+    match ctx.view().pay_url(&no, fine.qr_key_id) {
         Some(url) => QrMatrix::encode(&url).map(Some).map_err(ApiError::internal),
         None => Ok(None),
     }
@@ -161,16 +160,14 @@ fn bad_px() -> ApiError {
 }
 
 /// The image of `kind` for a fine, from the cache or rendered on a blocking thread.
-async fn render(ctx: web::Data<AppContext>, fine: FineRow, kind: ImageKind) -> Result<web::Bytes, ApiError> {
+async fn render(ctx: web::Data<AppState>, fine: FineRow, kind: ImageKind) -> Result<web::Bytes, ApiError> {
     web::block(move || ctx.renders.get_or_render(&fine.decision_no, kind, || draw(&ctx, &fine, kind))).await?
 }
 
-fn draw(ctx: &AppContext, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
+fn draw(ctx: &AppState, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
     let matrix = qr_matrix(ctx, fine)?;
     let rendered = match (kind, &matrix) {
-        (ImageKind::Bill, _) => {
-            bill::render(fine, &ctx.settings.catalogue, &ctx.settings.bank.surcharge, matrix.as_ref())
-        }
+        (ImageKind::Bill, _) => bill::render(fine, &ctx.catalogue, &ctx.bank.surcharge, matrix.as_ref()),
         (_, None) => return Err(no_qr()),
         (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
         (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),
@@ -183,7 +180,7 @@ fn no_qr() -> ApiError {
 }
 
 pub async fn qr_svg(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -194,7 +191,7 @@ pub async fn qr_svg(
 }
 
 pub async fn qr_png(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
     path: web::Path<String>,
@@ -209,7 +206,7 @@ pub async fn qr_png(
 }
 
 pub async fn bill(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -3,8 +3,8 @@
 
 use super::edge::with_conn;
 use super::error::ApiError;
-use crate::context::AppContext;
 use crate::db::migrate;
+use crate::http::AppState;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
@@ -12,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(ctx: web::Data<AppContext>) -> HttpResponse {
+pub async fn readyz(ctx: web::Data<AppState>) -> HttpResponse {
     match with_conn(&ctx, |conn| migrate::is_current(conn).map_err(ApiError::unavailable)).await {
         Ok(true) => HttpResponse::Ok().json(json!({"status": "ready", "database": ctx.pool.backend().name()})),
         Ok(false) => HttpResponse::ServiceUnavailable().json(json!({"status": "migrations_pending"})),
@@ -23,7 +23,7 @@ pub async fn readyz(ctx: web::Data<AppContext>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(ctx: web::Data<AppContext>) -> HttpResponse {
+pub async fn metrics(ctx: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(ctx.metrics.render())
 }
 

@@ -5,8 +5,8 @@
 use super::edge::{parse_json, read_body};
 use super::error::ApiError;
 use crate::channels::ChannelKind;
-use crate::context::AppContext;
 use crate::db::channel_orders;
+use crate::http::AppState;
 use crate::payments::open::{self, OpenError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -19,12 +19,12 @@ struct PayRequest {
 }
 
 pub async fn pay(
-    ctx: web::Data<AppContext>,
+    ctx: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, ctx.settings.server.max_body_bytes).await?;
+    let body = read_body(&req, payload, ctx.server.max_body_bytes).await?;
     let no = ctx.signer.verify(&path).ok_or_else(ApiError::not_found)?;
     // The page's buttons post a form (no script needed); API clients post JSON.
     let from_form = req.content_type() == "application/x-www-form-urlencoded";
@@ -95,7 +95,7 @@ fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn unknown_channel(ctx: &AppContext, asked: &str) -> ApiError {
+fn unknown_channel(ctx: &AppState, asked: &str) -> ApiError {
     let offered: Vec<&str> = ctx.channels.kinds().into_iter().map(ChannelKind::as_str).collect();
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_channel", format!("channel {asked:?} is not offered"))
         .with_details(serde_json::json!({"offered": offered}))

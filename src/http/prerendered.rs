@@ -7,7 +7,7 @@
 //! the page: the test below renders every shape both ways and compares.
 
 use super::i18n::{Lang, Texts};
-use super::public::templates;
+use super::pages::templates;
 use minijinja::{HtmlEscape, context};
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -4,55 +4,28 @@
 
 use super::edge::read_conn;
 use super::error::ApiError;
-use super::i18n::{Lang, Texts};
+use super::i18n::Lang;
+use super::pages::{accepts_json, not_found, page_headers};
 use super::prerendered::{self, Field, Shape, Values};
 use super::receipt::ReceiptJson;
 use crate::channels::ChannelKind;
-use crate::context::AppContext;
 use crate::db::channel_orders::ChannelOrderRow;
-use crate::db::fines::{self, PageFine};
+use crate::db::pay_page::{self, PageFine};
 use crate::db::payments::{self, PaymentRow};
+use crate::domain::money::format_yuan;
 use crate::domain::plate::mask_plate;
 use crate::domain::qr_window::qr_active;
 use crate::domain::surcharge::SurchargeRule;
+use crate::domain::time::utc;
 use crate::domain::time::{rfc3339, shanghai_date, shanghai_wall_clock};
 use crate::domain::{Fen, FineStatus};
-use crate::fines::utc;
+use crate::http::AppState;
 use crate::payments::apply::Recorded;
 use crate::payments::query;
-use actix_web::http::header::{ACCEPT, ACCEPT_LANGUAGE};
+use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use minijinja::{Environment, context};
 use serde::Serialize;
-use std::sync::OnceLock;
-
-/// Pages carry a pay token in their URL: no caching, no referrer, no framing, only our script.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; \
-                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-pub(crate) fn templates() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        // Names ending in .html are auto-escaped. The templates are part of the binary and are
-        // checked by the tests, so a failure here cannot depend on input.
-        for (name, source) in [
-            ("base.html", include_str!("templates/base.html")),
-            ("pay.html", include_str!("templates/pay.html")),
-            ("not_found.html", include_str!("templates/not_found.html")),
-            ("receipt.html", include_str!("templates/receipt.html")),
-            ("lookup.html", include_str!("templates/lookup.html")),
-            ("admin.html", include_str!("templates/admin.html")),
-            ("admin_login.html", include_str!("templates/admin_login.html")),
-        ] {
-            if let Err(e) = env.add_template(name, source) {
-                log::error!("template {name}: {e}");
-            }
-        }
-        env
-    })
-}
 
 /// The page as JSON (`Accept: application/json`).
 #[derive(Debug, Serialize)]
@@ -114,7 +87,7 @@ impl PageState {
     }
 }
 
-pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let wants_json = accepts_json(&req);
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let Some(no) = ctx.signer.verify(&path) else {
@@ -144,7 +117,7 @@ pub async fn pay_page(ctx: web::Data<AppContext>, req: HttpRequest, path: web::P
     let (fine, receipt) = (&page.fine, page.receipt.as_ref().map(ReceiptJson::of));
     let now = ctx.clock.now();
     let state = PageState::of(fine, now);
-    let due_at_bank = amount_due_at_bank(&ctx.settings.bank.surcharge, fine, now);
+    let due_at_bank = amount_due_at_bank(&ctx.bank.surcharge, fine, now);
     let channels: Vec<&'static str> = match state {
         PageState::Pending => ctx.channels.kinds().into_iter().map(ChannelKind::as_str).collect(),
         _ => Vec::new(),
@@ -168,10 +141,10 @@ struct PageData {
     receipt: Option<PaymentRow>,
 }
 
-async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<PageData>, ApiError> {
+async fn load(ctx: &web::Data<AppState>, decision_no: &str) -> Result<Option<PageData>, ApiError> {
     let decision_no = decision_no.to_owned();
     read_conn(ctx, move |conn| {
-        let Some((fine, orders)) = fines::for_page(conn, &decision_no)? else { return Ok(None) };
+        let Some((fine, orders)) = pay_page::for_page(conn, &decision_no)? else { return Ok(None) };
         let (open_orders, receipt) = match FineStatus::parse(&fine.status) {
             Some(FineStatus::AwaitingPayment | FineStatus::PayableAtBank) => (orders, None),
             Some(FineStatus::Paid) => {
@@ -184,46 +157,20 @@ async fn load(ctx: &web::Data<AppContext>, decision_no: &str) -> Result<Option<P
     .await
 }
 
-pub(crate) fn accepts_json(req: &HttpRequest) -> bool {
-    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
-}
-
-pub(crate) fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
-    builder
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Content-Security-Policy", PAGE_CSP))
-        .insert_header(("Vary", "Accept, Accept-Language"));
-    builder
-}
-
-/// The same answer for a forged token, a token of an unknown key and an unknown fine.
-pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
-    if wants_json {
-        return actix_web::ResponseError::error_response(&ApiError::not_found());
-    }
-    let html = templates()
-        .get_template("not_found.html")
-        .and_then(|t| t.render(context! { t => Texts::value(lang) }))
-        .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
-    page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
-}
-
 /// What a bank would take for the fine today: the bank API's quote.
 fn amount_due_at_bank(rule: &SurchargeRule, fine: &PageFine, now: DateTime<Utc>) -> Fen {
-    Fen(crate::bank::quote::amount_due(rule, fine.amount_fen, utc(fine.issued_at), shanghai_date(now)).total_fen)
+    Fen(rule.amount_due(fine.amount_fen, utc(fine.issued_at), shanghai_date(now)).total_fen)
 }
 
 fn page_json(
-    ctx: &AppContext,
+    ctx: &AppState,
     fine: &PageFine,
     state: PageState,
     due_at_bank: Fen,
     channels: Vec<&'static str>,
     receipt: Option<ReceiptJson>,
 ) -> PageJson {
-    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+    let violation = ctx.catalogue.get(&fine.violation_code);
     PageJson {
         decision_no: fine.decision_no.clone(),
         status: fine.status.clone(),
@@ -255,9 +202,9 @@ struct PageView<'a> {
     token: &'a str,
 }
 
-fn render_page(ctx: &AppContext, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
+fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
     let PageView { state, due_at_bank, now, lang, .. } = *view;
-    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+    let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     let expires = fine.qr_expires_at.map(utc);
@@ -288,15 +235,4 @@ fn render_page(ctx: &AppContext, fine: &PageFine, view: &PageView<'_>) -> Result
         set(Field::ReceiptPaidLocal, receipt.paid_local());
     }
     prerendered::render(&shape, &values)
-}
-
-pub(crate) fn format_yuan(fen: Fen) -> String {
-    format!("¥{}.{:02}", fen.get() / 100, fen.get() % 100)
-}
-
-pub async fn pay_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(include_str!("assets/pay.js"))
 }

@@ -4,13 +4,14 @@
 
 use super::edge::read_conn;
 use super::i18n::{Lang, Texts};
-use super::public::{accepts_json, format_yuan, not_found, page_headers, templates};
-use crate::context::AppContext;
+use super::pages::{accepts_json, not_found, page_headers, templates};
 use crate::db::payments::{self, PaymentRow};
 use crate::db::{fines, fines::FineRow};
 use crate::domain::Fen;
+use crate::domain::money::format_yuan;
+use crate::domain::time::utc;
 use crate::domain::time::{rfc3339, shanghai_wall_clock};
-use crate::fines::utc;
+use crate::http::AppState;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
@@ -54,7 +55,7 @@ fn plausible(receipt_no: &str) -> bool {
     receipt_no.len() == 20 && receipt_no.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
-pub async fn receipt(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let wants_json = accepts_json(&req);
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let receipt_no = path.to_ascii_uppercase();
@@ -81,8 +82,8 @@ pub async fn receipt(ctx: web::Data<AppContext>, req: HttpRequest, path: web::Pa
     }
 }
 
-fn render(ctx: &AppContext, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -> Result<String, minijinja::Error> {
-    let violation = ctx.settings.catalogue.get(&fine.violation_code);
+fn render(ctx: &AppState, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -> Result<String, minijinja::Error> {
+    let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     templates().get_template("receipt.html")?.render(context! {

@@ -163,7 +163,7 @@ fn details_of(fine: &HandedOver) -> String {
     struct Details {
         qr_window_ended_at: Option<String>,
     }
-    let ended = fine.qr_expires_at.map(|at| crate::domain::time::rfc3339(crate::fines::utc(at)));
+    let ended = fine.qr_expires_at.map(|at| crate::domain::time::rfc3339(crate::domain::time::utc(at)));
     serde_json::to_string(&Details { qr_window_ended_at: ended }).unwrap_or_else(|_| "{}".into())
 }
 

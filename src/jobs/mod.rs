@@ -41,8 +41,11 @@ pub mod lease;
 pub mod prune;
 pub mod reconcile;
 pub mod scheduler;
+mod settings;
 
-use crate::config::{BankSettings, SchedulerSettings};
+pub use settings::{JobSettings, SchedulerSettings};
+
+use crate::bank::BankSettings;
 use crate::db::{DbConnection, DbPool};
 use crate::domain::time::Clock;
 use crate::payments::ChannelSet;

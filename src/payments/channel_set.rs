@@ -4,11 +4,13 @@
 
 use crate::channels::alipay::{AlipayClient, AlipayConfig};
 use crate::channels::crypto::{Certificate, RsaPublicKey, RsaSigningKey};
+use crate::channels::settings::{
+    AlipaySettings, ChannelSettings, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
+};
 use crate::channels::unionpay::{UnionpayClient, UnionpayConfig};
 use crate::channels::wechat::protocol::Verifier;
 use crate::channels::wechat::{WechatConfig, WechatPay};
 use crate::channels::{ChannelKind, PaymentChannel};
-use crate::config::{AlipaySettings, ChannelSettings, UnionpaySettings, WechatSettings};
 use crate::domain::time::Clock;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,7 +48,7 @@ impl Endpoints<'_> {
         base_url: &str,
         path: &str,
     ) -> Result<String, ChannelSetupError> {
-        if base_url != crate::config::SIMULATOR_BASE_URL {
+        if base_url != SIMULATOR_BASE_URL {
             return Ok(base_url.to_owned());
         }
         self.simulator_url.map(|url| format!("{url}{path}")).ok_or_else(|| ChannelSetupError {

@@ -9,6 +9,7 @@ use crate::channels::CloseOutcome;
 use crate::db::DbPool;
 use crate::db::channel_orders::{self, ChannelOrderRow};
 use crate::domain::time::Clock;
+use std::sync::Arc;
 
 /// What closing one order ended in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,19 +20,35 @@ pub enum Closed {
     Failed(String),
 }
 
-/// Closes the open orders among `orders` on a task of their own, so the answer that made them
-/// pointless (a void, a bank's payment) does not wait for the channels; wakes the refund worker
-/// when a payer had paid one meanwhile and the payment is to be returned.
-pub fn close_in_background(ctx: std::sync::Arc<crate::context::AppContext>, orders: Vec<ChannelOrderRow>) {
-    if !orders.iter().any(|o| o.status == "open") {
-        return;
-    }
-    actix_web::rt::spawn(async move {
-        let closed = close_orders(&ctx.channels, &ctx.payments, &ctx.pool, &*ctx.clock, &orders).await;
-        if closed.iter().any(|(_, c)| matches!(c, Closed::Paid(Recorded::Refunding { .. }))) {
-            ctx.refund_wake.notify_one();
+/// Closes the orders of fines that stopped being payable by QR while someone waits for an answer
+/// (a void, a bank's payment): what closing needs, held once so such a request can hand its
+/// orders over and answer at once.
+#[derive(Clone)]
+pub struct OrderCloser {
+    pub channels: ChannelSet,
+    pub writer: PaymentWriter,
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the refund worker when a payer had paid an order meanwhile.
+    pub refund_wake: Arc<tokio::sync::Notify>,
+}
+
+impl OrderCloser {
+    /// Closes the open orders among `orders` on a task of their own, so the answer that made them
+    /// pointless does not wait for the channels; wakes the refund worker when a payer had paid one
+    /// meanwhile and the payment is to be returned.
+    pub fn close_in_background(&self, orders: Vec<ChannelOrderRow>) {
+        if !orders.iter().any(|o| o.status == "open") {
+            return;
         }
-    });
+        let closer = self.clone();
+        actix_web::rt::spawn(async move {
+            let closed = close_orders(&closer.channels, &closer.writer, &closer.pool, &*closer.clock, &orders).await;
+            if closed.iter().any(|(_, c)| matches!(c, Closed::Paid(Recorded::Refunding { .. }))) {
+                closer.refund_wake.notify_one();
+            }
+        });
+    }
 }
 
 /// Closes every open order in `orders`, one channel call each.

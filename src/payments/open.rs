@@ -9,8 +9,8 @@ use crate::channels::{ChannelError, ChannelKind, CreatedOrder, OrderRequest};
 use crate::db::channel_orders::{self, ChannelOrderRow, NewChannelOrder};
 use crate::db::{DbConnection, DbPool, fines};
 use crate::domain::qr_window::qr_active;
+use crate::domain::time::utc;
 use crate::domain::{Fen, FineStatus};
-use crate::fines::utc;
 use chrono::{DateTime, SubsecRound, Utc};
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelKind, OrderRef, OrderStatus, PaymentChannel};
 use crate::db::channel_orders::ChannelOrderRow;
-use crate::fines::utc;
+use crate::domain::time::utc;
 use std::sync::Arc;
 
 /// Queries each open order and records the payments found. Returns what was recorded; a channel

@@ -3,7 +3,7 @@
 //! (by a refund number the channel treats as its idempotency key), then asks again, with growing
 //! pauses, until the channel says it succeeded or gave up. Any instance may run it: asking twice
 //! is the same refund, and the final state is written with a conditional update. The `refunds`
-//! job (`crate::jobs`) runs its passes.
+//! job runs its passes.
 
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelError, ChannelKind, RefundRequest, RefundStatus};
@@ -11,7 +11,7 @@ use crate::db::refunds::{self, RefundRow};
 use crate::db::{DbPool, audit};
 use crate::domain::Fen;
 use crate::domain::time::Clock;
-use crate::fines::utc;
+use crate::domain::time::utc;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,4 +4,5 @@
 pub mod bill;
 pub mod cache;
 pub mod render;
+pub mod settings;
 pub mod token;

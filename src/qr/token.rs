@@ -2,8 +2,7 @@
 //! truncated to 80 bits, in upper-case base32 so the whole URL stays in QR alphanumeric mode and
 //! fits a version-3 symbol. The key id lets keys rotate without invalidating printed bills.
 
-use crate::config::QrSettings;
-use crate::domain::DecisionNo;
+use crate::domain::{DecisionNo, Secret};
 use data_encoding::BASE32_NOPAD;
 use ring::hmac;
 use std::collections::BTreeMap;
@@ -22,13 +21,10 @@ pub struct QrSigner {
 }
 
 impl QrSigner {
-    pub fn new(settings: &QrSettings) -> Self {
-        let keys = settings
-            .keys
-            .iter()
-            .map(|(id, secret)| (*id, hmac::Key::new(hmac::HMAC_SHA256, secret.expose())))
-            .collect();
-        QrSigner { current: settings.current_key, keys }
+    /// Signs new tokens with key `current`; verifies tokens made with any of `keys`.
+    pub fn new(current: u8, keys: &BTreeMap<u8, Secret>) -> Self {
+        let keys = keys.iter().map(|(id, secret)| (*id, hmac::Key::new(hmac::HMAC_SHA256, secret.expose()))).collect();
+        QrSigner { current, keys }
     }
 
     pub fn current_key(&self) -> u8 {
@@ -84,17 +80,10 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
-    use crate::domain::qr_window::QrWindowPolicy;
 
     fn signer(current: u8, ids: &[u8]) -> QrSigner {
-        let keys = ids.iter().map(|id| (*id, Secret::for_tests(&[*id; 32]))).collect();
-        QrSigner::new(&QrSettings {
-            policy: QrWindowPolicy::Fixed(chrono::Duration::hours(4)),
-            current_key: current,
-            keys,
-            render_cache_entries: 1,
-        })
+        let keys = ids.iter().map(|id| (*id, Secret::new(vec![*id; 32]))).collect();
+        QrSigner::new(current, &keys)
     }
 
     fn no() -> DecisionNo {

@@ -6,12 +6,12 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use finepay::app::Application;
+use finepay::app::Settings;
 use finepay::channels::sim::{Delivery, SimPayment};
-use finepay::config::Settings;
-use finepay::context::AppContext;
 use finepay::credentials::{self, Binding};
 use finepay::db::schema::{audit_log, fines, idempotency_keys};
 use finepay::domain::time::{Clock, ManualClock};
+use finepay::http::AppState;
 use finepay::jobs::{Job, RunOutcome};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -71,7 +71,7 @@ fn random_suffix() -> String {
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
-    pub ctx: actix_web::web::Data<AppContext>,
+    pub ctx: actix_web::web::Data<AppState>,
     pub clock: Arc<ManualClock>,
     pub db: TestDb,
     /// The channel simulator `serve` started (it shares the test's clock), and its address.

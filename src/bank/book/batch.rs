@@ -1,5 +1,5 @@
 //! A statement batch's book: the records and fines its lines name are read up front with a few
-//! `IN (…)` queries, the rules of [`crate::bank::settle`] run line by line against that set — so a
+//! `IN (…)` queries, the settlement rules (`settle.rs`) run line by line against that set — so a
 //! line sees what earlier lines of the batch did — and what they add is written at the end with
 //! multi-row inserts. The updates that settle fines are gathered too and run together — on
 //! PostgreSQL as one statement, each fine still settled by its own conditional row update — before

@@ -4,7 +4,9 @@
 //! the daemon.
 
 pub mod alipay;
+pub mod fixtures;
 pub mod payer;
+pub mod settings;
 pub mod setup;
 pub mod unionpay;
 pub mod wechat;

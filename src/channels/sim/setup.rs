@@ -6,65 +6,65 @@
 use super::Simulator;
 use super::alipay::{AlipaySim, AlipaySimConfig};
 use super::payer::PayerState;
+use super::settings::SimulatorSettings;
 use super::unionpay::{UnionpaySim, UnionpaySimConfig};
 use super::wechat::{WechatSim, WechatSimConfig};
 use crate::channels::crypto::{Certificate, RsaSigningKey};
-use crate::config::Settings;
+use crate::channels::settings::ChannelSettings;
 use crate::domain::time::Clock;
-use std::path::Path;
 use std::sync::Arc;
 
 /// How long the simulated channels take to settle a refund.
 const REFUND_SETTLES_AFTER_SECONDS: i64 = 1;
 
-/// The simulator for `settings`, its pay links under `public_url` (its own address).
-pub fn from_settings(settings: &Settings, public_url: &str, clock: Arc<dyn Clock>) -> Result<Simulator, String> {
-    let keys = &settings.simulator.keys;
+/// The simulator of the channels in `channels`, its pay links under `public_url` (its own address).
+pub fn from_settings(
+    settings: &SimulatorSettings,
+    channels: &ChannelSettings,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<Simulator, String> {
+    let keys = &settings.keys;
     let mut simulator = Simulator::default();
-    if let Some(wechat) = &settings.channels.wechat {
+    if let Some(wechat) = &channels.wechat {
         let merchant = Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| format!("wechat: {e}"))?;
-        let platform = Certificate::from_pem(&read(keys, "wechat_platform.cert.pem")?).map_err(|e| e.to_string())?;
+        let platform = Certificate::from_pem(&keys.wechat_platform_certificate).map_err(|e| e.to_string())?;
         let config = WechatSimConfig {
             appid: wechat.appid.clone(),
             mchid: wechat.mchid.clone(),
             merchant_keys: [(merchant.serial_hex, merchant.public_key)].into(),
             signing_serial: platform.serial_hex,
-            signing_key: RsaSigningKey::from_pem(&read(keys, "wechat_platform.key.pem")?).map_err(|e| e.to_string())?,
+            signing_key: RsaSigningKey::from_pem(&keys.wechat_platform_key).map_err(|e| e.to_string())?,
             apiv3_key: wechat.apiv3_key.expose().to_vec(),
             pay_link_base: format!("{public_url}/sim/wechat/pay"),
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
         };
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));
     }
-    if let Some(alipay) = &settings.channels.alipay {
+    if let Some(alipay) = &channels.alipay {
         let app_key = RsaSigningKey::from_pem(&alipay.app_private_key).map_err(|e| format!("alipay: {e}"))?;
         let config = AlipaySimConfig {
             app_id: alipay.app_id.clone(),
             seller_id: alipay.seller_id.clone(),
             // What the merchant would upload to Alipay: the app key's public half.
             app_public_key: app_key.public_key(),
-            signing_key: RsaSigningKey::from_pem(&read(keys, "alipay_platform.key.pem")?).map_err(|e| e.to_string())?,
+            signing_key: RsaSigningKey::from_pem(&keys.alipay_platform_key).map_err(|e| e.to_string())?,
             pay_link_base: format!("{public_url}/sim/alipay/pay"),
         };
         simulator.alipay = Some(AlipaySim::new(config, clock.clone()));
     }
-    if let Some(unionpay) = &settings.channels.unionpay {
+    if let Some(unionpay) = &channels.unionpay {
         let merchant = Certificate::from_pem(&unionpay.signing_certificate).map_err(|e| format!("unionpay: {e}"))?;
         let config = UnionpaySimConfig {
             mer_id: unionpay.mer_id.clone(),
             merchant_certs: [(merchant.serial_decimal, merchant.public_key)].into(),
-            signing_key: RsaSigningKey::from_pem(&read(keys, "unionpay_sign.key.pem")?).map_err(|e| e.to_string())?,
-            signing_cert_pem: read(keys, "unionpay_sign.cert.pem")?,
+            signing_key: RsaSigningKey::from_pem(&keys.unionpay_signing_key).map_err(|e| e.to_string())?,
+            signing_cert_pem: keys.unionpay_signing_certificate.clone(),
             pay_link_base: format!("{public_url}/sim/unionpay/pay"),
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
         };
         simulator.unionpay = Some(UnionpaySim::new(config, clock.clone()));
     }
-    simulator.payer = PayerState::new(settings.simulator.retry_scale);
+    simulator.payer = PayerState::new(settings.retry_scale);
     Ok(simulator)
-}
-
-fn read(dir: &Path, name: &str) -> Result<String, String> {
-    let path = dir.join(name);
-    std::fs::read_to_string(&path).map_err(|e| format!("simulator key {}: {e}", path.display()))
 }

@@ -3,17 +3,8 @@
 //! failures per decision number, both over a sliding window.
 
 use super::{ConfigError, invalid, positive};
+use crate::http::LookupSettings;
 use serde::Deserialize;
-use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub struct LookupSettings {
-    /// Lookups one client address may make per window (right or wrong).
-    pub attempts_per_address: u32,
-    /// Wrong codes one decision number may receive per window, from all addresses together.
-    pub failures_per_fine: u32,
-    pub window: Duration,
-}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawLookup {

@@ -3,8 +3,8 @@
 //! refused at the batch's end, and the batch run again settling as it decides ends as a single
 //! payment would. Staged on one SQLite connection by changing the fine behind the book's back.
 
-use super::batch::{BatchBook, is_lost_race};
-use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
+use super::book::batch::{BatchBook, is_lost_race};
+use super::settle::{self, BankReport, Outcome, Recorded, Source};
 use crate::db::fines::{self, NewFine};
 use crate::db::{DbPool, bank_payments, migrate};
 use crate::domain::surcharge::SurchargeRule;
@@ -21,24 +21,12 @@ fn pool_with_a_fine(dir: &tempfile::TempDir) -> DbPool {
     let fine = NewFine {
         decision_no: FINE,
         district_code: "110109",
-        verification_code: "482913",
-        violation_code: "1625",
-        subject_kind: "motor_vehicle",
-        plate: Some("京A12345"),
-        plate_type: Some("02"),
         location: "门头沟区",
-        occurred_at: at,
-        delivery: "print",
-        amount_fen: 20000,
-        points: 6,
         status: "payable_at_bank",
         credential_id: "test",
-        officer_id: "0001",
-        device_id: "hh-01",
-        issued_at: at,
         qr_expires_at: None,
         qr_key_id: None,
-        updated_at: at,
+        ..NewFine::template(at)
     };
     let mut conn = pool.get().expect("connection");
     fines::insert(&mut conn, &fine).expect("fine");

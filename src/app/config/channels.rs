@@ -7,80 +7,15 @@
 //! this machine must not use any of them: with the simulator's platform key anyone could forge a
 //! notification. That is refused at start.
 
-use super::{ConfigError, Secret, invalid, is_loopback_url, positive};
+use super::files::{join, read_text};
+use super::{ConfigError, invalid, is_loopback_url, positive};
+use crate::channels::settings::{
+    AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
+};
+use crate::channels::sim::fixtures::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
+use crate::channels::sim::settings::{SimulatorKeys, SimulatorSettings};
+use crate::domain::Secret;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub struct ChannelSettings {
-    /// Deadline of each call to a channel.
-    pub timeout: Duration,
-    /// Where channels send notifications: `<notify_base_url>/notify/<channel>`. `loopback` means
-    /// this server on 127.0.0.1 at the port it bound.
-    pub notify_base_url: String,
-    /// First wait before asking a channel about a pending refund again; doubles up to the max.
-    pub refund_retry: Duration,
-    pub refund_retry_max: Duration,
-    pub wechat: Option<WechatSettings>,
-    pub alipay: Option<AlipaySettings>,
-    pub unionpay: Option<UnionpaySettings>,
-}
-
-#[derive(Debug, Clone)]
-pub struct AlipaySettings {
-    /// The gateway itself (`…/gateway.do`), or `simulator`.
-    pub gateway_url: String,
-    pub app_id: String,
-    /// The merchant's Alipay user id (`2088…`).
-    pub seller_id: String,
-    /// The app's private key (PEM), which signs requests.
-    pub app_private_key: String,
-    /// Alipay's public key (PEM), which answers and notifications are verified with.
-    pub alipay_public_key: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct UnionpaySettings {
-    pub base_url: String,
-    /// Where statement files are asked for; "simulator" with the simulator.
-    pub file_transfer_url: String,
-    pub mer_id: String,
-    /// The merchant signing certificate (its decimal serial is the `certId`) and its key.
-    pub signing_certificate: String,
-    pub signing_key: String,
-    /// UnionPay's root and middle certificates, which every `signPubKeyCert` must chain to.
-    pub root_certificate: String,
-    pub middle_certificate: String,
-    pub validate_cn_name: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct WechatSettings {
-    pub base_url: String,
-    pub appid: String,
-    pub mchid: String,
-    /// The merchant API certificate (its serial names the signing key) and its private key.
-    pub merchant_certificate: String,
-    pub merchant_key: String,
-    pub apiv3_key: Secret,
-    /// WeChat Pay platform certificates (PEM text), for answers and notifications.
-    pub platform_certificates: Vec<String>,
-    /// Public-key mode: the WeChat Pay public key (PEM text) and its id (`PUB_KEY_ID_…`).
-    pub public_key: Option<(String, String)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SimulatorSettings {
-    /// Whether `serve` starts the simulator beside the daemon.
-    pub enabled: bool,
-    /// A loopback address; port 0 picks a free port.
-    pub listen: String,
-    /// The simulator's keys and certificates.
-    pub keys: PathBuf,
-    /// Multiplies the channels' notification retry intervals (1.0 is the real schedule).
-    pub retry_scale: f64,
-}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawChannels {
@@ -100,8 +35,8 @@ struct RawAlipay {
     gateway_url: String,
     app_id: String,
     seller_id: String,
-    app_private_key: PathBuf,
-    alipay_public_key: PathBuf,
+    app_private_key: String,
+    alipay_public_key: String,
 }
 
 impl RawAlipay {
@@ -125,10 +60,10 @@ struct RawUnionpay {
     base_url: String,
     file_transfer_url: String,
     mer_id: String,
-    signing_certificate: PathBuf,
-    signing_key: PathBuf,
-    root_certificate: PathBuf,
-    middle_certificate: PathBuf,
+    signing_certificate: String,
+    signing_key: String,
+    root_certificate: String,
+    middle_certificate: String,
     validate_cn_name: bool,
 }
 
@@ -137,7 +72,7 @@ impl RawUnionpay {
         const KEY: &str = "channels.unionpay";
         let base_url = base_url(KEY, &self.base_url)?;
         let production = base_url != SIMULATOR_BASE_URL && !is_loopback_url(&base_url);
-        let read = |path: &Path| read_pem(KEY, path, production);
+        let read = |path: &str| read_pem(KEY, path, production);
         if production && !self.validate_cn_name {
             return Err(invalid(KEY, "validate_cn_name may be off only for UnionPay's test environment"));
         }
@@ -160,13 +95,13 @@ struct RawWechat {
     base_url: String,
     appid: String,
     mchid: String,
-    merchant_certificate: PathBuf,
-    merchant_key: PathBuf,
+    merchant_certificate: String,
+    merchant_key: String,
     apiv3_key: String,
     #[serde(default)]
-    platform_certificates: Vec<PathBuf>,
+    platform_certificates: Vec<String>,
     #[serde(default)]
-    public_key: Option<PathBuf>,
+    public_key: Option<String>,
     #[serde(default)]
     public_key_id: Option<String>,
 }
@@ -175,7 +110,7 @@ struct RawWechat {
 pub(super) struct RawSimulator {
     enabled: bool,
     listen: String,
-    keys: PathBuf,
+    keys: String,
     retry_scale: f64,
 }
 
@@ -209,7 +144,7 @@ impl RawWechat {
         const KEY: &str = "channels.wechat";
         let base_url = base_url(KEY, &self.base_url)?;
         let production = base_url != SIMULATOR_BASE_URL && !is_loopback_url(&base_url);
-        let read = |path: &Path| read_pem(KEY, path, production);
+        let read = |path: &str| read_pem(KEY, path, production);
         let apiv3_key = self.apiv3_key.trim().as_bytes().to_vec();
         if apiv3_key.len() != 32 {
             return Err(invalid(KEY, "apiv3_key must be the 32-character APIv3 key"));
@@ -233,7 +168,7 @@ impl RawWechat {
             mchid: non_empty(KEY, "mchid", self.mchid)?,
             merchant_certificate: read(&self.merchant_certificate)?,
             merchant_key: read(&self.merchant_key)?,
-            apiv3_key: Secret(apiv3_key),
+            apiv3_key: Secret::new(apiv3_key),
             platform_certificates,
             public_key,
         })
@@ -248,79 +183,29 @@ impl RawSimulator {
         if !(self.retry_scale > 0.0 && self.retry_scale <= 1.0) {
             return Err(invalid("simulator.retry_scale", "must be above 0 and at most 1"));
         }
-        Ok(SimulatorSettings {
-            enabled: self.enabled,
-            listen: self.listen,
-            keys: self.keys,
-            retry_scale: self.retry_scale,
-        })
+        let read = |file: &str| read_text(&join(&self.keys, file)).map_err(|e| invalid("simulator.keys", e));
+        let [a, b, c, d, e] = SimulatorKeys::FILES;
+        let keys = SimulatorKeys::from_files([read(a)?, read(b)?, read(c)?, read(d)?, read(e)?]);
+        Ok(SimulatorSettings { enabled: self.enabled, listen: self.listen, keys, retry_scale: self.retry_scale })
     }
 }
 
-/// The notify base URL that means "this server, on loopback, at the port it bound" (tests).
-pub const NOTIFY_LOOPBACK: &str = "loopback";
-
-/// The simulator's APIv3 key (config/default.toml).
-pub const SIMULATOR_APIV3_KEY: &str = "finepay-simulator-apiv3-key-0032";
-
-/// Every key and certificate in `config/simulator/`, to recognise them wherever they are copied.
-const SIMULATOR_FIXTURES: &[&str] = &[
-    include_str!("../../config/simulator/alipay_app.key.pem"),
-    include_str!("../../config/simulator/alipay_app.pub.pem"),
-    include_str!("../../config/simulator/alipay_platform.key.pem"),
-    include_str!("../../config/simulator/alipay_platform.pub.pem"),
-    include_str!("../../config/simulator/unionpay_merchant.cert.pem"),
-    include_str!("../../config/simulator/unionpay_merchant.key.pem"),
-    include_str!("../../config/simulator/unionpay_middle.cert.pem"),
-    include_str!("../../config/simulator/unionpay_other_cn.cert.pem"),
-    include_str!("../../config/simulator/unionpay_other_cn.key.pem"),
-    include_str!("../../config/simulator/unionpay_test_cn.cert.pem"),
-    include_str!("../../config/simulator/unionpay_test_cn.key.pem"),
-    include_str!("../../config/simulator/unionpay_middle.key.pem"),
-    include_str!("../../config/simulator/unionpay_root.cert.pem"),
-    include_str!("../../config/simulator/unionpay_root.key.pem"),
-    include_str!("../../config/simulator/unionpay_sign.cert.pem"),
-    include_str!("../../config/simulator/unionpay_sign.key.pem"),
-    include_str!("../../config/simulator/wechat_merchant.cert.pem"),
-    include_str!("../../config/simulator/wechat_merchant.key.pem"),
-    include_str!("../../config/simulator/wechat_platform.cert.pem"),
-    include_str!("../../config/simulator/wechat_platform.key.pem"),
-    include_str!("../../config/simulator/wechat_pubkey.key.pem"),
-];
-
-/// Whether `pem` holds (or is) one of the simulator's public test keys or certificates.
-pub fn is_simulator_fixture(pem: &str) -> bool {
-    let blocks = |text: &str| -> Vec<String> {
-        text.split("-----END")
-            .filter_map(|part| part.split_once("-----BEGIN").map(|(_, body)| body.split_whitespace().collect()))
-            .collect()
-    };
-    let given = blocks(pem);
-    SIMULATOR_FIXTURES.iter().flat_map(|fixture| blocks(fixture)).any(|block| given.contains(&block))
-}
-
 /// Reads a PEM file named in `[channels]`; a production channel refuses the simulator's keys.
-pub(super) fn read_pem(key: &'static str, path: &Path, production: bool) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
+fn read_pem(key: &'static str, path: &str, production: bool) -> Result<String, ConfigError> {
+    let text = read_text(path).map_err(|e| invalid(key, e))?;
     if !text.contains("-----BEGIN") {
-        return Err(invalid(key, format!("{} is not a PEM file", path.display())));
+        return Err(invalid(key, format!("{path} is not a PEM file")));
     }
     if production && is_simulator_fixture(&text) {
         return Err(invalid(
             key,
-            format!(
-                "{} is one of the simulator's public test keys; a real channel needs the merchant's own",
-                path.display()
-            ),
+            format!("{path} is one of the simulator's public test keys; a real channel needs the merchant's own"),
         ));
     }
     Ok(text)
 }
 
-/// The base URL that means "the simulator `serve` starts" (its port is known only once it runs).
-pub const SIMULATOR_BASE_URL: &str = "simulator";
-
-pub(super) fn base_url(key: &'static str, raw: &str) -> Result<String, ConfigError> {
+fn base_url(key: &'static str, raw: &str) -> Result<String, ConfigError> {
     let url = raw.trim().trim_end_matches('/');
     if url == SIMULATOR_BASE_URL {
         return Ok(url.to_owned());
@@ -334,7 +219,7 @@ pub(super) fn base_url(key: &'static str, raw: &str) -> Result<String, ConfigErr
     Ok(url.to_owned())
 }
 
-pub(super) fn non_empty(key: &'static str, field: &str, value: String) -> Result<String, ConfigError> {
+fn non_empty(key: &'static str, field: &str, value: String) -> Result<String, ConfigError> {
     let value = value.trim().to_owned();
     if value.is_empty() {
         return Err(invalid(key, format!("{field} must not be empty")));

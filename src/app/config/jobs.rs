@@ -3,32 +3,11 @@
 //! line is parsed at start, so a typo stops boot instead of silently never running a job.
 
 use super::{ConfigError, invalid, positive};
-use crate::jobs::Job;
+use crate::jobs::{Job, JobSettings, SchedulerSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub struct JobSettings {
-    /// The schedule of every job that is switched on.
-    pub schedules: BTreeMap<Job, cron::Schedule>,
-    pub scheduler: SchedulerSettings,
-}
-
-#[derive(Debug, Clone)]
-pub struct SchedulerSettings {
-    /// How long a lease lasts unless renewed: another instance takes a job over this long after
-    /// the one running it died.
-    pub lease: Duration,
-    /// Fines handed to the bank channel per transaction.
-    pub expire_batch: usize,
-    /// Channel calls in flight at once per channel while expiring orders.
-    pub channel_concurrency: usize,
-    /// How many statement days each reconcile run looks at, yesterday first.
-    pub reconcile_days: u32,
-    pub idempotency_retention: Duration,
-}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawScheduler {
@@ -79,7 +58,7 @@ pub(super) fn validate(jobs: BTreeMap<String, String>, raw: RawScheduler) -> Res
 
 /// A cron line with seconds first: six fields (or seven, with years). The cron crate would also
 /// take some five-field lines by reading them differently; they are refused here.
-pub fn parse_schedule(line: &str) -> Result<cron::Schedule, String> {
+fn parse_schedule(line: &str) -> Result<cron::Schedule, String> {
     let fields = line.split_whitespace().count();
     if !(6..=7).contains(&fields) {
         return Err(format!(

@@ -1,19 +1,24 @@
-//! The application: connects the database, applies migrations, binds the listener (port 0 picks
-//! a free one, as the tests do) and serves until stopped. `main.rs` and the tests both start
-//! finepay through here, so the tests exercise the production wiring.
+//! The composition root: reads the settings, connects the database, applies migrations, binds the
+//! listener (port 0 picks a free one, as the tests do), hands each module the parts of the
+//! settings it uses, and serves until stopped. `main.rs` and the tests both start finepay through
+//! here, so the tests exercise the production wiring.
 
+pub mod config;
+
+pub use config::{ConfigError, Settings};
+
+use crate::channels::settings::NOTIFY_LOOPBACK;
 use crate::channels::sim::{self, SimServer};
-use crate::config::NOTIFY_LOOPBACK;
-use crate::config::Settings;
-use crate::context::AppContext;
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::fines::issue_write::{self, IssueEnv};
+use crate::http::AppState;
 use crate::http::lookup::LookupLimits;
 use crate::http::{self, metrics};
 use crate::jobs::{self, JobEnv, scheduler};
 use crate::payments::apply;
 use crate::payments::channel_set::{ChannelSet, ChannelSetupError, Endpoints};
+use crate::payments::close::OrderCloser;
 use crate::payments::refunds::RefundDriver;
 use crate::qr::cache::RenderCache;
 use crate::qr::token::QrSigner;
@@ -26,7 +31,7 @@ use std::sync::Arc;
 pub struct Application {
     port: u16,
     server: Server,
-    context: web::Data<AppContext>,
+    context: web::Data<AppState>,
     simulator: Option<SimServer>,
 }
 
@@ -66,7 +71,15 @@ impl Application {
         };
         let issues = issue_write::start_writer(
             &pool,
-            IssueEnv { settings: settings.clone(), signer: QrSigner::new(&settings.qr), clock: clock.clone() },
+            IssueEnv {
+                catalogue: settings.catalogue.clone(),
+                districts: settings.districts.clone(),
+                qr_policy: settings.qr.policy,
+                public_base_url: settings.server.public_base_url.clone(),
+                signer: signer(&settings),
+                clock: clock.clone(),
+                write_timeout: settings.database.write_timeout,
+            },
         )
         .map_err(|source| StartError::Bind { address: "issue writer thread".into(), source })?;
         let simulator = if settings.simulator.enabled { Some(start_simulator(&settings, &clock)?) } else { None };
@@ -82,19 +95,31 @@ impl Application {
         let refund_wake = Arc::new(tokio::sync::Notify::new());
         let jobs = job_env(&settings, &pool, &channels, &payments, &clock);
         scheduler::start(&jobs, &settings.jobs.schedules, &refund_wake);
-        let context = web::Data::new(AppContext {
+        let closer = OrderCloser {
+            channels: channels.clone(),
+            writer: payments.clone(),
+            pool: pool.clone(),
+            clock: clock.clone(),
+            refund_wake: refund_wake.clone(),
+        };
+        let context = web::Data::new(AppState {
             jobs,
             channels,
             payments,
+            closer,
             refund_wake,
             issues,
-            signer: QrSigner::new(&settings.qr),
-            lookup_limits: LookupLimits::new(&settings),
+            signer: signer(&settings),
+            lookup_limits: LookupLimits::new(&settings.lookup),
             renders: RenderCache::new(settings.qr.render_cache_entries),
             metrics: metrics::Metrics::default(),
             pool,
             clock,
-            settings,
+            schedules: settings.jobs.schedules,
+            server: settings.server,
+            catalogue: settings.catalogue,
+            districts: settings.districts,
+            bank: settings.bank,
         });
         let app_context = context.clone();
         let server = HttpServer::new(move || {
@@ -116,7 +141,7 @@ impl Application {
         self.port
     }
 
-    pub fn context(&self) -> web::Data<AppContext> {
+    pub fn context(&self) -> web::Data<AppState> {
         self.context.clone()
     }
 
@@ -134,6 +159,10 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+fn signer(settings: &Settings) -> QrSigner {
+    QrSigner::new(settings.qr.current_key, &settings.qr.keys)
 }
 
 /// What the scheduled jobs work with, sharing the daemon's pool, channels and payment writer.
@@ -186,7 +215,8 @@ pub fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Si
     let listener =
         TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;
     let port = listener.local_addr().map_err(|source| StartError::Bind { address: address.clone(), source })?.port();
-    let simulator = sim::setup::from_settings(settings, &format!("http://127.0.0.1:{port}"), clock.clone())
+    let public_url = format!("http://127.0.0.1:{port}");
+    let simulator = sim::setup::from_settings(&settings.simulator, &settings.channels, &public_url, clock.clone())
         .map_err(StartError::Simulator)?;
     let server = sim::start_on(listener, simulator).map_err(|source| StartError::Bind { address, source })?;
     log::info!("channel simulator listening on port {}", server.port);

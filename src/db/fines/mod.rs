@@ -2,11 +2,12 @@
 //! the expected current status; the caller learns from the row count whether it won.
 
 use super::DbConnection;
-use super::channel_orders::ChannelOrderRow;
-use super::fine_statements::{HandOver, MOVE, MOVE_RETURNING, MarkPaid, PICK};
-use super::schema::{channel_orders, fines};
+mod statements;
+
+use super::schema::fines;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use statements::{HandOver, MOVE, MOVE_RETURNING, MarkPaid, PICK, SettleManyAtBank};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = fines)]
@@ -37,37 +38,6 @@ pub struct FineRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// What the pay page shows of a fine.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = fines)]
-pub struct PageFine {
-    pub decision_no: String,
-    pub violation_code: String,
-    pub plate: Option<String>,
-    pub amount_fen: i64,
-    pub status: String,
-    pub issued_at: NaiveDateTime,
-    pub qr_expires_at: Option<NaiveDateTime>,
-}
-
-/// The fine behind a pay page with its channel orders, in one statement — so in one read
-/// transaction, with only the columns the page shows: every scan of a bill runs this.
-pub fn for_page(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<(PageFine, Vec<ChannelOrderRow>)>> {
-    let rows: Vec<(PageFine, Option<ChannelOrderRow>)> = super::on_concrete!(conn, |c| {
-        fines::table
-            .left_join(channel_orders::table)
-            .filter(fines::decision_no.eq(decision_no))
-            .select((PageFine::as_select(), Option::<ChannelOrderRow>::as_select()))
-            .load(c)
-    })?;
-    let mut rows = rows.into_iter();
-    let Some((fine, first)) = rows.next() else { return Ok(None) };
-    let mut orders: Vec<ChannelOrderRow> = first.into_iter().chain(rows.filter_map(|(_, order)| order)).collect();
-    // Sorted here: an ORDER BY would make SQLite build a temporary b-tree for three rows at most.
-    orders.sort_by(|a, b| a.out_trade_no.cmp(&b.out_trade_no));
-    Ok(Some((fine, orders)))
-}
-
 #[derive(Debug, Insertable)]
 #[diesel(table_name = fines)]
 // None is bound as NULL rather than rendered as DEFAULT, so the SQL is fixed and its
@@ -94,6 +64,36 @@ pub struct NewFine<'a> {
     pub qr_expires_at: Option<NaiveDateTime>,
     pub qr_key_id: Option<i32>,
     pub updated_at: NaiveDateTime,
+}
+
+impl NewFine<'static> {
+    /// A ¥200 motor-vehicle fine issued at `at`, awaiting payment, its window ending then: what
+    /// the benchmarks and unit tests write directly, each with its own decision number (and
+    /// times, where they matter).
+    pub fn template(at: NaiveDateTime) -> NewFine<'static> {
+        NewFine {
+            decision_no: "",
+            district_code: "110105",
+            verification_code: "482913",
+            violation_code: "1625",
+            subject_kind: "motor_vehicle",
+            plate: Some("京A12345"),
+            plate_type: Some("02"),
+            location: "朝阳区建国路与东三环交叉口",
+            occurred_at: at,
+            delivery: "print",
+            amount_fen: 20000,
+            points: 6,
+            status: "awaiting_payment",
+            credential_id: "bench",
+            officer_id: "0001",
+            device_id: "hh-01",
+            issued_at: at,
+            qr_expires_at: Some(at),
+            qr_key_id: Some(1),
+            updated_at: at,
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, fine: &NewFine<'_>) -> QueryResult<()> {
@@ -173,7 +173,7 @@ pub fn settle_many_at_bank(
     at: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
     match conn {
-        DbConnection::Postgresql(c) => super::pg_bulk::SettleManyAtBank::new(fines, at).load(c),
+        DbConnection::Postgresql(c) => SettleManyAtBank::new(fines, at).load(c),
         DbConnection::Sqlite(_) => {
             let mut settled = Vec::with_capacity(fines.len());
             for (decision_no, paid_at) in fines {

@@ -1,0 +1,209 @@
+//! Settings: read in layers (see `sources.rs`), validated once at start, and composed from the
+//! settings type each module declares for itself (`db::DatabaseSettings`, `jobs::JobSettings`, …).
+//! Only the composition root (`app/`), `main.rs` and the benchmarks hold the whole [`Settings`];
+//! everything below them is handed the parts it uses. A bad duration, URL, key, catalogue or an
+//! unknown key stops the start with a message that names the key.
+
+mod bank;
+mod channels;
+mod files;
+mod jobs;
+mod lookup;
+mod server;
+mod sources;
+
+pub use sources::DEFAULTS;
+
+use crate::bank::BankSettings;
+use crate::channels::settings::ChannelSettings;
+use crate::channels::sim::settings::SimulatorSettings;
+use crate::db::DatabaseSettings;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::district::{District, DistrictCode, Districts};
+use crate::http::{LookupSettings, ServerSettings};
+use crate::jobs::JobSettings;
+use crate::qr::settings::QrSettings;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub server: ServerSettings,
+    pub qr: QrSettings,
+    pub catalogue: Catalogue,
+    pub districts: Districts,
+    pub channels: ChannelSettings,
+    pub simulator: SimulatorSettings,
+    pub lookup: LookupSettings,
+    pub jobs: JobSettings,
+    pub bank: BankSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading configuration")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration file {}", path.display())]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {} is not valid TOML", path.display())]
+    Toml { path: PathBuf, source: toml::de::Error },
+    #[error("unknown configuration key {key} ({origin}); see config/default.toml for every key")]
+    UnknownKey { key: String, origin: String },
+    #[error("configuration key {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSettings {
+    database: server::RawDatabase,
+    server: server::RawServer,
+    qr: server::RawQr,
+    catalogue: RawCatalogue,
+    #[serde(default)]
+    districts: Vec<RawDistrict>,
+    channels: channels::RawChannels,
+    simulator: channels::RawSimulator,
+    lookup: lookup::RawLookup,
+    jobs: BTreeMap<String, String>,
+    scheduler: jobs::RawScheduler,
+    bank: bank::RawBank,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCatalogue {
+    violations: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDistrict {
+    code: String,
+    name: String,
+    qr_payment_from: Option<String>,
+}
+
+impl Settings {
+    /// The built-in defaults, then `extra_file` or the file named by `FINEPAY_CONFIG`, then the
+    /// environment.
+    pub fn load(extra_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_overrides(extra_file, &[])
+    }
+
+    /// As [`Settings::load`], with `overrides` (dotted key, value) applied last; tests and
+    /// benchmarks use this to pick their own port and database.
+    pub fn load_with_overrides(extra_file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let raw: RawSettings = sources::Sources::new(extra_file, overrides)?.read()?;
+        raw.validate()
+    }
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, ConfigError> {
+        let database = self.database.validate()?;
+        let server = self.server.validate()?;
+        let qr = self.qr.validate(&server.public_base_url)?;
+        let catalogue_text =
+            files::read_text(&self.catalogue.violations).map_err(|e| invalid("catalogue.violations", e))?;
+        let catalogue = Catalogue::from_toml(&catalogue_text).map_err(|e| invalid("catalogue.violations", e))?;
+        let districts = districts(self.districts)?;
+        let channels = self.channels.validate(&server.public_base_url)?;
+        let simulator = self.simulator.validate()?;
+        let lookup = self.lookup.validate()?;
+        let jobs = jobs::validate(self.jobs, self.scheduler)?;
+        let bank = self.bank.validate()?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank })
+    }
+}
+
+fn districts(raw: Vec<RawDistrict>) -> Result<Districts, ConfigError> {
+    let mut districts = Vec::with_capacity(raw.len());
+    for raw in raw {
+        let code = DistrictCode::parse(&raw.code).map_err(|e| invalid("districts", e))?;
+        let qr_payment_from = match raw.qr_payment_from.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(date) => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                invalid("districts", format!("{}: qr_payment_from {date:?} is not YYYY-MM-DD", raw.code))
+            })?),
+        };
+        districts.push(District { code, name: raw.name, qr_payment_from });
+    }
+    if districts.is_empty() {
+        return Err(invalid("districts", "at least one district must be configured"));
+    }
+    Districts::new(districts).map_err(|e| invalid("districts", e))
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    host == "localhost"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || rest.starts_with("[::1]")
+}
+
+fn parse_duration(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(raw.trim()).map_err(|e| invalid(key, format!("{raw:?}: {e}")))
+}
+
+fn positive(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
+    let duration = parse_duration(key, raw)?;
+    if duration.is_zero() {
+        return Err(invalid(key, "must be longer than zero"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_that_would_break_the_service_are_refused_at_start() {
+        for (key, value, named) in [
+            ("database.pool_size", "1", "database.pool_size"),
+            ("database.connect_timeout", "0s", "database.connect_timeout"),
+            ("database.write_timeout", "0s", "database.write_timeout"),
+            ("qr.validity", "300000years", "qr.validity"),
+            ("qr.validity", "0s", "qr.validity"),
+            ("qr.policy", "whenever", "qr.policy"),
+            ("database.url", "mysql://root:s3cret@db/finepay", "database.url"),
+            ("jobs.expire", "* * * * *", "jobs"),
+            ("jobs.reconcile", "0 30 25 * * *", "jobs"),
+            ("jobs.nightly", "0 0 0 * * *", "jobs"),
+            ("scheduler.lease", "0s", "scheduler.lease"),
+            ("scheduler.idempotency_retention", "1h", "scheduler.idempotency_retention"),
+        ] {
+            let error = Settings::load_with_overrides(None, &[(key, value)]).expect_err(key).to_string();
+            assert!(error.contains(named), "{key}={value}: {error}");
+            assert!(!error.contains("s3cret"), "a password never appears in errors: {error}");
+        }
+    }
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        assert!(is_loopback_url("http://127.0.0.1:8080"));
+        assert!(is_loopback_url("http://localhost:8080"));
+        assert!(is_loopback_url("http://[::1]:8080"));
+        assert!(!is_loopback_url("https://pay.example.gov.cn"));
+        assert!(!is_loopback_url("https://127.0.0.1.example.com"));
+    }
+
+    #[test]
+    fn the_public_development_key_only_signs_for_loopback() {
+        let public = ("server.public_base_url", "https://pay.example.gov.cn");
+        let refused = Settings::load_with_overrides(None, &[public]).expect_err("development key refused");
+        assert!(refused.to_string().contains("development key"), "{refused}");
+        let own_key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let settings =
+            Settings::load_with_overrides(None, &[public, ("qr.keys.1", own_key)]).expect("own key accepted");
+        assert_eq!(settings.qr.keys[&1].expose()[0], 0x01);
+        assert!(Settings::load_with_overrides(None, &[]).is_ok(), "the shipped configuration works as it is");
+    }
+}

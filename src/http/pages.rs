@@ -1,0 +1,75 @@
+//! What the HTML pages share: their templates, the headers every page carries (no caching, no
+//! referrer, a strict content security policy), the 404 page, the pay page's script, and whether
+//! the client asked for JSON instead.
+
+use super::error::ApiError;
+use super::i18n::{Lang, Texts};
+use actix_web::HttpRequest;
+use actix_web::HttpResponse;
+use actix_web::http::header::ACCEPT;
+use minijinja::{Environment, context};
+use std::sync::OnceLock;
+
+/// Pages carry a pay token in their URL: no caching, no referrer, no framing, only our script.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; \
+                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The pages' templates, parsed once.
+pub(crate) fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Names ending in .html are auto-escaped. The templates are part of the binary and are
+        // checked by the tests, so a failure here cannot depend on input.
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("pay.html", include_str!("templates/pay.html")),
+            ("not_found.html", include_str!("templates/not_found.html")),
+            ("receipt.html", include_str!("templates/receipt.html")),
+            ("lookup.html", include_str!("templates/lookup.html")),
+            ("admin.html", include_str!("templates/admin.html")),
+            ("admin_login.html", include_str!("templates/admin_login.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                log::error!("template {name}: {e}");
+            }
+        }
+        env
+    })
+}
+
+/// Whether the client asked for JSON (`Accept: application/json`) rather than a page.
+pub(crate) fn accepts_json(req: &HttpRequest) -> bool {
+    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+/// The headers every page carries.
+pub(crate) fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", PAGE_CSP))
+        .insert_header(("Vary", "Accept, Accept-Language"));
+    builder
+}
+
+/// The same answer for a forged token, a token of an unknown key and an unknown fine.
+pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
+    if wants_json {
+        return actix_web::ResponseError::error_response(&ApiError::not_found());
+    }
+    let html = templates()
+        .get_template("not_found.html")
+        .and_then(|t| t.render(context! { t => Texts::value(lang) }))
+        .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
+    page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
+}
+
+/// `GET /assets/pay.js`: the pay page's countdown and language switch.
+pub async fn pay_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("assets/pay.js"))
+}

@@ -1,0 +1,25 @@
+//! What the HTTP layer is configured with: the server (`[server]`) and the lookup page's limits
+//! (`[lookup]`).
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    /// Without a trailing slash.
+    pub public_base_url: String,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+    /// The header a trusted reverse proxy puts the client's address in (`X-Real-IP`, say), or
+    /// none: the peer address is the client's.
+    pub client_address_header: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupSettings {
+    /// Lookups one client address may make per window (right or wrong).
+    pub attempts_per_address: u32,
+    /// Wrong codes one decision number may receive per window, from all addresses together.
+    pub failures_per_fine: u32,
+    pub window: Duration,
+}
