@@ -9,6 +9,7 @@ pub mod channels;
 pub mod credentials;
 pub mod db;
 pub mod domain;
+pub mod errors;
 pub mod fines;
 pub mod http;
 pub mod jobs;

@@ -45,8 +45,8 @@ pub enum StartError {
     Bind { address: String, source: std::io::Error },
     #[error(transparent)]
     Channel(#[from] ChannelSetupError),
-    #[error("simulator: {0}")]
-    Simulator(String),
+    #[error("starting the simulator")]
+    Simulator(#[from] sim::setup::SetupError),
 }
 
 impl Application {
@@ -216,8 +216,7 @@ pub fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Si
         TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;
     let port = listener.local_addr().map_err(|source| StartError::Bind { address: address.clone(), source })?.port();
     let public_url = format!("http://127.0.0.1:{port}");
-    let simulator = sim::setup::from_settings(&settings.simulator, &settings.channels, &public_url, clock.clone())
-        .map_err(StartError::Simulator)?;
+    let simulator = sim::setup::from_settings(&settings.simulator, &settings.channels, &public_url, clock.clone())?;
     let server = sim::start_on(listener, simulator).map_err(|source| StartError::Bind { address, source })?;
     log::info!("channel simulator listening on port {}", server.port);
     Ok(server)

@@ -230,7 +230,7 @@ impl Importer<'_> {
             Ok(reader) => reader,
             Err(e) => {
                 report.status = ImportStatus::Refused;
-                report.error = Some(e.to_string());
+                report.error = Some(crate::errors::chain(&e));
                 return Ok(());
             }
         };

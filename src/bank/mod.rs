@@ -5,6 +5,7 @@ pub mod book;
 pub mod cli;
 pub mod import;
 pub mod outstanding;
+pub mod payment;
 pub mod reference;
 mod settings;
 pub mod settle;

@@ -3,6 +3,7 @@
 //! certificate formats they come in. ring does the mathematics; it only takes PKCS#8 private keys
 //! and PKCS#1 public keys, so PEM, SubjectPublicKeyInfo and X.509 are unwrapped here first.
 
+use crate::errors::Why;
 use data_encoding::{BASE64, HEXUPPER};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::SystemRandom;
@@ -16,9 +17,9 @@ pub enum CryptoError {
     #[error("not a PEM block labelled {0}")]
     Pem(&'static str),
     #[error("the key is not a usable RSA key: {0}")]
-    Key(String),
+    Key(#[source] Why),
     #[error("the certificate cannot be read: {0}")]
-    Certificate(String),
+    Certificate(#[source] Why),
     #[error("signing failed")]
     Sign,
     #[error("decryption failed: wrong key, nonce, associated data, or a tampered ciphertext")]
@@ -58,7 +59,7 @@ impl RsaSigningKey {
         } else {
             RsaKeyPair::from_der(&pem_decode(pem, "RSA PRIVATE KEY")?)
         }
-        .map_err(|e| CryptoError::Key(e.to_string()))?;
+        .map_err(|e| CryptoError::Key(format!("ring refused it: {e}").into()))?;
         Ok(RsaSigningKey { pair, rng: SystemRandom::new() })
     }
 
@@ -88,7 +89,7 @@ impl RsaPublicKey {
     /// From `BEGIN PUBLIC KEY` (SPKI, as WeChat Pay and Alipay publish) or `BEGIN RSA PUBLIC KEY`.
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
         if let Ok(der) = pem_decode(pem, "PUBLIC KEY") {
-            let spki = SubjectPublicKeyInfoOwned::from_der(&der).map_err(|e| CryptoError::Key(e.to_string()))?;
+            let spki = SubjectPublicKeyInfoOwned::from_der(&der).map_err(|e| CryptoError::Key(Why::of(e)))?;
             return Self::from_spki(&spki);
         }
         Ok(RsaPublicKey(pem_decode(pem, "RSA PUBLIC KEY")?))
@@ -97,7 +98,7 @@ impl RsaPublicKey {
     fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, CryptoError> {
         const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
         if spki.algorithm.oid.to_string() != RSA_ENCRYPTION {
-            return Err(CryptoError::Key(format!("algorithm {} is not RSA", spki.algorithm.oid)));
+            return Err(CryptoError::Key(format!("algorithm {} is not RSA", spki.algorithm.oid).into()));
         }
         let bits = spki.subject_public_key.as_bytes().ok_or_else(|| CryptoError::Key("unaligned key bits".into()))?;
         Ok(RsaPublicKey(bits.to_vec()))
@@ -133,13 +134,13 @@ pub struct Certificate {
 
 impl Certificate {
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        let cert = X509::from_pem(pem.trim().as_bytes()).map_err(|e| CryptoError::Certificate(e.to_string()))?;
+        let cert = X509::from_pem(pem.trim().as_bytes()).map_err(|e| CryptoError::Certificate(Why::of(e)))?;
         let tbs = cert.tbs_certificate();
         let serial = tbs.serial_number().as_bytes();
         let subject_cn = tbs
             .subject()
             .common_name()
-            .map_err(|e| CryptoError::Certificate(e.to_string()))?
+            .map_err(|e| CryptoError::Certificate(Why::of(e)))?
             .map(String::from)
             .unwrap_or_default();
         let validity = tbs.validity();
@@ -150,7 +151,7 @@ impl Certificate {
             not_before_unix: validity.not_before.to_unix_duration().as_secs(),
             not_after_unix: validity.not_after.to_unix_duration().as_secs(),
             public_key: RsaPublicKey::from_spki(tbs.subject_public_key_info())?,
-            tbs_der: tbs.to_der().map_err(|e| CryptoError::Certificate(e.to_string()))?,
+            tbs_der: tbs.to_der().map_err(|e| CryptoError::Certificate(Why::of(e)))?,
             signature: cert.signature().raw_bytes().to_vec(),
             signature_oid: cert.signature_algorithm().oid.to_string(),
         })

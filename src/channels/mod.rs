@@ -37,6 +37,7 @@ pub(crate) fn pay_code_of(pay_url: &str) -> String {
 }
 
 use crate::domain::Fen;
+use crate::errors::Why;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 
@@ -84,7 +85,7 @@ pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Chan
         // written into a connection the server is closing at that moment.
         .pool_idle_timeout(std::time::Duration::from_secs(30))
         .build()
-        .map_err(|e| ChannelError::Transport(e.to_string()))
+        .map_err(|e| ChannelError::Transport(Why::of(e)))
 }
 
 /// One line of a channel's daily statement: a payment or a refund as the channel booked it.
@@ -254,13 +255,13 @@ pub enum CloseOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
     #[error("the channel could not be reached: {0}")]
-    Transport(String),
+    Transport(#[source] Why),
     #[error("the channel refused: HTTP {status} {code}: {message}")]
     Refused { status: u16, code: String, message: String },
     #[error("the channel's answer failed verification: {0}")]
-    Unverified(String),
+    Unverified(#[source] Why),
     #[error("the channel's answer does not parse: {0}")]
-    Malformed(String),
+    Malformed(#[source] Why),
 }
 
 /// Why a notification was refused. Every one gets the channel's failure reply and changes nothing.
@@ -281,9 +282,9 @@ pub enum NotifyError {
     #[error("the notification is not a successful payment: {0}")]
     NotPaid(String),
     #[error("malformed notification: {0}")]
-    Malformed(String),
+    Malformed(#[source] Why),
     #[error("the payment does not match finepay's order: {0}")]
     Mismatch(String),
-    #[error("the payment could not be recorded now: {0}")]
-    Unavailable(String),
+    #[error("the payment could not be recorded now; send it again")]
+    Unavailable,
 }

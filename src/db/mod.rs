@@ -54,7 +54,7 @@ mod settings;
 pub mod stats;
 pub mod writer;
 
-pub use pool::{DbPool, PoolError};
+pub use pool::{DbPool, LostRace, PoolError};
 pub use settings::DatabaseSettings;
 
 /// Keys per `IN (…)` list and rows per multi-row insert: SQLite binds at most 32,766 values in
@@ -114,6 +114,20 @@ impl Backend {
             // The URL may carry a password: name only its scheme.
             let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
             Err(format!("the URL scheme {scheme:?} is neither sqlite:// nor postgres://"))
+        }
+    }
+
+    /// The database for messages: the SQLite file, or the PostgreSQL server and database without
+    /// the user and password the URL may carry.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite { path } => path.clone(),
+            Backend::Postgres { url } => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+                let without_query = host_and_db.split('?').next().unwrap_or_default();
+                format!("postgres://{without_query}")
+            }
         }
     }
 
@@ -187,5 +201,7 @@ mod tests {
         assert!(Backend::from_url("mysql://localhost/test").is_err());
         assert!(Backend::from_url("sqlite://").is_err());
         assert!(Backend::from_url("data/finepay.db").is_err());
+        let with_password = Backend::from_url("postgres://app:s3cret@db.internal:5432/finepay?sslmode=require");
+        assert_eq!(with_password.map(|b| b.describe()), Ok("postgres://db.internal:5432/finepay".to_owned()));
     }
 }

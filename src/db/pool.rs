@@ -2,6 +2,7 @@
 //! first, so the others never meet "database is locked"); PostgreSQL ones are used as they come.
 
 use super::{Backend, DbConnection};
+use crate::errors::Why;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -13,8 +14,10 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    #[error("database connection: {0}")]
-    Connect(String),
+    #[error("database URL: {0}")]
+    Url(String),
+    #[error("database connection to {target}")]
+    Connect { target: String, source: Why },
     #[error("no database connection became free in time: {0}")]
     Exhausted(#[from] r2d2::PoolError),
 }
@@ -35,12 +38,13 @@ pub struct DbPool {
 
 impl DbPool {
     pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<DbPool, PoolError> {
-        let backend = Backend::from_url(url).map_err(PoolError::Connect)?;
+        let backend = Backend::from_url(url).map_err(PoolError::Url)?;
         if let Backend::Sqlite { path } = &backend
             && let Some(parent) = std::path::Path::new(path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| PoolError::Connect(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| PoolError::Connect { target: parent.display().to_string(), source: Why::of(e) })?;
         }
         // Establish one connection eagerly so a bad URL fails with its real cause, not a timeout.
         Manager { backend: backend.clone() }.connect()?;
@@ -57,9 +61,10 @@ impl DbPool {
             .build(Manager { backend: backend.clone() })
             .map_err(PoolError::Exhausted)?;
         let checkpointer = match &backend {
-            Backend::Sqlite { path } => Some(
-                super::checkpoint::start(path).map_err(|e| PoolError::Connect(format!("checkpointer thread: {e}")))?,
-            ),
+            Backend::Sqlite { path } => Some(super::checkpoint::start(path).map_err(|e| PoolError::Connect {
+                target: format!("{path} (its checkpointer thread)"),
+                source: Why::of(e),
+            })?),
             Backend::Postgres { .. } => None,
         };
         Ok(DbPool {
@@ -97,6 +102,33 @@ impl DbPool {
             turn
         });
         super::write_transaction(conn, body)
+    }
+
+    /// As [`DbPool::write`], and again when the transaction lost a race that running it anew
+    /// resolves (see [`LostRace`]): another writer committed the same key first, a serialization
+    /// failure, a deadlock. Each run is a transaction of its own, so a lost run leaves nothing
+    /// behind, and the next one sees what the winner wrote. At most [`WRITE_ATTEMPTS`] runs.
+    pub fn write_retrying<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        mut body: impl FnMut(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + LostRace + std::fmt::Display,
+    {
+        retry_lost_races(|| self.write(conn, &mut body))
+    }
+
+    /// As [`DbPool::write_retrying`], taking its turns as [`DbPool::write_in_background`] does.
+    pub fn write_in_background_retrying<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        mut body: impl FnMut(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + LostRace + std::fmt::Display,
+    {
+        retry_lost_races(|| self.write_in_background(conn, &mut body))
     }
 
     /// As [`DbPool::write`], for work nobody is waiting on (a job's batch): on SQLite it takes
@@ -155,6 +187,42 @@ impl DbPool {
     }
 }
 
+/// How many times [`DbPool::write_retrying`] runs a transaction that keeps losing races. Each loss
+/// means another writer committed: five in a row would take a pathological burst on one key.
+pub const WRITE_ATTEMPTS: u32 = 5;
+
+/// An error that may mean the transaction lost a race with another writer, so that running it
+/// again resolves it.
+pub trait LostRace {
+    fn lost_race(&self) -> bool;
+}
+
+impl LostRace for diesel::result::Error {
+    fn lost_race(&self) -> bool {
+        super::is_retryable(self)
+    }
+}
+
+/// A failed connection, naming the database without a password: a PostgreSQL URL may hold one,
+/// so only its scheme, host and database are named.
+fn connect_error(backend: &Backend, error: impl std::error::Error + Send + Sync + 'static) -> PoolError {
+    PoolError::Connect { target: backend.describe(), source: Why::of(error) }
+}
+
+/// Runs `write` until it does not lose a race, at most [`WRITE_ATTEMPTS`] times.
+fn retry_lost_races<T, E: LostRace + std::fmt::Display>(mut write: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let mut attempt = 1;
+    loop {
+        match write() {
+            Err(e) if e.lost_race() && attempt < WRITE_ATTEMPTS => {
+                log::info!("a write lost a race with another writer; running it again: {e}");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub struct Manager {
     backend: Backend,
 }
@@ -197,22 +265,20 @@ impl ManageConnection for Manager {
         match &self.backend {
             Backend::Sqlite { path } => {
                 configure_sqlite_library();
-                let mut conn =
-                    SqliteConnection::establish(path).map_err(|e| PoolError::Connect(format!("{path}: {e}")))?;
-                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| PoolError::Connect(e.to_string()))?;
+                let mut conn = SqliteConnection::establish(path).map_err(|e| connect_error(&self.backend, e))?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| connect_error(&self.backend, e))?;
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres { url } => {
-                // The URL may hold a password: report only the driver's message.
-                let mut conn = PgConnection::establish(url).map_err(|e| PoolError::Connect(e.to_string()))?;
-                conn.batch_execute(POSTGRES_SETTINGS).map_err(|e| PoolError::Connect(e.to_string()))?;
+                let mut conn = PgConnection::establish(url).map_err(|e| connect_error(&self.backend, e))?;
+                conn.batch_execute(POSTGRES_SETTINGS).map_err(|e| connect_error(&self.backend, e))?;
                 Ok(DbConnection::Postgresql(conn))
             }
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), PoolError> {
-        conn.batch_execute("SELECT 1").map_err(|e| PoolError::Connect(e.to_string()))
+        conn.batch_execute("SELECT 1").map_err(|e| connect_error(&self.backend, e))
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {

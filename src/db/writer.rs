@@ -7,6 +7,7 @@
 
 use super::pool::PooledConnection;
 use super::{DbConnection, DbPool};
+use crate::errors::Why;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,8 +22,8 @@ const MAX_QUEUED: usize = 16 * MAX_BATCH;
 pub enum WriteError {
     #[error("the database writer is not running")]
     Stopped,
-    #[error("database connection: {0}")]
-    Connection(String),
+    #[error("no database connection: {0}")]
+    Connection(#[source] Why),
     #[error("the write panicked and was rolled back")]
     Panicked,
     #[error("too many writes are waiting for the database")]
@@ -125,7 +126,8 @@ fn write<B: Batch>(
             Ok(fresh) => *conn = Some(fresh),
             Err(e) => {
                 log::error!("database writer: {e}");
-                return work.iter().map(|_| batch.failed(WriteError::Connection(e.to_string()))).collect();
+                let why = Why::of(e);
+                return work.iter().map(|_| batch.failed(WriteError::Connection(why.clone()))).collect();
             }
         }
     }
@@ -143,7 +145,7 @@ fn write<B: Batch>(
         .map(|item| {
             let mut alone = match pool.get() {
                 Ok(alone) => alone,
-                Err(e) => return batch.failed(WriteError::Connection(e.to_string())),
+                Err(e) => return batch.failed(WriteError::Connection(Why::of(e))),
             };
             catch_unwind(AssertUnwindSafe(|| batch.run_alone(pool, &mut alone, item)))
                 .unwrap_or_else(|_| batch.failed(WriteError::Panicked))

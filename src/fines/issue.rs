@@ -3,7 +3,7 @@
 //! becomes an [`IssueCommand`], which `issue_write` writes.
 
 use crate::credentials::{Binding, Principal};
-use crate::db::WriteError;
+use crate::db::{LostRace, WriteError};
 use crate::domain::decision_no::MAX_SERIAL;
 use crate::domain::plate::{PlateError, valid_plate_type};
 use crate::domain::{Catalogue, Delivery, Districts, Fen, Plate, SubjectKind};
@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use data_encoding::HEXLOWER;
 use ring::digest::{SHA256, digest};
 use serde::Deserialize;
+use std::sync::Arc;
 /// The JSON body of `POST /api/v1/fines`, as the handheld sends it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueRequest {
@@ -37,7 +38,7 @@ pub struct SubjectRequest {
     pub plate_type: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IssueError {
     #[error("violation code {0:?} is not in the catalogue")]
     UnknownViolation(String),
@@ -75,9 +76,13 @@ pub enum IssueError {
     SerialsExhausted { district: String, date: NaiveDate },
     #[error("lost a race with another writer")]
     Contended,
-    #[error("database: {0}")]
-    Database(String),
-    #[error("database writer: {0}")]
+    #[error("the database failed")]
+    Database(#[source] Arc<diesel::result::Error>),
+    #[error("a new fine of the batch was not prepared")]
+    NotPrepared,
+    #[error("the fine's answer could not be written")]
+    Encode(#[source] Arc<serde_json::Error>),
+    #[error("the database writer failed")]
     Unavailable(#[from] WriteError),
     #[error("the system random source failed")]
     Random,
@@ -85,7 +90,19 @@ pub enum IssueError {
 
 impl From<diesel::result::Error> for IssueError {
     fn from(e: diesel::result::Error) -> Self {
-        IssueError::Database(e.to_string())
+        IssueError::Database(Arc::new(e))
+    }
+}
+
+/// A fine written alone runs again when it lost a race (another instance took the same key or
+/// the same serial first): the next run replays the winner or takes the next serial.
+impl LostRace for IssueError {
+    fn lost_race(&self) -> bool {
+        match self {
+            IssueError::Contended => true,
+            IssueError::Database(e) => e.lost_race(),
+            _ => false,
+        }
     }
 }
 

@@ -167,7 +167,7 @@ impl Batch for IssueBatch {
         let outcome = |n: usize, created: bool| match &prepared[n] {
             Some(Ok(p)) => Ok(IssueOutcome { created, body: p.body.clone() }),
             Some(Err(e)) => Err(e.clone()),
-            None => Err(IssueError::Database("a new fine was not prepared".into())),
+            None => Err(IssueError::NotPrepared),
         };
         Ok(plans
             .into_iter()
@@ -181,15 +181,8 @@ impl Batch for IssueBatch {
 
     fn run_alone(&mut self, pool: &DbPool, conn: &mut DbConnection, item: &IssueInput) -> Self::Output {
         // Alone, a fine can still lose a race with another instance (same key, same counter):
-        // its transaction rolls back and the next try replays the winner.
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match pool.write(conn, |conn| issue_alone(&self.env, conn, item)) {
-                Err(IssueError::Contended) if tries < 5 => continue,
-                other => return other,
-            }
-        }
+        // its transaction rolls back and the next run replays the winner.
+        pool.write_retrying(conn, |conn| issue_alone(&self.env, conn, item))
     }
 
     fn failed(&self, why: WriteError) -> Self::Output {
@@ -343,7 +336,7 @@ impl PreparedFine {
         };
         let view = ViewContext::new(&env.signer, &env.public_base_url, &env.catalogue);
         let body = serde_json::to_string(&FineView::from_new(&view, &fine.row(item), &decision_no))
-            .map_err(|e| IssueError::Database(e.to_string()))?;
+            .map_err(|e| IssueError::Encode(Arc::new(e)))?;
         fine.body = body;
         Ok(fine)
     }

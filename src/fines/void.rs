@@ -4,7 +4,7 @@
 
 use crate::credentials::Principal;
 use crate::db::fines::{self, FineRow};
-use crate::db::{DbConnection, DbPool, audit};
+use crate::db::{DbConnection, DbPool, LostRace, audit};
 use crate::domain::FineStatus;
 use crate::domain::time::Clock;
 use chrono::SubsecRound;
@@ -21,7 +21,7 @@ pub enum VoidError {
     UnknownStatus(String),
     #[error("the fine kept changing while it was being voided; retry")]
     Changed,
-    #[error("database: {0}")]
+    #[error("the database failed")]
     Database(#[from] diesel::result::Error),
 }
 
@@ -37,13 +37,19 @@ pub fn void(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(VoidError::InvalidReason);
     }
-    for _ in 0..3 {
-        match pool.write(conn, |conn| void_once(clock, conn, principal, decision_no, reason)) {
-            Err(VoidError::Changed) => continue,
-            other => return other,
+    pool.write_retrying(conn, |conn| void_once(clock, conn, principal, decision_no, reason))
+}
+
+/// Another writer moved the fine between this void's read and its update (a payment arrived, the
+/// window ended): the void runs again on what is stored now.
+impl LostRace for VoidError {
+    fn lost_race(&self) -> bool {
+        match self {
+            VoidError::Changed => true,
+            VoidError::Database(e) => e.lost_race(),
+            _ => false,
         }
     }
-    Err(VoidError::Changed)
 }
 
 fn void_once(

@@ -238,7 +238,7 @@ fn login_page(status: StatusCode, message: Option<&str>, form: bool) -> HttpResp
 fn html_response(status: StatusCode, html: Result<String, minijinja::Error>) -> HttpResponse {
     match html {
         Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => ApiError::internal(e).error_response(),
+        Err(e) => ApiError::internal(e).respond(),
     }
 }
 

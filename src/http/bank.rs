@@ -5,9 +5,10 @@
 use super::edge::{BearerToken, parse_json, read_body, read_conn, with_conn};
 use super::error::ApiError;
 use crate::bank::outstanding::{CSV_HEADER, OutstandingLine};
-use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
+use crate::bank::payment::{self, PaymentError, PostedPayment};
+use crate::bank::settle::Outcome;
 use crate::credentials::{Binding, Principal, Role};
-use crate::db::bank_payments::{self, BankPaymentRow};
+use crate::db::bank_payments::BankPaymentRow;
 use crate::db::fines;
 use crate::domain::rf_reference::rf_for_decision;
 use crate::domain::time::utc;
@@ -85,14 +86,6 @@ enum Method {
     Online,
 }
 
-/// A bank's serial: what its own books call the payment.
-fn valid_serial(serial: &str) -> bool {
-    (1..=64).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-}
-
-/// How far ahead of finepay's clock a bank's `paid_at` may be (clocks drift).
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
-
 /// `POST /bank/v1/payments`: records a payment the bank took. 201 the first time, 200 with the
 /// same body for a repeat of its serial; a payment that cannot settle its fine is still recorded
 /// (as an exception for the bank to return) and answered 409, 422 or 404.
@@ -104,78 +97,24 @@ pub async fn post_payment(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&req, payload, ctx.server.max_body_bytes).await;
     let work_ctx = ctx.clone();
-    let (first_time, row, orders) = with_conn(&ctx, move |conn| {
+    let posted = with_conn(&ctx, move |conn| {
         let principal = token.authorize(conn, &[Role::Bank])?;
         let bank = bank_code(&principal)?;
         let (request, _) = parse_json::<PaymentRequest>(&body?)?;
-        if !valid_serial(&request.bank_serial) {
-            return Err(ApiError::invalid_request("bank_serial must be 1 to 64 letters, digits or -_./")
-                .with_details(json!({"field": "bank_serial"})));
-        }
-        let no = DecisionNo::parse(&request.decision_no).map_err(ApiError::bad_decision_number)?;
-        if request.amount_fen <= 0 {
-            return Err(ApiError::invalid_request("amount_fen must be a positive number of fen")
-                .with_details(json!({"field": "amount_fen"})));
-        }
-        let now = work_ctx.clock.now().trunc_subsecs(0);
-        let paid_at = request.paid_at.with_timezone(&Utc).trunc_subsecs(0);
-        if paid_at > now + CLOCK_SKEW {
-            return Err(
-                ApiError::invalid_request("paid_at lies in the future").with_details(json!({"field": "paid_at"}))
-            );
-        }
-        let report = BankReport {
+        let payment = PostedPayment {
             bank_code: &bank,
-            reference: &request.bank_serial,
-            source: Source::Api { online: matches!(request.method, Method::Online) },
-            decision_no: Some(no.as_str()),
+            bank_serial: &request.bank_serial,
+            decision_no: &request.decision_no,
             amount_fen: request.amount_fen,
-            paid_at,
-            paid_on: shanghai_date(paid_at),
-            transaction_ref: None,
-            reversal: false,
-            remittance: &[],
+            paid_at: request.paid_at.with_timezone(&Utc).trunc_subsecs(0),
+            online: matches!(request.method, Method::Online),
         };
-        let actor = principal.actor();
-        let rule = work_ctx.bank.surcharge;
-        // Two posts of one serial at once (PostgreSQL): the second finds the first's row on
-        // its retry and answers as for a repeat.
-        let mut tries = 0;
-        let (recorded, row) = loop {
-            tries += 1;
-            let attempt = work_ctx.pool.write(conn, |conn| {
-                let recorded = settle::record(conn, &rule, &report, &actor, now.naive_utc())?;
-                let row = bank_payments::find(conn, &bank, &request.bank_serial)?;
-                Ok::<_, diesel::result::Error>((recorded, row))
-            });
-            match attempt {
-                Err(e) if crate::db::is_retryable(&e) && tries < 3 => log::warn!("bank payment, retrying: {e}"),
-                other => break other?,
-            }
-        };
-        let row = row.ok_or_else(|| ApiError::internal("a recorded bank payment is missing"))?;
-        match recorded {
-            Recorded::New { outcome, .. } => {
-                // Paid at a bank while its QR code was still live: the channels' orders for it
-                // are closed, so the payer cannot pay it twice.
-                let orders = if outcome == Outcome::Settled {
-                    crate::db::channel_orders::for_fine(conn, no.as_str())?
-                } else {
-                    Vec::new()
-                };
-                Ok((true, row, orders))
-            }
-            Recorded::Repeat(_) if same_payment(&row, &report) => Ok((false, row, Vec::new())),
-            Recorded::Repeat(_) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this bank_serial was recorded for a different payment",
-            )
-            .with_details(json!({"bank_serial": row.reference, "recorded": payment_body(&row)}))),
-        }
+        let now = work_ctx.clock.now().trunc_subsecs(0);
+        Ok(payment::record(&work_ctx.pool, conn, &work_ctx.bank.surcharge, &payment, &principal.actor(), now)?)
     })
     .await?;
-    ctx.closer.close_in_background(orders);
+    ctx.closer.close_in_background(posted.orders_to_close);
+    let (first_time, row) = (posted.first_time, posted.row);
     let outcome = Outcome::parse(&row.outcome);
     log::info!("bank {} payment {}: {}", row.bank_code, row.reference, row.outcome);
     let body = payment_body(&row);
@@ -210,12 +149,6 @@ pub async fn post_payment(
         .with_details(body)),
         Some(Outcome::Reversed) | None => Err(ApiError::internal(format!("unexpected outcome {}", row.outcome))),
     }
-}
-
-fn same_payment(row: &BankPaymentRow, report: &BankReport<'_>) -> bool {
-    row.amount_fen == report.amount_fen
-        && row.paid_at == report.paid_at.naive_utc()
-        && (row.decision_no.as_deref() == report.decision_no || row.outcome == Outcome::Unmatched.as_str())
 }
 
 /// A recorded bank payment as the API shows it.
@@ -294,4 +227,21 @@ pub async fn outstanding(
     }
     let fines: Vec<Value> = lines.iter().map(OutstandingLine::json).collect();
     Ok(HttpResponse::Ok().json(json!({ "quoted_on": today, "fines": fines, "next_after": next })))
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        let field = |name: &str| json!({"field": name});
+        match e {
+            PaymentError::BadSerial => ApiError::invalid_request(e.to_string()).with_details(field("bank_serial")),
+            PaymentError::BadDecisionNumber(why) => ApiError::bad_decision_number(why),
+            PaymentError::NotPositive => ApiError::invalid_request(e.to_string()).with_details(field("amount_fen")),
+            PaymentError::InTheFuture => ApiError::invalid_request(e.to_string()).with_details(field("paid_at")),
+            PaymentError::SerialReused { ref recorded } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", e.to_string())
+                    .with_details(json!({"bank_serial": recorded.reference, "recorded": payment_body(recorded)}))
+            }
+            PaymentError::Missing | PaymentError::Database(_) => ApiError::internal(e),
+        }
+    }
 }

@@ -17,9 +17,12 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
-    /// For 5xx: what went wrong inside, logged and never sent.
-    pub cause: Option<String>,
+    /// For 5xx: what went wrong inside, with its own causes; logged and never sent.
+    pub cause: Option<Cause>,
 }
+
+/// An error behind a 5xx, kept whole so that the log shows its chain of causes.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -61,33 +64,41 @@ impl ApiError {
     }
 
     /// A failure that is not the client's fault: 500 with an opaque body.
-    pub fn internal(cause: impl fmt::Display) -> Self {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: "internal error".into(),
             details: json!({}),
-            cause: Some(cause.to_string()),
+            cause: Some(cause.into()),
         }
     }
 
     /// The database or its pool could not serve the request in time: retryable.
-    pub fn unavailable(cause: impl fmt::Display) -> Self {
+    pub fn unavailable(cause: impl Into<Cause>) -> Self {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "unavailable",
             message: "temporarily unavailable, retry".into(),
             details: json!({}),
-            cause: Some(cause.to_string()),
+            cause: Some(cause.into()),
         }
+    }
+
+    /// The response, for a handler that answers with a plain `HttpResponse`: the error is logged
+    /// here, since no request log line will carry it.
+    pub fn respond(&self) -> HttpResponse {
+        log::error!("{self}");
+        self.error_response()
     }
 }
 
 impl fmt::Display for ApiError {
+    /// `status code: message`, then the cause's chain, for the log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)?;
         if let Some(cause) = &self.cause {
-            write!(f, " (cause: {cause})")?;
+            write!(f, " (cause: {})", crate::errors::chain(cause.as_ref()))?;
         }
         Ok(())
     }
@@ -98,12 +109,9 @@ impl ResponseError for ApiError {
         self.status
     }
 
+    /// The documented body. The error itself, with its causes, goes to the log on the request's
+    /// own line (see `metrics::track`).
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
-            log::error!("{self}");
-        } else {
-            log::info!("refused: {self}");
-        }
         HttpResponse::build(self.status)
             .insert_header(("Cache-Control", "no-store"))
             .json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))
@@ -164,8 +172,10 @@ impl From<IssueError> for ApiError {
             }
             IssueError::KeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", json!({})),
             IssueError::SerialsExhausted { .. } => (S::CONFLICT, "decision_numbers_exhausted", json!({})),
-            IssueError::Contended | IssueError::Unavailable(_) => return ApiError::unavailable(message),
-            IssueError::Database(_) | IssueError::Random => return ApiError::internal(message),
+            IssueError::Contended | IssueError::Unavailable(_) => return ApiError::unavailable(e.clone()),
+            IssueError::Database(_) | IssueError::Encode(_) | IssueError::NotPrepared | IssueError::Random => {
+                return ApiError::internal(e.clone());
+            }
         };
         ApiError::new(status, code, message).with_details(details)
     }

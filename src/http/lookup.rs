@@ -207,7 +207,7 @@ fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, error: Option<&
     });
     match html {
         Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+        Err(e) => ApiError::internal(e).respond(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! latency histogram by route, and the fines issued. Routes are labelled by their pattern
 //! (`/api/v1/fines/{decision_no}`), never by the raw path, so the label set stays small.
 
+use super::error::ApiError;
 use crate::http::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -118,7 +119,12 @@ pub async fn track(
     if let Some(ctx) = ctx {
         ctx.metrics.record(route, method, status, seconds);
     }
-    log::info!("{method} {route} {status} {:.2}ms", seconds * 1000.0);
+    let millis = seconds * 1000.0;
+    match response.response().error().and_then(|e| e.as_error::<ApiError>()) {
+        Some(e) if e.status.is_server_error() => log::error!("{method} {route} {status} {millis:.2}ms: {e}"),
+        Some(e) => log::info!("{method} {route} {status} {millis:.2}ms: {e}"),
+        None => log::info!("{method} {route} {status} {millis:.2}ms"),
+    }
     Ok(response)
 }
 

@@ -7,7 +7,7 @@
 use super::edge::read_body;
 use crate::channels::{ChannelKind, Inbound, NotifyError, PaymentChannel, Reply};
 use crate::http::AppState;
-use crate::payments::apply::{self, ApplyError, PaymentSource, Recorded, ReportedPayment};
+use crate::payments::apply::{self, PaymentSource, Recorded, ReportedPayment};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub async fn notify(
@@ -22,7 +22,7 @@ pub async fn notify(
     let kind = channel.kind();
     let body = match read_body(&req, payload, ctx.server.max_body_bytes).await {
         Ok(body) => body,
-        Err(e) => return refuse(&*channel, NotifyError::Malformed(e.message)),
+        Err(e) => return refuse(&*channel, NotifyError::Malformed(e.message.into())),
     };
     let headers: Vec<(String, String)> = req
         .headers()
@@ -46,10 +46,13 @@ pub async fn notify(
             respond(channel.accepted_reply())
         }
         Ok(Recorded::AlreadyKnown) => respond(channel.accepted_reply()),
-        Err(e @ (ApplyError::UnknownOrder(_) | ApplyError::AmountMismatch { .. })) => {
-            refuse(&*channel, NotifyError::Mismatch(e.to_string()))
+        Err(e) if e.is_refusal() => refuse(&*channel, NotifyError::Mismatch(e.to_string())),
+        Err(e) => {
+            // The channel hears only that it should send the notification again; the log keeps
+            // what went wrong.
+            log::error!("{} payment {txn} not recorded: {}", kind.as_str(), crate::errors::chain(&e));
+            refuse(&*channel, NotifyError::Unavailable)
         }
-        Err(ApplyError::Storage(e)) => refuse(&*channel, NotifyError::Unavailable(e)),
     }
 }
 

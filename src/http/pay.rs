@@ -115,7 +115,7 @@ impl From<OpenError> for ApiError {
                 code: "channel_unavailable",
                 message: "the payment channel did not answer; try again or choose another".into(),
                 details: serde_json::json!({}),
-                cause: Some(e.to_string()),
+                cause: Some(e.into()),
             },
             OpenError::Database(e) => ApiError::from(e),
         }

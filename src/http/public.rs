@@ -128,7 +128,7 @@ pub async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: web::Pat
     let view = PageView { state, due_at_bank, now, lang, channels, receipt, token: &path };
     match render_page(&ctx, fine, &view) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
+        Err(e) => ApiError::internal(e).respond(),
     }
 }
 

@@ -78,7 +78,7 @@ pub async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path
     }
     match render(&ctx, &receipt, &fine, lang) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => actix_web::ResponseError::error_response(&super::error::ApiError::internal(e)),
+        Err(e) => super::error::ApiError::internal(e).respond(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! so the jobs' writes queue behind each other rather than beside the requests' writes.
 
 use super::JobError;
+use crate::errors::Why;
 use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, Sender};
@@ -15,7 +16,7 @@ use std::sync::mpsc::{self, Sender};
 pub async fn spawn<T: Send + 'static>(
     job: impl Future<Output = Result<T, JobError>> + Send + 'static,
 ) -> Result<T, JobError> {
-    runtime()?.spawn(job).await.map_err(|e| JobError::Database(format!("the job stopped: {e}")))?
+    runtime()?.spawn(job).await.map_err(|e| JobError::Runtime("job stopped", Why::of(e)))?
 }
 
 /// Runs blocking (database) `work` on the jobs' database thread and waits for its result.
@@ -26,14 +27,14 @@ pub async fn run<T: Send + 'static>(
     let task: Work = Box::new(move || {
         let _ = done.send(work());
     });
-    database_thread()?.send(task).map_err(|_| JobError::Database("the jobs' database thread is gone".into()))?;
-    result.await.map_err(|_| JobError::Database("the jobs' database work panicked".into()))?
+    database_thread()?.send(task).map_err(|_| JobError::Runtime("database thread is gone", "stopped".into()))?;
+    result.await.map_err(|_| JobError::Runtime("database work panicked", "no answer".into()))?
 }
 
 type Work = Box<dyn FnOnce() + Send>;
 
 fn database_thread() -> Result<&'static Sender<Work>, JobError> {
-    static QUEUE: OnceLock<Result<Sender<Work>, String>> = OnceLock::new();
+    static QUEUE: OnceLock<Result<Sender<Work>, Why>> = OnceLock::new();
     QUEUE
         .get_or_init(|| {
             let (queue, tasks) = mpsc::channel::<Work>();
@@ -45,14 +46,14 @@ fn database_thread() -> Result<&'static Sender<Work>, JobError> {
                     }
                 })
                 .map(|_| queue)
-                .map_err(|e| e.to_string())
+                .map_err(Why::of)
         })
         .as_ref()
-        .map_err(|e| JobError::Database(format!("starting the jobs' database thread: {e}")))
+        .map_err(|e| JobError::Runtime("database thread did not start", e.clone()))
 }
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime, JobError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, Why>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -62,10 +63,10 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, JobError> {
                 .on_thread_start(lower_priority)
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(Why::of)
         })
         .as_ref()
-        .map_err(|e| JobError::Database(format!("starting the jobs' runtime: {e}")))
+        .map_err(|e| JobError::Runtime("runtime did not start", e.clone()))
 }
 
 /// nice 19 for the calling thread alone (Linux schedules threads separately; elsewhere a no-op).

@@ -79,7 +79,7 @@ fn import_one(env: &JobEnv, bank: &str, path: &Path) -> Result<FileOutcome, Stri
     let importer = Importer::new(&env.pool, &env.bank, &actor, env.clock.now());
     let report = importer
         .import(bank, &name, None, BufReader::with_capacity(crate::bank::cli::READ_BUFFER, file), &mut |_| {})
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::errors::chain(&e))?;
     let moved_to = file_away(path, &name, &report).map_err(|e| format!("moving it away: {e}"))?;
     let exceptions =
         crate::bank::settle::Outcome::ALL.iter().filter(|o| o.is_exception()).map(|o| report.count(*o)).sum();

@@ -48,6 +48,7 @@ pub use settings::{JobSettings, SchedulerSettings};
 use crate::bank::BankSettings;
 use crate::db::{DbConnection, DbPool};
 use crate::domain::time::Clock;
+use crate::errors::Why;
 use crate::payments::ChannelSet;
 use crate::payments::apply::PaymentWriter;
 use crate::payments::refunds::RefundDriver;
@@ -81,22 +82,16 @@ pub enum RunOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("database: {0}")]
-    Database(String),
+    #[error("the database failed")]
+    Database(#[from] diesel::result::Error),
+    #[error("no database connection")]
+    Pool(#[from] crate::db::PoolError),
+    #[error("the refunds pass stopped")]
+    Refunds(#[from] crate::payments::WorkError),
+    #[error("the jobs' {0}")]
+    Runtime(&'static str, #[source] Why),
     #[error("the lease was lost (it ran out and another instance took the job over); stopped")]
     LeaseLost,
-}
-
-impl From<diesel::result::Error> for JobError {
-    fn from(e: diesel::result::Error) -> Self {
-        JobError::Database(e.to_string())
-    }
-}
-
-impl From<crate::db::PoolError> for JobError {
-    fn from(e: crate::db::PoolError) -> Self {
-        JobError::Database(e.to_string())
-    }
 }
 
 /// Runs `job` once, now, if no other instance is running it: takes its lease, runs it, gives
@@ -118,7 +113,7 @@ async fn run_here(env: &JobEnv, job: Job) -> Result<RunOutcome, JobError> {
     let result = match job {
         Job::Expire => expire::run(env, &lease).await.map(to_json),
         Job::Reconcile => reconcile::run(env, &lease).await.map(to_json),
-        Job::Refunds => env.refunds.run_due().await.map(to_json).map_err(JobError::Database),
+        Job::Refunds => Ok(to_json(env.refunds.run_due().await?)),
         Job::Prune => prune::run(env).await.map(to_json),
         Job::BankInbox => bank_inbox::run(env, &lease).await.map(to_json),
     };

@@ -67,7 +67,7 @@ pub async fn reconcile_day(
         Err(e) => {
             log::warn!("reconcile: {} statement of {day}: {e}", kind.as_str());
             report.status = "unavailable".into();
-            report.error = Some(e.to_string());
+            report.error = Some(crate::errors::chain(&e));
         }
     }
     let saved = report.clone();
@@ -230,7 +230,9 @@ async fn apply_unknown(env: &JobEnv, line: &StatementLine) -> Result<Result<(), 
             decision_no: Some(order.decision_no.clone()),
             ..unknown("the channel's query does not confirm the payment".into())
         }),
-        Err(why) => Err(Finding { decision_no: Some(order.decision_no.clone()), ..unknown(why) }),
+        Err(why) => {
+            Err(Finding { decision_no: Some(order.decision_no.clone()), ..unknown(crate::errors::chain(&why)) })
+        }
     })
 }
 

@@ -14,7 +14,7 @@
 
 use crate::channels::{ChannelKind, ChannelPayment};
 use crate::db::writer::{Batch, BatchWriter, WriteError};
-use crate::db::{DbConnection, DbPool, audit, channel_orders, fines, payments, refunds};
+use crate::db::{DbConnection, DbPool, LostRace, audit, channel_orders, fines, payments, refunds};
 use crate::domain::time::Clock;
 use chrono::{DateTime, SubsecRound, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -56,19 +56,39 @@ pub enum Recorded {
     AlreadyKnown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApplyError {
     #[error("no order {0} at this channel")]
     UnknownOrder(String),
     #[error("order {out_trade_no} is for {expected} fen, the channel reports {reported}")]
     AmountMismatch { out_trade_no: String, expected: i64, reported: i64 },
-    #[error("the payment could not be stored: {0}")]
-    Storage(String),
+    #[error("the payment could not be stored")]
+    Database(#[source] Arc<diesel::result::Error>),
+    #[error("the payment could not be stored")]
+    Unavailable(#[from] WriteError),
+    #[error("the system random source failed")]
+    Random,
+    #[error("the payment's audit details could not be written")]
+    Encode(#[source] Arc<serde_json::Error>),
+}
+
+impl ApplyError {
+    /// Whether the payment was refused for what it is (the channel's report does not fit the
+    /// order), rather than not stored for now.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ApplyError::UnknownOrder(_) | ApplyError::AmountMismatch { .. })
+    }
 }
 
 impl From<diesel::result::Error> for ApplyError {
     fn from(e: diesel::result::Error) -> Self {
-        ApplyError::Storage(e.to_string())
+        ApplyError::Database(Arc::new(e))
+    }
+}
+
+impl LostRace for ApplyError {
+    fn lost_race(&self) -> bool {
+        matches!(self, ApplyError::Database(e) if e.lost_race())
     }
 }
 
@@ -80,7 +100,7 @@ pub fn start_writer(pool: &DbPool, clock: Arc<dyn Clock>, timeout: Duration) -> 
 
 /// Records `reported` and resolves once it is committed.
 pub async fn record(writer: &PaymentWriter, reported: ReportedPayment) -> Result<Recorded, ApplyError> {
-    writer.submit(reported, |why| Err(ApplyError::Storage(why.to_string()))).await
+    writer.submit(reported, |why| Err(ApplyError::Unavailable(why))).await
 }
 
 pub struct PaymentBatch {
@@ -101,7 +121,10 @@ impl Batch for PaymentBatch {
         for item in items {
             // Refusals are answers; only a database error aborts (and retries) the batch.
             outputs.push(match record_one(conn, item, now) {
-                Err(ApplyError::Storage(_)) => return Err(diesel::result::Error::RollbackTransaction),
+                Err(e) if !e.is_refusal() => {
+                    log::warn!("recording a payment failed; its batch is rolled back and run alone: {e}");
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
                 other => other,
             });
         }
@@ -117,25 +140,17 @@ impl Batch for PaymentBatch {
 
     fn run_alone(&mut self, pool: &DbPool, conn: &mut DbConnection, item: &ReportedPayment) -> Self::Output {
         let now = self.clock.now().trunc_subsecs(0);
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let recorded = pool.write(conn, |conn| {
-                let recorded = record_one(conn, item, now)?;
-                if !matches!(recorded, Recorded::AlreadyKnown) {
-                    channel_orders::finish_paid(conn, &[item.payment.out_trade_no.as_str()], now.naive_utc())?;
-                }
-                Ok(recorded)
-            });
-            match recorded {
-                Err(ApplyError::Storage(e)) if tries < 5 => log::warn!("recording a payment, retrying: {e}"),
-                other => return other,
+        pool.write_retrying(conn, |conn| {
+            let recorded = record_one(conn, item, now)?;
+            if !matches!(recorded, Recorded::AlreadyKnown) {
+                channel_orders::finish_paid(conn, &[item.payment.out_trade_no.as_str()], now.naive_utc())?;
             }
-        }
+            Ok(recorded)
+        })
     }
 
     fn failed(&self, why: WriteError) -> Self::Output {
-        Err(ApplyError::Storage(why.to_string()))
+        Err(ApplyError::Unavailable(why))
     }
 }
 
@@ -156,7 +171,7 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
     let at = now.naive_utc();
     // Recorded as applied, the common case, so that it takes no second write; a payment that
     // cannot pay its fine is turned into a refund below, in the same transaction.
-    let receipt_no = new_receipt_no().ok_or_else(|| ApplyError::Storage("no system randomness".into()))?;
+    let receipt_no = new_receipt_no().ok_or(ApplyError::Random)?;
     let new = payments::NewPayment {
         channel,
         channel_txn_id: &payment.channel_txn_id,
@@ -235,7 +250,7 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
 }
 
 fn audit_details(details: &impl serde::Serialize) -> Result<String, ApplyError> {
-    serde_json::to_string(details).map_err(|e| ApplyError::Storage(format!("audit details: {e}")))
+    serde_json::to_string(details).map_err(|e| ApplyError::Encode(Arc::new(e)))
 }
 
 /// The audit details of a recorded payment.

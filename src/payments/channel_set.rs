@@ -3,7 +3,7 @@
 //! name and never sees a channel's wire format.
 
 use crate::channels::alipay::{AlipayClient, AlipayConfig};
-use crate::channels::crypto::{Certificate, RsaPublicKey, RsaSigningKey};
+use crate::channels::crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
 use crate::channels::settings::{
     AlipaySettings, ChannelSettings, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
 };
@@ -12,6 +12,7 @@ use crate::channels::wechat::protocol::Verifier;
 use crate::channels::wechat::{WechatConfig, WechatPay};
 use crate::channels::{ChannelKind, PaymentChannel};
 use crate::domain::time::Clock;
+use crate::errors::Why;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,10 +22,20 @@ pub struct ChannelSet {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("channels.{channel}: {reason}")]
+#[error("channels.{channel}: {what}")]
 pub struct ChannelSetupError {
     pub channel: &'static str,
-    pub reason: String,
+    pub what: String,
+    #[source]
+    pub source: Option<Why>,
+}
+
+fn setup_error(
+    channel: &'static str,
+    what: &str,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> ChannelSetupError {
+    ChannelSetupError { channel, what: what.to_owned(), source: Some(Why::of(error)) }
 }
 
 /// Where a channel's API is, once the simulator (if used) has its port.
@@ -53,7 +64,8 @@ impl Endpoints<'_> {
         }
         self.simulator_url.map(|url| format!("{url}{path}")).ok_or_else(|| ChannelSetupError {
             channel,
-            reason: format!("{key} is \"simulator\" but the simulator is not enabled"),
+            what: format!("{key} is \"simulator\" but the simulator is not enabled"),
+            source: None,
         })
     }
 
@@ -101,17 +113,16 @@ fn wechat_client(
     settings: &ChannelSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<WechatPay, ChannelSetupError> {
-    let fail = |reason: String| ChannelSetupError { channel: "wechat", reason };
-    let merchant =
-        Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| fail(format!("merchant_certificate: {e}")))?;
-    let merchant_key = RsaSigningKey::from_pem(&wechat.merchant_key).map_err(|e| fail(format!("merchant_key: {e}")))?;
+    let fail = |what: &str, e: CryptoError| setup_error("wechat", what, e);
+    let merchant = Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| fail("merchant_certificate", e))?;
+    let merchant_key = RsaSigningKey::from_pem(&wechat.merchant_key).map_err(|e| fail("merchant_key", e))?;
     let mut keys = BTreeMap::new();
     for pem in &wechat.platform_certificates {
-        let certificate = Certificate::from_pem(pem).map_err(|e| fail(format!("platform_certificates: {e}")))?;
+        let certificate = Certificate::from_pem(pem).map_err(|e| fail("platform_certificates", e))?;
         keys.insert(certificate.serial_hex.clone(), certificate.public_key);
     }
     if let Some((pem, id)) = &wechat.public_key {
-        keys.insert(id.clone(), RsaPublicKey::from_pem(pem).map_err(|e| fail(format!("public_key: {e}")))?);
+        keys.insert(id.clone(), RsaPublicKey::from_pem(pem).map_err(|e| fail("public_key", e))?);
     }
     let config = WechatConfig {
         base_url: endpoints.resolve("wechat", &wechat.base_url)?,
@@ -124,7 +135,7 @@ fn wechat_client(
         notify_url: endpoints.notify_url(ChannelKind::Wechat),
         public_key_id: wechat.public_key.as_ref().map(|(_, id)| id.clone()),
     };
-    WechatPay::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+    WechatPay::new(config, clock, settings.timeout).map_err(|e| setup_error("wechat", "the client", e))
 }
 
 fn unionpay_client(
@@ -133,8 +144,8 @@ fn unionpay_client(
     settings: &ChannelSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<UnionpayClient, ChannelSetupError> {
-    let fail = |reason: String| ChannelSetupError { channel: "unionpay", reason };
-    let certificate = |what: &str, pem: &str| Certificate::from_pem(pem).map_err(|e| fail(format!("{what}: {e}")));
+    let fail = |what: &str, e: CryptoError| setup_error("unionpay", what, e);
+    let certificate = |what: &str, pem: &str| Certificate::from_pem(pem).map_err(|e| fail(what, e));
     let signing = certificate("signing_certificate", &unionpay.signing_certificate)?;
     let config = UnionpayConfig {
         base_url: endpoints.resolve("unionpay", &unionpay.base_url)?,
@@ -146,13 +157,13 @@ fn unionpay_client(
         )?,
         mer_id: unionpay.mer_id.clone(),
         cert_id: signing.serial_decimal,
-        signing_key: RsaSigningKey::from_pem(&unionpay.signing_key).map_err(|e| fail(format!("signing_key: {e}")))?,
+        signing_key: RsaSigningKey::from_pem(&unionpay.signing_key).map_err(|e| fail("signing_key", e))?,
         root: certificate("root_certificate", &unionpay.root_certificate)?,
         middle: certificate("middle_certificate", &unionpay.middle_certificate)?,
         validate_cn_name: unionpay.validate_cn_name,
         back_url: endpoints.notify_url(ChannelKind::Unionpay),
     };
-    UnionpayClient::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+    UnionpayClient::new(config, clock, settings.timeout).map_err(|e| setup_error("unionpay", "the client", e))
 }
 
 fn alipay_client(
@@ -161,16 +172,15 @@ fn alipay_client(
     settings: &ChannelSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<AlipayClient, ChannelSetupError> {
-    let fail = |reason: String| ChannelSetupError { channel: "alipay", reason };
+    let fail = |what: &str, e: CryptoError| setup_error("alipay", what, e);
     let config = AlipayConfig {
         gateway_url: endpoints.resolve_with("alipay", "gateway_url", &alipay.gateway_url, "/gateway.do")?,
         app_id: alipay.app_id.clone(),
         seller_id: alipay.seller_id.clone(),
-        app_private_key: RsaSigningKey::from_pem(&alipay.app_private_key)
-            .map_err(|e| fail(format!("app_private_key: {e}")))?,
+        app_private_key: RsaSigningKey::from_pem(&alipay.app_private_key).map_err(|e| fail("app_private_key", e))?,
         alipay_public_key: RsaPublicKey::from_pem(&alipay.alipay_public_key)
-            .map_err(|e| fail(format!("alipay_public_key: {e}")))?,
+            .map_err(|e| fail("alipay_public_key", e))?,
         notify_url: endpoints.notify_url(ChannelKind::Alipay),
     };
-    AlipayClient::new(config, clock, settings.timeout).map_err(|e| fail(e.to_string()))
+    AlipayClient::new(config, clock, settings.timeout).map_err(|e| setup_error("alipay", "the client", e))
 }

@@ -2,6 +2,7 @@
 //! in the expiry job). A close the channel refuses because the payer just paid is a payment, not
 //! an error: it is queried and recorded like any other (and refunded if the fine is void).
 
+use super::WorkError;
 use super::apply::{PaymentWriter, Recorded};
 use super::channel_set::ChannelSet;
 use super::query;
@@ -12,12 +13,12 @@ use crate::domain::time::Clock;
 use std::sync::Arc;
 
 /// What closing one order ended in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Closed {
     Closed,
     Paid(Recorded),
     /// The channel did not answer or the result could not be stored; try again later.
-    Failed(String),
+    Failed(WorkError),
 }
 
 /// Closes the orders of fines that stopped being payable by QR while someone waits for an answer
@@ -85,24 +86,22 @@ pub async fn close_order(
     match channel.close(&reference).await {
         Ok(CloseOutcome::Closed | CloseOutcome::NotFound) => {
             let (pool, number, at) = (pool.clone(), order.out_trade_no.clone(), clock.now().naive_utc());
-            let stored = tokio::task::spawn_blocking(move || {
-                let mut conn = pool.get().map_err(|e| e.to_string())?;
-                pool.write(&mut conn, |conn| channel_orders::finish(conn, &number, "closed", at))
-                    .map_err(|e| e.to_string())
+            let stored = tokio::task::spawn_blocking(move || -> Result<_, WorkError> {
+                let mut conn = pool.get()?;
+                Ok(pool.write(&mut conn, |conn| channel_orders::finish(conn, &number, "closed", at))?)
             })
             .await;
-            match stored {
-                Ok(Ok(_)) => Closed::Closed,
-                Ok(Err(e)) => Closed::Failed(e),
-                Err(e) => Closed::Failed(e.to_string()),
+            match stored.map_err(WorkError::from).and_then(|stored| stored) {
+                Ok(_) => Closed::Closed,
+                Err(e) => Closed::Failed(e),
             }
         }
         // The payer paid during the race: find the payment and record it.
         Ok(CloseOutcome::AlreadyPaid) => match query::settle_order(channels, writer, order).await {
             Ok(Some(recorded)) => Closed::Paid(recorded),
-            Ok(None) => Closed::Failed("close said paid, the query found no payment".into()),
+            Ok(None) => Closed::Failed(WorkError::PaidButNotFound),
             Err(e) => Closed::Failed(e),
         },
-        Err(e) => Closed::Failed(e.to_string()),
+        Err(e) => Closed::Failed(e.into()),
     }
 }

@@ -3,6 +3,7 @@
 //! queries every open order of the fine and records any payment found, exactly as if its
 //! notification had arrived.
 
+use super::WorkError;
 use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelKind, OrderRef, OrderStatus, PaymentChannel};
@@ -33,13 +34,12 @@ pub async fn settle_order(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     order: &ChannelOrderRow,
-) -> Result<Option<Recorded>, String> {
+) -> Result<Option<Recorded>, WorkError> {
     let (kind, channel, reference) = channel_of(channels, order)?;
-    match channel.query(&reference).await.map_err(|e| format!("query failed: {e}"))? {
+    match channel.query(&reference).await? {
         OrderStatus::Paid(payment) => {
             let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Query };
-            let recorded = apply::record(writer, reported).await;
-            recorded.map(Some).map_err(|e| format!("the channel says paid, recording failed: {e}"))
+            Ok(Some(apply::record(writer, reported).await?))
         }
         _ => Ok(None),
     }
@@ -49,9 +49,13 @@ pub async fn settle_order(
 pub fn channel_of(
     channels: &ChannelSet,
     order: &ChannelOrderRow,
-) -> Result<(ChannelKind, Arc<dyn PaymentChannel>, OrderRef), String> {
-    let kind = ChannelKind::parse(&order.channel).ok_or_else(|| format!("unknown channel {}", order.channel))?;
-    let channel = channels.get(kind).ok_or_else(|| format!("channel {} is not configured", order.channel))?.clone();
+) -> Result<(ChannelKind, Arc<dyn PaymentChannel>, OrderRef), WorkError> {
+    let kind = ChannelKind::parse(&order.channel)
+        .ok_or_else(|| WorkError::NoChannel(format!("{} is no channel finepay knows", order.channel)))?;
+    let channel = channels
+        .get(kind)
+        .ok_or_else(|| WorkError::NoChannel(format!("{} is not configured here", order.channel)))?
+        .clone();
     let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
     Ok((kind, channel, reference))
 }

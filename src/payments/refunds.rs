@@ -5,6 +5,7 @@
 //! is the same refund, and the final state is written with a conditional update. The `refunds`
 //! job runs its passes.
 
+use super::WorkError;
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelError, ChannelKind, RefundRequest, RefundStatus};
 use crate::db::refunds::{self, RefundRow};
@@ -12,6 +13,7 @@ use crate::db::{DbPool, audit};
 use crate::domain::Fen;
 use crate::domain::time::Clock;
 use crate::domain::time::utc;
+use crate::errors::Why;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,12 +41,9 @@ pub struct PassReport {
 
 impl RefundDriver {
     /// One pass over the refunds that are due.
-    pub async fn run_due(&self) -> Result<PassReport, String> {
+    pub async fn run_due(&self) -> Result<PassReport, WorkError> {
         let now = self.clock.now().trunc_subsecs(0);
-        let due = self.blocking(move |pool| {
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            refunds::due(&mut conn, now.naive_utc(), PASS_SIZE).map_err(|e| e.to_string())
-        });
+        let due = self.blocking(move |pool| Ok(refunds::due(&mut *pool.get()?, now.naive_utc(), PASS_SIZE)?));
         let mut report = PassReport::default();
         for refund in due.await? {
             let status = self.ask(&refund).await;
@@ -62,11 +61,11 @@ impl RefundDriver {
     /// Asks the channel to refund (first time), or how the refund is doing (later).
     async fn ask(&self, refund: &RefundRow) -> Result<RefundStatus, ChannelError> {
         let kind = ChannelKind::parse(&refund.channel)
-            .ok_or_else(|| ChannelError::Malformed(format!("unknown channel {}", refund.channel)))?;
+            .ok_or_else(|| ChannelError::Malformed(format!("unknown channel {}", refund.channel).into()))?;
         let channel = self
             .channels
             .get(kind)
-            .ok_or_else(|| ChannelError::Transport(format!("channel {} is not configured", refund.channel)))?;
+            .ok_or_else(|| ChannelError::Transport(format!("channel {} is not configured", refund.channel).into()))?;
         let mut request = RefundRequest {
             out_trade_no: refund.out_trade_no.clone(),
             channel_txn_id: refund.channel_txn_id.clone(),
@@ -85,11 +84,8 @@ impl RefundDriver {
             Err(ChannelError::Refused { .. }) => {
                 let now = self.clock.now().trunc_subsecs(0);
                 let no = refund.out_refund_no.clone();
-                let redated = self.blocking(move |pool| {
-                    let mut conn = pool.get().map_err(|e| e.to_string())?;
-                    refunds::redate(&mut conn, &no, now.naive_utc()).map_err(|e| e.to_string())
-                });
-                if !redated.await.map_err(ChannelError::Transport)? {
+                let redated = self.blocking(move |pool| Ok(refunds::redate(&mut *pool.get()?, &no, now.naive_utc())?));
+                if !redated.await.map_err(|e| ChannelError::Transport(Why::of(e)))? {
                     return Err(ChannelError::Transport("the refund is no longer pending".into()));
                 }
                 request.requested_at = now;
@@ -106,10 +102,10 @@ impl RefundDriver {
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&DbPool) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        work: impl FnOnce(&DbPool) -> Result<T, WorkError> + Send + 'static,
+    ) -> Result<T, WorkError> {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || work(&pool)).await.map_err(|e| e.to_string())?
+        tokio::task::spawn_blocking(move || work(&pool)).await?
     }
 }
 
@@ -119,8 +115,8 @@ fn record(
     status: Result<RefundStatus, ChannelError>,
     now: DateTime<Utc>,
     next: DateTime<Utc>,
-) -> Result<(), String> {
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+) -> Result<(), WorkError> {
+    let mut conn = pool.get()?;
     let at = now.naive_utc();
     let no = refund.out_refund_no.as_str();
     pool.write(&mut conn, |conn| {
@@ -148,7 +144,7 @@ fn record(
             }
             Err(e) => {
                 log::warn!("refund {no}: {e}; asking again at {next}");
-                refunds::retry_later(conn, no, next.naive_utc(), Some(&e.to_string()))?;
+                refunds::retry_later(conn, no, next.naive_utc(), Some(&crate::errors::chain(e)))?;
                 return Ok(());
             }
         };
@@ -164,5 +160,5 @@ fn record(
             },
         )
     })
-    .map_err(|e: diesel::result::Error| e.to_string())
+    .map_err(WorkError::from)
 }

@@ -9,6 +9,7 @@ use crate::bank::book::batch::{self as book, BatchBook};
 use crate::bank::reference::find_decision_no;
 use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
 use crate::bank::statement::{Direction, EntryStatus, StatementLine};
+use crate::db::LostRace;
 use crate::db::{DbConnection, bank_payments};
 use crate::domain::DecisionNo;
 use crate::domain::time::SHANGHAI;
@@ -28,47 +29,53 @@ pub(super) fn record(
     let statement_id = report.statement_id;
     let bank_code = report.bank_code.clone();
     let now = importer.now.naive_utc();
-    let mut tries = 0;
-    let mut settle_at_once = false;
-    loop {
-        tries += 1;
-        let tally = importer.pool.write_in_background(conn, |conn| {
-            let mut book = BatchBook::new(conn, &bank_code, settle_at_once);
-            book.prefetch(&keys.references, &keys.decision_nos, &keys.reversed)?;
-            let mut tally = Tally::default();
-            for (line, prepared) in lines.iter().zip(&prepared) {
-                let result = match prepared {
-                    Prepared::Skip(result) => result.clone(),
-                    Prepared::Payment(payment) => {
-                        let report = payment.report(line, &bank_code, statement_id);
-                        let matched = payment.decision.is_some();
-                        match settle::record_in(&mut book, &importer.rule, &report, importer.actor, now)? {
-                            Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched },
-                            Recorded::Repeat(_) => LineResult::Repeated { matched },
-                        }
+    // A batch that lost a race runs again: another instance recorded the same entries first (the
+    // same file twice at once), and the batch finds them recorded; or a payment or a void
+    // committed since the batch read a fine it settles, and the batch settles each fine by its
+    // own conditional update as it goes, the update's row count deciding it.
+    let mut runs = 0;
+    let tally = importer.pool.write_in_background_retrying(conn, |conn| {
+        runs += 1;
+        let settle_at_once = runs > 1;
+        let mut book = BatchBook::new(conn, &bank_code, settle_at_once);
+        book.prefetch(&keys.references, &keys.decision_nos, &keys.reversed)?;
+        let mut tally = Tally::default();
+        for (line, prepared) in lines.iter().zip(&prepared) {
+            let result = match prepared {
+                Prepared::Skip(result) => result.clone(),
+                Prepared::Payment(payment) => {
+                    let report = payment.report(line, &bank_code, statement_id);
+                    let matched = payment.decision.is_some();
+                    match settle::record_in(&mut book, &importer.rule, &report, importer.actor, now)? {
+                        Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched },
+                        Recorded::Repeat(_) => LineResult::Repeated { matched },
                     }
-                };
-                tally.add(line, result);
-            }
-            book.flush()?;
-            Ok::<_, diesel::result::Error>(tally)
-        });
-        match tally {
-            Ok(tally) => {
-                tally.into_report(report);
-                return Ok(());
-            }
-            // A payment or a void committed since the batch read a fine it settles: the batch
-            // runs again, each settlement's own row count deciding it.
-            Err(e) if book::is_lost_race(&e) && !settle_at_once => {
-                log::info!("statement batch: {e}");
-                settle_at_once = true;
-            }
-            // Another instance recorded the same entries first (the same file twice at
-            // once): the batch runs again and finds them recorded.
-            Err(e) if crate::db::is_retryable(&e) && tries < 3 => log::warn!("statement batch, retrying: {e}"),
-            Err(e) => return Err(e.into()),
+                }
+            };
+            tally.add(line, result);
         }
+        book.flush()?;
+        Ok::<_, BatchFailed>(tally)
+    })?;
+    tally.into_report(report);
+    Ok(())
+}
+
+/// A statement batch's failure. Losing a race to another writer — a key recorded first, or a fine
+/// changed since the batch read it ([`book::LostRace`]) — runs the batch again.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct BatchFailed(#[from] diesel::result::Error);
+
+impl LostRace for BatchFailed {
+    fn lost_race(&self) -> bool {
+        self.0.lost_race() || book::is_lost_race(&self.0)
+    }
+}
+
+impl From<BatchFailed> for ImportError {
+    fn from(e: BatchFailed) -> Self {
+        e.0.into()
     }
 }
 

@@ -50,7 +50,7 @@ const REFUNDS_TOTAL: &str = "#退款合计：";
 const MAX_FILE_BYTES: u64 = 64 << 20;
 
 fn malformed(what: impl std::fmt::Display) -> ChannelError {
-    ChannelError::Malformed(format!("Alipay bill: {what}"))
+    ChannelError::Malformed(format!("Alipay bill: {what}").into())
 }
 
 /// The statement lines of a downloaded bill. The detail file is found by its header row, not by

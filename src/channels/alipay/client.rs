@@ -19,6 +19,7 @@ use crate::channels::{
 };
 use crate::domain::Fen;
 use crate::domain::time::Clock;
+use crate::errors::Why;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -75,7 +76,7 @@ impl AlipayClient {
         };
         let created: PrecreateAnswer = self.call(PRECREATE, &biz, Some(&self.config.notify_url)).await?;
         if created.out_trade_no != order.out_trade_no {
-            return Err(ChannelError::Malformed(format!("precreate answered for {}", created.out_trade_no)));
+            return Err(ChannelError::Malformed(format!("precreate answered for {}", created.out_trade_no).into()));
         }
         Ok(CreatedOrder { pay_url: created.qr_code })
     }
@@ -90,7 +91,7 @@ impl AlipayClient {
             other => other?,
         };
         if trade.out_trade_no != out_trade_no {
-            return Err(ChannelError::Malformed(format!("query answered for {}", trade.out_trade_no)));
+            return Err(ChannelError::Malformed(format!("query answered for {}", trade.out_trade_no).into()));
         }
         match trade.trade_status.as_str() {
             status::WAIT_BUYER_PAY => Ok(OrderStatus::Open),
@@ -100,13 +101,13 @@ impl AlipayClient {
                 Ok(OrderStatus::Paid(ChannelPayment {
                     out_trade_no: trade.out_trade_no.clone(),
                     channel_txn_id: trade.trade_no.clone(),
-                    amount: yuan(&trade.total_amount).map_err(ChannelError::Malformed)?,
+                    amount: yuan(&trade.total_amount).map_err(|e| ChannelError::Malformed(e.into()))?,
                     paid_at: parse_beijing_time(paid_at).ok_or_else(|| {
-                        ChannelError::Malformed(format!("a paid trade with send_pay_date {paid_at:?}"))
+                        ChannelError::Malformed(format!("a paid trade with send_pay_date {paid_at:?}").into())
                     })?,
                 }))
             }
-            other => Err(ChannelError::Malformed(format!("trade_status {other}"))),
+            other => Err(ChannelError::Malformed(format!("trade_status {other}").into())),
         }
     }
 
@@ -170,7 +171,7 @@ impl AlipayClient {
     /// the notification rule (every field but `sign` and `sign_type`, URL-decoded, sorted) with
     /// the Alipay public key, then this merchant's `app_id` and `seller_id`, then a paid status.
     pub fn parse_notification(&self, body: &[u8]) -> Result<ChannelPayment, NotifyError> {
-        let params = parse_form(body).map_err(NotifyError::Malformed)?;
+        let params = parse_form(body).map_err(|e| NotifyError::Malformed(e.into()))?;
         // Alipay carries the signature in the form; without it there is nothing to verify.
         if params.get("sign").is_none_or(String::is_empty) {
             return Err(NotifyError::MissingHeaders);
@@ -182,14 +183,14 @@ impl AlipayClient {
             return Err(NotifyError::BadSignature);
         }
         let field = |name: &str| params.get(name).map(String::as_str).filter(|value| !value.is_empty());
-        let required = |name: &str| field(name).ok_or_else(|| NotifyError::Malformed(format!("no {name}")));
+        let required = |name: &str| field(name).ok_or_else(|| NotifyError::Malformed(format!("no {name}").into()));
         if required("app_id")? != self.config.app_id
             || field("seller_id").is_some_and(|seller| seller != self.config.seller_id)
         {
             return Err(NotifyError::WrongMerchant);
         }
         if let Some(charset) = field("charset").filter(|charset| !charset.eq_ignore_ascii_case(CHARSET)) {
-            return Err(NotifyError::Malformed(format!("charset {charset}")));
+            return Err(NotifyError::Malformed(format!("charset {charset}").into()));
         }
         let notify_type = required("notify_type")?;
         if notify_type != NOTIFY_TYPE {
@@ -203,9 +204,9 @@ impl AlipayClient {
         Ok(ChannelPayment {
             out_trade_no: required("out_trade_no")?.to_owned(),
             channel_txn_id: required("trade_no")?.to_owned(),
-            amount: yuan(required("total_amount")?).map_err(NotifyError::Malformed)?,
+            amount: yuan(required("total_amount")?).map_err(|e| NotifyError::Malformed(e.into()))?,
             paid_at: parse_beijing_time(paid_at)
-                .ok_or_else(|| NotifyError::Malformed(format!("gmt_payment {paid_at}")))?,
+                .ok_or_else(|| NotifyError::Malformed(format!("gmt_payment {paid_at}").into()))?,
         })
     }
 
@@ -226,9 +227,9 @@ impl AlipayClient {
     /// Downloads and reads a bill from the URL Alipay gave (the file itself is not signed; the
     /// URL came in a verified answer).
     pub async fn fetch_bill(&self, url: &str) -> Result<Vec<StatementLine>, ChannelError> {
-        let response = self.http.get(url).send().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        let response = self.http.get(url).send().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
         if status != 200 {
             let message: String = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(ChannelError::Refused { status, code: "BILL_DOWNLOAD".into(), message });
@@ -244,7 +245,7 @@ impl AlipayClient {
         biz: &impl Serialize,
         notify_url: Option<&str>,
     ) -> Result<T, ChannelError> {
-        let biz_content = serde_json::to_string(biz).map_err(|e| ChannelError::Malformed(e.to_string()))?;
+        let biz_content = serde_json::to_string(biz).map_err(|e| ChannelError::Malformed(Why::of(e)))?;
         let mut params: Params = [
             ("app_id", self.config.app_id.as_str()),
             ("method", method),
@@ -259,7 +260,7 @@ impl AlipayClient {
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
         params.insert("timestamp".into(), beijing_time(self.clock.now()));
-        sign_request(&mut params, &self.config.app_private_key).map_err(|e| ChannelError::Transport(e.to_string()))?;
+        sign_request(&mut params, &self.config.app_private_key).map_err(|e| ChannelError::Transport(Why::of(e)))?;
 
         let response = self
             .http
@@ -269,24 +270,23 @@ impl AlipayClient {
             .body(encode_form(&params))
             .send()
             .await
-            .map_err(|e| ChannelError::Transport(e.to_string()))?;
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
         // The gateway answers 200 even for refusals; anything else did not come from it.
         if status != 200 {
-            return Err(ChannelError::Transport(format!("the gateway answered HTTP {status}")));
+            return Err(ChannelError::Transport(format!("the gateway answered HTTP {status}").into()));
         }
         let text = std::str::from_utf8(&body).map_err(|_| ChannelError::Malformed("the answer is not UTF-8".into()))?;
         let answer = split_answer(text, &response_root(method)).map_err(|e| match e {
-            AnswerError::Repeated(_) => ChannelError::Unverified(e.to_string()),
-            _ => ChannelError::Malformed(e.to_string()),
+            AnswerError::Repeated(_) => ChannelError::Unverified(Why::of(e)),
+            _ => ChannelError::Malformed(Why::of(e)),
         })?;
         let sign = answer.sign.ok_or_else(|| ChannelError::Unverified("the answer is not signed".into()))?;
         if !self.config.alipay_public_key.verify_base64(answer.content.as_bytes(), &sign) {
             return Err(ChannelError::Unverified("the answer's signature does not verify".into()));
         }
-        let outcome: Outcome =
-            serde_json::from_str(answer.content).map_err(|e| ChannelError::Malformed(e.to_string()))?;
+        let outcome: Outcome = serde_json::from_str(answer.content).map_err(|e| ChannelError::Malformed(Why::of(e)))?;
         if outcome.code != codes::SUCCESS {
             return Err(ChannelError::Refused {
                 status,
@@ -294,7 +294,7 @@ impl AlipayClient {
                 message: format!("{} {}: {}", outcome.code, outcome.msg, outcome.sub_msg.unwrap_or_default()),
             });
         }
-        serde_json::from_str(answer.content).map_err(|e| ChannelError::Malformed(e.to_string()))
+        serde_json::from_str(answer.content).map_err(|e| ChannelError::Malformed(Why::of(e)))
     }
 }
 
@@ -321,7 +321,7 @@ fn refund_status(refund: &RefundRequest, answer: &RefundQueryAnswer) -> Result<R
         return Ok(RefundStatus::Failed(format!("Alipay holds no refund {}", refund.out_refund_no)));
     }
     if let Some(amount) = answer.refund_amount.as_deref() {
-        let amount = yuan(amount).map_err(ChannelError::Malformed)?;
+        let amount = yuan(amount).map_err(|e| ChannelError::Malformed(e.into()))?;
         if amount != refund.amount {
             return Ok(RefundStatus::Failed(format!("Alipay refunded {amount}, not {}", refund.amount)));
         }

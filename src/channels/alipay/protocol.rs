@@ -5,6 +5,7 @@
 
 use crate::channels::crypto::{CryptoError, RsaPublicKey, RsaSigningKey};
 use crate::domain::time::SHANGHAI;
+use crate::errors::Why;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -136,7 +137,7 @@ pub struct SignedAnswer<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
     #[error("the answer is not a JSON object: {0}")]
-    NotJson(String),
+    NotJson(#[source] Why),
     #[error("the answer has neither {0} nor error_response")]
     NoResponse(String),
     #[error("the answer carries {0} more than once")]
@@ -148,7 +149,7 @@ pub enum AnswerError {
 /// is refused, as Alipay's own extractor does (otherwise a second copy could ride on the first
 /// one's signature).
 pub fn split_answer<'a>(body: &'a str, root: &str) -> Result<SignedAnswer<'a>, AnswerError> {
-    let Members(members) = serde_json::from_str(body).map_err(|e| AnswerError::NotJson(e.to_string()))?;
+    let Members(members) = serde_json::from_str(body).map_err(|e| AnswerError::NotJson(Why::of(e)))?;
     let single = |name: &str| -> Result<Option<&'a RawValue>, AnswerError> {
         let mut found = members.iter().filter(|(key, _)| key == name).map(|(_, value)| *value);
         match (found.next(), found.next()) {
@@ -161,7 +162,7 @@ pub fn split_answer<'a>(body: &'a str, root: &str) -> Result<SignedAnswer<'a>, A
         None => single(ERROR_ROOT)?.ok_or_else(|| AnswerError::NoResponse(root.to_owned()))?,
     };
     let sign = match single("sign")? {
-        Some(raw) => Some(serde_json::from_str::<String>(raw.get()).map_err(|e| AnswerError::NotJson(e.to_string()))?),
+        Some(raw) => Some(serde_json::from_str::<String>(raw.get()).map_err(|e| AnswerError::NotJson(Why::of(e)))?),
         None => None,
     };
     Ok(SignedAnswer { content: content.get(), sign })

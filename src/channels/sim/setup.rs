@@ -9,10 +9,18 @@ use super::payer::PayerState;
 use super::settings::SimulatorSettings;
 use super::unionpay::{UnionpaySim, UnionpaySimConfig};
 use super::wechat::{WechatSim, WechatSimConfig};
-use crate::channels::crypto::{Certificate, RsaSigningKey};
+use crate::channels::crypto::{Certificate, CryptoError, RsaSigningKey};
 use crate::channels::settings::ChannelSettings;
 use crate::domain::time::Clock;
 use std::sync::Arc;
+
+/// A key or certificate the simulator cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("the simulated {channel}'s keys")]
+pub struct SetupError {
+    channel: &'static str,
+    source: CryptoError,
+}
 
 /// How long the simulated channels take to settle a refund.
 const REFUND_SETTLES_AFTER_SECONDS: i64 = 1;
@@ -23,18 +31,21 @@ pub fn from_settings(
     channels: &ChannelSettings,
     public_url: &str,
     clock: Arc<dyn Clock>,
-) -> Result<Simulator, String> {
+) -> Result<Simulator, SetupError> {
     let keys = &settings.keys;
     let mut simulator = Simulator::default();
     if let Some(wechat) = &channels.wechat {
-        let merchant = Certificate::from_pem(&wechat.merchant_certificate).map_err(|e| format!("wechat: {e}"))?;
-        let platform = Certificate::from_pem(&keys.wechat_platform_certificate).map_err(|e| e.to_string())?;
+        let merchant = Certificate::from_pem(&wechat.merchant_certificate)
+            .map_err(|e| SetupError { channel: "wechat", source: e })?;
+        let platform = Certificate::from_pem(&keys.wechat_platform_certificate)
+            .map_err(|e| SetupError { channel: "simulator keys", source: e })?;
         let config = WechatSimConfig {
             appid: wechat.appid.clone(),
             mchid: wechat.mchid.clone(),
             merchant_keys: [(merchant.serial_hex, merchant.public_key)].into(),
             signing_serial: platform.serial_hex,
-            signing_key: RsaSigningKey::from_pem(&keys.wechat_platform_key).map_err(|e| e.to_string())?,
+            signing_key: RsaSigningKey::from_pem(&keys.wechat_platform_key)
+                .map_err(|e| SetupError { channel: "simulator keys", source: e })?,
             apiv3_key: wechat.apiv3_key.expose().to_vec(),
             pay_link_base: format!("{public_url}/sim/wechat/pay"),
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
@@ -42,23 +53,27 @@ pub fn from_settings(
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));
     }
     if let Some(alipay) = &channels.alipay {
-        let app_key = RsaSigningKey::from_pem(&alipay.app_private_key).map_err(|e| format!("alipay: {e}"))?;
+        let app_key = RsaSigningKey::from_pem(&alipay.app_private_key)
+            .map_err(|e| SetupError { channel: "alipay", source: e })?;
         let config = AlipaySimConfig {
             app_id: alipay.app_id.clone(),
             seller_id: alipay.seller_id.clone(),
             // What the merchant would upload to Alipay: the app key's public half.
             app_public_key: app_key.public_key(),
-            signing_key: RsaSigningKey::from_pem(&keys.alipay_platform_key).map_err(|e| e.to_string())?,
+            signing_key: RsaSigningKey::from_pem(&keys.alipay_platform_key)
+                .map_err(|e| SetupError { channel: "simulator keys", source: e })?,
             pay_link_base: format!("{public_url}/sim/alipay/pay"),
         };
         simulator.alipay = Some(AlipaySim::new(config, clock.clone()));
     }
     if let Some(unionpay) = &channels.unionpay {
-        let merchant = Certificate::from_pem(&unionpay.signing_certificate).map_err(|e| format!("unionpay: {e}"))?;
+        let merchant = Certificate::from_pem(&unionpay.signing_certificate)
+            .map_err(|e| SetupError { channel: "unionpay", source: e })?;
         let config = UnionpaySimConfig {
             mer_id: unionpay.mer_id.clone(),
             merchant_certs: [(merchant.serial_decimal, merchant.public_key)].into(),
-            signing_key: RsaSigningKey::from_pem(&keys.unionpay_signing_key).map_err(|e| e.to_string())?,
+            signing_key: RsaSigningKey::from_pem(&keys.unionpay_signing_key)
+                .map_err(|e| SetupError { channel: "simulator keys", source: e })?,
             signing_cert_pem: keys.unionpay_signing_certificate.clone(),
             pay_link_base: format!("{public_url}/sim/unionpay/pay"),
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),

@@ -149,7 +149,7 @@ pub const STATEMENT_READY_AT: NaiveTime = match NaiveTime::from_hms_opt(10, 0, 0
 };
 
 fn malformed(what: impl std::fmt::Display) -> ChannelError {
-    ChannelError::Malformed(format!("UnionPay statement: {what}"))
+    ChannelError::Malformed(format!("UnionPay statement: {what}").into())
 }
 
 /// Whether `day`'s file should exist at `now`: from then on, "no file" means "no transactions".
@@ -494,7 +494,7 @@ mod tests {
 
     fn refused(result: Result<Vec<StatementLine>, ChannelError>) -> String {
         match result {
-            Err(ChannelError::Malformed(message)) => message,
+            Err(ChannelError::Malformed(message)) => message.to_string(),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

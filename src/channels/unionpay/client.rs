@@ -17,6 +17,7 @@ use crate::channels::{
     OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
 };
 use crate::domain::time::{Clock, shanghai_date};
+use crate::errors::Why;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -72,7 +73,7 @@ impl UnionpayClient {
         if answer.get("respCode").map(String::as_str) != Some(code::SUCCESS) {
             return Err(refused(&answer));
         }
-        let qr_code = field(&answer, "qrCode").map_err(ChannelError::Malformed)?;
+        let qr_code = field(&answer, "qrCode").map_err(|e| ChannelError::Malformed(e.into()))?;
         Ok(CreatedOrder { pay_url: qr_code.to_owned() })
     }
 
@@ -84,9 +85,9 @@ impl UnionpayClient {
         let Some(answer) = self.query_trans(&order.out_trade_no, order.opened_at).await? else {
             return Ok(OrderStatus::NotFound);
         };
-        let outcome = field(&answer, "origRespCode").map_err(ChannelError::Malformed)?;
+        let outcome = field(&answer, "origRespCode").map_err(|e| ChannelError::Malformed(e.into()))?;
         Ok(if code::is_success(outcome) {
-            OrderStatus::Paid(payment_of(&answer).map_err(ChannelError::Malformed)?)
+            OrderStatus::Paid(payment_of(&answer).map_err(|e| ChannelError::Malformed(e.into()))?)
         } else if code::is_processing(outcome) {
             OrderStatus::Open
         } else {
@@ -137,7 +138,7 @@ impl UnionpayClient {
                 message: "UnionPay has no such refund".into(),
             });
         };
-        let outcome = field(&answer, "origRespCode").map_err(ChannelError::Malformed)?;
+        let outcome = field(&answer, "origRespCode").map_err(|e| ChannelError::Malformed(e.into()))?;
         if code::is_processing(outcome) {
             return Ok(RefundStatus::Processing);
         }
@@ -145,7 +146,8 @@ impl UnionpayClient {
             let message = answer.get("origRespMsg").map_or("", String::as_str);
             return Ok(RefundStatus::Failed(format!("origRespCode {outcome}: {message}")));
         }
-        let malformed = |what: &str| ChannelError::Malformed(format!("a succeeded refund without a valid {what}"));
+        let malformed =
+            |what: &str| ChannelError::Malformed(format!("a succeeded refund without a valid {what}").into());
         let query_id = field(&answer, "queryId").map_err(|_| malformed("queryId"))?;
         let at = field(&answer, "traceTime")
             .ok()
@@ -177,7 +179,7 @@ impl UnionpayClient {
                 if answer.get("settleDate").is_some_and(|answered| *answered != settle_date) {
                     return Err(ChannelError::Unverified("the statement answer is about another day".into()));
                 }
-                read_file_content(field(&answer, "fileContent").map_err(ChannelError::Malformed)?, day)
+                read_file_content(field(&answer, "fileContent").map_err(|e| ChannelError::Malformed(e.into()))?, day)
             }
             Some(code::FILE_NOT_FOUND) if statement_is_due(day, now) => Ok(Vec::new()),
             _ => Err(refused(&answer)),
@@ -188,7 +190,7 @@ impl UnionpayClient {
     /// before anything in it is read; only a successful consumption QR payment for this merchant
     /// is a payment.
     pub fn parse_notification(&self, body: &[u8]) -> Result<ChannelPayment, NotifyError> {
-        let fields = parse_form(body).map_err(NotifyError::Malformed)?;
+        let fields = parse_form(body).map_err(|e| NotifyError::Malformed(e.into()))?;
         self.verifier.verify(&fields, self.now_unix())?;
         if fields.get("merId") != Some(&self.config.mer_id) {
             return Err(NotifyError::WrongMerchant);
@@ -200,7 +202,7 @@ impl UnionpayClient {
         if !code::is_success(get("respCode")) {
             return Err(NotifyError::NotPaid(format!("respCode {}", get("respCode"))));
         }
-        payment_of(&fields).map_err(NotifyError::Malformed)
+        payment_of(&fields).map_err(|e| NotifyError::Malformed(e.into()))
     }
 
     /// queryTrans for `order_id` sent at `sent_at`; `None` when UnionPay has no such transaction.
@@ -245,7 +247,7 @@ impl UnionpayClient {
     async fn call_at(&self, url: &str, fields: Fields) -> Result<Fields, ChannelError> {
         let order_id = fields.get("orderId").cloned();
         let signed = sign_request(fields, &self.config.cert_id, &self.config.signing_key)
-            .map_err(|e| ChannelError::Transport(e.to_string()))?;
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
         let response = self
             .http
             .post(url)
@@ -254,16 +256,16 @@ impl UnionpayClient {
             .body(encode_form(&signed))
             .send()
             .await
-            .map_err(|e| ChannelError::Transport(e.to_string()))?;
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
         if status != 200 {
             let message = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(ChannelError::Refused { status, code: "HTTP".into(), message });
         }
-        let text = std::str::from_utf8(&body).map_err(|e| ChannelError::Malformed(e.to_string()))?;
-        let answer = parse_answer(text.trim()).map_err(ChannelError::Malformed)?;
-        self.verifier.verify(&answer, self.now_unix()).map_err(|e| ChannelError::Unverified(e.to_string()))?;
+        let text = std::str::from_utf8(&body).map_err(|e| ChannelError::Malformed(Why::of(e)))?;
+        let answer = parse_answer(text.trim()).map_err(|e| ChannelError::Malformed(e.into()))?;
+        self.verifier.verify(&answer, self.now_unix()).map_err(|e| ChannelError::Unverified(Why::of(e)))?;
         if answer.get("merId") != Some(&self.config.mer_id) || answer.get("orderId") != order_id.as_ref() {
             return Err(ChannelError::Unverified("the answer is about another merchant or order".into()));
         }

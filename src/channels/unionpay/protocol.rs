@@ -177,7 +177,8 @@ impl Verifier {
         if let Some(cert) = remembered(&self.chained.lock().unwrap_or_else(PoisonError::into_inner)) {
             return Ok(cert);
         }
-        let cert = Certificate::from_pem(pem).map_err(|e| NotifyError::Malformed(format!("signPubKeyCert: {e}")))?;
+        let cert =
+            Certificate::from_pem(pem).map_err(|e| NotifyError::Malformed(format!("signPubKeyCert: {e}").into()))?;
         if !(cert.is_signed_by(&self.middle) && self.middle.is_signed_by(&self.root)) {
             return Err(NotifyError::UnknownKey(cert.serial_decimal));
         }

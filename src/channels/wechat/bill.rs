@@ -93,7 +93,7 @@ pub fn sha1_hex(file: &[u8]) -> String {
 /// not signed, so this digest is all that vouches for the file.
 pub fn check_digest(file: &[u8], bill: &BillMeta) -> Result<(), ChannelError> {
     if bill.hash_type != "SHA1" {
-        return Err(ChannelError::Unverified(format!("unknown bill hash type {}", bill.hash_type)));
+        return Err(ChannelError::Unverified(format!("unknown bill hash type {}", bill.hash_type).into()));
     }
     if !sha1_hex(file).eq_ignore_ascii_case(&bill.hash_value) {
         return Err(ChannelError::Unverified("the bill file does not match its SHA1".into()));
@@ -263,5 +263,5 @@ fn yuan(text: &str) -> Result<Fen, ChannelError> {
 }
 
 fn malformed(message: String) -> ChannelError {
-    ChannelError::Malformed(message)
+    ChannelError::Malformed(message.into())
 }

@@ -15,6 +15,7 @@ use crate::channels::{
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, SHANGHAI, rfc3339};
+use crate::errors::Why;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use reqwest::Method;
@@ -82,10 +83,10 @@ impl WechatPay {
             other => other?,
         };
         let transaction: Transaction = parse(&answer.body)?;
-        self.check_merchant(&transaction).map_err(|e| ChannelError::Unverified(e.to_string()))?;
+        self.check_merchant(&transaction).map_err(|e| ChannelError::Unverified(Why::of(e)))?;
         Ok(match transaction.trade_state.as_str() {
             "SUCCESS" | "REFUND" => {
-                OrderStatus::Paid(payment_of(&transaction).map_err(|e| ChannelError::Malformed(e.to_string()))?)
+                OrderStatus::Paid(payment_of(&transaction).map_err(|e| ChannelError::Malformed(Why::of(e)))?)
             }
             "CLOSED" | "REVOKED" | "PAYERROR" => OrderStatus::Closed,
             _ => OrderStatus::Open,
@@ -97,7 +98,7 @@ impl WechatPay {
         let body = serde_json::json!({"mchid": self.config.mchid}).to_string();
         match self.call(Method::POST, &path, Some(body)).await {
             Ok(answer) if answer.status == 204 || answer.status == 200 => Ok(CloseOutcome::Closed),
-            Ok(answer) => Err(ChannelError::Malformed(format!("close answered HTTP {}", answer.status))),
+            Ok(answer) => Err(ChannelError::Malformed(format!("close answered HTTP {}", answer.status).into())),
             Err(ChannelError::Refused { code, .. }) if code == "ORDERPAID" => Ok(CloseOutcome::AlreadyPaid),
             Err(ChannelError::Refused { code, .. }) if code == "ORDER_NOT_EXIST" => Ok(CloseOutcome::NotFound),
             Err(e) => Err(e),
@@ -150,14 +151,14 @@ impl WechatPay {
     /// checks it against the SHA1 that came in the signed answer, and reads it.
     pub async fn fetch_trade_bill(&self, bill: &BillMeta) -> Result<Vec<StatementLine>, ChannelError> {
         let url = reqwest::Url::parse(&bill.download_url)
-            .map_err(|e| ChannelError::Malformed(format!("download_url {}: {e}", bill.download_url)))?;
+            .map_err(|e| ChannelError::Malformed(format!("download_url {}: {e}", bill.download_url).into()))?;
         let path_and_query = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         };
         let response = self.send(Method::GET, url.as_str(), &path_and_query, None).await?;
         let status = response.status().as_u16();
-        let file = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?;
+        let file = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
         if !(200..300).contains(&status) {
             return Err(refusal(status, &file));
         }
@@ -169,13 +170,13 @@ impl WechatPay {
     pub fn parse_notification(&self, message: &SignedMessage<'_>) -> Result<ChannelPayment, NotifyError> {
         self.config.verifier.verify(message, self.clock.now().timestamp())?;
         let notification: Notification =
-            serde_json::from_slice(message.body).map_err(|e| NotifyError::Malformed(e.to_string()))?;
+            serde_json::from_slice(message.body).map_err(|e| NotifyError::Malformed(Why::of(e)))?;
         if notification.event_type != "TRANSACTION.SUCCESS" {
             return Err(NotifyError::NotPaid(notification.event_type));
         }
         let plain = notification.resource.decrypt(&self.config.apiv3_key)?;
         let transaction: Transaction =
-            serde_json::from_slice(&plain).map_err(|e| NotifyError::Malformed(e.to_string()))?;
+            serde_json::from_slice(&plain).map_err(|e| NotifyError::Malformed(Why::of(e)))?;
         self.check_merchant(&transaction)?;
         if transaction.trade_state != "SUCCESS" {
             return Err(NotifyError::NotPaid(transaction.trade_state));
@@ -202,7 +203,7 @@ impl WechatPay {
             header("Wechatpay-Signature"),
             header("Wechatpay-Serial"),
         );
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(e.to_string()))?.to_vec();
+        let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?.to_vec();
         if !(200..300).contains(&status) {
             return Err(refusal(status, &body));
         }
@@ -215,7 +216,7 @@ impl WechatPay {
         self.config
             .verifier
             .verify(&signed, self.clock.now().timestamp())
-            .map_err(|e| ChannelError::Unverified(e.to_string()))?;
+            .map_err(|e| ChannelError::Unverified(Why::of(e)))?;
         Ok(Answer { status, body })
     }
 
@@ -235,7 +236,7 @@ impl WechatPay {
             .config
             .merchant_key
             .sign_base64(message.as_bytes())
-            .map_err(|e| ChannelError::Transport(e.to_string()))?;
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
         let authorization = Authorization {
             mchid: self.config.mchid.clone(),
             nonce_str: nonce,
@@ -255,7 +256,7 @@ impl WechatPay {
         if let Some(body) = body {
             request = request.header("Content-Type", "application/json").body(body);
         }
-        request.send().await.map_err(|e| ChannelError::Transport(e.to_string()))
+        request.send().await.map_err(|e| ChannelError::Transport(Why::of(e)))
     }
 }
 
@@ -311,7 +312,7 @@ impl PaymentChannel for WechatPay {
             | NotifyError::BadSignature
             | NotifyError::UnknownKey(_)
             | NotifyError::Stale => 401,
-            NotifyError::Unavailable(_) => 503,
+            NotifyError::Unavailable => 503,
             _ => 400,
         };
         let body = serde_json::json!({"code": "FAIL", "message": error.to_string()}).to_string();
@@ -338,7 +339,7 @@ fn bill_is_due(day: NaiveDate, now: DateTime<Utc>) -> bool {
 fn refund_status(body: &[u8], out_refund_no: &str) -> Result<RefundStatus, ChannelError> {
     let refund: Refund = parse(body)?;
     if refund.out_refund_no != out_refund_no {
-        return Err(ChannelError::Unverified(format!("an answer about refund {}", refund.out_refund_no)));
+        return Err(ChannelError::Unverified(format!("an answer about refund {}", refund.out_refund_no).into()));
     }
     Ok(match refund.status.as_str() {
         "SUCCESS" => {
@@ -355,11 +356,11 @@ fn refund_status(body: &[u8], out_refund_no: &str) -> Result<RefundStatus, Chann
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {
-    serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| ChannelError::Malformed(Why::of(e)))
 }
 
 fn payment_of(transaction: &Transaction) -> Result<ChannelPayment, NotifyError> {
-    let missing = |what: &str| NotifyError::Malformed(format!("a paid transaction without {what}"));
+    let missing = |what: &str| NotifyError::Malformed(format!("a paid transaction without {what}").into());
     let paid_at = transaction.success_time.as_deref().ok_or_else(|| missing("success_time"))?;
     Ok(ChannelPayment {
         out_trade_no: transaction.out_trade_no.clone(),

@@ -143,7 +143,7 @@ impl Resource {
     /// Opens the resource with the 32-byte APIv3 key (its ASCII bytes, not hex-decoded).
     pub fn decrypt(&self, apiv3_key: &[u8]) -> Result<Vec<u8>, NotifyError> {
         if self.algorithm != RESOURCE_ALGORITHM {
-            return Err(NotifyError::Malformed(format!("algorithm {}", self.algorithm)));
+            return Err(NotifyError::Malformed(format!("algorithm {}", self.algorithm).into()));
         }
         let sealed = BASE64.decode(self.ciphertext.as_bytes()).map_err(|_| NotifyError::Undecryptable)?;
         aes_gcm_decrypt(apiv3_key, self.nonce.as_bytes(), self.associated_data.as_bytes(), &sealed)
