@@ -59,7 +59,7 @@ impl Eq for Why {}
 
 /// An error and its causes on one line, `outer: inner: innermost`; a cause whose text the error
 /// already ends with (an error that prints its source) is said once.
-pub fn chain(error: &(dyn Error + 'static)) -> String {
+pub(crate) fn chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -1,7 +1,7 @@
 //! finepay issues traffic fine bills whose QR code can be paid for a limited window, and collects
-//! their payment. See README.md for running it and ../design for the decisions behind it.
+//! their payment. See README.md for running it and docs/architecture.md for how it is built.
 
-pub mod admin;
+mod admin;
 pub mod app;
 pub mod bank;
 pub mod bench;
@@ -9,9 +9,9 @@ pub mod channels;
 pub mod credentials;
 pub mod db;
 pub mod domain;
-pub mod errors;
-pub mod fines;
+mod errors;
+mod fines;
 pub mod http;
 pub mod jobs;
-pub mod payments;
-pub mod qr;
+mod payments;
+mod qr;

@@ -4,8 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use finepay::app::Application;
 use finepay::app::Settings;
-use finepay::bank::import::ImportStatus;
-use finepay::bank::statement::Format;
+use finepay::bank::Format;
+use finepay::bank::ImportStatus;
 use finepay::bank::valid_bank_code;
 use finepay::bench::{self, BenchArgs};
 use finepay::credentials::{self, Binding};
@@ -152,7 +152,7 @@ fn bank(settings: &Settings, command: BankCommand) -> anyhow::Result<()> {
             });
             let pool = connect(settings)?;
             migrate::run_pending(&pool)?;
-            let report = finepay::bank::cli::import_file(&pool, &settings.bank, &file, &bank, format)?;
+            let report = finepay::bank::import_file(&pool, &settings.bank, &file, &bank, format)?;
             if report.status != ImportStatus::Complete {
                 std::process::exit(1);
             }
@@ -161,7 +161,7 @@ fn bank(settings: &Settings, command: BankCommand) -> anyhow::Result<()> {
             let pool = connect(settings)?;
             migrate::run_pending(&pool)?;
             let written =
-                finepay::bank::cli::write_outstanding(&pool, &settings.bank.surcharge, &mut std::io::stdout().lock())?;
+                finepay::bank::write_outstanding(&pool, &settings.bank.surcharge, &mut std::io::stdout().lock())?;
             log::info!("{written} fines payable at banks");
         }
     }

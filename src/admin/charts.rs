@@ -6,24 +6,24 @@
 use std::fmt::Write;
 
 /// What an empty chart says.
-pub const NO_DATA: &str = "No fines in this period";
+pub(super) const NO_DATA: &str = "No fines in this period";
 
 /// One stacked part of every bar, drawn bottom (or left) first.
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(super) struct Series {
     pub name: String,
     pub color: &'static str,
 }
 
 /// One bar: its label and one value per series.
 #[derive(Debug, Clone)]
-pub struct Bar {
+pub(super) struct Bar {
     pub label: String,
     pub values: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Chart {
+pub(super) struct Chart {
     /// The chart's accessible name (`<title>`, `aria-label`).
     pub title: String,
     pub series: Vec<Series>,
@@ -32,7 +32,7 @@ pub struct Chart {
 
 /// A drawn rectangle in SVG user units.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rect {
+pub(super) struct Rect {
     pub x: f64,
     pub y: f64,
     pub width: f64,
@@ -59,7 +59,7 @@ const H_LABEL_CHARS: usize = 24;
 
 /// The axis: a round step and the number of steps up to the smallest multiple of it that holds
 /// `max` — at most five steps, the step 1, 2 or 5 times a power of ten.
-pub fn axis(max: u64) -> (u64, u64) {
+pub(super) fn axis(max: u64) -> (u64, u64) {
     let max = max.max(1);
     let mut magnitude: u64 = 1;
     loop {
@@ -82,7 +82,7 @@ fn is_empty(chart: &Chart) -> bool {
 }
 
 /// Where a vertical chart draws each bar's segments (`None` for a zero value), and its axis.
-pub fn vertical_layout(chart: &Chart) -> (Vec<Vec<Option<Rect>>>, (u64, u64)) {
+pub(super) fn vertical_layout(chart: &Chart) -> (Vec<Vec<Option<Rect>>>, (u64, u64)) {
     let (step, steps) = axis(totals(chart).into_iter().max().unwrap_or(0));
     let top = step as f64 * steps as f64;
     let (plot_width, plot_height) = (WIDTH - V_LEFT - V_RIGHT, V_HEIGHT - LEGEND_HEIGHT - V_BOTTOM);
@@ -105,7 +105,7 @@ pub fn vertical_layout(chart: &Chart) -> (Vec<Vec<Option<Rect>>>, (u64, u64)) {
 }
 
 /// Where a horizontal chart draws each bar's segments, and its axis.
-pub fn horizontal_layout(chart: &Chart) -> (Vec<Vec<Option<Rect>>>, (u64, u64)) {
+pub(super) fn horizontal_layout(chart: &Chart) -> (Vec<Vec<Option<Rect>>>, (u64, u64)) {
     let (step, steps) = axis(totals(chart).into_iter().max().unwrap_or(0));
     let right = step as f64 * steps as f64;
     let plot_width = WIDTH - H_LEFT - H_RIGHT;
@@ -141,7 +141,7 @@ fn stack(values: &[u64], place: impl Fn(f64, f64) -> Rect) -> Vec<Option<Rect>> 
 }
 
 /// The chart with bars standing on the horizontal axis, one per label (a day).
-pub fn vertical(chart: &Chart) -> String {
+pub(super) fn vertical(chart: &Chart) -> String {
     if is_empty(chart) {
         return empty(chart);
     }
@@ -179,7 +179,7 @@ pub fn vertical(chart: &Chart) -> String {
 }
 
 /// The chart with bars growing to the right, one row per label (a district).
-pub fn horizontal(chart: &Chart) -> String {
+pub(super) fn horizontal(chart: &Chart) -> String {
     if is_empty(chart) {
         return empty(chart);
     }
@@ -275,7 +275,7 @@ fn shorten(label: &str, max: usize) -> String {
 }
 
 /// Text made safe for SVG content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

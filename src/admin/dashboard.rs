@@ -12,7 +12,7 @@ use crate::domain::{Districts, Fen};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
-pub struct DashboardView {
+pub(crate) struct DashboardView {
     pub from: String,
     pub to: String,
     pub district: String,
@@ -31,7 +31,7 @@ pub struct DashboardView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DistrictOption {
+pub(crate) struct DistrictOption {
     pub code: String,
     pub name: String,
     pub selected: bool,
@@ -39,7 +39,7 @@ pub struct DistrictOption {
 
 /// Of the fines paid in the period, the share paid online and at banks.
 #[derive(Debug, Serialize)]
-pub struct Headline {
+pub(crate) struct Headline {
     pub online_pct: String,
     pub bank_pct: String,
     pub online: i64,
@@ -48,14 +48,14 @@ pub struct Headline {
 }
 
 #[derive(Debug, Serialize)]
-pub struct FigureRow {
+pub(crate) struct FigureRow {
     pub label: &'static str,
     pub count: i64,
     pub amount: String,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ExceptionLine {
+pub(crate) struct ExceptionLine {
     pub id: i64,
     pub raised: String,
     pub source: String,
@@ -67,7 +67,7 @@ pub struct ExceptionLine {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ReportLine {
+pub(crate) struct ReportLine {
     pub date: String,
     pub channel: String,
     pub status: String,
@@ -99,7 +99,7 @@ fn bar(label: String, f: &Figures) -> Bar {
     Bar { label, values: counts.iter().map(|t| u64::try_from(t.count).unwrap_or(0)).collect() }
 }
 
-pub fn day_chart(stats: &Stats) -> Chart {
+pub(super) fn day_chart(stats: &Stats) -> Chart {
     Chart {
         title: format!("Fines by issue day, {} to {}", stats.from, stats.to),
         series: series(),
@@ -107,7 +107,7 @@ pub fn day_chart(stats: &Stats) -> Chart {
     }
 }
 
-pub fn district_chart(stats: &Stats) -> Chart {
+pub(super) fn district_chart(stats: &Stats) -> Chart {
     Chart {
         title: format!("Fines by district, issued {} to {}", stats.from, stats.to),
         series: series(),
@@ -126,7 +126,7 @@ pub fn district_chart(stats: &Stats) -> Chart {
 }
 
 /// Basis points as a percentage with two decimals.
-pub fn percent(bp: i64) -> String {
+pub(super) fn percent(bp: i64) -> String {
     format!("{}.{:02}%", bp / 100, bp % 100)
 }
 
@@ -151,7 +151,7 @@ fn figure_rows(t: &Figures) -> Vec<FigureRow> {
     rows.into_iter().map(|(label, tally)| FigureRow { label, count: tally.count, amount: yuan(tally.fen) }).collect()
 }
 
-pub fn view(
+pub(crate) fn view(
     stats: &Stats,
     districts: &Districts,
     open: &[ExceptionRow],

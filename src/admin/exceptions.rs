@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 
 /// The longest resolution accepted, in characters.
-pub const MAX_RESOLUTION_CHARS: usize = 500;
+pub(super) const MAX_RESOLUTION_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -26,7 +26,7 @@ pub enum ResolveError {
 }
 
 /// Resolves exception `id` as `principal`, with `resolution` saying what was done.
-pub fn resolve(
+pub(crate) fn resolve(
     pool: &DbPool,
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -76,7 +76,7 @@ pub fn resolve(
 
 /// An exception as the admin API shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExceptionView {
+pub(crate) struct ExceptionView {
     pub id: i64,
     pub kind: String,
     pub source: String,

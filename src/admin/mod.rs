@@ -4,10 +4,14 @@
 
 use chrono::NaiveDate;
 
-pub mod charts;
-pub mod dashboard;
-pub mod exceptions;
-pub mod stats;
+mod charts;
+mod dashboard;
+mod exceptions;
+mod stats;
+
+pub(crate) use dashboard::view as dashboard_view;
+pub(crate) use exceptions::{ExceptionView, ResolveError, resolve as resolve_exception};
+pub(crate) use stats::{Stats, StatsQuery, load as load_stats};
 
 /// A query parameter that does not parse: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +27,12 @@ impl BadParam {
 }
 
 /// The longest period of days one request may ask about.
-pub const MAX_PERIOD_DAYS: i64 = 366;
+pub(crate) const MAX_PERIOD_DAYS: i64 = 366;
 
 /// A date parameter spelt YYYY-MM-DD. Four-digit years only, which both databases hold and
 /// which leave room for date arithmetic (chrono alone would take years in the hundreds of
 /// thousands, and subtracting days from those can overflow).
-pub fn day_param(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, BadParam> {
+pub(crate) fn day_param(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, BadParam> {
     raw.map(|raw| {
         Some(raw)
             .filter(|raw| raw.len() == 10)
@@ -40,7 +44,7 @@ pub fn day_param(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveD
 
 /// `from` (given, or else `days` days up to `to`) and `to`, checked to be a period of at most
 /// [`MAX_PERIOD_DAYS`] days.
-pub fn period(from: Option<NaiveDate>, to: NaiveDate, days: u64) -> Result<(NaiveDate, NaiveDate), BadParam> {
+pub(crate) fn period(from: Option<NaiveDate>, to: NaiveDate, days: u64) -> Result<(NaiveDate, NaiveDate), BadParam> {
     let from = from
         .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(days.saturating_sub(1))).unwrap_or(NaiveDate::MIN));
     if from > to {
@@ -54,6 +58,6 @@ pub fn period(from: Option<NaiveDate>, to: NaiveDate, days: u64) -> Result<(Naiv
 
 /// A stored `details` column (a JSON object as text) as JSON again; text that is not JSON (no
 /// writer stores any) is shown as the string it is rather than lost.
-pub fn details_json(details: String) -> serde_json::Value {
+pub(crate) fn details_json(details: String) -> serde_json::Value {
     serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details))
 }

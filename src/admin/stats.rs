@@ -11,11 +11,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The period when none is asked for: this many days up to today.
-pub const DEFAULT_DAYS: u64 = 30;
+pub(super) const DEFAULT_DAYS: u64 = 30;
 
 /// Which fines to count: those issued on the Beijing days `from..=to`, of one district or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsQuery {
+pub(crate) struct StatsQuery {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub district: Option<DistrictCode>,
@@ -24,7 +24,7 @@ pub struct StatsQuery {
 impl StatsQuery {
     /// From the raw `from`, `to` (YYYY-MM-DD) and `district` parameters, `today` being the
     /// Beijing date: by default the last 30 days up to today, or up to `to`.
-    pub fn parse(
+    pub(crate) fn parse(
         from: Option<&str>,
         to: Option<&str>,
         district: Option<&str>,
@@ -39,7 +39,7 @@ impl StatsQuery {
     }
 
     /// Every day of the period, in order.
-    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
+    pub(crate) fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
         self.from.iter_days().take_while({
             let to = self.to;
             move |day| *day <= to
@@ -49,7 +49,7 @@ impl StatsQuery {
 
 /// A number of fines and their amount.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub count: i64,
     pub fen: i64,
 }
@@ -63,7 +63,7 @@ impl Tally {
 
 /// Fines paid by scanning the QR code, by channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PaidByQr {
+pub(crate) struct PaidByQr {
     pub wechat: Tally,
     pub alipay: Tally,
     pub unionpay: Tally,
@@ -73,7 +73,7 @@ pub struct PaidByQr {
 /// Of the fines paid online (QR) or at a bank, how many each way, and each share in basis
 /// points (1/100 of a percent; the two add up to 10000) — null when none was paid yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Share {
+pub(crate) struct Share {
     pub paid: i64,
     pub online: i64,
     pub at_bank: i64,
@@ -93,7 +93,7 @@ impl Share {
 /// The figures of one set of fines (all, one day's, one district's). Every fine is in exactly
 /// one of `paid_qr`, `paid_bank`, `other`, `outstanding` and `void`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Figures {
+pub(crate) struct Figures {
     pub issued: Tally,
     pub paid_qr: PaidByQr,
     /// Paid at a bank (`paid_channel` = `bank`).
@@ -130,14 +130,14 @@ impl Figures {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DayFigures {
+pub(crate) struct DayFigures {
     pub date: NaiveDate,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DistrictFigures {
+pub(crate) struct DistrictFigures {
     pub district_code: String,
     /// The configured name; null for a district no longer configured.
     pub name: Option<String>,
@@ -147,7 +147,7 @@ pub struct DistrictFigures {
 
 /// The answer of `GET /admin/api/stats`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub district: Option<DistrictCode>,
@@ -161,13 +161,13 @@ pub struct Stats {
 }
 
 /// Counts the fines `query` names: grouped by the database, rolled up here.
-pub fn load(conn: &mut DbConnection, districts: &Districts, query: &StatsQuery) -> diesel::QueryResult<Stats> {
+pub(crate) fn load(conn: &mut DbConnection, districts: &Districts, query: &StatsQuery) -> diesel::QueryResult<Stats> {
     let district = query.district.as_ref().map(DistrictCode::as_str);
     let rows = stats::grouped(conn, query.from, query.to, district)?;
     Ok(roll_up(query, &rows, |code| districts.get(code).map(|d| d.name.clone())))
 }
 
-pub fn roll_up(query: &StatsQuery, rows: &[GroupRow], name_of: impl Fn(&str) -> Option<String>) -> Stats {
+pub(super) fn roll_up(query: &StatsQuery, rows: &[GroupRow], name_of: impl Fn(&str) -> Option<String>) -> Stats {
     let mut totals = Figures::default();
     let mut days: Vec<DayFigures> = query.days().map(|date| DayFigures { date, figures: Figures::default() }).collect();
     let mut by_district: BTreeMap<&str, Figures> = BTreeMap::new();

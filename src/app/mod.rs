@@ -3,25 +3,24 @@
 //! settings it uses, and serves until stopped. `main.rs` and the tests both start finepay through
 //! here, so the tests exercise the production wiring.
 
-pub mod config;
+mod config;
 
 pub use config::{ConfigError, Settings};
 
-use crate::channels::settings::NOTIFY_LOOPBACK;
+use crate::channels::NOTIFY_LOOPBACK;
 use crate::channels::sim::{self, SimServer};
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
-use crate::fines::issue_write::{self, IssueEnv};
+use crate::fines::{self, IssueEnv};
 use crate::http::AppState;
-use crate::http::lookup::LookupLimits;
-use crate::http::{self, metrics};
-use crate::jobs::{self, JobEnv, scheduler};
-use crate::payments::apply;
-use crate::payments::channel_set::{ChannelSet, ChannelSetupError, Endpoints};
-use crate::payments::close::OrderCloser;
-use crate::payments::refunds::RefundDriver;
-use crate::qr::cache::RenderCache;
-use crate::qr::token::QrSigner;
+use crate::http::{self, LookupLimits, Metrics};
+use crate::jobs::{self, JobEnv};
+use crate::payments::OrderCloser;
+use crate::payments::RefundDriver;
+use crate::payments::{self, PaymentWriter};
+use crate::payments::{ChannelSet, ChannelSetupError, Endpoints};
+use crate::qr::QrSigner;
+use crate::qr::RenderCache;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -46,7 +45,7 @@ pub enum StartError {
     #[error(transparent)]
     Channel(#[from] ChannelSetupError),
     #[error("starting the simulator")]
-    Simulator(#[from] sim::setup::SetupError),
+    Simulator(#[from] sim::SetupError),
 }
 
 impl Application {
@@ -69,7 +68,7 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let issues = issue_write::start_writer(
+        let issues = fines::start_issue_writer(
             &pool,
             IssueEnv {
                 catalogue: settings.catalogue.clone(),
@@ -90,11 +89,11 @@ impl Application {
         };
         let endpoints = Endpoints { simulator_url: simulator_url.as_deref(), notify_base_url: &notify_base_url };
         let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
-        let payments = apply::start_writer(&pool, clock.clone(), settings.database.write_timeout)
+        let payments = payments::start_payment_writer(&pool, clock.clone(), settings.database.write_timeout)
             .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
         let refund_wake = Arc::new(tokio::sync::Notify::new());
         let jobs = job_env(&settings, &pool, &channels, &payments, &clock);
-        scheduler::start(&jobs, &settings.jobs.schedules, &refund_wake);
+        jobs::start_scheduler(&jobs, &settings.jobs.schedules, &refund_wake);
         let closer = OrderCloser {
             channels: channels.clone(),
             writer: payments.clone(),
@@ -112,7 +111,7 @@ impl Application {
             signer: signer(&settings),
             lookup_limits: LookupLimits::new(&settings.lookup),
             renders: RenderCache::new(settings.qr.render_cache_entries),
-            metrics: metrics::Metrics::default(),
+            metrics: Metrics::default(),
             pool,
             clock,
             schedules: settings.jobs.schedules,
@@ -125,7 +124,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_context.clone())
-                .wrap(from_fn(metrics::track))
+                .wrap(from_fn(http::track))
                 .configure(http::configure)
                 .default_service(web::to(http::fallback))
         })
@@ -170,7 +169,7 @@ fn job_env(
     settings: &Settings,
     pool: &DbPool,
     channels: &ChannelSet,
-    payments: &apply::PaymentWriter,
+    payments: &PaymentWriter,
     clock: &Arc<dyn Clock>,
 ) -> JobEnv {
     let refunds = RefundDriver {
@@ -204,7 +203,7 @@ pub fn standalone_jobs(settings: &Settings) -> Result<JobEnv, StartError> {
     let endpoints =
         Endpoints { simulator_url: Some(&simulator_url), notify_base_url: &settings.server.public_base_url };
     let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
-    let payments = apply::start_writer(&pool, clock.clone(), settings.database.write_timeout)
+    let payments = payments::start_payment_writer(&pool, clock.clone(), settings.database.write_timeout)
         .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
     Ok(job_env(settings, &pool, &channels, &payments, &clock))
 }
@@ -216,7 +215,7 @@ pub fn start_simulator(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Si
         TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;
     let port = listener.local_addr().map_err(|source| StartError::Bind { address: address.clone(), source })?.port();
     let public_url = format!("http://127.0.0.1:{port}");
-    let simulator = sim::setup::from_settings(&settings.simulator, &settings.channels, &public_url, clock.clone())?;
+    let simulator = sim::from_settings(&settings.simulator, &settings.channels, &public_url, clock.clone())?;
     let server = sim::start_on(listener, simulator).map_err(|source| StartError::Bind { address, source })?;
     log::info!("channel simulator listening on port {}", server.port);
     Ok(server)

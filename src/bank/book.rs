@@ -3,7 +3,7 @@
 //! database ([`DirectBook`]); a statement batch works on a set read up front and written at its
 //! end ([`batch::BatchBook`]), which is how an import of a million lines stays fast.
 
-pub mod batch;
+pub(super) mod batch;
 
 use crate::db::DbConnection;
 use crate::db::audit::{self, NewAuditEntry};
@@ -15,7 +15,7 @@ use diesel::QueryResult;
 
 /// One bank's payment records and the fines they name, inside the caller's write transaction.
 /// Every change that can lose to another writer is a conditional update and says whether it won.
-pub trait Book {
+pub(super) trait Book {
     /// This bank's record under `reference`.
     fn find(&mut self, reference: &str) -> QueryResult<Option<BankPaymentRow>>;
     /// What settling needs of the fine.
@@ -40,13 +40,13 @@ pub trait Book {
 }
 
 /// A bank's records read and written statement by statement: one payment at a time.
-pub struct DirectBook<'c> {
+pub(super) struct DirectBook<'c> {
     conn: &'c mut DbConnection,
     bank_code: &'c str,
 }
 
 impl<'c> DirectBook<'c> {
-    pub fn new(conn: &'c mut DbConnection, bank_code: &'c str) -> Self {
+    pub(super) fn new(conn: &'c mut DbConnection, bank_code: &'c str) -> Self {
         DirectBook { conn, bank_code }
     }
 }

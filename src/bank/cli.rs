@@ -84,7 +84,7 @@ impl ProgressBar {
 }
 
 /// The report as a two-column table.
-pub fn summary_table(report: &ImportReport) -> String {
+pub(super) fn summary_table(report: &ImportReport) -> String {
     let mut rows: Vec<(String, String)> = vec![
         ("statement".into(), format!("#{} {}", report.statement_id, report.file_name)),
         ("bank".into(), report.bank_code.clone()),

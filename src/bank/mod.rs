@@ -1,19 +1,26 @@
 //! The bank channel for late payers: what a fine costs at a bank today, recording the payments
 //! banks report (in real time or on their statements), and importing those statements.
 
-pub mod book;
-pub mod cli;
-pub mod import;
-pub mod outstanding;
-pub mod payment;
-pub mod reference;
+mod book;
+mod cli;
+mod import;
+mod outstanding;
+mod payment;
+mod reference;
 mod settings;
-pub mod settle;
-pub mod statement;
+mod settle;
+mod statement;
 #[cfg(test)]
 mod tests;
 
 pub use settings::BankSettings;
+
+pub use cli::{READ_BUFFER, import_file, write_outstanding};
+pub use import::{ImportReport, ImportStatus, Importer};
+pub use outstanding::{CSV_HEADER, OutstandingLine};
+pub use payment::{PaymentError, PostedPayment, record as record_posted_payment};
+pub use settle::Outcome;
+pub use statement::{Format, StatementReader};
 
 /// A bank's code as credentials and statements carry it: 1 to 16 ASCII letters or digits (it also
 /// names the bank's inbox folder, so nothing else is allowed).

@@ -12,7 +12,7 @@ const DECISION_LEN: usize = 19;
 /// The decision number `texts` (in the statement's order: structured reference first) name.
 /// Every text is searched for an RF reference before any is searched for a bare number, since the
 /// structured form is the one the payer's bank checked.
-pub fn find_decision_no(texts: &[&str]) -> Option<DecisionNo> {
+pub(super) fn find_decision_no(texts: &[&str]) -> Option<DecisionNo> {
     texts.iter().find_map(|text| rf_in(text)).or_else(|| texts.iter().find_map(|text| bare_in(text)))
 }
 

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 /// How the bank told finepay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(super) enum Source {
     /// `POST /bank/v1/payments`, taken at a counter or online.
     Api { online: bool },
     /// A line of the statement import `statement_id`.
@@ -52,7 +52,7 @@ impl Source {
 
 /// A payment (or, from a statement, the reversal of one) as a bank reported it.
 #[derive(Debug, Clone)]
-pub struct BankReport<'a> {
+pub(super) struct BankReport<'a> {
     pub bank_code: &'a str,
     /// The bank's serial (API) or entry reference (statement): unique per bank.
     pub reference: &'a str,
@@ -126,7 +126,7 @@ impl Outcome {
 
 /// What recording did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Recorded {
+pub(super) enum Recorded {
     /// Stored now, in this state; `due_fen` is what the fine asked for that day (if it matched one).
     New { outcome: Outcome, due_fen: Option<i64> },
     /// The bank reported this reference before: the stored record, unchanged.
@@ -134,7 +134,7 @@ pub enum Recorded {
 }
 
 /// Records `report` in the caller's write transaction. `actor` is written to the audit log.
-pub fn record(
+pub(super) fn record(
     conn: &mut DbConnection,
     rule: &SurchargeRule,
     report: &BankReport<'_>,
@@ -145,7 +145,7 @@ pub fn record(
 }
 
 /// Records `report` in `book`, which holds the records of `report.bank_code`.
-pub fn record_in(
+pub(super) fn record_in(
     book: &mut impl Book,
     rule: &SurchargeRule,
     report: &BankReport<'_>,

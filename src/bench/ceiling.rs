@@ -7,21 +7,21 @@
 use super::Common;
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::report::Row;
-use crate::channels::crypto::RsaSigningKey;
+use crate::channels::RsaSigningKey;
 use crate::db::fines::{self, NewFine};
 use crate::db::idempotency::{self, IdempotencyRecord};
 use crate::db::{DbConnection, DbPool, audit, migrate, serials};
 use chrono::{NaiveDate, Utc};
 use std::time::{Duration, Instant};
 
-pub fn one_row_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
+pub(crate) fn one_row_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
     measure(target, common, "db-ceiling: fine row, 1 txn each", |conn, i, fine| {
         let no = format!("{:019}", 1_000_000_000_000_000_000u64 + i as u64);
         fines::insert(conn, &NewFine { decision_no: &no, ..*fine })
     })
 }
 
-pub fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
+pub(crate) fn issue_rows_per_transaction(target: &Target, common: &Common) -> anyhow::Result<Row> {
     let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or_default();
     measure(target, common, "db-ceiling: issue's rows, 1 txn each", move |conn, i, fine| {
         // Spread over districts as the issue bench does, so no counter row exceeds its 99,999.
@@ -91,7 +91,7 @@ fn measure(
 
 /// RSA-2048 signature verifications per second with ring, one thread per core, over a message
 /// the size of a WeChat notification; `keys` is the simulator's key folder (its platform key).
-pub fn rsa_verify(common: &Common, signing_key_pem: &str) -> anyhow::Result<Row> {
+pub(crate) fn rsa_verify(common: &Common, signing_key_pem: &str) -> anyhow::Result<Row> {
     let key = RsaSigningKey::from_pem(signing_key_pem)?;
     let public = key.public_key();
     let message = vec![b'n'; 900];

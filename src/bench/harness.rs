@@ -8,13 +8,13 @@ use diesel::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     Sqlite,
     Postgres(String),
 }
 
 impl Target {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Target::Sqlite => "sqlite",
             Target::Postgres(_) => "postgres",
@@ -23,7 +23,7 @@ impl Target {
 }
 
 /// A database that exists for one measurement and is removed afterwards.
-pub struct BenchDb {
+pub(super) struct BenchDb {
     pub url: String,
     cleanup: Cleanup,
 }
@@ -39,7 +39,7 @@ fn unique_suffix() -> String {
 }
 
 impl BenchDb {
-    pub fn fresh(target: &Target) -> anyhow::Result<BenchDb> {
+    pub(super) fn fresh(target: &Target) -> anyhow::Result<BenchDb> {
         match target {
             Target::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("finepay-bench-{}", unique_suffix()));
@@ -75,12 +75,12 @@ impl Drop for BenchDb {
 }
 
 /// The shipped configuration (plus `--config`) on `db`, listening on a free loopback port.
-pub fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow::Result<Settings> {
+pub(super) fn settings(config: Option<&Path>, db: &BenchDb, pool_size: usize) -> anyhow::Result<Settings> {
     settings_with(config, db, pool_size, &[])
 }
 
 /// As [`settings`], with `extra` overrides on top.
-pub fn settings_with(
+pub(super) fn settings_with(
     config: Option<&Path>,
     db: &BenchDb,
     pool_size: usize,
@@ -110,7 +110,7 @@ pub fn settings_with(
 }
 
 /// finepay started for a benchmark, on the current actix system.
-pub struct Daemon {
+pub(super) struct Daemon {
     pub address: std::net::SocketAddr,
     pub ctx: actix_web::web::Data<crate::http::AppState>,
     pub server: actix_web::dev::ServerHandle,
@@ -119,7 +119,7 @@ pub struct Daemon {
 }
 
 /// Starts finepay with `settings`; call inside an actix system.
-pub fn start(settings: Settings) -> anyhow::Result<Daemon> {
+pub(super) fn start(settings: Settings) -> anyhow::Result<Daemon> {
     let app = crate::app::Application::build(settings)?;
     let daemon = Daemon {
         address: ([127, 0, 0, 1], app.port()).into(),
@@ -132,12 +132,12 @@ pub fn start(settings: Settings) -> anyhow::Result<Daemon> {
 }
 
 /// Forgets the process's peak RSS so the next reading covers only what follows (Linux).
-pub fn reset_peak_rss() {
+pub(super) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Peak resident set size since the last reset, in MiB (0 where /proc is unavailable).
-pub fn peak_rss_mib() -> f64 {
+pub(super) fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

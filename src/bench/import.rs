@@ -14,9 +14,9 @@
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::{statement_files, write_floor};
 use crate::app::Settings;
-use crate::bank::cli::READ_BUFFER;
-use crate::bank::import::Importer;
-use crate::bank::statement::{Format, StatementReader};
+use crate::bank::Importer;
+use crate::bank::READ_BUFFER;
+use crate::bank::{Format, StatementReader};
 use crate::db::fines::NewFine;
 use crate::db::schema::{audit_log, bank_payments, exceptions, fines};
 use crate::db::{DbPool, migrate};
@@ -54,7 +54,7 @@ struct Measured {
 }
 
 /// Runs the bench on `targets`; prints one table per backend.
-pub fn run(targets: &[Target], config: Option<&Path>, lines: usize, fine_count: usize) -> anyhow::Result<()> {
+pub(super) fn run(targets: &[Target], config: Option<&Path>, lines: usize, fine_count: usize) -> anyhow::Result<()> {
     anyhow::ensure!(lines > 0 && fine_count >= lines, "--fines must be at least --lines (each line pays its own fine)");
     let now = Utc::now();
     let numbers = (0..fine_count).map(decision_no).collect::<anyhow::Result<Vec<_>>>()?;
@@ -207,7 +207,7 @@ fn import_in_child(config: Option<&Path>, url: &str, file: &Path) -> anyhow::Res
 
 /// `bench import-run`: in this process, one import of `file` as `finepay bank import` does it
 /// (the configured surcharge rule and batch size), timed; prints the figures as JSON.
-pub fn run_child(config: Option<&Path>, file: &Path) -> anyhow::Result<()> {
+pub(super) fn run_child(config: Option<&Path>, file: &Path) -> anyhow::Result<()> {
     let url = std::env::var(DATABASE_URL_VAR).map_err(|_| anyhow::anyhow!("{DATABASE_URL_VAR} is not set"))?;
     let settings = Settings::load(config)?;
     let pool = DbPool::connect(&url, 2, settings.database.connect_timeout)?;

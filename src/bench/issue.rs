@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 const DISTRICTS: [&str; 3] = ["110101", "110105", "110108"];
 
-pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<Row> {
+pub(super) fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<Row> {
     let db = BenchDb::fresh(target)?;
     let settings = harness::settings(config, &db, common.concurrency + 4)?;
     actix_web::rt::System::new().block_on(async move {
@@ -42,14 +42,14 @@ pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::R
 }
 
 /// Issues fines over HTTP with one officer credential per district.
-pub struct Officers {
+pub(super) struct Officers {
     tokens: Vec<String>,
     body: String,
 }
 
 impl Officers {
     /// Credentials for issuing `total` fines today.
-    pub fn new(ctx: &AppState, total: usize) -> anyhow::Result<Officers> {
+    pub(super) fn new(ctx: &AppState, total: usize) -> anyhow::Result<Officers> {
         anyhow::ensure!(
             total <= DISTRICTS.len() * 99_999,
             "at most {} fines fit in a day of {} districts",
@@ -80,7 +80,7 @@ impl Officers {
 
     /// Issues fines `first..first + count`; `issued(i, pay_path)`, if given, hears of each one's
     /// pay page path (the load generator reads no more of the answer than it must).
-    pub async fn issue(
+    pub(super) async fn issue(
         &self,
         address: SocketAddr,
         concurrency: usize,
@@ -117,7 +117,7 @@ impl Officers {
 }
 
 /// Issues `count` fines and returns their pay page paths, in order.
-pub async fn pay_paths(
+pub(super) async fn pay_paths(
     ctx: &AppState,
     address: SocketAddr,
     concurrency: usize,

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     pub latencies: Vec<Duration>,
     pub elapsed: Duration,
 }
 
 /// One HTTP/1.1 request, ready to write.
-pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+pub(super) fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut out = format!("{method} {path} HTTP/1.1\r\nHost: finepay-bench\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in headers {
         out.push_str(name);
@@ -30,7 +30,7 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 /// Sends requests `0..total`; `check` turns a wrong answer into an error that fails the run.
-pub async fn drive<Req, Bytes, Check>(
+pub(super) async fn drive<Req, Bytes, Check>(
     address: SocketAddr,
     concurrency: usize,
     total: usize,

@@ -9,7 +9,7 @@ use super::harness::{self, BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::issue;
 use super::load::{self, LoadResult, drive};
 use super::report::Row;
-use crate::http::pages::page_headers;
+use crate::http::page_headers;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -17,12 +17,12 @@ use std::path::Path;
 /// Distinct fines whose pages are asked for, round robin.
 const FINES: usize = 2_000;
 
-pub struct PageRows {
+pub(super) struct PageRows {
     pub constant: Row,
     pub page: Row,
 }
 
-pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<PageRows> {
+pub(super) fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<PageRows> {
     let db = BenchDb::fresh(target)?;
     let settings = harness::settings(config, &db, common.concurrency + 4)?;
     let workers = match settings.server.workers {

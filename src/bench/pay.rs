@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Mutex;
 
-pub fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<Row> {
+pub(super) fn run(target: &Target, common: &Common, config: Option<&Path>) -> anyhow::Result<Row> {
     let total = common.warmup + common.requests;
     let db = BenchDb::fresh(target)?;
     let settings = harness::settings(config, &db, common.concurrency + 4)?;

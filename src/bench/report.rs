@@ -4,7 +4,7 @@ use super::Common;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
-pub struct Row {
+pub(crate) struct Row {
     pub name: String,
     pub backend: &'static str,
     pub operations: usize,
@@ -20,7 +20,7 @@ pub struct Row {
 
 impl Row {
     /// A row for an HTTP run of `common`'s concurrency.
-    pub fn http(
+    pub(crate) fn http(
         name: &str,
         backend: &'static str,
         common: &Common,
@@ -32,7 +32,7 @@ impl Row {
     }
 
     /// Fills throughput and latency figures from per-operation latencies over `elapsed`.
-    pub fn with_latencies(mut self, mut latencies: Vec<Duration>, elapsed: Duration) -> Row {
+    pub(crate) fn with_latencies(mut self, mut latencies: Vec<Duration>, elapsed: Duration) -> Row {
         latencies.sort_unstable();
         let pick = |q: f64| {
             let i = ((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1);
@@ -48,14 +48,14 @@ impl Row {
 }
 
 #[derive(Debug, Default)]
-pub struct Table(Vec<Row>);
+pub(super) struct Table(Vec<Row>);
 
 impl Table {
-    pub fn push(&mut self, row: Row) {
+    pub(super) fn push(&mut self, row: Row) {
         self.0.push(row);
     }
 
-    pub fn render(&self, common: &Common) -> String {
+    pub(super) fn render(&self, common: &Common) -> String {
         let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
         let mut out = format!(
             "finepay bench — {} operations after {} warm-up, concurrency {} for HTTP runs\n\n",

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// `finepay channel-sim`, started; killed when dropped.
-pub struct SimProcess {
+pub(super) struct SimProcess {
     child: Child,
     pub url: String,
 }
@@ -17,7 +17,7 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts this executable's `channel-sim` on a free loopback port, with `config` layered as
     /// the daemon's is, and waits for it to say where it listens.
-    pub fn start(config: Option<&Path>) -> anyhow::Result<SimProcess> {
+    pub(super) fn start(config: Option<&Path>) -> anyhow::Result<SimProcess> {
         let mut command = Command::new(std::env::current_exe()?);
         if let Some(config) = config {
             command.arg("--config").arg(config);
@@ -37,7 +37,7 @@ impl SimProcess {
     }
 
     /// Settings overrides that send the daemon's channels here instead of to a simulator of its own.
-    pub fn overrides(&self) -> Vec<(&'static str, String)> {
+    pub(super) fn overrides(&self) -> Vec<(&'static str, String)> {
         let sim = &self.url;
         vec![
             ("simulator.enabled", "false".into()),

@@ -30,7 +30,7 @@ impl Line<'_> {
 }
 
 /// Writes both files for `fines`, one line each.
-pub fn write(fines: &[DecisionNo], now: DateTime<Utc>, csv: &Path, camt: &Path) -> anyhow::Result<()> {
+pub(super) fn write(fines: &[DecisionNo], now: DateTime<Utc>, csv: &Path, camt: &Path) -> anyhow::Result<()> {
     let mut csv_out = BufWriter::with_capacity(1 << 20, std::fs::File::create(csv)?);
     let mut camt_out = BufWriter::with_capacity(1 << 20, std::fs::File::create(camt)?);
     csv_out.write_all(b"entry_ref,booked_at,amount_fen,direction,status,reversal,transaction_ref,reference\n")?;

@@ -34,7 +34,12 @@ const ISSUE_RATE: f64 = 400.0;
 /// Officers issuing at once within a round.
 const ISSUE_CONCURRENCY: usize = 4;
 
-pub fn run(target: &Target, config: Option<&Path>, sizes: &[usize], orders_percent: f64) -> anyhow::Result<Vec<Row>> {
+pub(super) fn run(
+    target: &Target,
+    config: Option<&Path>,
+    sizes: &[usize],
+    orders_percent: f64,
+) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &size in sizes {
         rows.extend(run_size(target, config, size, orders_percent)?);
@@ -150,7 +155,7 @@ async fn open_orders(ctx: &AppState, size: usize, with_orders: usize, now: Naive
         let kind = ChannelKind::ALL[k % 3];
         let channel = ctx.channels.get(kind).ok_or_else(|| anyhow::anyhow!("{} is off", kind.as_str()))?;
         let request = OrderRequest {
-            out_trade_no: crate::payments::open::out_trade_no(no, kind),
+            out_trade_no: crate::payments::out_trade_no(no, kind),
             description: format!("交通违法罚款 {no}"),
             amount: Fen(20000),
             pay_by: Utc::now() + Span::minutes(30),
@@ -252,10 +257,8 @@ fn check_all_handed_over(
 ) -> anyhow::Result<()> {
     let mut conn = ctx.pool.get()?;
     let handed: i64 = fines::table.filter(fines::status.eq("payable_at_bank")).count().get_result(&mut *conn)?;
-    let audited: i64 = audit_log::table
-        .filter(audit_log::action.eq(crate::jobs::expire::HANDED_OVER))
-        .count()
-        .get_result(&mut *conn)?;
+    let audited: i64 =
+        audit_log::table.filter(audit_log::action.eq(crate::jobs::HANDED_OVER)).count().get_result(&mut *conn)?;
     anyhow::ensure!(
         handed as usize == size && audited as usize == size,
         "{handed} fines handed over and {audited} audited, of {size}: {report}"

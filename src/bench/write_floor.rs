@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// Seeds `numbers` with `seed` in a fresh database, then writes a settled line's rows for the first
 /// `lines` of them, `batch` fines per transaction; lines per second.
-pub fn lines_per_second(
+pub(super) fn lines_per_second(
     target: &Target,
     numbers: &[DecisionNo],
     lines: usize,

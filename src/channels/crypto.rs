@@ -29,7 +29,7 @@ pub enum CryptoError {
 }
 
 /// The bytes inside a PEM block with `label` ("PRIVATE KEY", "CERTIFICATE", …).
-pub fn pem_decode(pem: &str, label: &'static str) -> Result<Vec<u8>, CryptoError> {
+pub(super) fn pem_decode(pem: &str, label: &'static str) -> Result<Vec<u8>, CryptoError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let start = pem.find(&begin).ok_or(CryptoError::Pem(label))? + begin.len();
@@ -195,7 +195,7 @@ fn decimal(bytes: &[u8]) -> String {
 }
 
 /// AES-256-GCM open: `ciphertext_and_tag` is the ciphertext with its 16-byte tag appended.
-pub fn aes_gcm_decrypt(
+pub(super) fn aes_gcm_decrypt(
     key: &[u8],
     nonce: &[u8],
     aad: &[u8],
@@ -209,19 +209,12 @@ pub fn aes_gcm_decrypt(
 }
 
 /// AES-256-GCM seal, returning the ciphertext with its tag appended (the simulator's side).
-pub fn aes_gcm_encrypt(key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(super) fn aes_gcm_encrypt(key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| CryptoError::AeadParameters)?);
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::AeadParameters)?;
     let mut buffer = plaintext.to_vec();
     key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer).map_err(|_| CryptoError::Decrypt)?;
     Ok(buffer)
-}
-
-/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR): EMVCo's QR check.
-pub fn crc16_ccitt_false(data: &[u8]) -> u16 {
-    data.iter().fold(0xFFFF_u16, |crc, &byte| {
-        (0..8).fold(crc ^ (u16::from(byte) << 8), |c, _| if c & 0x8000 != 0 { (c << 1) ^ 0x1021 } else { c << 1 })
-    })
 }
 
 #[cfg(test)]

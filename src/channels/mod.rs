@@ -2,12 +2,22 @@
 //! simulator that speaks them locally. Each channel has its own module; what they share — the
 //! order and payment shapes finepay works with, and the cryptography — lives here.
 
-pub mod alipay;
-pub mod crypto;
-pub mod settings;
+mod alipay;
+mod crypto;
+mod settings;
 pub mod sim;
-pub mod unionpay;
-pub mod wechat;
+mod unionpay;
+mod wechat;
+
+pub use alipay::{AlipayClient, AlipayConfig};
+pub use crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
+pub use settings::{
+    AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
+};
+pub use unionpay::protocol::FILE_TRANS_PATH as UNIONPAY_FILE_TRANS_PATH;
+pub use unionpay::{UnionpayClient, UnionpayConfig};
+pub use wechat::protocol::Verifier as WechatVerifier;
+pub use wechat::{WechatConfig, WechatPay};
 
 /// A file of `config/simulator/` (the simulator's keys and certificates), for unit tests.
 #[cfg(test)]

@@ -12,10 +12,10 @@ use std::time::Duration;
 const INTERVAL: Duration = Duration::from_millis(200);
 
 /// Held by every clone of the pool; when the last one drops, the checkpointer stops.
-pub struct Running(());
+pub(super) struct Running(());
 
 /// Starts the checkpointer for the SQLite database at `path`.
-pub fn start(path: &str) -> std::io::Result<Arc<Running>> {
+pub(super) fn start(path: &str) -> std::io::Result<Arc<Running>> {
     let running = Arc::new(Running(()));
     let alive: Weak<Running> = Arc::downgrade(&running);
     let path = path.to_owned();

@@ -21,13 +21,13 @@ use std::marker::PhantomData;
 /// `query`, cached under `Id`. Only for a query whose SQL is the same at every call (no
 /// optional columns rendered as `DEFAULT` or skipped, no lists of varying length, no bound
 /// `LIMIT`): one `Id` per call site.
-pub struct FixedShape<Q, Id> {
+pub(super) struct FixedShape<Q, Id> {
     query: Q,
     id: PhantomData<Id>,
 }
 
 impl<Q, Id> FixedShape<Q, Id> {
-    pub fn new(query: Q) -> Self {
+    pub(super) fn new(query: Q) -> Self {
         FixedShape { query, id: PhantomData }
     }
 }

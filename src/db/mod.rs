@@ -45,14 +45,14 @@ pub mod leases;
 pub mod migrate;
 pub mod pay_page;
 pub mod payments;
-pub mod pool;
+mod pool;
 pub mod reconciliation;
 pub mod refunds;
 pub mod schema;
 pub mod serials;
 mod settings;
 pub mod stats;
-pub mod writer;
+mod writer;
 
 pub use pool::{DbPool, LostRace, PoolError};
 pub use settings::DatabaseSettings;

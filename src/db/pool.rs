@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::Duration;
 
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
+pub(super) type PooledConnection = r2d2::PooledConnection<Manager>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -189,7 +189,7 @@ impl DbPool {
 
 /// How many times [`DbPool::write_retrying`] runs a transaction that keeps losing races. Each loss
 /// means another writer committed: five in a row would take a pathological burst on one key.
-pub const WRITE_ATTEMPTS: u32 = 5;
+pub(super) const WRITE_ATTEMPTS: u32 = 5;
 
 /// An error that may mean the transaction lost a race with another writer, so that running it
 /// again resolves it.

@@ -6,11 +6,11 @@ use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::utc;
 use crate::domain::time::{shanghai_date, shanghai_wall_clock};
 use crate::domain::{Catalogue, Fen};
-use crate::qr::bill::{BillContent, bill_png};
-use crate::qr::render::{QrMatrix, RenderError};
+use crate::qr::{BillContent, bill_png};
+use crate::qr::{QrMatrix, RenderError};
 
 /// The bill for a 58 mm thermal printer, with `qr` when the fine can be paid by QR code.
-pub fn render(
+pub(crate) fn render(
     fine: &FineRow,
     catalogue: &Catalogue,
     rule: &SurchargeRule,

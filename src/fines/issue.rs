@@ -108,7 +108,7 @@ impl LostRace for IssueError {
 
 /// A validated request, ready to be written.
 #[derive(Debug, Clone)]
-pub struct IssueCommand {
+pub(super) struct IssueCommand {
     pub violation_code: String,
     pub points: i32,
     pub kind: SubjectKind,
@@ -128,7 +128,7 @@ const CLOCK_SKEW: i64 = 5 * 60;
 const MAX_AGE_HOURS: i64 = 24;
 
 impl IssueCommand {
-    pub fn parse(
+    pub(super) fn parse(
         catalogue: &Catalogue,
         districts: &Districts,
         principal: &Principal,
@@ -220,6 +220,6 @@ pub struct IssueOutcome {
 
 /// A stable fingerprint of a request: the hash of its JSON re-serialised with sorted keys, so a
 /// retry that formats the same request differently still matches.
-pub fn request_hash(body: &serde_json::Value) -> String {
+pub(crate) fn request_hash(body: &serde_json::Value) -> String {
     HEXLOWER.encode(digest(&SHA256, body.to_string().as_bytes()).as_ref())
 }

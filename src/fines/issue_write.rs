@@ -14,7 +14,7 @@ use crate::db::{self, Batch, BatchWriter, DbConnection, DbPool, WriteError, audi
 use crate::domain::decision_no::{DecisionNo, MAX_SERIAL};
 use crate::domain::time::{Clock, shanghai_date};
 use crate::domain::{Catalogue, District, Districts, FineStatus, Plate, QrWindowPolicy};
-use crate::qr::token::QrSigner;
+use crate::qr::QrSigner;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +30,7 @@ pub struct IssueInput {
 }
 
 /// An authorized, checked request, ready to be written.
-pub struct Accepted {
+pub(super) struct Accepted {
     pub principal: Principal,
     pub idempotency_key: String,
     pub request_hash: String,
@@ -38,7 +38,7 @@ pub struct Accepted {
 }
 
 /// What writing a fine needs from the application.
-pub struct IssueEnv {
+pub(crate) struct IssueEnv {
     pub catalogue: Catalogue,
     pub districts: Districts,
     /// How long a new fine's QR code can be paid.
@@ -51,16 +51,16 @@ pub struct IssueEnv {
     pub write_timeout: Duration,
 }
 
-pub type IssueWriter = BatchWriter<IssueBatch>;
+pub(crate) type IssueWriter = BatchWriter<IssueBatch>;
 
-pub fn start_writer(pool: &DbPool, env: IssueEnv) -> std::io::Result<IssueWriter> {
+pub(crate) fn start_writer(pool: &DbPool, env: IssueEnv) -> std::io::Result<IssueWriter> {
     let timeout = env.write_timeout;
     BatchWriter::start(pool, IssueBatch { env }, "issue", timeout)
 }
 
 /// Issues a fine, or replays the stored answer to an earlier request with the same credential and
 /// idempotency key. Resolves once the fine is committed.
-pub async fn issue(writer: &IssueWriter, input: IssueInput) -> Result<IssueOutcome, IssueError> {
+pub(crate) async fn issue(writer: &IssueWriter, input: IssueInput) -> Result<IssueOutcome, IssueError> {
     writer.submit(input, |why| Err(IssueError::Unavailable(why))).await
 }
 

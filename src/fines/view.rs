@@ -5,11 +5,11 @@ use crate::db::fines::{FineRow, NewFine};
 use crate::domain::DecisionNo;
 use crate::domain::time::rfc3339;
 use crate::domain::time::utc;
-use crate::qr::token::QrSigner;
+use crate::qr::QrSigner;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
-pub struct FineView {
+pub(crate) struct FineView {
     pub decision_no: String,
     pub verification_code: String,
     pub status: String,
@@ -32,7 +32,7 @@ pub struct FineView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ViolationView {
+pub(crate) struct ViolationView {
     pub code: String,
     pub description: String,
     pub description_en: String,
@@ -40,14 +40,14 @@ pub struct ViolationView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct SubjectView {
+pub(crate) struct SubjectView {
     pub kind: String,
     pub plate: Option<String>,
     pub plate_type: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Links {
+pub(crate) struct Links {
     pub qr_svg: Option<String>,
     pub qr_png: Option<String>,
     pub bill_png: String,
@@ -74,7 +74,7 @@ impl<'a> ViewContext<'a> {
 }
 
 impl FineView {
-    pub fn from_row(ctx: &ViewContext<'_>, row: &FineRow) -> FineView {
+    pub(crate) fn from_row(ctx: &ViewContext<'_>, row: &FineRow) -> FineView {
         let no = DecisionNo::parse(&row.decision_no).ok();
         let pay_url = no.as_ref().and_then(|no| ctx.pay_url(no, row.qr_key_id));
         build(
@@ -104,7 +104,7 @@ impl FineView {
         )
     }
 
-    pub fn from_new(ctx: &ViewContext<'_>, row: &NewFine<'_>, no: &DecisionNo) -> FineView {
+    pub(crate) fn from_new(ctx: &ViewContext<'_>, row: &NewFine<'_>, no: &DecisionNo) -> FineView {
         build(
             ctx,
             Parts {

@@ -25,7 +25,7 @@ pub enum VoidError {
     Database(#[from] diesel::result::Error),
 }
 
-pub fn void(
+pub(crate) fn void(
     pool: &DbPool,
     clock: &dyn Clock,
     conn: &mut DbConnection,

@@ -4,9 +4,9 @@
 
 use super::edge::{BearerToken, parse_json, read_body, with_conn};
 use super::error::ApiError;
-use crate::admin::exceptions::{self as resolving, ExceptionView};
-use crate::admin::stats::{self, StatsQuery};
 use crate::admin::{BadParam, day_param, details_json, period};
+use crate::admin::{ExceptionView, resolve_exception};
+use crate::admin::{StatsQuery, load_stats};
 use crate::channels::ChannelKind;
 use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
@@ -36,7 +36,7 @@ struct ReportWithExceptions {
 
 /// `GET /admin/api/reconciliation?from=YYYY-MM-DD&to=YYYY-MM-DD&channel=…`: the reports of those
 /// statement days (default: the last seven), oldest first.
-pub async fn reconciliation(
+pub(super) async fn reconciliation(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -65,7 +65,7 @@ pub async fn reconciliation(
 }
 
 /// `GET /admin/api/jobs`: each job's lease and last run.
-pub async fn jobs(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(super) async fn jobs(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     let rows = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
         Ok(leases::all(conn)?)
@@ -99,13 +99,17 @@ pub(crate) fn stats_query(ctx: &AppState, req: &HttpRequest) -> Result<StatsQuer
 
 /// `GET /admin/api/stats?from=&to=&district=`: the fines issued on those Beijing days, counted
 /// and summed by the database, as totals, per day and per district (see `admin::stats`).
-pub async fn stats(ctx: web::Data<AppState>, req: HttpRequest, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(super) async fn stats(
+    ctx: web::Data<AppState>,
+    req: HttpRequest,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
     // Parsed first, refused only after the credential is checked: 401 before 400.
     let parsed = stats_query(&ctx, &req);
     let work_ctx = ctx.clone();
     let stats = with_conn(&ctx, move |conn| {
         token.authorize(conn, &[Role::Admin])?;
-        Ok(stats::load(conn, &work_ctx.districts, &parsed?)?)
+        Ok(load_stats(conn, &work_ctx.districts, &parsed?)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(stats))
@@ -165,7 +169,7 @@ impl ListQuery {
 
 /// `GET /admin/api/exceptions?status=open|resolved|all&source=&kind=&limit=&after_id=`: a page
 /// of the queue by id; `next_after_id` asks for the next page (null on the last).
-pub async fn exception_list(
+pub(super) async fn exception_list(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -202,7 +206,7 @@ struct ResolveRequest {
 /// `POST /admin/api/exceptions/{id}/resolve` `{"resolution": "…"}`: the exception as resolved.
 /// Bearer token only, never the dashboard's cookie, so a page on another site cannot make an
 /// admin's browser resolve anything.
-pub async fn resolve(
+pub(super) async fn resolve(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -219,7 +223,7 @@ pub async fn resolve(
         let id = id?;
         let (request, _) = parse_json::<ResolveRequest>(&body?)?;
         let now = work_ctx.clock.now();
-        Ok(resolving::resolve(&work_ctx.pool, conn, now, &principal, id, &request.resolution)?)
+        Ok(resolve_exception(&work_ctx.pool, conn, now, &principal, id, &request.resolution)?)
     })
     .await?;
     log::info!("exception {} resolved by {}", resolved.id, resolved.resolved_by.as_deref().unwrap_or(""));
@@ -241,7 +245,7 @@ struct AuditEntry {
 }
 
 /// `GET /admin/api/audit?decision_no=…`: everything done to a fine, oldest first.
-pub async fn audit_trail(
+pub(super) async fn audit_trail(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,

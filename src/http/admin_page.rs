@@ -10,7 +10,7 @@ use super::admin::stats_query;
 use super::edge::{bearer_of, read_body, with_conn};
 use super::error::ApiError;
 use super::pages::{page_headers, templates};
-use crate::admin::{dashboard, stats};
+use crate::admin::{Stats, dashboard_view, load_stats};
 use crate::credentials::{self, Role};
 use crate::db::exceptions::{self, ListFilter, Resolution};
 use crate::db::{DbConnection, reconciliation};
@@ -70,7 +70,7 @@ fn presented_token(req: &HttpRequest) -> Option<(String, bool)> {
 
 /// The `Set-Cookie` value that signs a browser in (`Some(token)`) or out (`None`). `Secure` when
 /// finepay is served over https.
-pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
+pub(super) fn session_cookie(token: Option<&str>, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     match token {
         Some(token) => format!("{SESSION_COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict{secure}"),
@@ -84,7 +84,7 @@ fn secure(ctx: &AppState) -> bool {
 
 /// Everything the page shows, read in one go.
 struct Loaded {
-    stats: stats::Stats,
+    stats: Stats,
     open: Vec<exceptions::ExceptionRow>,
     more_open: bool,
     reports: (chrono::NaiveDate, chrono::NaiveDate, Vec<reconciliation::ReportRow>),
@@ -97,7 +97,7 @@ enum Outcome {
 }
 
 /// `GET /admin?from=&to=&district=`: the dashboard, or the sign-in form.
-pub async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let Some((token, from_cookie)) = presented_token(&req) else {
         return login_page(StatusCode::OK, None, true);
     };
@@ -113,7 +113,7 @@ pub async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             Ok(query) => query,
             Err(e) => return Ok(Outcome::BadQuery(e)),
         };
-        let stats = stats::load(conn, &work_ctx.districts, &query)?;
+        let stats = load_stats(conn, &work_ctx.districts, &query)?;
         let filter =
             ListFilter { resolution: Resolution::Open, source: None, kind: None, after_id: 0, limit: QUEUE_ROWS + 1 };
         let mut open = exceptions::list(conn, &filter)?;
@@ -151,14 +151,14 @@ pub async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpRespon
 
 fn render_dashboard(ctx: &AppState, loaded: &Loaded) -> HttpResponse {
     let (from, to, reports) = &loaded.reports;
-    let view = dashboard::view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
+    let view = dashboard_view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
     let html = templates().get_template("admin.html").and_then(|t| t.render(context! { t => texts(), v => view }));
     html_response(StatusCode::OK, html)
 }
 
 /// `POST /admin/login` (form field `token`): a live admin token is kept in the session cookie
 /// and the browser sent to the dashboard; anything else gets the form again, saying why.
-pub async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let body = match read_body(&req, payload, LOGIN_BODY_LIMIT).await {
         Ok(body) => body,
         Err(e) => return e.error_response(),
@@ -195,7 +195,7 @@ pub async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Pay
 }
 
 /// `POST /admin/logout`: forgets the session cookie.
-pub async fn logout(ctx: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn logout(ctx: web::Data<AppState>) -> HttpResponse {
     let mut response = HttpResponse::SeeOther()
         .insert_header((LOCATION, "/admin"))
         .insert_header(("Cache-Control", "no-store"))

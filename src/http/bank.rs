@@ -4,9 +4,9 @@
 
 use super::edge::{BearerToken, parse_json, read_body, read_conn, with_conn};
 use super::error::ApiError;
-use crate::bank::outstanding::{CSV_HEADER, OutstandingLine};
-use crate::bank::payment::{self, PaymentError, PostedPayment};
-use crate::bank::settle::Outcome;
+use crate::bank::Outcome;
+use crate::bank::{CSV_HEADER, OutstandingLine};
+use crate::bank::{PaymentError, PostedPayment, record_posted_payment};
 use crate::credentials::{Binding, Principal, Role};
 use crate::db::bank_payments::BankPaymentRow;
 use crate::db::fines;
@@ -31,7 +31,7 @@ fn bank_code(principal: &Principal) -> Result<String, ApiError> {
 
 /// `GET /bank/v1/fines/{decision_no}`: the amount due today (fine + surcharge), or why the fine
 /// cannot be paid.
-pub async fn fine(
+pub(super) async fn fine(
     ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
@@ -89,7 +89,7 @@ enum Method {
 /// `POST /bank/v1/payments`: records a payment the bank took. 201 the first time, 200 with the
 /// same body for a repeat of its serial; a payment that cannot settle its fine is still recorded
 /// (as an exception for the bank to return) and answered 409, 422 or 404.
-pub async fn post_payment(
+pub(super) async fn post_payment(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -110,7 +110,7 @@ pub async fn post_payment(
             online: matches!(request.method, Method::Online),
         };
         let now = work_ctx.clock.now().trunc_subsecs(0);
-        Ok(payment::record(&work_ctx.pool, conn, &work_ctx.bank.surcharge, &payment, &principal.actor(), now)?)
+        Ok(record_posted_payment(&work_ctx.pool, conn, &work_ctx.bank.surcharge, &payment, &principal.actor(), now)?)
     })
     .await?;
     ctx.closer.close_in_background(posted.orders_to_close);
@@ -179,7 +179,7 @@ const OUTSTANDING_PAGE: i64 = 10_000;
 /// `GET /bank/v1/outstanding?since=<time>&after=<decision_no>&limit=<n>`: fines payable at banks
 /// that became so at or after `since`, by decision number, a page at a time; CSV when the client
 /// accepts `text/csv`, else JSON. Each carries its RF creditor reference and today's amount due.
-pub async fn outstanding(
+pub(super) async fn outstanding(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,

@@ -4,8 +4,8 @@
 
 use super::edge::{BearerToken, with_conn};
 use super::error::ApiError;
-use crate::bank::import::{ImportStatus, Importer};
-use crate::bank::statement::Format;
+use crate::bank::Format;
+use crate::bank::{ImportStatus, Importer};
 use crate::credentials::{Binding, Role};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use std::io::{BufReader, Seek, Write};
 
-pub async fn upload(
+pub(super) async fn upload(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -58,7 +58,7 @@ pub async fn upload(
         .to_owned();
     let work_ctx = ctx.clone();
     let report = web::block(move || {
-        let mut input = BufReader::with_capacity(crate::bank::cli::READ_BUFFER, spool);
+        let mut input = BufReader::with_capacity(crate::bank::READ_BUFFER, spool);
         let head = std::io::BufRead::fill_buf(&mut input).map_err(ApiError::internal)?;
         let format = Format::detect(content_type.as_deref(), head);
         let actor = principal.actor();

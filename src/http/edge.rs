@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use std::future::{Ready, ready};
 
 /// The token from `Authorization: Bearer …`; a request without one is refused before any work.
-pub struct BearerToken(String);
+pub(super) struct BearerToken(String);
 
 impl FromRequest for BearerToken {
     type Error = ApiError;
@@ -24,7 +24,7 @@ impl FromRequest for BearerToken {
 }
 
 /// The token of an `Authorization: Bearer …` header, if the request has one.
-pub fn bearer_of(req: &HttpRequest) -> Option<&str> {
+pub(super) fn bearer_of(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -36,12 +36,12 @@ pub fn bearer_of(req: &HttpRequest) -> Option<&str> {
 impl BearerToken {
     /// The token, if it has the shape finepay's tokens have; anything else is refused here,
     /// without a database lookup, so garbage never queues behind real work.
-    pub fn plausible(self) -> Result<String, ApiError> {
+    pub(super) fn plausible(self) -> Result<String, ApiError> {
         if credentials::plausible_token(&self.0) { Ok(self.0) } else { Err(ApiError::unauthorized()) }
     }
 
     /// The caller behind the token, if it is live and holds one of `roles`.
-    pub fn authorize(&self, conn: &mut DbConnection, roles: &[Role]) -> Result<Principal, ApiError> {
+    pub(super) fn authorize(&self, conn: &mut DbConnection, roles: &[Role]) -> Result<Principal, ApiError> {
         // A token that cannot be one of ours is refused without a database lookup.
         if !credentials::plausible_token(&self.0) {
             return Err(ApiError::unauthorized());
@@ -56,7 +56,7 @@ impl BearerToken {
 }
 
 /// Reads the whole body, refusing it with 413 as soon as it passes `limit` bytes.
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -77,7 +77,7 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
 }
 
 /// Parses a JSON body into `T`, naming what is wrong (syntax, a type, a missing field) in a 400.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid_request(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
@@ -89,7 +89,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<(T, ser
 }
 
 /// `Idempotency-Key`: required, 1–64 visible ASCII characters.
-pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
     let raw = req.headers().get("Idempotency-Key").ok_or_else(|| {
         ApiError::invalid_request("the Idempotency-Key header is required")
             .with_details(serde_json::json!({"header": "Idempotency-Key"}))
@@ -102,7 +102,7 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 /// Runs `work` with a pooled connection on a blocking thread: one hop per request.
-pub async fn with_conn<T: Send + 'static>(
+pub(super) async fn with_conn<T: Send + 'static>(
     ctx: &web::Data<crate::http::AppState>,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -118,7 +118,7 @@ pub async fn with_conn<T: Send + 'static>(
 /// a blocking thread and back (two thread wake-ups) costs more than reading a few rows from
 /// SQLite's page cache. On PostgreSQL (a network round trip), or with every connection busy, it
 /// goes through [`with_conn`].
-pub async fn read_conn<T: Send + 'static>(
+pub(super) async fn read_conn<T: Send + 'static>(
     ctx: &web::Data<crate::http::AppState>,
     work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -3,9 +3,9 @@
 //! 5xx bodies stay opaque and their whole cause chain goes to the log instead.
 
 use crate::admin::BadParam;
-use crate::admin::exceptions::ResolveError;
-use crate::fines::issue::IssueError;
-use crate::fines::void::VoidError;
+use crate::admin::ResolveError;
+use crate::fines::IssueError;
+use crate::fines::VoidError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ pub struct ApiError {
 }
 
 /// An error behind a 5xx, kept whole so that the log shows its chain of causes.
-pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {

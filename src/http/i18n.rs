@@ -4,13 +4,13 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Lang {
+pub(super) enum Lang {
     Zh,
     En,
 }
 
 impl Lang {
-    pub fn pick(query: &str, accept_language: Option<&str>) -> Lang {
+    pub(super) fn pick(query: &str, accept_language: Option<&str>) -> Lang {
         for pair in query.split('&') {
             match pair {
                 "lang=en" => return Lang::En,
@@ -28,7 +28,7 @@ impl Lang {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Texts {
+pub(super) struct Texts {
     html_lang: &'static str,
     title: &'static str,
     other_lang: &'static str,
@@ -160,7 +160,7 @@ const EN: Texts = Texts {
 impl Texts {
     /// The texts as a template value, built once per language (a page view would otherwise
     /// serialise all of them again).
-    pub fn value(lang: Lang) -> minijinja::Value {
+    pub(super) fn value(lang: Lang) -> minijinja::Value {
         static VALUES: std::sync::OnceLock<[minijinja::Value; 2]> = std::sync::OnceLock::new();
         let [zh, en] =
             VALUES.get_or_init(|| [minijinja::Value::from_serialize(&ZH), minijinja::Value::from_serialize(&EN)]);
@@ -171,7 +171,7 @@ impl Texts {
     }
 
     /// What the lookup form says for one of its error codes.
-    pub fn lookup_error(&self, code: &str) -> &'static str {
+    pub(super) fn lookup_error(&self, code: &str) -> &'static str {
         match code {
             "not_found" => self.lookup_not_found,
             "bad_decision_number" => self.lookup_bad_number,
@@ -181,7 +181,7 @@ impl Texts {
         }
     }
 
-    pub fn of(lang: Lang) -> &'static Texts {
+    pub(super) fn of(lang: Lang) -> &'static Texts {
         match lang {
             Lang::Zh => &ZH,
             Lang::En => &EN,

@@ -13,7 +13,7 @@ use super::rate_limit::{Limited, RateLimiter};
 use crate::db::fines;
 use crate::domain::DecisionNo;
 use crate::http::AppState;
-use crate::qr::token::constant_time_eq;
+use crate::qr::constant_time_eq;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -55,14 +55,14 @@ impl From<ApiError> for Refusal {
 }
 
 /// `GET /lookup`: the form.
-pub async fn form(req: HttpRequest) -> HttpResponse {
+pub(super) async fn form(req: HttpRequest) -> HttpResponse {
     let lang = lang_of(&req);
     render(StatusCode::OK, lang, &LookupRequest::default(), None)
 }
 
 /// `POST /lookup`: JSON `{decision_no, verification_code}` → `{decision_no, pay_url}`; the form →
 /// 303 to the pay page, or the form again saying what was wrong.
-pub async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub(super) async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let from_form = req.content_type() == "application/x-www-form-urlencoded" && !accepts_json(&req);
     let lang = lang_of(&req);
     let mut asked = LookupRequest::default();

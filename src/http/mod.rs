@@ -3,28 +3,31 @@
 //! operations endpoints. Handlers parse input into domain types, run one use case, and map its
 //! result; errors become the documented JSON body in `error.rs`.
 
-pub mod admin;
-pub mod admin_page;
+mod admin;
+mod admin_page;
 mod bank;
 mod bank_statements;
-pub mod edge;
-pub mod error;
+mod edge;
+mod error;
 mod i18n;
-pub mod lookup;
-pub mod metrics;
-pub mod notify;
-pub mod officer;
-pub mod openapi;
-pub mod ops;
-pub mod pages;
-pub mod pay;
+mod lookup;
+mod metrics;
+mod notify;
+mod officer;
+mod openapi;
+mod ops;
+mod pages;
+mod pay;
 mod prerendered;
-pub mod public;
+mod public;
 mod rate_limit;
-pub mod receipt;
+mod receipt;
 mod settings;
 mod state;
 
+pub use lookup::LookupLimits;
+pub use metrics::{Metrics, track};
+pub(crate) use pages::page_headers;
 pub use settings::{LookupSettings, ServerSettings};
 pub use state::AppState;
 

@@ -7,10 +7,10 @@
 use super::edge::read_body;
 use crate::channels::{ChannelKind, Inbound, NotifyError, PaymentChannel, Reply};
 use crate::http::AppState;
-use crate::payments::apply::{self, PaymentSource, Recorded, ReportedPayment};
+use crate::payments::{self, PaymentSource, Recorded, ReportedPayment};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-pub async fn notify(
+pub(super) async fn notify(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -35,7 +35,7 @@ pub async fn notify(
     };
     let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Notification };
     let txn = reported.payment.channel_txn_id.clone();
-    match apply::record(&ctx.payments, reported).await {
+    match payments::record_payment(&ctx.payments, reported).await {
         Ok(Recorded::Applied { receipt_no }) => {
             log::info!("{} payment {txn} applied, receipt {receipt_no}", kind.as_str());
             respond(channel.accepted_reply())

@@ -6,13 +6,13 @@ use super::error::ApiError;
 use crate::credentials::{self, Role};
 use crate::db::fines::{self, FineRow};
 use crate::domain::{DecisionNo, FineStatus};
-use crate::fines::issue::{self, IssueError, IssueRequest};
-use crate::fines::issue_write::{self, IssueInput};
-use crate::fines::view::FineView;
-use crate::fines::{bill, readable_by, void};
+use crate::fines::FineView;
+use crate::fines::IssueInput;
+use crate::fines::{IssueError, IssueRequest};
+use crate::fines::{issue, readable_by, render_bill, request_hash, void};
 use crate::http::AppState;
-use crate::qr::cache::ImageKind;
-use crate::qr::render::{QrMatrix, to_png, to_svg};
+use crate::qr::ImageKind;
+use crate::qr::{QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -20,19 +20,19 @@ use serde_json::json;
 
 const READERS: &[Role] = &[Role::Officer, Role::Admin];
 
-pub async fn violations(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(super) async fn violations(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     with_conn(&ctx, move |conn| token.authorize(conn, READERS)).await?;
     let list: Vec<_> = ctx.catalogue.all().collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
-pub async fn districts(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(super) async fn districts(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
     with_conn(&ctx, move |conn| token.authorize(conn, READERS)).await?;
     let list: Vec<_> = ctx.districts.all().collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
-pub async fn issue_fine(
+pub(super) async fn issue_fine(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -46,13 +46,13 @@ pub async fn issue_fine(
         idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
         request: body
             .and_then(|body| parse_json::<IssueRequest>(&body))
-            .map(|(request, raw)| (request, issue::request_hash(&raw)))
+            .map(|(request, raw)| (request, request_hash(&raw)))
             .map_err(|e| match e.status {
                 StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.server.max_body_bytes),
                 _ => IssueError::Malformed(e.message),
             }),
     };
-    let outcome = issue_write::issue(&ctx.issues, input).await?;
+    let outcome = issue(&ctx.issues, input).await?;
     let status = if outcome.created {
         ctx.metrics.fine_issued();
         StatusCode::CREATED
@@ -77,7 +77,7 @@ async fn readable_fine(ctx: &web::Data<AppState>, token: BearerToken, raw_no: &s
     .await
 }
 
-pub async fn get_fine(
+pub(super) async fn get_fine(
     ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
@@ -91,7 +91,7 @@ struct VoidRequest {
     reason: String,
 }
 
-pub async fn void_fine(
+pub(super) async fn void_fine(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -105,7 +105,7 @@ pub async fn void_fine(
         let principal = token.authorize(conn, &[Role::Officer])?;
         let no = no?;
         let (request, _) = parse_json::<VoidRequest>(&body?)?;
-        let fine = void::void(&work_ctx.pool, &*work_ctx.clock, conn, &principal, no.as_str(), &request.reason)?;
+        let fine = void(&work_ctx.pool, &*work_ctx.clock, conn, &principal, no.as_str(), &request.reason)?;
         let orders = crate::db::channel_orders::for_fine(conn, no.as_str())?;
         Ok((fine, orders))
     })
@@ -167,7 +167,7 @@ async fn render(ctx: web::Data<AppState>, fine: FineRow, kind: ImageKind) -> Res
 fn draw(ctx: &AppState, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
     let matrix = qr_matrix(ctx, fine)?;
     let rendered = match (kind, &matrix) {
-        (ImageKind::Bill, _) => bill::render(fine, &ctx.catalogue, &ctx.bank.surcharge, matrix.as_ref()),
+        (ImageKind::Bill, _) => render_bill(fine, &ctx.catalogue, &ctx.bank.surcharge, matrix.as_ref()),
         (_, None) => return Err(no_qr()),
         (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
         (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),
@@ -179,7 +179,7 @@ fn no_qr() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no_qr_code", "this fine has no QR code: it is paid at banks")
 }
 
-pub async fn qr_svg(
+pub(super) async fn qr_svg(
     ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,
@@ -190,7 +190,7 @@ pub async fn qr_svg(
     Ok(image_response("image/svg+xml", bytes))
 }
 
-pub async fn qr_png(
+pub(super) async fn qr_png(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
@@ -205,7 +205,7 @@ pub async fn qr_png(
     Ok(image_response("image/png", bytes))
 }
 
-pub async fn bill(
+pub(super) async fn bill(
     ctx: web::Data<AppState>,
     token: BearerToken,
     path: web::Path<String>,

@@ -1,7 +1,7 @@
 //! The OpenAPI document for every endpoint, written by hand next to the routes and checked
 //! against them by a test, so that it cannot silently fall behind.
 
-pub const DOCUMENT: &str = include_str!("openapi.json");
+pub(super) const DOCUMENT: &str = include_str!("openapi.json");
 
 #[cfg(test)]
 mod tests {

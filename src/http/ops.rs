@@ -8,11 +8,11 @@ use crate::http::AppState;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-pub async fn healthz() -> HttpResponse {
+pub(super) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(ctx: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn readyz(ctx: web::Data<AppState>) -> HttpResponse {
     match with_conn(&ctx, |conn| migrate::is_current(conn).map_err(ApiError::unavailable)).await {
         Ok(true) => HttpResponse::Ok().json(json!({"status": "ready", "database": ctx.pool.backend().name()})),
         Ok(false) => HttpResponse::ServiceUnavailable().json(json!({"status": "migrations_pending"})),
@@ -23,10 +23,10 @@ pub async fn readyz(ctx: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(ctx: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn metrics(ctx: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(ctx.metrics.render())
 }
 
-pub async fn openapi() -> HttpResponse {
+pub(super) async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(super::openapi::DOCUMENT)
 }

@@ -67,7 +67,7 @@ pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
 }
 
 /// `GET /assets/pay.js`: the pay page's countdown and language switch.
-pub async fn pay_script() -> HttpResponse {
+pub(super) async fn pay_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use crate::channels::ChannelKind;
 use crate::db::channel_orders;
 use crate::http::AppState;
-use crate::payments::open::{self, OpenError};
+use crate::payments::{self, OpenError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ struct PayRequest {
     channel: String,
 }
 
-pub async fn pay(
+pub(super) async fn pay(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -36,7 +36,7 @@ pub async fn pay(
     let pool = ctx.pool.clone();
     let decision_no = no.as_str().to_owned();
     let order = super::edge::with_conn(&ctx, move |conn| {
-        open::prepare(&pool, conn, &decision_no, kind, now).map_err(ApiError::from)
+        payments::prepare_order(&pool, conn, &decision_no, kind, now).map_err(ApiError::from)
     })
     .await;
     let order = match order {
@@ -44,7 +44,7 @@ pub async fn pay(
         Err(_) if from_form => return Ok(back_to_page(&path)),
         other => other?,
     };
-    let created = open::request(&ctx.channels, &order, ctx.clock.now()).await.map_err(ApiError::from)?;
+    let created = payments::request_order(&ctx.channels, &order, ctx.clock.now()).await.map_err(ApiError::from)?;
     let (number, url) = (order.out_trade_no.clone(), created.pay_url.clone());
     let now = ctx.clock.now().naive_utc();
     super::edge::with_conn(&ctx, move |conn| Ok(channel_orders::set_pay_url(conn, &number, &url, now)?)).await?;

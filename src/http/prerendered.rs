@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 /// Everything the template tests or loops over. A value the template branches on must be here,
 /// never a [`Field`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Shape {
+pub(super) struct Shape {
     pub lang: Lang,
     /// `pending`, `expired`, `bank`, `paid` or `void`.
     pub state: &'static str,
@@ -29,7 +29,7 @@ pub struct Shape {
 
 /// The per-fine values the page prints, by position in [`Values`].
 #[derive(Debug, Clone, Copy)]
-pub enum Field {
+pub(super) enum Field {
     DecisionNo,
     Violation,
     MaskedPlate,
@@ -49,7 +49,7 @@ pub enum Field {
 const FIELDS: usize = Field::ReceiptPaidLocal as usize + 1;
 
 /// One page's values; a field the shape does not show may stay empty.
-pub type Values = [String; FIELDS];
+pub(super) type Values = [String; FIELDS];
 
 /// Marks where a field goes in a shape's rendering; private-use characters, which neither the
 /// template nor HTML escaping produce.
@@ -70,7 +70,7 @@ struct Pieces {
 }
 
 /// The page of `shape` showing `values`.
-pub fn render(shape: &Shape, values: &Values) -> Result<String, minijinja::Error> {
+pub(super) fn render(shape: &Shape, values: &Values) -> Result<String, minijinja::Error> {
     let pieces = pieces_of(shape)?;
     let mut page = String::with_capacity(pieces.text_len + values.iter().map(|v| v.len() + 16).sum::<usize>());
     for piece in &pieces.pieces {

@@ -20,8 +20,8 @@ use crate::domain::time::utc;
 use crate::domain::time::{rfc3339, shanghai_date, shanghai_wall_clock};
 use crate::domain::{Fen, FineStatus};
 use crate::http::AppState;
-use crate::payments::apply::Recorded;
-use crate::payments::query;
+use crate::payments::Recorded;
+use crate::payments::settle_open_orders;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -29,7 +29,7 @@ use serde::Serialize;
 
 /// The page as JSON (`Accept: application/json`).
 #[derive(Debug, Serialize)]
-pub struct PageJson {
+pub(super) struct PageJson {
     pub decision_no: String,
     pub status: String,
     pub qr_active: bool,
@@ -45,7 +45,7 @@ pub struct PageJson {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PageViolation {
+pub(super) struct PageViolation {
     pub code: String,
     pub description_zh: String,
     pub description_en: String,
@@ -87,7 +87,7 @@ impl PageState {
     }
 }
 
-pub async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let wants_json = accepts_json(&req);
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let Some(no) = ctx.signer.verify(&path) else {
@@ -102,7 +102,7 @@ pub async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: web::Pat
     // A notification may have been lost: before showing an unpaid fine that has channel orders,
     // ask the channels (see payments::query).
     if page.open_orders.iter().any(|o| o.status == "open") {
-        let recorded = query::settle_open_orders(&ctx.channels, &ctx.payments, &page.open_orders).await;
+        let recorded = settle_open_orders(&ctx.channels, &ctx.payments, &page.open_orders).await;
         if recorded.iter().any(|r| matches!(r, Recorded::Refunding { .. })) {
             ctx.refund_wake.notify_one();
         }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 /// Keys kept before the fully refilled ones are swept out.
 const SWEEP_ABOVE: usize = 10_000;
 
-pub struct RateLimiter {
+pub(super) struct RateLimiter {
     /// Time one event takes from the allowance.
     interval: Duration,
     /// How far ahead of now a key's allowance may be spent.
@@ -21,26 +21,26 @@ pub struct RateLimiter {
 
 /// The limit is reached; the next event is allowed after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limited {
+pub(super) struct Limited {
     pub retry_after: Duration,
 }
 
 impl Limited {
     /// Whole seconds for a `Retry-After` header, at least one.
-    pub fn retry_after_secs(&self) -> i64 {
+    pub(super) fn retry_after_secs(&self) -> i64 {
         (self.retry_after.num_milliseconds() + 999).div_euclid(1000).max(1)
     }
 }
 
 impl RateLimiter {
-    pub fn new(limit: u32, window: std::time::Duration) -> RateLimiter {
+    pub(super) fn new(limit: u32, window: std::time::Duration) -> RateLimiter {
         let window = Duration::from_std(window).unwrap_or(Duration::MAX);
         let interval = window / i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         RateLimiter { interval, tolerance: window - interval, refilled_at: Mutex::new(HashMap::new()) }
     }
 
     /// Counts one event for `key`, or says when it may come again (and counts nothing).
-    pub fn take(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
+    pub(super) fn take(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
         let mut keys = self.refilled_at.lock().unwrap_or_else(|p| p.into_inner());
         let start = keys.get(key).copied().filter(|at| *at > now).unwrap_or(now);
         self.allowed(start, now)?;
@@ -52,7 +52,7 @@ impl RateLimiter {
     }
 
     /// Whether an event for `key` would be allowed now, without counting one.
-    pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
+    pub(super) fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), Limited> {
         let keys = self.refilled_at.lock().unwrap_or_else(|p| p.into_inner());
         let start = keys.get(key).copied().filter(|at| *at > now).unwrap_or(now);
         self.allowed(start, now)

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 /// A receipt as the pay page's JSON and `/r/{receipt_no}` show it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ReceiptJson {
+pub(super) struct ReceiptJson {
     pub receipt_no: String,
     pub url: String,
     pub decision_no: String,
@@ -30,7 +30,7 @@ pub struct ReceiptJson {
 }
 
 impl ReceiptJson {
-    pub fn of(payment: &PaymentRow) -> ReceiptJson {
+    pub(super) fn of(payment: &PaymentRow) -> ReceiptJson {
         let receipt_no = payment.receipt_no.clone().unwrap_or_default();
         ReceiptJson {
             url: format!("/r/{receipt_no}"),
@@ -43,7 +43,7 @@ impl ReceiptJson {
         }
     }
 
-    pub fn paid_local(&self) -> String {
+    pub(super) fn paid_local(&self) -> String {
         chrono::DateTime::parse_from_rfc3339(&self.paid_at)
             .map(|at| shanghai_wall_clock(at.to_utc()))
             .unwrap_or_default()
@@ -55,7 +55,7 @@ fn plausible(receipt_no: &str) -> bool {
     receipt_no.len() == 20 && receipt_no.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
-pub async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub(super) async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let wants_json = accepts_json(&req);
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let receipt_no = path.to_ascii_uppercase();

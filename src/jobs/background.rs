@@ -13,14 +13,14 @@ use std::sync::OnceLock;
 use std::sync::mpsc::{self, Sender};
 
 /// Runs `job` on the jobs' runtime and waits (from any runtime) for its result.
-pub async fn spawn<T: Send + 'static>(
+pub(super) async fn spawn<T: Send + 'static>(
     job: impl Future<Output = Result<T, JobError>> + Send + 'static,
 ) -> Result<T, JobError> {
     runtime()?.spawn(job).await.map_err(|e| JobError::Runtime("job stopped", Why::of(e)))?
 }
 
 /// Runs blocking (database) `work` on the jobs' database thread and waits for its result.
-pub async fn run<T: Send + 'static>(
+pub(super) async fn run<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, JobError> + Send + 'static,
 ) -> Result<T, JobError> {
     let (done, result) = tokio::sync::oneshot::channel();

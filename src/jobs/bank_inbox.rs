@@ -5,21 +5,21 @@
 
 use super::lease::Lease;
 use super::{JobEnv, JobError, background};
-use crate::bank::import::{ImportReport, ImportStatus, Importer};
 use crate::bank::valid_bank_code;
+use crate::bank::{ImportReport, ImportStatus, Importer};
 use serde::Serialize;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Serialize)]
-pub struct InboxReport {
+pub(super) struct InboxReport {
     pub imported: Vec<FileOutcome>,
     /// Files that could not be opened or moved (they stay where they are).
     pub failed: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct FileOutcome {
+pub(super) struct FileOutcome {
     pub bank: String,
     pub file: String,
     pub statement_id: i64,
@@ -30,7 +30,7 @@ pub struct FileOutcome {
     pub moved_to: String,
 }
 
-pub async fn run(env: &JobEnv, lease: &Lease) -> Result<InboxReport, JobError> {
+pub(super) async fn run(env: &JobEnv, lease: &Lease) -> Result<InboxReport, JobError> {
     let Some(inbox) = env.bank.inbox.clone() else { return Ok(InboxReport::default()) };
     let mut report = InboxReport::default();
     for (bank, file) in waiting_files(&inbox) {
@@ -78,18 +78,17 @@ fn import_one(env: &JobEnv, bank: &str, path: &Path) -> Result<FileOutcome, Stri
     let actor = format!("system:bank_inbox:{bank}");
     let importer = Importer::new(&env.pool, &env.bank, &actor, env.clock.now());
     let report = importer
-        .import(bank, &name, None, BufReader::with_capacity(crate::bank::cli::READ_BUFFER, file), &mut |_| {})
+        .import(bank, &name, None, BufReader::with_capacity(crate::bank::READ_BUFFER, file), &mut |_| {})
         .map_err(|e| crate::errors::chain(&e))?;
     let moved_to = file_away(path, &name, &report).map_err(|e| format!("moving it away: {e}"))?;
-    let exceptions =
-        crate::bank::settle::Outcome::ALL.iter().filter(|o| o.is_exception()).map(|o| report.count(*o)).sum();
+    let exceptions = crate::bank::Outcome::ALL.iter().filter(|o| o.is_exception()).map(|o| report.count(*o)).sum();
     Ok(FileOutcome {
         bank: bank.to_owned(),
         file: name,
         statement_id: report.statement_id,
         status: report.status,
         lines_read: report.lines_read,
-        settled: report.count(crate::bank::settle::Outcome::Settled),
+        settled: report.count(crate::bank::Outcome::Settled),
         exceptions,
         moved_to: moved_to.display().to_string(),
     })

@@ -14,18 +14,17 @@ use crate::channels::ChannelKind;
 use crate::db::channel_orders::{self, ChannelOrderRow};
 use crate::db::fines::{self, HandedOver};
 use crate::db::{DbConnection, DbPool, audit};
-use crate::payments::close::{self, Closed};
-use crate::payments::query;
+use crate::payments::{self, OrderClosing, close_order};
 use chrono::{NaiveDateTime, SubsecRound};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-pub const ACTOR: &str = "system:expire";
+pub(super) const ACTOR: &str = "system:expire";
 pub const HANDED_OVER: &str = "fine.payable_at_bank";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ExpireReport {
+pub(super) struct ExpireReport {
     /// Open orders whose window had ended.
     pub orders: usize,
     /// Of those, paid after all (found by the query or by a refused close) and recorded.
@@ -36,7 +35,7 @@ pub struct ExpireReport {
     pub fines_handed_over: usize,
 }
 
-pub async fn run(env: &JobEnv, lease: &Lease) -> Result<ExpireReport, JobError> {
+pub(super) async fn run(env: &JobEnv, lease: &Lease) -> Result<ExpireReport, JobError> {
     let now = env.clock.now().trunc_subsecs(0).naive_utc();
     // Most ended fines never had an order: they go to the banks while the channels are asked
     // about the others, whose fines follow once their orders are settled.
@@ -195,9 +194,9 @@ async fn settle_channel(env: &JobEnv, lease: &Lease, orders: Vec<ChannelOrderRow
     let mut seen = 0;
     while let Some(outcome) = outcomes.next().await {
         match outcome {
-            Closed::Closed => report.orders_closed += 1,
-            Closed::Paid(_) => report.orders_paid += 1,
-            Closed::Failed(_) => report.orders_failed += 1,
+            OrderClosing::Closed => report.orders_closed += 1,
+            OrderClosing::Paid(_) => report.orders_paid += 1,
+            OrderClosing::Failed(_) => report.orders_failed += 1,
         }
         seen += 1;
         if seen % LEASE_CHECK_EVERY == 0 {
@@ -208,19 +207,19 @@ async fn settle_channel(env: &JobEnv, lease: &Lease, orders: Vec<ChannelOrderRow
 }
 
 /// Query first, then close: a payment the channel already has is applied, never closed away.
-async fn settle_order(env: &JobEnv, order: ChannelOrderRow) -> Closed {
-    match query::settle_order(&env.channels, &env.payments, &order).await {
-        Ok(Some(recorded)) => Closed::Paid(recorded),
+async fn settle_order(env: &JobEnv, order: ChannelOrderRow) -> OrderClosing {
+    match payments::settle_order(&env.channels, &env.payments, &order).await {
+        Ok(Some(recorded)) => OrderClosing::Paid(recorded),
         Ok(None) => {
-            let closed = close::close_order(&env.channels, &env.payments, &env.pool, &*env.clock, &order).await;
-            if let Closed::Failed(why) = &closed {
+            let closed = close_order(&env.channels, &env.payments, &env.pool, &*env.clock, &order).await;
+            if let OrderClosing::Failed(why) = &closed {
                 log::warn!("expire: closing order {}: {why}", order.out_trade_no);
             }
             closed
         }
         Err(why) => {
             log::warn!("expire: querying order {}: {why}", order.out_trade_no);
-            Closed::Failed(why)
+            OrderClosing::Failed(why)
         }
     }
 }

@@ -35,14 +35,17 @@ impl Job {
 }
 
 mod background;
-pub mod bank_inbox;
-pub mod expire;
-pub mod lease;
-pub mod prune;
-pub mod reconcile;
-pub mod scheduler;
+mod bank_inbox;
+mod expire;
+mod lease;
+mod prune;
+mod reconcile;
+mod scheduler;
 mod settings;
 
+pub use expire::HANDED_OVER;
+pub use lease::Lease;
+pub use scheduler::start as start_scheduler;
 pub use settings::{JobSettings, SchedulerSettings};
 
 use crate::bank::BankSettings;
@@ -50,9 +53,8 @@ use crate::db::{DbConnection, DbPool};
 use crate::domain::time::Clock;
 use crate::errors::Why;
 use crate::payments::ChannelSet;
-use crate::payments::apply::PaymentWriter;
-use crate::payments::refunds::RefundDriver;
-use lease::Lease;
+use crate::payments::PaymentWriter;
+use crate::payments::RefundDriver;
 use std::sync::Arc;
 
 /// What the jobs work with. Built once per process (by the daemon or by `finepay jobs run`).

@@ -9,11 +9,11 @@ use serde::Serialize;
 const SLICE: i64 = 5000;
 
 #[derive(Debug, Default, Serialize)]
-pub struct PruneReport {
+pub(super) struct PruneReport {
     pub idempotency_records_deleted: usize,
 }
 
-pub async fn run(env: &JobEnv) -> Result<PruneReport, JobError> {
+pub(super) async fn run(env: &JobEnv) -> Result<PruneReport, JobError> {
     let retention = chrono::Duration::from_std(env.settings.idempotency_retention).unwrap_or(chrono::Duration::days(2));
     let cutoff = (env.clock.now() - retention).naive_utc();
     let mut report = PruneReport::default();

@@ -12,33 +12,33 @@ use crate::db::exceptions::{self, NewException};
 use crate::db::reconciliation::{self, ReportRow};
 use crate::db::{DbPool, channel_orders, payments, refunds};
 use crate::domain::time::{SHANGHAI, shanghai_date};
-use crate::payments::apply::Recorded;
-use crate::payments::query;
+use crate::payments::Recorded;
+use crate::payments::settle_order;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Exception kinds, as the admin API shows them.
-pub mod kind {
+pub(super) mod kind {
     /// The channel booked a payment finepay could not record (the query did not confirm it, or
     /// it names an order finepay never opened).
-    pub const UNKNOWN_HERE: &str = "paid_at_channel_unknown_here";
+    pub(crate) const UNKNOWN_HERE: &str = "paid_at_channel_unknown_here";
     /// finepay recorded a payment the channel's statement does not have.
-    pub const MISSING_AT_CHANNEL: &str = "missing_at_channel";
-    pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
+    pub(crate) const MISSING_AT_CHANNEL: &str = "missing_at_channel";
+    pub(crate) const AMOUNT_MISMATCH: &str = "amount_mismatch";
     /// The channel booked a refund finepay never asked for.
-    pub const REFUND_UNKNOWN_HERE: &str = "refund_unknown_here";
-    pub const REFUND_AMOUNT_MISMATCH: &str = "refund_amount_mismatch";
+    pub(crate) const REFUND_UNKNOWN_HERE: &str = "refund_unknown_here";
+    pub(crate) const REFUND_AMOUNT_MISMATCH: &str = "refund_amount_mismatch";
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct ReconcileReport {
+pub(super) struct ReconcileReport {
     /// One line per day and channel: `YYYY-MM-DD channel status`.
     pub reports: Vec<String>,
 }
 
-pub async fn run(env: &JobEnv, lease: &Lease) -> Result<ReconcileReport, JobError> {
+pub(super) async fn run(env: &JobEnv, lease: &Lease) -> Result<ReconcileReport, JobError> {
     let today = shanghai_date(env.clock.now());
     let mut summary = ReconcileReport::default();
     for back in 1..=env.settings.reconcile_days {
@@ -54,7 +54,7 @@ pub async fn run(env: &JobEnv, lease: &Lease) -> Result<ReconcileReport, JobErro
 }
 
 /// Reconciles one channel's statement of one day and saves its report.
-pub async fn reconcile_day(
+pub(super) async fn reconcile_day(
     env: &JobEnv,
     kind: ChannelKind,
     channel: Arc<dyn PaymentChannel>,
@@ -208,7 +208,7 @@ async fn apply_unknown(env: &JobEnv, line: &StatementLine) -> Result<Result<(), 
     let Some(order) = order else {
         return Ok(Err(unknown(format!("finepay never opened order {}", line.out_trade_no))));
     };
-    Ok(match query::settle_order(&env.channels, &env.payments, &order).await {
+    Ok(match settle_order(&env.channels, &env.payments, &order).await {
         Ok(Some(Recorded::Applied { receipt_no })) => {
             log::warn!(
                 "reconcile: payment {} of fine {} was missing; applied ({receipt_no})",

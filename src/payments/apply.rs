@@ -13,7 +13,7 @@
 //! are marked paid together at its end, in the same transaction.
 
 use crate::channels::{ChannelKind, ChannelPayment};
-use crate::db::writer::{Batch, BatchWriter, WriteError};
+use crate::db::{Batch, BatchWriter, WriteError};
 use crate::db::{DbConnection, DbPool, LostRace, audit, channel_orders, fines, payments, refunds};
 use crate::domain::time::Clock;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -92,14 +92,14 @@ impl LostRace for ApplyError {
     }
 }
 
-pub type PaymentWriter = BatchWriter<PaymentBatch>;
+pub(crate) type PaymentWriter = BatchWriter<PaymentBatch>;
 
-pub fn start_writer(pool: &DbPool, clock: Arc<dyn Clock>, timeout: Duration) -> std::io::Result<PaymentWriter> {
+pub(crate) fn start_writer(pool: &DbPool, clock: Arc<dyn Clock>, timeout: Duration) -> std::io::Result<PaymentWriter> {
     BatchWriter::start(pool, PaymentBatch { clock }, "payment", timeout)
 }
 
 /// Records `reported` and resolves once it is committed.
-pub async fn record(writer: &PaymentWriter, reported: ReportedPayment) -> Result<Recorded, ApplyError> {
+pub(crate) async fn record(writer: &PaymentWriter, reported: ReportedPayment) -> Result<Recorded, ApplyError> {
     writer.submit(reported, |why| Err(ApplyError::Unavailable(why))).await
 }
 
@@ -280,7 +280,7 @@ struct RefundScheduled<'a> {
 /// A payment's refund number: derived from its order (each order is paid at most once), so every
 /// attempt, on any instance, asks the channel for the same refund. Letters and digits only, as
 /// UnionPay requires.
-pub fn refund_number(out_trade_no: &str) -> String {
+pub(super) fn refund_number(out_trade_no: &str) -> String {
     format!("RF{out_trade_no}")
 }
 

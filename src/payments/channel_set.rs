@@ -2,15 +2,13 @@
 //! client with its keys loaded and checked. The rest of finepay asks this set for a channel by
 //! name and never sees a channel's wire format.
 
-use crate::channels::alipay::{AlipayClient, AlipayConfig};
-use crate::channels::crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
-use crate::channels::settings::{
-    AlipaySettings, ChannelSettings, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
-};
-use crate::channels::unionpay::{UnionpayClient, UnionpayConfig};
-use crate::channels::wechat::protocol::Verifier;
-use crate::channels::wechat::{WechatConfig, WechatPay};
+use crate::channels::WechatVerifier as Verifier;
+use crate::channels::{AlipayClient, AlipayConfig};
+use crate::channels::{AlipaySettings, ChannelSettings, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings};
+use crate::channels::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
 use crate::channels::{ChannelKind, PaymentChannel};
+use crate::channels::{UnionpayClient, UnionpayConfig};
+use crate::channels::{WechatConfig, WechatPay};
 use crate::domain::time::Clock;
 use crate::errors::Why;
 use std::collections::BTreeMap;
@@ -153,7 +151,7 @@ fn unionpay_client(
             "unionpay",
             "file_transfer_url",
             &unionpay.file_transfer_url,
-            crate::channels::unionpay::protocol::FILE_TRANS_PATH,
+            crate::channels::UNIONPAY_FILE_TRANS_PATH,
         )?,
         mer_id: unionpay.mer_id.clone(),
         cert_id: signing.serial_decimal,

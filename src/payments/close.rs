@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// What closing one order ended in.
 #[derive(Debug, Clone)]
-pub enum Closed {
+pub(crate) enum OrderClosing {
     Closed,
     Paid(Recorded),
     /// The channel did not answer or the result could not be stored; try again later.
@@ -45,7 +45,7 @@ impl OrderCloser {
         let closer = self.clone();
         actix_web::rt::spawn(async move {
             let closed = close_orders(&closer.channels, &closer.writer, &closer.pool, &*closer.clock, &orders).await;
-            if closed.iter().any(|(_, c)| matches!(c, Closed::Paid(Recorded::Refunding { .. }))) {
+            if closed.iter().any(|(_, c)| matches!(c, OrderClosing::Paid(Recorded::Refunding { .. }))) {
                 closer.refund_wake.notify_one();
             }
         });
@@ -53,17 +53,17 @@ impl OrderCloser {
 }
 
 /// Closes every open order in `orders`, one channel call each.
-pub async fn close_orders(
+pub(super) async fn close_orders(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     pool: &DbPool,
     clock: &dyn Clock,
     orders: &[ChannelOrderRow],
-) -> Vec<(String, Closed)> {
+) -> Vec<(String, OrderClosing)> {
     let mut results = Vec::new();
     for order in orders.iter().filter(|o| o.status == "open") {
         let result = close_order(channels, writer, pool, clock, order).await;
-        if let Closed::Failed(why) = &result {
+        if let OrderClosing::Failed(why) = &result {
             log::warn!("closing order {}: {why}", order.out_trade_no);
         }
         results.push((order.out_trade_no.clone(), result));
@@ -72,16 +72,16 @@ pub async fn close_orders(
 }
 
 /// Closes one open order at its channel and records the outcome.
-pub async fn close_order(
+pub(crate) async fn close_order(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     pool: &DbPool,
     clock: &dyn Clock,
     order: &ChannelOrderRow,
-) -> Closed {
+) -> OrderClosing {
     let (_, channel, reference) = match query::channel_of(channels, order) {
         Ok(found) => found,
-        Err(e) => return Closed::Failed(e),
+        Err(e) => return OrderClosing::Failed(e),
     };
     match channel.close(&reference).await {
         Ok(CloseOutcome::Closed | CloseOutcome::NotFound) => {
@@ -92,16 +92,16 @@ pub async fn close_order(
             })
             .await;
             match stored.map_err(WorkError::from).and_then(|stored| stored) {
-                Ok(_) => Closed::Closed,
-                Err(e) => Closed::Failed(e),
+                Ok(_) => OrderClosing::Closed,
+                Err(e) => OrderClosing::Failed(e),
             }
         }
         // The payer paid during the race: find the payment and record it.
         Ok(CloseOutcome::AlreadyPaid) => match query::settle_order(channels, writer, order).await {
-            Ok(Some(recorded)) => Closed::Paid(recorded),
-            Ok(None) => Closed::Failed(WorkError::PaidButNotFound),
-            Err(e) => Closed::Failed(e),
+            Ok(Some(recorded)) => OrderClosing::Paid(recorded),
+            Ok(None) => OrderClosing::Failed(WorkError::PaidButNotFound),
+            Err(e) => OrderClosing::Failed(e),
         },
-        Err(e) => Closed::Failed(e.into()),
+        Err(e) => OrderClosing::Failed(e.into()),
     }
 }

@@ -3,18 +3,25 @@
 //! The channels' wire formats stay in `crate::channels`; this module sees only the
 //! `PaymentChannel` trait.
 
-pub mod apply;
-pub mod channel_set;
-pub mod close;
-pub mod open;
-pub mod query;
-pub mod refunds;
+mod apply;
+mod channel_set;
+mod close;
+mod open;
+mod query;
+mod refunds;
 
-pub use channel_set::ChannelSet;
+pub(crate) use apply::{
+    ApplyError, PaymentSource, PaymentWriter, Recorded, ReportedPayment, record as record_payment,
+    start_writer as start_payment_writer,
+};
+pub(crate) use channel_set::{ChannelSet, ChannelSetupError, Endpoints};
+pub(crate) use close::{OrderCloser, OrderClosing, close_order};
+pub(crate) use open::{OpenError, out_trade_no, prepare as prepare_order, request as request_order};
+pub(crate) use query::{settle_open_orders, settle_order};
+pub(crate) use refunds::RefundDriver;
 
 use crate::channels::ChannelError;
 use crate::errors::Why;
-use apply::ApplyError;
 use std::sync::Arc;
 
 /// What stopped a step of the back office on one channel order or refund — asking the channel,

@@ -32,13 +32,13 @@ pub enum OpenError {
 }
 
 /// The order number of a fine's order at a channel: decision number, channel letter, attempt.
-pub fn out_trade_no(decision_no: &str, kind: ChannelKind) -> String {
+pub(crate) fn out_trade_no(decision_no: &str, kind: ChannelKind) -> String {
     format!("{decision_no}{}01", kind.letter())
 }
 
 /// The fine's order at `kind`, created in the database if it is new. Refuses a fine that can no
 /// longer be paid by QR.
-pub fn prepare(
+pub(crate) fn prepare(
     pool: &DbPool,
     conn: &mut DbConnection,
     decision_no: &str,
@@ -86,7 +86,7 @@ const PAY_LINK_REUSE: chrono::Duration = chrono::Duration::hours(1);
 /// The order's pay link: the stored one while it is fresh (UnionPay's, always: ACP refuses a
 /// repeated apply whose send time is minutes old), otherwise asked of the channel again with the
 /// same order, which every channel answers with that order's current link.
-pub async fn request(
+pub(crate) async fn request(
     channels: &ChannelSet,
     order: &ChannelOrderRow,
     now: DateTime<Utc>,

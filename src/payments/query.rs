@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Queries each open order and records the payments found. Returns what was recorded; a channel
 /// that does not answer is logged and skipped (the next visit or the expiry job asks again).
-pub async fn settle_open_orders(
+pub(crate) async fn settle_open_orders(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     orders: &[ChannelOrderRow],
@@ -30,7 +30,7 @@ pub async fn settle_open_orders(
 }
 
 /// Asks the channel about one order and records its payment, if it was paid.
-pub async fn settle_order(
+pub(crate) async fn settle_order(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     order: &ChannelOrderRow,
@@ -46,7 +46,7 @@ pub async fn settle_order(
 }
 
 /// The order's channel, as configured here, and the order as that channel names it.
-pub fn channel_of(
+pub(super) fn channel_of(
     channels: &ChannelSet,
     order: &ChannelOrderRow,
 ) -> Result<(ChannelKind, Arc<dyn PaymentChannel>, OrderRef), WorkError> {

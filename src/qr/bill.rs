@@ -7,13 +7,14 @@ use font8x8::legacy::BASIC_LEGACY;
 use super::render::{GrayCanvas, QrMatrix, RenderError, draw_into};
 
 /// Printable width of a 58 mm thermal head at 8 dots/mm.
-pub const BILL_WIDTH: usize = 384;
+pub(super) const BILL_WIDTH: usize = 384;
 const MARGIN: usize = 8;
 const GLYPH: usize = 8;
 const TEXT_SCALE: usize = 2;
 const CODE_SCALE: usize = 4;
 /// Body text characters per line: (384 - 2 * 8) / 16.
-pub const LINE_CHARS: usize = chars_per_line(TEXT_SCALE);
+#[cfg(test)]
+const LINE_CHARS: usize = chars_per_line(TEXT_SCALE);
 // The verification code must fit on one line at its large size.
 const _: () = assert!(chars_per_line(CODE_SCALE) >= 6);
 /// About 2.5 m of paper; anything longer is a data bug, not a bill, and would only waste memory.
@@ -22,7 +23,7 @@ const BLACK: u8 = 0;
 // Indexing a const array in a const is checked at compile time, so this cannot panic.
 const REPLACEMENT_GLYPH: [u8; 8] = BASIC_LEGACY[b'?' as usize];
 
-pub struct BillContent<'a> {
+pub(crate) struct BillContent<'a> {
     pub header: &'a str,
     pub decision_no: &'a str,
     pub violation: &'a str,
@@ -38,7 +39,7 @@ pub struct BillContent<'a> {
 
 /// Renders the bill as an 8-bit grayscale PNG, `BILL_WIDTH` pixels wide and as tall as the
 /// content needs.
-pub fn bill_png(content: &BillContent<'_>) -> Result<Vec<u8>, RenderError> {
+pub(crate) fn bill_png(content: &BillContent<'_>) -> Result<Vec<u8>, RenderError> {
     let blocks = layout(content);
     let height = blocks.iter().map(Block::height).fold(0, usize::saturating_add);
     if height > MAX_HEIGHT {

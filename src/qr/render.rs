@@ -9,16 +9,16 @@ use qrcode::{Color, EcLevel, QrCode, Version};
 
 /// Light border around the symbol, in modules; ISO/IEC 18004 requires 4 for normal QR codes
 /// and phone scanners get noticeably worse without it.
-pub const QUIET_ZONE: usize = 4;
+pub(super) const QUIET_ZONE: usize = 4;
 
 /// SVG output size per module, in CSS pixels, when the page does not scale it.
-pub const SVG_MODULE_PX: usize = 8;
+pub(super) const SVG_MODULE_PX: usize = 8;
 
 const BLACK: u8 = 0;
 const WHITE: u8 = 255;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     #[error("text of {len} bytes does not fit in a QR code at error-correction level M")]
     DataTooLong { len: usize },
     #[error("QR encoding failed: {0}")]
@@ -31,7 +31,7 @@ pub enum RenderError {
 
 /// A QR symbol as plain module flags, detached from `qrcode` types so it is cheap to cache and share.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QrMatrix {
+pub(crate) struct QrMatrix {
     width: usize,
     /// Row-major, `width * width` entries, `true` = dark.
     dark: Vec<bool>,
@@ -42,7 +42,7 @@ impl QrMatrix {
     /// Encodes `text` at error-correction level M. The text is expected to be upper-case
     /// alphanumeric-mode characters (0-9 A-Z space $ % * + - . / :) so the symbol stays small;
     /// qrcode picks the mode itself.
-    pub fn encode(text: &str) -> Result<QrMatrix, RenderError> {
+    pub(crate) fn encode(text: &str) -> Result<QrMatrix, RenderError> {
         let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| match e {
             QrError::DataTooLong => RenderError::DataTooLong { len: text.len() },
             other => RenderError::Encode(other),
@@ -59,22 +59,25 @@ impl QrMatrix {
     }
 
     /// Symbol version, 1..=40.
-    pub fn version(&self) -> i16 {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> i16 {
         self.version
     }
 
     /// Modules per side, without the quiet zone.
-    pub fn width(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn width(&self) -> usize {
         self.width
     }
 
     /// Modules per side including the quiet zone on both sides.
-    pub fn outer_width(&self) -> usize {
+    pub(crate) fn outer_width(&self) -> usize {
         self.width + 2 * QUIET_ZONE
     }
 
     /// Coordinates outside the symbol count as light, because that is what the quiet zone is.
-    pub fn is_dark(&self, x: usize, y: usize) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_dark(&self, x: usize, y: usize) -> bool {
         x < self.width && y < self.width && self.dark[y * self.width + x]
     }
 
@@ -104,7 +107,7 @@ impl QrMatrix {
 /// Standalone SVG document (with a 4-module quiet zone), dark modules black, crisp edges.
 /// The viewBox is in modules so the page can scale it freely; width/height default to
 /// `SVG_MODULE_PX` pixels per module.
-pub fn to_svg(m: &QrMatrix) -> String {
+pub(crate) fn to_svg(m: &QrMatrix) -> String {
     let n = m.outer_width();
     let px = n * SVG_MODULE_PX;
     // The path comes to roughly 4 bytes per module, so this is usually the only allocation.
@@ -125,7 +128,7 @@ pub fn to_svg(m: &QrMatrix) -> String {
 }
 
 /// 8-bit grayscale PNG, `module_px` pixels per module (clamped to 1..=32), 4-module quiet zone.
-pub fn to_png(m: &QrMatrix, module_px: u32) -> Result<Vec<u8>, RenderError> {
+pub(crate) fn to_png(m: &QrMatrix, module_px: u32) -> Result<Vec<u8>, RenderError> {
     // u32 -> usize is lossless on every target this service runs on; the clamp keeps it tiny.
     let px = module_px.clamp(1, 32) as usize;
     let side = m.outer_width() * px;
@@ -138,7 +141,7 @@ pub fn to_png(m: &QrMatrix, module_px: u32) -> Result<Vec<u8>, RenderError> {
 /// (`left`, `top`); the footprint is `m.outer_width() * module_px` pixels square. The quiet
 /// zone is painted white so whatever was on the canvas there cannot break scanning.
 /// Anything falling outside the canvas is clipped.
-pub fn draw_into(m: &QrMatrix, buf: &mut GrayCanvas, left: usize, top: usize, module_px: usize) {
+pub(super) fn draw_into(m: &QrMatrix, buf: &mut GrayCanvas, left: usize, top: usize, module_px: usize) {
     let side = m.outer_width().saturating_mul(module_px);
     buf.fill_rect(left, top, side, side, WHITE);
     // Saturating so a placement far off the canvas clips instead of overflowing.
@@ -159,7 +162,7 @@ pub fn draw_into(m: &QrMatrix, buf: &mut GrayCanvas, left: usize, top: usize, mo
 /// Fields are private so `pixels.len() == width * height` always holds and drawing never
 /// has to re-check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrayCanvas {
+pub(super) struct GrayCanvas {
     width: usize,
     height: usize,
     pixels: Vec<u8>,
@@ -167,7 +170,7 @@ pub struct GrayCanvas {
 
 impl GrayCanvas {
     /// A white canvas.
-    pub fn new(width: usize, height: usize) -> Self {
+    pub(super) fn new(width: usize, height: usize) -> Self {
         GrayCanvas {
             width,
             height,
@@ -177,26 +180,20 @@ impl GrayCanvas {
         }
     }
 
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    pub fn height(&self) -> usize {
-        self.height
-    }
-
     /// Row-major pixel values, `width * height` bytes.
-    pub fn pixels(&self) -> &[u8] {
+    #[cfg(test)]
+    pub(super) fn pixels(&self) -> &[u8] {
         &self.pixels
     }
 
     /// Pixel value, or `None` outside the canvas.
-    pub fn get(&self, x: usize, y: usize) -> Option<u8> {
+    #[cfg(test)]
+    pub(super) fn get(&self, x: usize, y: usize) -> Option<u8> {
         if x < self.width && y < self.height { Some(self.pixels[y * self.width + x]) } else { None }
     }
 
     /// Fills a rectangle with `value`, clipped to the canvas.
-    pub fn fill_rect(&mut self, left: usize, top: usize, width: usize, height: usize, value: u8) {
+    pub(super) fn fill_rect(&mut self, left: usize, top: usize, width: usize, height: usize, value: u8) {
         let x0 = left.min(self.width);
         let x1 = left.saturating_add(width).min(self.width);
         let y0 = top.min(self.height);
@@ -211,7 +208,7 @@ impl GrayCanvas {
     }
 
     /// Encodes the canvas as an 8-bit grayscale PNG.
-    pub fn to_png(&self) -> Result<Vec<u8>, RenderError> {
+    pub(super) fn to_png(&self) -> Result<Vec<u8>, RenderError> {
         let too_large = || RenderError::ImageTooLarge { width: self.width, height: self.height };
         let w = u32::try_from(self.width).map_err(|_| too_large())?;
         let h = u32::try_from(self.height).map_err(|_| too_large())?;

@@ -13,4 +13,4 @@ pub struct QrSettings {
 }
 
 /// The longest QR payload that still fits a version-3 symbol at level M in alphanumeric mode.
-pub const QR_V3_M_ALPHANUMERIC_CAPACITY: usize = 61;
+pub(crate) const QR_V3_M_ALPHANUMERIC_CAPACITY: usize = 61;

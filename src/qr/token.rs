@@ -11,7 +11,7 @@ const TAG_LEN: usize = 10;
 const PAYLOAD_LEN: usize = 8 + 1;
 const RAW_LEN: usize = PAYLOAD_LEN + TAG_LEN;
 /// Characters in a token: 19 bytes in base32 without padding.
-pub const TOKEN_LEN: usize = (RAW_LEN * 8).div_ceil(5);
+pub(crate) const TOKEN_LEN: usize = (RAW_LEN * 8).div_ceil(5);
 /// Separates these MACs from any other use of the same key.
 const CONTEXT: &[u8] = b"finepay/qr-token/v1";
 

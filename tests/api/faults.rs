@@ -6,9 +6,9 @@
 use crate::helpers::{CHANNELS, TestApp, motor_fine, spawn_app, taken};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use finepay::channels::sim::alipay::AlipaySim;
-use finepay::channels::sim::unionpay::UnionpaySim;
-use finepay::channels::sim::wechat::WechatSim;
+use finepay::channels::sim::AlipaySim;
+use finepay::channels::sim::UnionpaySim;
+use finepay::channels::sim::WechatSim;
 use finepay::channels::sim::{Delivery, PayError, SimPayment};
 use finepay::db::schema::{audit_log, channel_orders, fines, payments, refunds};
 use futures_util::{StreamExt, stream};

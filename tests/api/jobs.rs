@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with};
 use chrono::Duration;
 use diesel::prelude::*;
 use finepay::db::schema::{channel_orders, fines, idempotency_keys, payments};
-use finepay::jobs::lease::Lease;
+use finepay::jobs::Lease;
 use finepay::jobs::{Job, RunOutcome, run_once};
 use serde_json::{Value, json};
 

@@ -9,11 +9,11 @@
 
 use super::files::{join, read_text};
 use super::{ConfigError, invalid, is_loopback_url, positive};
-use crate::channels::settings::{
+use crate::channels::sim::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
+use crate::channels::sim::{SimulatorKeys, SimulatorSettings};
+use crate::channels::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
 };
-use crate::channels::sim::fixtures::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
-use crate::channels::sim::settings::{SimulatorKeys, SimulatorSettings};
 use crate::domain::Secret;
 use serde::Deserialize;
 

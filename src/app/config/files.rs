@@ -3,15 +3,13 @@
 //! into finepay (`builtin:violations.toml`, `builtin:simulator/wechat_merchant.key.pem`), so the
 //! shipped configuration works from any directory; any other name is a path.
 
-use crate::channels::sim::fixtures;
-
 const BUILTIN: &str = "builtin:";
 
 /// The violation catalogue shipped with finepay.
 const VIOLATIONS: &str = include_str!("../../../config/violations.toml");
 
 /// The text of the file `name`, or why it cannot be read (naming it).
-pub fn read_text(name: &str) -> Result<String, String> {
+pub(super) fn read_text(name: &str) -> Result<String, String> {
     match name.strip_prefix(BUILTIN) {
         Some(builtin) => builtin_file(builtin).map(str::to_owned).ok_or_else(|| {
             format!("{name}: no such built-in file (there are builtin:violations.toml and builtin:simulator/<file>)")
@@ -21,14 +19,14 @@ pub fn read_text(name: &str) -> Result<String, String> {
 }
 
 /// `folder` joined with `file`, for a folder that may itself be built in.
-pub fn join(folder: &str, file: &str) -> String {
+pub(super) fn join(folder: &str, file: &str) -> String {
     format!("{}/{file}", folder.trim_end_matches('/'))
 }
 
 fn builtin_file(name: &str) -> Option<&'static str> {
     match name {
         "violations.toml" => Some(VIOLATIONS),
-        _ => fixtures::builtin(name.strip_prefix("simulator/")?),
+        _ => crate::channels::sim::builtin_file(name.strip_prefix("simulator/")?),
     }
 }
 

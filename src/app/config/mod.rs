@@ -12,17 +12,15 @@ mod lookup;
 mod server;
 mod sources;
 
-pub use sources::DEFAULTS;
-
 use crate::bank::BankSettings;
-use crate::channels::settings::ChannelSettings;
-use crate::channels::sim::settings::SimulatorSettings;
+use crate::channels::ChannelSettings;
+use crate::channels::sim::SimulatorSettings;
 use crate::db::DatabaseSettings;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::district::{District, DistrictCode, Districts};
 use crate::http::{LookupSettings, ServerSettings};
 use crate::jobs::JobSettings;
-use crate::qr::settings::QrSettings;
+use crate::qr::QrSettings;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::BTreeMap;

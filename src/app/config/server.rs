@@ -5,7 +5,7 @@ use super::{ConfigError, invalid, is_loopback_url, parse_duration, positive};
 use crate::db::{Backend, DatabaseSettings};
 use crate::domain::{QrWindowPolicy, Secret};
 use crate::http::ServerSettings;
-use crate::qr::settings::{QR_V3_M_ALPHANUMERIC_CAPACITY, QrSettings};
+use crate::qr::{QR_V3_M_ALPHANUMERIC_CAPACITY, QrSettings};
 use chrono::NaiveTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -148,7 +148,7 @@ fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
     if !base.to_ascii_uppercase().chars().all(alphanumeric) {
         return Err(invalid(key, "may hold only letters, digits and $%*+-./: (QR alphanumeric mode)"));
     }
-    let url_len = base.len() + "/P/".len() + crate::qr::token::TOKEN_LEN;
+    let url_len = base.len() + "/P/".len() + crate::qr::TOKEN_LEN;
     if url_len > QR_V3_M_ALPHANUMERIC_CAPACITY {
         return Err(invalid(
             key,

@@ -9,20 +9,20 @@ use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 /// The shipped defaults, compiled in: finepay runs from any directory.
-pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+pub(super) const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// Environment variables read as settings start with this and separate the key's parts by `__`.
 const ENV_PREFIX: &str = "FINEPAY__";
 
 /// The layers, ready to be read.
-pub struct Sources<'a> {
+pub(super) struct Sources<'a> {
     file: Option<(PathBuf, toml::Table)>,
     overrides: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> Sources<'a> {
     /// Reads `file` (or the one `FINEPAY_CONFIG` names), refusing one that is missing or not TOML.
-    pub fn new(file: Option<&Path>, overrides: &'a [(&'a str, &'a str)]) -> Result<Sources<'a>, ConfigError> {
+    pub(super) fn new(file: Option<&Path>, overrides: &'a [(&'a str, &'a str)]) -> Result<Sources<'a>, ConfigError> {
         let named = file.map(Path::to_path_buf).or_else(|| std::env::var_os("FINEPAY_CONFIG").map(PathBuf::from));
         let file = match named {
             None => None,
@@ -38,7 +38,7 @@ impl<'a> Sources<'a> {
     }
 
     /// The layers merged and read into `T`; any key `T` has no place for is an error.
-    pub fn read<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+    pub(super) fn read<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml).required(true));
         if let Some((path, _)) = &self.file {

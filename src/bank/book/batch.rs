@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 /// One bank's records for one batch, inside its write transaction. Anything not read up front is
 /// read when first asked for, so the prefetch decides only the speed, never an answer.
-pub struct BatchBook<'c> {
+pub(crate) struct BatchBook<'c> {
     conn: &'c mut DbConnection,
     bank_code: &'c str,
     /// Every record read or made, the made ones flagged.
@@ -51,10 +51,10 @@ struct Gathered {
 /// Another writer changed a fine this batch settles, between the batch's read and its update.
 #[derive(Debug, thiserror::Error)]
 #[error("a fine changed while its statement batch was recorded; the batch runs again, settling as it decides")]
-pub struct LostRace;
+pub(crate) struct LostRace;
 
 /// Whether the batch failed on [`LostRace`].
-pub fn is_lost_race(error: &diesel::result::Error) -> bool {
+pub(crate) fn is_lost_race(error: &diesel::result::Error) -> bool {
     matches!(error, diesel::result::Error::QueryBuilderError(inner) if inner.is::<LostRace>())
 }
 
@@ -66,7 +66,7 @@ struct Record {
 
 impl<'c> BatchBook<'c> {
     /// A book for one batch of `bank_code`'s lines; `settle_at_once` after a [`LostRace`].
-    pub fn new(conn: &'c mut DbConnection, bank_code: &'c str, settle_at_once: bool) -> Self {
+    pub(crate) fn new(conn: &'c mut DbConnection, bank_code: &'c str, settle_at_once: bool) -> Self {
         BatchBook {
             conn,
             bank_code,
@@ -84,7 +84,12 @@ impl<'c> BatchBook<'c> {
     /// Reads in a few queries what the batch's lines will ask for: the records under their
     /// references, the fines they name with this bank's records of them, and the records under
     /// the transaction references their reversals cancel.
-    pub fn prefetch(&mut self, references: &[&str], decision_nos: &[&str], reversed: &[&str]) -> QueryResult<()> {
+    pub(crate) fn prefetch(
+        &mut self,
+        references: &[&str],
+        decision_nos: &[&str],
+        reversed: &[&str],
+    ) -> QueryResult<()> {
         for row in bank_payments::of_bank_with_references(self.conn, self.bank_code, references)? {
             self.remember(row);
         }
@@ -123,7 +128,7 @@ impl<'c> BatchBook<'c> {
     }
 
     /// Writes what the batch made: its settlements, records, audit entries and exceptions.
-    pub fn flush(mut self) -> QueryResult<()> {
+    pub(crate) fn flush(mut self) -> QueryResult<()> {
         self.settle_gathered()?;
         let rows: Vec<NewBankPayment<'_>> =
             self.rows.iter().filter(|r| r.new).map(|r| NewBankPayment::of(&r.row)).collect();
@@ -151,7 +156,7 @@ impl<'c> BatchBook<'c> {
 
     /// The connection underneath, for a test to change what the book read behind its back.
     #[cfg(test)]
-    pub fn connection(&mut self) -> &mut DbConnection {
+    pub(crate) fn connection(&mut self) -> &mut DbConnection {
         self.conn
     }
 

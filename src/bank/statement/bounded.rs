@@ -5,10 +5,10 @@
 use std::io::{self, BufRead, Read};
 
 /// Far above any real token (a remittance text is 140 characters) and far below harm.
-pub const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+pub(super) const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 
 /// Counts what is consumed since [`Bounded::start_token`] and fails the read that would pass the cap.
-pub struct Bounded<R> {
+pub(super) struct Bounded<R> {
     inner: R,
     in_token: u64,
 }
@@ -19,17 +19,17 @@ pub struct Bounded<R> {
 struct TooLong;
 
 /// Whether a read failed on the cap rather than on the input.
-pub fn is_too_long(error: &io::Error) -> bool {
+pub(super) fn is_too_long(error: &io::Error) -> bool {
     error.get_ref().is_some_and(|inner| inner.is::<TooLong>())
 }
 
 impl<R> Bounded<R> {
-    pub fn new(inner: R) -> Self {
+    pub(super) fn new(inner: R) -> Self {
         Bounded { inner, in_token: 0 }
     }
 
     /// Called by the parser before it reads the next token.
-    pub fn start_token(&mut self) {
+    pub(super) fn start_token(&mut self) {
         self.in_token = 0;
     }
 

@@ -21,7 +21,7 @@ const MAX_DEPTH: usize = 64;
 const MAX_TEXT: usize = 1024;
 const VERSIONS: std::ops::RangeInclusive<u32> = 2..=13;
 
-pub struct CamtReader<R> {
+pub(super) struct CamtReader<R> {
     xml: Reader<Bounded<R>>,
     /// quick-xml's event buffer, reused: it holds one event at a time.
     buf: Vec<u8>,
@@ -29,7 +29,7 @@ pub struct CamtReader<R> {
 }
 
 impl<R: BufRead> CamtReader<R> {
-    pub fn new(format: Format, input: Bounded<R>) -> Result<Self, StatementError> {
+    pub(super) fn new(format: Format, input: Bounded<R>) -> Result<Self, StatementError> {
         let state = State {
             format,
             namespaces: Namespaces::default(),
@@ -106,7 +106,7 @@ impl<R: BufRead> CamtReader<R> {
         }
     }
 
-    pub fn next_item(&mut self) -> Result<Option<Item>, StatementError> {
+    pub(super) fn next_item(&mut self) -> Result<Option<Item>, StatementError> {
         while !self.state.done {
             self.xml.get_mut().start_token();
             self.buf.clear();
@@ -167,11 +167,11 @@ impl<R: BufRead> CamtReader<R> {
         error
     }
 
-    pub fn bytes_read(&self) -> u64 {
+    pub(super) fn bytes_read(&self) -> u64 {
         self.xml.buffer_position()
     }
 
-    pub fn account(&self) -> Option<&str> {
+    pub(super) fn account(&self) -> Option<&str> {
         self.state.account.as_deref()
     }
 }

@@ -27,13 +27,13 @@ use super::values;
 use super::{Direction, EntryStatus, Item, LineError, StatementError, StatementLine};
 use std::io::BufRead;
 
-pub const HEADER: &str = "entry_ref,booked_at,amount_fen,direction,status,reversal,transaction_ref,reference";
+pub(super) const HEADER: &str = "entry_ref,booked_at,amount_fen,direction,status,reversal,transaction_ref,reference";
 const COLUMNS: usize = 8;
 
 /// A reader of our own rather than the `csv` crate: csv-core reads broken quoting leniently,
 /// turning `"200"00` into 20000 and letting a quote left open at the end swallow the rows after
 /// it without an error. A payment file must refuse both, and this state machine is small.
-pub struct CsvReader<R> {
+pub(super) struct CsvReader<R> {
     input: Bounded<R>,
     /// The current row's fields, unquoted, back to back; field `i` ends at `ends[i]`.
     row: Vec<u8>,
@@ -60,7 +60,7 @@ enum Quoting {
 }
 
 impl<R: BufRead> CsvReader<R> {
-    pub fn new(mut input: Bounded<R>) -> Result<Self, StatementError> {
+    pub(super) fn new(mut input: Bounded<R>) -> Result<Self, StatementError> {
         let bom = input.fill_buf()?.starts_with(super::UTF8_BOM);
         if bom {
             input.consume(super::UTF8_BOM.len());
@@ -82,7 +82,7 @@ impl<R: BufRead> CsvReader<R> {
         Ok(reader)
     }
 
-    pub fn next_item(&mut self) -> Result<Option<Item>, StatementError> {
+    pub(super) fn next_item(&mut self) -> Result<Option<Item>, StatementError> {
         if self.done {
             return Ok(None);
         }
@@ -116,7 +116,7 @@ impl<R: BufRead> CsvReader<R> {
         Ok(Some(line.map_err(|message| LineError { line_no, entry_ref, message })))
     }
 
-    pub fn bytes_read(&self) -> u64 {
+    pub(super) fn bytes_read(&self) -> u64 {
         self.bytes
     }
 

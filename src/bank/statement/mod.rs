@@ -128,7 +128,7 @@ pub enum StatementError {
 }
 
 /// One item of a statement, in file order.
-pub type Item = Result<StatementLine, LineError>;
+pub(super) type Item = Result<StatementLine, LineError>;
 
 /// Streams the lines of a statement.
 pub struct StatementReader<R: BufRead> {

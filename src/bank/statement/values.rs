@@ -5,10 +5,10 @@ use crate::domain::Fen;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 /// When a booking happened: its date, and the instant when the text gives a time with an offset.
-pub type Booked = (NaiveDate, Option<DateTime<FixedOffset>>);
+pub(super) type Booked = (NaiveDate, Option<DateTime<FixedOffset>>);
 
 /// `YYYY-MM-DD`, exactly.
-pub fn date(text: &str) -> Option<NaiveDate> {
+pub(super) fn date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -22,7 +22,7 @@ pub fn date(text: &str) -> Option<NaiveDate> {
 
 /// A date, or an RFC 3339 date-time with its offset (`2026-11-21T10:15:00+08:00`), whose date in
 /// that offset is the booking date.
-pub fn date_or_instant(text: &str) -> Result<Booked, String> {
+pub(super) fn date_or_instant(text: &str) -> Result<Booked, String> {
     if let Some(day) = date(text) {
         return Ok((day, None));
     }
@@ -32,7 +32,7 @@ pub fn date_or_instant(text: &str) -> Result<Booked, String> {
 }
 
 /// An ISO 20022 date (`xs:date`, whose optional offset changes nothing about the day).
-pub fn iso_date(text: &str) -> Result<NaiveDate, String> {
+pub(super) fn iso_date(text: &str) -> Result<NaiveDate, String> {
     let day = text.get(..10).and_then(date);
     let zone = text.get(10..).unwrap_or_default();
     match day {
@@ -43,7 +43,7 @@ pub fn iso_date(text: &str) -> Result<NaiveDate, String> {
 
 /// An ISO 20022 date-time. ISO 20022 lets it omit the offset, meaning the bank's local time:
 /// then only the date is kept, since guessing the bank's zone could move a late-evening booking.
-pub fn iso_date_time(text: &str) -> Result<Booked, String> {
+pub(super) fn iso_date_time(text: &str) -> Result<Booked, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok((at.date_naive(), Some(at)));
     }
@@ -60,7 +60,7 @@ fn is_offset(zone: &str) -> bool {
 }
 
 /// A camt amount in yuan (`200.00`) as fen: positive, at most two decimals.
-pub fn yuan_amount(text: &str) -> Result<i64, String> {
+pub(super) fn yuan_amount(text: &str) -> Result<i64, String> {
     match Fen::parse_yuan(text) {
         Some(Fen(0)) => Err(format!("amount {text:?} is zero")),
         Some(Fen(fen)) => Ok(fen),
@@ -73,7 +73,7 @@ pub fn yuan_amount(text: &str) -> Result<i64, String> {
 }
 
 /// A CSV amount: a positive integer of fen.
-pub fn fen_amount(text: &str) -> Result<i64, String> {
+pub(super) fn fen_amount(text: &str) -> Result<i64, String> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("amount_fen {text:?} is not a whole number of fen"));
     }

@@ -14,7 +14,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// The detail file's 25 columns.
-pub const DETAIL_HEADER: [&str; 25] = [
+pub(crate) const DETAIL_HEADER: [&str; 25] = [
     "支付宝交易号",
     "商户订单号",
     "业务类型",
@@ -55,7 +55,7 @@ fn malformed(what: impl std::fmt::Display) -> ChannelError {
 
 /// The statement lines of a downloaded bill. The detail file is found by its header row, not by
 /// its name: Alipay writes the zip's file names in GBK without the flag that says so.
-pub fn read_bill_zip(zip_bytes: &[u8]) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn read_bill_zip(zip_bytes: &[u8]) -> Result<Vec<StatementLine>, ChannelError> {
     let mut archive = ZipArchive::new(Cursor::new(zip_bytes)).map_err(malformed)?;
     let mut details = Vec::new();
     for index in 0..archive.len() {
@@ -86,7 +86,7 @@ fn first_field(line: &str) -> &str {
 /// The detail file's payments (交易) and refunds (退款), amounts exact in fen, times from
 /// 完成时间 (Beijing). The totals lines' counts must agree with the lines read, so a cut-off
 /// file is an error rather than a short statement.
-pub fn parse_detail(text: &str) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn parse_detail(text: &str) -> Result<Vec<StatementLine>, ChannelError> {
     let mut lines = text.lines();
     let header = lines
         .by_ref()
@@ -161,7 +161,7 @@ fn count_after(line: &str, prefix: &str) -> Option<usize> {
 
 /// A payment or refund as the simulator writes it into a bill.
 #[derive(Debug, Clone)]
-pub struct BillRow {
+pub(crate) struct BillRow {
     pub kind: StatementKind,
     pub trade_no: String,
     pub out_trade_no: String,
@@ -176,7 +176,7 @@ pub struct BillRow {
 }
 
 /// The zip Alipay serves for `account`'s trade bill of `day`: the detail and summary files in GBK.
-pub fn write_bill_zip(
+pub(crate) fn write_bill_zip(
     account: &str,
     day: NaiveDate,
     rows: &[BillRow],

@@ -12,64 +12,64 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
-pub const GATEWAY_PATH: &str = "/gateway.do";
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=utf-8";
+pub(crate) const GATEWAY_PATH: &str = "/gateway.do";
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=utf-8";
 /// SHA256withRSA; `RSA` would be the legacy SHA1 scheme, which finepay neither sends nor accepts.
-pub const SIGN_TYPE: &str = "RSA2";
-pub const CHARSET: &str = "utf-8";
-pub const FORMAT: &str = "JSON";
-pub const VERSION: &str = "1.0";
+pub(crate) const SIGN_TYPE: &str = "RSA2";
+pub(crate) const CHARSET: &str = "utf-8";
+pub(crate) const FORMAT: &str = "JSON";
+pub(crate) const VERSION: &str = "1.0";
 
-pub const PRECREATE: &str = "alipay.trade.precreate";
-pub const QUERY: &str = "alipay.trade.query";
-pub const CLOSE: &str = "alipay.trade.close";
-pub const REFUND: &str = "alipay.trade.refund";
-pub const REFUND_QUERY: &str = "alipay.trade.fastpay.refund.query";
-pub const BILL_URL_QUERY: &str = "alipay.data.dataservice.bill.downloadurl.query";
+pub(crate) const PRECREATE: &str = "alipay.trade.precreate";
+pub(crate) const QUERY: &str = "alipay.trade.query";
+pub(crate) const CLOSE: &str = "alipay.trade.close";
+pub(crate) const REFUND: &str = "alipay.trade.refund";
+pub(crate) const REFUND_QUERY: &str = "alipay.trade.fastpay.refund.query";
+pub(crate) const BILL_URL_QUERY: &str = "alipay.data.dataservice.bill.downloadurl.query";
 
 /// The fixed product code of Face-to-Face (当面付).
-pub const FACE_TO_FACE: &str = "FACE_TO_FACE_PAYMENT";
-pub const NOTIFY_TYPE: &str = "trade_status_sync";
+pub(crate) const FACE_TO_FACE: &str = "FACE_TO_FACE_PAYMENT";
+pub(crate) const NOTIFY_TYPE: &str = "trade_status_sync";
 /// The only reply that stops Alipay resending a notification: these seven bytes, nothing else.
-pub const NOTIFY_ACK: &str = "success";
+pub(crate) const NOTIFY_ACK: &str = "success";
 
 /// The gateway's answer codes and the `sub_code`s finepay acts on.
-pub mod codes {
-    pub const SUCCESS: &str = "10000";
-    pub const MISSING_ARGUMENTS: &str = "40001";
-    pub const INVALID_ARGUMENTS: &str = "40002";
-    pub const BUSINESS_FAILED: &str = "40004";
-    pub const TRADE_NOT_EXIST: &str = "ACQ.TRADE_NOT_EXIST";
-    pub const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
-    pub const TRADE_STATUS_ERROR: &str = "ACQ.TRADE_STATUS_ERROR";
-    pub const INVALID_SIGNATURE: &str = "isv.invalid-signature";
+pub(crate) mod codes {
+    pub(crate) const SUCCESS: &str = "10000";
+    pub(crate) const MISSING_ARGUMENTS: &str = "40001";
+    pub(crate) const INVALID_ARGUMENTS: &str = "40002";
+    pub(crate) const BUSINESS_FAILED: &str = "40004";
+    pub(crate) const TRADE_NOT_EXIST: &str = "ACQ.TRADE_NOT_EXIST";
+    pub(crate) const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
+    pub(crate) const TRADE_STATUS_ERROR: &str = "ACQ.TRADE_STATUS_ERROR";
+    pub(crate) const INVALID_SIGNATURE: &str = "isv.invalid-signature";
 }
 
 /// `trade_status` values. Only TRADE_SUCCESS and TRADE_FINISHED mean paid; TRADE_CLOSED is an
 /// unpaid timeout or close, or a full refund.
-pub mod status {
-    pub const WAIT_BUYER_PAY: &str = "WAIT_BUYER_PAY";
-    pub const TRADE_SUCCESS: &str = "TRADE_SUCCESS";
-    pub const TRADE_FINISHED: &str = "TRADE_FINISHED";
-    pub const TRADE_CLOSED: &str = "TRADE_CLOSED";
-    pub const REFUND_SUCCESS: &str = "REFUND_SUCCESS";
+pub(crate) mod status {
+    pub(crate) const WAIT_BUYER_PAY: &str = "WAIT_BUYER_PAY";
+    pub(crate) const TRADE_SUCCESS: &str = "TRADE_SUCCESS";
+    pub(crate) const TRADE_FINISHED: &str = "TRADE_FINISHED";
+    pub(crate) const TRADE_CLOSED: &str = "TRADE_CLOSED";
+    pub(crate) const REFUND_SUCCESS: &str = "REFUND_SUCCESS";
 
-    pub fn is_paid(trade_status: &str) -> bool {
+    pub(crate) fn is_paid(trade_status: &str) -> bool {
         trade_status == TRADE_SUCCESS || trade_status == TRADE_FINISHED
     }
 }
 
 /// Request or notification parameters, sorted by key as both signing rules want them.
-pub type Params = BTreeMap<String, String>;
+pub(crate) type Params = BTreeMap<String, String>;
 
 /// The string a merchant signs for a request: every non-empty parameter except `sign` —
 /// `sign_type` included — as raw (not URL-encoded) `k=v`, sorted, joined by `&`.
-pub fn request_sign_content(params: &Params) -> String {
+pub(crate) fn request_sign_content(params: &Params) -> String {
     sign_content(params, &["sign"])
 }
 
 /// The string Alipay signs for a notification: as a request's, but without `sign_type` too.
-pub fn notification_sign_content(params: &Params) -> String {
+pub(crate) fn notification_sign_content(params: &Params) -> String {
     sign_content(params, &["sign", "sign_type"])
 }
 
@@ -79,32 +79,32 @@ fn sign_content(params: &Params, left_out: &[&str]) -> String {
 }
 
 /// Adds `sign` to a request's parameters.
-pub fn sign_request(params: &mut Params, key: &RsaSigningKey) -> Result<(), CryptoError> {
+pub(crate) fn sign_request(params: &mut Params, key: &RsaSigningKey) -> Result<(), CryptoError> {
     let sign = key.sign_base64(request_sign_content(params).as_bytes())?;
     params.insert("sign".into(), sign);
     Ok(())
 }
 
 /// Adds `sign` to a notification's parameters.
-pub fn sign_notification(params: &mut Params, key: &RsaSigningKey) -> Result<(), CryptoError> {
+pub(crate) fn sign_notification(params: &mut Params, key: &RsaSigningKey) -> Result<(), CryptoError> {
     let sign = key.sign_base64(notification_sign_content(params).as_bytes())?;
     params.insert("sign".into(), sign);
     Ok(())
 }
 
 /// True only for a request carrying a valid `sign` by `key`; an absent `sign` fails.
-pub fn request_is_signed_by(params: &Params, key: &RsaPublicKey) -> bool {
+pub(crate) fn request_is_signed_by(params: &Params, key: &RsaPublicKey) -> bool {
     params.get("sign").is_some_and(|sign| key.verify_base64(request_sign_content(params).as_bytes(), sign))
 }
 
 /// True only for a notification carrying a valid `sign` by `key`; an absent `sign` fails.
-pub fn notification_is_signed_by(params: &Params, key: &RsaPublicKey) -> bool {
+pub(crate) fn notification_is_signed_by(params: &Params, key: &RsaPublicKey) -> bool {
     params.get("sign").is_some_and(|sign| key.verify_base64(notification_sign_content(params).as_bytes(), sign))
 }
 
 /// Reads a form body (or query string), URL-decoding keys and values (`+` is a space). A key
 /// given twice is refused: which of the two was signed would be anyone's guess.
-pub fn parse_form(form: &[u8]) -> Result<Params, String> {
+pub(crate) fn parse_form(form: &[u8]) -> Result<Params, String> {
     let mut params = Params::new();
     for (key, value) in form_urlencoded::parse(form) {
         if params.insert(key.to_string(), value.into_owned()).is_some() {
@@ -115,27 +115,27 @@ pub fn parse_form(form: &[u8]) -> Result<Params, String> {
 }
 
 /// A form body with every value URL-encoded for transport.
-pub fn encode_form(params: &Params) -> String {
+pub(crate) fn encode_form(params: &Params) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }
 
 /// The member an answer to `method` comes in: `alipay.trade.query` → `alipay_trade_query_response`.
-pub fn response_root(method: &str) -> String {
+pub(crate) fn response_root(method: &str) -> String {
     format!("{}_response", method.replace('.', "_"))
 }
 
 /// The member gateway-level errors come in when there is no method to name.
-pub const ERROR_ROOT: &str = "error_response";
+pub(crate) const ERROR_ROOT: &str = "error_response";
 
 /// An answer's signed part: the exact text of its response member, and the sibling `sign`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedAnswer<'a> {
+pub(crate) struct SignedAnswer<'a> {
     pub content: &'a str,
     pub sign: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AnswerError {
+pub(crate) enum AnswerError {
     #[error("the answer is not a JSON object: {0}")]
     NotJson(#[source] Why),
     #[error("the answer has neither {0} nor error_response")]
@@ -148,7 +148,7 @@ pub enum AnswerError {
 /// `root` (or of `error_response`) exactly as it stands in `body`. A member that appears twice
 /// is refused, as Alipay's own extractor does (otherwise a second copy could ride on the first
 /// one's signature).
-pub fn split_answer<'a>(body: &'a str, root: &str) -> Result<SignedAnswer<'a>, AnswerError> {
+pub(crate) fn split_answer<'a>(body: &'a str, root: &str) -> Result<SignedAnswer<'a>, AnswerError> {
     let Members(members) = serde_json::from_str(body).map_err(|e| AnswerError::NotJson(Why::of(e)))?;
     let single = |name: &str| -> Result<Option<&'a RawValue>, AnswerError> {
         let mut found = members.iter().filter(|(key, _)| key == name).map(|(_, value)| *value);
@@ -169,7 +169,7 @@ pub fn split_answer<'a>(body: &'a str, root: &str) -> Result<SignedAnswer<'a>, A
 }
 
 /// An answer body as Alipay writes it: the response member, then `sign` over its exact text.
-pub fn answer_body(root: &str, content: &str, sign: &str) -> String {
+pub(crate) fn answer_body(root: &str, content: &str, sign: &str) -> String {
     let quote = |text: &str| serde_json::Value::from(text).to_string();
     format!("{{{}:{content},\"sign\":{}}}", quote(root), quote(sign))
 }
@@ -199,7 +199,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 /// What every answer says about itself.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub code: String,
     #[serde(default)]
     pub msg: String,
@@ -212,18 +212,18 @@ pub struct Outcome {
 const WALL_CLOCK: &str = "%Y-%m-%d %H:%M:%S";
 
 /// `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), as every Alipay time is written.
-pub fn beijing_time(at: DateTime<Utc>) -> String {
+pub(crate) fn beijing_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&SHANGHAI).format(WALL_CLOCK).to_string()
 }
 
-pub fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
     let local = NaiveDateTime::parse_from_str(text.trim(), WALL_CLOCK).ok()?;
     Some(SHANGHAI.from_local_datetime(&local).single()?.with_timezone(&Utc))
 }
 
 /// `biz_content` of `alipay.trade.precreate`. Amounts are yuan with two decimals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrecreateBiz {
+pub(crate) struct PrecreateBiz {
     pub out_trade_no: String,
     pub total_amount: String,
     pub subject: String,
@@ -241,14 +241,14 @@ pub struct PrecreateBiz {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PrecreateAnswer {
+pub(crate) struct PrecreateAnswer {
     pub out_trade_no: String,
     pub qr_code: String,
 }
 
 /// A trade named by Alipay's `trade_no` (which wins) or the merchant's `out_trade_no`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TradeRef {
+pub(crate) struct TradeRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,7 +256,7 @@ pub struct TradeRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TradeAnswer {
+pub(crate) struct TradeAnswer {
     pub trade_no: String,
     pub out_trade_no: String,
     pub trade_status: String,
@@ -275,7 +275,7 @@ pub struct TradeAnswer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefundBiz {
+pub(crate) struct RefundBiz {
     #[serde(flatten)]
     pub trade: TradeRef,
     pub refund_amount: String,
@@ -287,7 +287,7 @@ pub struct RefundBiz {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefundAnswer {
+pub(crate) struct RefundAnswer {
     pub trade_no: String,
     pub out_trade_no: String,
     /// `Y` when this call moved money; a repeat of a done refund says `N`.
@@ -301,7 +301,7 @@ pub struct RefundAnswer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefundQueryBiz {
+pub(crate) struct RefundQueryBiz {
     #[serde(flatten)]
     pub trade: TradeRef,
     pub out_request_no: String,
@@ -313,7 +313,7 @@ pub struct RefundQueryBiz {
 /// A refund query's answer. Alipay answers `10000` with none of these when it holds no such
 /// refund, and leaves `refund_status` out while it has not succeeded.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RefundQueryAnswer {
+pub(crate) struct RefundQueryAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,7 +331,7 @@ pub struct RefundQueryAnswer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BillUrlBiz {
+pub(crate) struct BillUrlBiz {
     /// `trade`: the acquiring business bill.
     pub bill_type: String,
     /// `yyyy-MM-dd` for a day.
@@ -339,7 +339,7 @@ pub struct BillUrlBiz {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BillUrlAnswer {
+pub(crate) struct BillUrlAnswer {
     /// Valid for 30 seconds after it is issued.
     pub bill_download_url: String,
 }

@@ -6,8 +6,8 @@
 use super::protocol::{Params, encode_form, parse_form, sign_notification, sign_request};
 use super::{AlipayClient, AlipayConfig};
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
-use crate::channels::sim::alipay::{AlipaySim, AlipaySimConfig};
 use crate::channels::sim::{self, Delivery, PayError, Simulator};
+use crate::channels::sim::{AlipaySim, AlipaySimConfig};
 use crate::channels::simulator_fixture as fixture;
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, NotifyError, OrderRequest, OrderStatus, PaymentChannel,

@@ -62,12 +62,6 @@ fn aes_gcm_round_trips() {
 }
 
 #[test]
-fn reproduces_the_emvco_crc_check_value() {
-    assert_eq!(crc16_ccitt_false(b"123456789"), 0x29B1);
-    assert_eq!(crc16_ccitt_false(b""), 0xFFFF);
-}
-
-#[test]
 fn signatures_verify_with_the_public_key_in_every_wrapping() {
     let key = RsaSigningKey::from_pem(&sim("wechat_platform.key.pem")).expect("key");
     let cert = Certificate::from_pem(&sim("wechat_platform.cert.pem")).expect("certificate");

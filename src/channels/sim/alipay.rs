@@ -27,12 +27,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A QR precreated without an explicit expiry stops working after two hours unscanned.
-pub const DEFAULT_QR_LIFE: Duration = Duration::hours(2);
+pub(super) const DEFAULT_QR_LIFE: Duration = Duration::hours(2);
 /// How long a scanned, unpaid trade lives when neither `time_expire` nor `timeout_express` says:
 /// the longest `timeout_express` allows (the simulator's assumption; the reference names none).
-pub const DEFAULT_TRADE_LIFE: Duration = Duration::days(15);
+pub(super) const DEFAULT_TRADE_LIFE: Duration = Duration::days(15);
 /// A bill download URL works for 30 seconds after it is issued.
-pub const BILL_URL_LIFE: Duration = Duration::seconds(30);
+pub(super) const BILL_URL_LIFE: Duration = Duration::seconds(30);
 
 pub struct AlipaySimConfig {
     pub app_id: String,

@@ -42,6 +42,6 @@ pub fn is_simulator_fixture(pem: &str) -> bool {
 }
 
 /// The simulator's file `name` (`wechat_platform.key.pem`), as shipped in `config/simulator/`.
-pub fn builtin(name: &str) -> Option<&'static str> {
+pub(super) fn builtin(name: &str) -> Option<&'static str> {
     SIMULATOR_FIXTURES.iter().find(|(file, _)| *file == name).map(|(_, text)| *text)
 }

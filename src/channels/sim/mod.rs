@@ -3,13 +3,25 @@
 //! base URLs and keys. `finepay channel-sim` runs it alone; `finepay serve` can start it beside
 //! the daemon.
 
-pub mod alipay;
-pub mod fixtures;
-pub mod payer;
-pub mod settings;
-pub mod setup;
-pub mod unionpay;
-pub mod wechat;
+mod alipay;
+mod fixtures;
+mod payer;
+mod settings;
+mod setup;
+mod unionpay;
+mod wechat;
+
+pub use alipay::{AlipaySim, AlipaySimConfig};
+pub use fixtures::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
+pub use settings::{SimulatorKeys, SimulatorSettings};
+pub use setup::{SetupError, from_settings};
+pub use unionpay::{UnionpaySim, UnionpaySimConfig};
+pub use wechat::{WechatSim, WechatSimConfig};
+
+/// The simulator's file `name` as shipped in `config/simulator/`.
+pub fn builtin_file(name: &str) -> Option<&'static str> {
+    fixtures::builtin(name)
+}
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};

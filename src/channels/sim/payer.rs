@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// What the payer side needs from each simulated channel.
-pub trait PayerSide: Send + Sync {
+pub(super) trait PayerSide: Send + Sync {
     fn wallet(&self, code: &str) -> Result<WalletOrder, PayError>;
     fn pay(&self, code: &str) -> Result<SimPayment, PayError>;
     fn retry_schedule(&self) -> &'static [Duration];
@@ -106,7 +106,7 @@ impl Default for PayerState {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sim/{channel}/pay", web::get().to(wallet_page))
         .route("/sim/{channel}/pay", web::post().to(wallet_pay))
         .route("/sim/pay", web::post().to(pay))
@@ -288,7 +288,7 @@ async fn get_faults(sim: web::Data<Simulator>) -> HttpResponse {
 }
 
 /// Slows down or fails merchant API calls as the faults say (never the payer side).
-pub async fn api_faults(
+pub(super) async fn api_faults(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<

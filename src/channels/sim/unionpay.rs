@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// How far `txnTime` may be from the gateway's clock. ACP only says it must be the current time;
 /// five minutes is this simulator's reading of that.
-pub const TXN_TIME_TOLERANCE: Duration = Duration::minutes(5);
+pub(super) const TXN_TIME_TOLERANCE: Duration = Duration::minutes(5);
 
 pub struct UnionpaySimConfig {
     pub mer_id: String,

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A Native `code_url` stops working two hours after it was issued.
-pub const CODE_URL_LIFE: Duration = Duration::hours(2);
+pub(super) const CODE_URL_LIFE: Duration = Duration::hours(2);
 
 pub struct WechatSimConfig {
     pub appid: String,

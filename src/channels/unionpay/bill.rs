@@ -44,7 +44,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// The ZM file's fields in order, each with its width in bytes: the SDK demo's `parseZMFile`
 /// table. `X+n12` amounts are a sign (`C` credit, `D` debit) then 12 digits.
-pub const ZM_FIELDS: [(&str, usize); 42] = [
+pub(crate) const ZM_FIELDS: [(&str, usize); 42] = [
     ("交易代码", 3),
     ("代理机构标识码", 11),
     ("发送机构标识码", 11),
@@ -90,32 +90,32 @@ pub const ZM_FIELDS: [(&str, usize); 42] = [
 ];
 
 /// Positions in a ZM line, named after `ZM_FIELDS`.
-pub mod field {
-    pub const TXN_CODE: usize = 0;
-    pub const TRACE_NO: usize = 3;
-    pub const TRACE_TIME: usize = 4;
-    pub const ACCOUNT: usize = 5;
-    pub const AMOUNT: usize = 6;
-    pub const MERCHANT_CATEGORY: usize = 7;
-    pub const TERMINAL_TYPE: usize = 8;
-    pub const QUERY_ID: usize = 9;
-    pub const ORDER_ID: usize = 11;
-    pub const ORIG_TRACE_NO: usize = 13;
-    pub const ORIG_TRACE_TIME: usize = 14;
-    pub const FEE: usize = 15;
-    pub const SETTLE_AMOUNT: usize = 16;
-    pub const TXN_TYPE: usize = 19;
-    pub const TXN_SUB_TYPE: usize = 20;
-    pub const BIZ_TYPE: usize = 21;
-    pub const ORIG_QUERY_ID: usize = 26;
-    pub const MER_ID: usize = 27;
-    pub const NET_AMOUNT: usize = 32;
-    pub const ORIG_ORDER_ID: usize = 40;
-    pub const RESERVED: usize = 41;
+pub(crate) mod field {
+    pub(crate) const TXN_CODE: usize = 0;
+    pub(crate) const TRACE_NO: usize = 3;
+    pub(crate) const TRACE_TIME: usize = 4;
+    pub(crate) const ACCOUNT: usize = 5;
+    pub(crate) const AMOUNT: usize = 6;
+    pub(crate) const MERCHANT_CATEGORY: usize = 7;
+    pub(crate) const TERMINAL_TYPE: usize = 8;
+    pub(crate) const QUERY_ID: usize = 9;
+    pub(crate) const ORDER_ID: usize = 11;
+    pub(crate) const ORIG_TRACE_NO: usize = 13;
+    pub(crate) const ORIG_TRACE_TIME: usize = 14;
+    pub(crate) const FEE: usize = 15;
+    pub(crate) const SETTLE_AMOUNT: usize = 16;
+    pub(crate) const TXN_TYPE: usize = 19;
+    pub(crate) const TXN_SUB_TYPE: usize = 20;
+    pub(crate) const BIZ_TYPE: usize = 21;
+    pub(crate) const ORIG_QUERY_ID: usize = 26;
+    pub(crate) const MER_ID: usize = 27;
+    pub(crate) const NET_AMOUNT: usize = 32;
+    pub(crate) const ORIG_ORDER_ID: usize = 40;
+    pub(crate) const RESERVED: usize = 41;
 }
 
 /// Where field `index` starts in a line: the widths before it, and one space after each.
-pub const fn field_start(index: usize) -> usize {
+pub(crate) const fn field_start(index: usize) -> usize {
     let mut start = 0;
     let mut at = 0;
     while at < index {
@@ -126,24 +126,24 @@ pub const fn field_start(index: usize) -> usize {
 }
 
 /// A whole line, without its line end.
-pub const LINE_LENGTH: usize = field_start(field::RESERVED) + ZM_FIELDS[field::RESERVED].1;
+pub(crate) const LINE_LENGTH: usize = field_start(field::RESERVED) + ZM_FIELDS[field::RESERVED].1;
 /// A line whose blank reserved tail was cut off entirely: it ends with 原始交易订单号.
-pub const SHORTEST_LINE: usize = field_start(field::RESERVED) - 1;
+pub(crate) const SHORTEST_LINE: usize = field_start(field::RESERVED) - 1;
 const _: () = assert!(LINE_LENGTH == 607 && SHORTEST_LINE == 508, "the SDK's widths add up to 566 bytes");
 
 /// `fileType` 00: the merchant's ordinary statement files (the SDK demos' value; the only one
 /// the simulator makes).
-pub const FILE_TYPE_STATEMENT: &str = "00";
+pub(crate) const FILE_TYPE_STATEMENT: &str = "00";
 
 /// The transaction codes finepay's transactions carry: consumption (the paid QR) and 退货.
-pub const CONSUMPTION: &str = "S22";
-pub const REFUND: &str = "S30";
+pub(crate) const CONSUMPTION: &str = "S22";
+pub(crate) const REFUND: &str = "S30";
 
 /// A file far larger than any day's statement is refused rather than inflated into memory.
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// When a day's file is ready: 10:00 (Beijing) the next day (an assumption, see the header).
-pub const STATEMENT_READY_AT: NaiveTime = match NaiveTime::from_hms_opt(10, 0, 0) {
+pub(crate) const STATEMENT_READY_AT: NaiveTime = match NaiveTime::from_hms_opt(10, 0, 0) {
     Some(time) => time,
     None => panic!("10:00 is a valid time"),
 };
@@ -153,23 +153,23 @@ fn malformed(what: impl std::fmt::Display) -> ChannelError {
 }
 
 /// Whether `day`'s file should exist at `now`: from then on, "no file" means "no transactions".
-pub fn statement_is_due(day: NaiveDate, now: DateTime<Utc>) -> bool {
+pub(crate) fn statement_is_due(day: NaiveDate, now: DateTime<Utc>) -> bool {
     day.succ_opt()
         .and_then(|next| SHANGHAI.from_local_datetime(&next.and_time(STATEMENT_READY_AT)).single())
         .is_some_and(|ready| now >= ready)
 }
 
 /// `settleDate` for a Beijing calendar day: `MMDD`.
-pub fn settle_date(day: NaiveDate) -> String {
+pub(crate) fn settle_date(day: NaiveDate) -> String {
     day.format("%m%d").to_string()
 }
 
 /// The name of the zip (`fileName`), of the ZM file and of the error-transaction (ZME) file in it.
-pub fn zip_file_name(mer_id: &str, day: NaiveDate) -> String {
+pub(crate) fn zip_file_name(mer_id: &str, day: NaiveDate) -> String {
     format!("{mer_id}_{}.zip", day.format("%Y%m%d"))
 }
 
-pub fn zm_file_name(mer_id: &str, day: NaiveDate) -> String {
+pub(crate) fn zm_file_name(mer_id: &str, day: NaiveDate) -> String {
     format!("INN{}88ZM_{mer_id}", day.format("%y%m%d"))
 }
 
@@ -185,13 +185,13 @@ fn is_general_flow(name: &str) -> bool {
 }
 
 /// The statement lines in an answer's `fileContent`.
-pub fn read_file_content(file_content: &str, day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn read_file_content(file_content: &str, day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
     read_statement_zip(&decode_file_content(file_content)?, day)
 }
 
 /// `fileContent` back to the zip: Base64 (line breaks ignored), then zlib inflation, capped at
 /// [`MAX_FILE_BYTES`]. A stream that is cut short or followed by anything is refused.
-pub fn decode_file_content(file_content: &str) -> Result<Vec<u8>, ChannelError> {
+pub(crate) fn decode_file_content(file_content: &str) -> Result<Vec<u8>, ChannelError> {
     let text: Vec<u8> = file_content.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let compressed = BASE64.decode(&text).map_err(|e| malformed(format!("fileContent is not Base64: {e}")))?;
     let mut decoder = ZlibDecoder::new(compressed.as_slice());
@@ -211,14 +211,14 @@ pub fn decode_file_content(file_content: &str) -> Result<Vec<u8>, ChannelError> 
 
 /// `fileContent` for a zip, as UnionPay sends it (the simulator's side of
 /// [`decode_file_content`]).
-pub fn encode_file_content(zip: &[u8]) -> Result<String, ChannelError> {
+pub(crate) fn encode_file_content(zip: &[u8]) -> Result<String, ChannelError> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(zip).map_err(malformed)?;
     Ok(BASE64.encode(&encoder.finish().map_err(malformed)?))
 }
 
 /// The statement lines of the zip's ZM file, which must be there exactly once.
-pub fn read_statement_zip(zip_bytes: &[u8], day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn read_statement_zip(zip_bytes: &[u8], day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
     let mut archive = ZipArchive::new(Cursor::new(zip_bytes)).map_err(|e| malformed(format!("not a zip: {e}")))?;
     let mut flows = Vec::new();
     for index in 0..archive.len() {
@@ -244,7 +244,7 @@ pub fn read_statement_zip(zip_bytes: &[u8], day: NaiveDate) -> Result<Vec<Statem
 /// Lines end in LF or CRLF; empty lines are skipped. Any other transaction code, a line of
 /// another length or with a field out of place, an amount that is not 12 digits, or a time
 /// not within a day of `day` refuses the whole file.
-pub fn parse_zm(file: &[u8], day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn parse_zm(file: &[u8], day: NaiveDate) -> Result<Vec<StatementLine>, ChannelError> {
     let mut statement = Vec::new();
     for (index, line) in file.split(|b| *b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -321,7 +321,7 @@ fn instant_near(trace_time: &str, day: NaiveDate) -> Option<DateTime<Utc>> {
 
 /// A payment or refund as the simulator writes it into the ZM file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZmRecord {
+pub(crate) struct ZmRecord {
     pub kind: StatementKind,
     pub mer_id: String,
     /// `traceNo` and `traceTime` (`MMDDhhmmss`, Beijing) of the transaction.
@@ -337,7 +337,7 @@ pub struct ZmRecord {
 
 /// The payment a refund refunds, as the refund's line names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OriginalPayment {
+pub(crate) struct OriginalPayment {
     pub query_id: String,
     pub order_id: String,
     pub trace_no: String,
@@ -352,7 +352,7 @@ const MERCHANT_CATEGORY_FINES: &str = "9222";
 impl ZmRecord {
     /// The record's whole ZM line (every field at its width, the reserved tail blank), without
     /// its line end. Fields the simulator has nothing for stay blank.
-    pub fn line(&self) -> Result<String, ChannelError> {
+    pub(crate) fn line(&self) -> Result<String, ChannelError> {
         let amount = u64::try_from(self.amount.get()).map_err(|_| malformed("a negative amount"))?;
         let (code, txn_type, txn_sub_type, credit) = match self.kind {
             StatementKind::Payment => (CONSUMPTION, "01", "07", 'C'),
@@ -405,7 +405,7 @@ fn layout(values: &[(usize, String)]) -> Result<String, ChannelError> {
 
 /// The zip UnionPay serves for `mer_id`'s statement of `day`: the ZM file with one CRLF-ended
 /// line per record, and an empty ZME file (no error transactions).
-pub fn write_statement_zip(mer_id: &str, day: NaiveDate, records: &[ZmRecord]) -> Result<Vec<u8>, ChannelError> {
+pub(crate) fn write_statement_zip(mer_id: &str, day: NaiveDate, records: &[ZmRecord]) -> Result<Vec<u8>, ChannelError> {
     let mut flow = String::new();
     for record in records {
         flow += &record.line()?;

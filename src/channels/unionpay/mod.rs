@@ -6,9 +6,9 @@
 //! after that. A bill voided earlier can therefore still be paid until the window ends; such a
 //! payment arrives like any other and finepay refunds it.
 
-pub mod bill;
-pub mod client;
-pub mod protocol;
+pub(super) mod bill;
+pub(super) mod client;
+pub(super) mod protocol;
 
 pub use client::{UnionpayClient, UnionpayConfig};
 

@@ -15,89 +15,89 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Applying for a consumption QR, refunds (退货): the back-end transaction endpoint.
-pub const BACK_TRANS_PATH: &str = "/gateway/api/backTransReq.do";
+pub(crate) const BACK_TRANS_PATH: &str = "/gateway/api/backTransReq.do";
 /// The state of an earlier transaction, named by its `orderId` and `txnTime`.
-pub const QUERY_PATH: &str = "/gateway/api/queryTrans.do";
+pub(crate) const QUERY_PATH: &str = "/gateway/api/queryTrans.do";
 /// File transfer (`txnType=76`): the daily statement file. UnionPay's current SDK configuration
 /// sends these to a host of their own (`fileTransUrl`); this path is the one its older
 /// configurations name on the gateway, and the one finepay uses on `base_url`.
 pub const FILE_TRANS_PATH: &str = "/gateway/api/fileTransRequest.do";
 
-pub const VERSION: &str = "5.1.0";
-pub const ENCODING: &str = "UTF-8";
+pub(crate) const VERSION: &str = "5.1.0";
+pub(crate) const ENCODING: &str = "UTF-8";
 /// RSA with certificates (`11` would be SHA-256 with a shared key, `12` SM3).
-pub const SIGN_METHOD_RSA: &str = "01";
-pub const CURRENCY_CNY: &str = "156";
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=UTF-8";
+pub(crate) const SIGN_METHOD_RSA: &str = "01";
+pub(crate) const CURRENCY_CNY: &str = "156";
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 
 /// The third `@`-separated part of the CN of UnionPay's signing certificates.
-pub const UNIONPAY_CN: &str = "中国银联股份有限公司";
+pub(crate) const UNIONPAY_CN: &str = "中国银联股份有限公司";
 /// The third part in UnionPay's test environment: accepted only when the CN check is relaxed.
-pub const TEST_ENVIRONMENT_CN: &str = "00040000:SIGN";
+pub(crate) const TEST_ENVIRONMENT_CN: &str = "00040000:SIGN";
 
 /// `respCode` and `origRespCode` values. ACP's full list is behind registration; these are the
 /// ones its demos name, with the meanings the demos give them.
-pub mod code {
-    pub const SUCCESS: &str = "00";
+pub(crate) mod code {
+    pub(crate) const SUCCESS: &str = "00";
     /// 有缺陷的成功: money moved; treated as success, as the demos do.
-    pub const PARTIAL_SUCCESS: &str = "A6";
-    pub const FAILED: &str = "01";
+    pub(crate) const PARTIAL_SUCCESS: &str = "A6";
+    pub(crate) const FAILED: &str = "01";
     /// 03 communication timeout, 04 state unknown, 05 accepted — ask again later.
-    pub const PROCESSING: [&str; 3] = ["03", "04", "05"];
-    pub const ACCEPTED: &str = "05";
-    pub const FORMAT_ERROR: &str = "10";
-    pub const SIGNATURE_FAILED: &str = "11";
-    pub const DUPLICATE: &str = "12";
-    pub const MISSING_FIELD: &str = "13";
-    pub const NO_SUCH_TRANSACTION: &str = "34";
-    pub const ORIGINAL_MISMATCH: &str = "36";
+    pub(crate) const PROCESSING: [&str; 3] = ["03", "04", "05"];
+    pub(crate) const ACCEPTED: &str = "05";
+    pub(crate) const FORMAT_ERROR: &str = "10";
+    pub(crate) const SIGNATURE_FAILED: &str = "11";
+    pub(crate) const DUPLICATE: &str = "12";
+    pub(crate) const MISSING_FIELD: &str = "13";
+    pub(crate) const NO_SUCH_TRANSACTION: &str = "34";
+    pub(crate) const ORIGINAL_MISMATCH: &str = "36";
     /// 文件不存在: no statement file for that day (yet), as public integrations read it.
-    pub const FILE_NOT_FOUND: &str = "98";
+    pub(crate) const FILE_NOT_FOUND: &str = "98";
 
-    pub fn is_success(code: &str) -> bool {
+    pub(crate) fn is_success(code: &str) -> bool {
         code == SUCCESS || code == PARTIAL_SUCCESS
     }
 
-    pub fn is_processing(code: &str) -> bool {
+    pub(crate) fn is_processing(code: &str) -> bool {
         PROCESSING.contains(&code)
     }
 }
 
 /// A message's fields by name, in ASCII order (the order they are signed in).
-pub type Fields = BTreeMap<String, String>;
+pub(crate) type Fields = BTreeMap<String, String>;
 
 /// Fields from literal pairs.
-pub fn fields_of(pairs: &[(&str, &str)]) -> Fields {
+pub(crate) fn fields_of(pairs: &[(&str, &str)]) -> Fields {
     pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
 }
 
 /// A field that must be there.
-pub fn field<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, String> {
+pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, String> {
     fields.get(name).map(String::as_str).ok_or_else(|| format!("no {name}"))
 }
 
 /// The string both sides sign: every field but `signature`, sorted by name, `name=value` joined
 /// by `&`, values raw (neither encoded nor escaped).
-pub fn signing_string(fields: &Fields) -> String {
+pub(crate) fn signing_string(fields: &Fields) -> String {
     join(fields.iter().filter(|(name, _)| name.as_str() != "signature"))
 }
 
 /// Lowercase hex of SHA-256 over the signing string. RSA signs this 64-character text, not the
 /// binary digest — the mistake ACP's own SDK comments warn about.
-pub fn digest_hex(signing_string: &str) -> String {
+pub(crate) fn digest_hex(signing_string: &str) -> String {
     HEXLOWER.encode(digest(&SHA256, signing_string.as_bytes()).as_ref())
 }
 
 /// A merchant's request, signed: blank values dropped and the rest trimmed (what is signed is
 /// what is sent), `certId` set to the decimal serial of the signing certificate.
-pub fn sign_request(fields: Fields, cert_id: &str, key: &RsaSigningKey) -> Result<Fields, CryptoError> {
+pub(crate) fn sign_request(fields: Fields, cert_id: &str, key: &RsaSigningKey) -> Result<Fields, CryptoError> {
     let mut fields = without_blanks(fields);
     fields.insert("certId".into(), cert_id.into());
     seal(fields, key)
 }
 
 /// UnionPay's answer or notification, signed and carrying its certificate as `signPubKeyCert`.
-pub fn sign_message(fields: Fields, cert_pem: &str, key: &RsaSigningKey) -> Result<Fields, CryptoError> {
+pub(crate) fn sign_message(fields: Fields, cert_pem: &str, key: &RsaSigningKey) -> Result<Fields, CryptoError> {
     let mut fields = without_blanks(fields);
     fields.insert("signPubKeyCert".into(), cert_pem.trim().into());
     seal(fields, key)
@@ -120,7 +120,7 @@ fn seal(mut fields: Fields, key: &RsaSigningKey) -> Result<Fields, CryptoError> 
 }
 
 /// Whether `key` made the message's `signature` (the simulator checking a merchant's request).
-pub fn signed_by(fields: &Fields, key: &RsaPublicKey) -> bool {
+pub(crate) fn signed_by(fields: &Fields, key: &RsaPublicKey) -> bool {
     fields
         .get("signature")
         .is_some_and(|signature| key.verify_base64(digest_hex(&signing_string(fields)).as_bytes(), signature))
@@ -128,7 +128,7 @@ pub fn signed_by(fields: &Fields, key: &RsaPublicKey) -> bool {
 
 /// Checks UnionPay's answers and notifications as ACP's SDK does for version 5.1.0.
 #[derive(Debug, Clone)]
-pub struct Verifier {
+pub(crate) struct Verifier {
     root: Certificate,
     middle: Certificate,
     validate_cn_name: bool,
@@ -145,7 +145,7 @@ type Chained = (String, Arc<Certificate>);
 const CHAINED_REMEMBERED: usize = 4;
 
 impl Verifier {
-    pub fn new(root: Certificate, middle: Certificate, validate_cn_name: bool) -> Self {
+    pub(crate) fn new(root: Certificate, middle: Certificate, validate_cn_name: bool) -> Self {
         Verifier { root, middle, validate_cn_name, chained: Arc::default() }
     }
 
@@ -153,7 +153,7 @@ impl Verifier {
     /// does not chain to the configured middle and root, is outside its validity at `now_unix`
     /// or does not name UnionPay is `UnknownKey` (its serial); then the signature must verify
     /// over the signing string, which includes `signPubKeyCert` itself.
-    pub fn verify(&self, fields: &Fields, now_unix: u64) -> Result<(), NotifyError> {
+    pub(crate) fn verify(&self, fields: &Fields, now_unix: u64) -> Result<(), NotifyError> {
         let (Some(cert_pem), Some(signature)) = (fields.get("signPubKeyCert"), fields.get("signature")) else {
             return Err(NotifyError::MissingHeaders);
         };
@@ -196,7 +196,7 @@ impl Verifier {
 
 /// The SDK's owner check: the CN's third `@`-separated part is UnionPay's name, or — with the
 /// check relaxed, as for UnionPay's test environment — `00040000:SIGN`.
-pub fn names_unionpay(cn: &str, validate_cn_name: bool) -> bool {
+pub(crate) fn names_unionpay(cn: &str, validate_cn_name: bool) -> bool {
     match cn.split('@').nth(2) {
         Some(UNIONPAY_CN) => true,
         Some(TEST_ENVIRONMENT_CN) => !validate_cn_name,
@@ -206,7 +206,7 @@ pub fn names_unionpay(cn: &str, validate_cn_name: bool) -> bool {
 
 /// A form-encoded body (requests and notifications), decoded. A name sent twice is refused:
 /// which of the two values was signed cannot be known.
-pub fn parse_form(body: &[u8]) -> Result<Fields, String> {
+pub(crate) fn parse_form(body: &[u8]) -> Result<Fields, String> {
     let mut fields = Fields::new();
     for (name, value) in form_urlencoded::parse(body) {
         if fields.insert(name.clone().into_owned(), value.into_owned()).is_some() {
@@ -216,13 +216,13 @@ pub fn parse_form(body: &[u8]) -> Result<Fields, String> {
     if fields.is_empty() { Err("an empty form".into()) } else { Ok(fields) }
 }
 
-pub fn encode_form(fields: &Fields) -> String {
+pub(crate) fn encode_form(fields: &Fields) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
 /// A synchronous answer: raw `name=value` pairs split at `&` outside `{…}` and `[…]` (values
 /// such as `riskRateInfo` nest pairs), values not decoded — as ACP's SDK reads them.
-pub fn parse_answer(body: &str) -> Result<Fields, String> {
+pub(crate) fn parse_answer(body: &str) -> Result<Fields, String> {
     let mut fields = Fields::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -244,7 +244,7 @@ pub fn parse_answer(body: &str) -> Result<Fields, String> {
 }
 
 /// An answer as UnionPay writes it (the simulator's side of [`parse_answer`]).
-pub fn encode_answer(fields: &Fields) -> String {
+pub(crate) fn encode_answer(fields: &Fields) -> String {
     join(fields.iter())
 }
 
@@ -253,11 +253,11 @@ fn join<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
 }
 
 /// `YYYYMMDDhhmmss` in Beijing time, as `txnTime` and `payTimeout` are written.
-pub fn beijing_time(at: DateTime<Utc>) -> String {
+pub(crate) fn beijing_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&SHANGHAI).format("%Y%m%d%H%M%S").to_string()
 }
 
-pub fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
     if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -268,7 +268,7 @@ pub fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
 /// `traceTime` (`MMDDhhmmss`, Beijing) carries no year: it is `txnTime`'s year, or the next one
 /// when that would put it more than a day before `txnTime` (sent on 31 December, paid on
 /// 1 January) or on a 29 February that year lacks.
-pub fn trace_instant(trace_time: &str, txn_time: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn trace_instant(trace_time: &str, txn_time: &str) -> Option<DateTime<Utc>> {
     let sent = parse_beijing_time(txn_time)?;
     let year = sent.with_timezone(&SHANGHAI).year();
     [year, year + 1]
@@ -278,7 +278,7 @@ pub fn trace_instant(trace_time: &str, txn_time: &str) -> Option<DateTime<Utc>> 
 }
 
 /// An amount in fen as ACP writes it: digits only.
-pub fn parse_fen(text: &str) -> Option<Fen> {
+pub(crate) fn parse_fen(text: &str) -> Option<Fen> {
     if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -286,7 +286,7 @@ pub fn parse_fen(text: &str) -> Option<Fen> {
 }
 
 /// A successful consumption as query answers and payment notifications describe it.
-pub fn payment_of(fields: &Fields) -> Result<ChannelPayment, String> {
+pub(crate) fn payment_of(fields: &Fields) -> Result<ChannelPayment, String> {
     let txn_amt = field(fields, "txnAmt")?;
     let trace_time = field(fields, "traceTime")?;
     Ok(ChannelPayment {

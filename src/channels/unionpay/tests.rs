@@ -5,8 +5,8 @@
 use super::protocol::{FILE_TRANS_PATH, Fields, encode_form, parse_form, sign_message};
 use super::{UnionpayClient, UnionpayConfig};
 use crate::channels::crypto::{Certificate, RsaSigningKey};
-use crate::channels::sim::unionpay::{UnionpaySim, UnionpaySimConfig};
 use crate::channels::sim::{self, Delivery, PayError, Simulator};
+use crate::channels::sim::{UnionpaySim, UnionpaySimConfig};
 use crate::channels::simulator_fixture as fixture;
 use crate::channels::{
     ChannelError, ChannelPayment, CloseOutcome, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel,

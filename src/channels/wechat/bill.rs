@@ -11,7 +11,7 @@ use data_encoding::HEXLOWER;
 use serde::{Deserialize, Serialize};
 
 /// The columns of an ALL bill's detail lines, verbatim from the official format page.
-pub const DETAIL_COLUMNS: [&str; 27] = [
+pub(crate) const DETAIL_COLUMNS: [&str; 27] = [
     "交易时间",
     "公众账号ID",
     "商户号",
@@ -42,39 +42,39 @@ pub const DETAIL_COLUMNS: [&str; 27] = [
 ];
 
 /// The columns of an ALL bill's summary line.
-pub const SUMMARY_COLUMNS: [&str; 7] =
+pub(crate) const SUMMARY_COLUMNS: [&str; 7] =
     ["总交易单数", "应结订单总金额", "退款总金额", "充值券退款总金额", "手续费总金额", "订单总金额", "申请退款总金额"];
 
 /// Positions in a detail line, named after `DETAIL_COLUMNS`.
-pub mod column {
-    pub const TIME: usize = 0;
-    pub const APPID: usize = 1;
-    pub const MCHID: usize = 2;
-    pub const SUB_MCHID: usize = 3;
-    pub const TRANSACTION_ID: usize = 5;
-    pub const OUT_TRADE_NO: usize = 6;
-    pub const OPENID: usize = 7;
-    pub const TRADE_TYPE: usize = 8;
-    pub const TRADE_STATE: usize = 9;
-    pub const BANK: usize = 10;
-    pub const CURRENCY: usize = 11;
-    pub const SETTLEMENT_AMOUNT: usize = 12;
-    pub const COUPON_AMOUNT: usize = 13;
-    pub const REFUND_ID: usize = 14;
-    pub const OUT_REFUND_NO: usize = 15;
-    pub const REFUND_AMOUNT: usize = 16;
-    pub const RECHARGE_REFUND_AMOUNT: usize = 17;
-    pub const REFUND_TYPE: usize = 18;
-    pub const REFUND_STATUS: usize = 19;
-    pub const GOODS: usize = 20;
-    pub const FEE: usize = 22;
-    pub const FEE_RATE: usize = 23;
-    pub const ORDER_AMOUNT: usize = 24;
-    pub const REQUESTED_REFUND_AMOUNT: usize = 25;
+pub(crate) mod column {
+    pub(crate) const TIME: usize = 0;
+    pub(crate) const APPID: usize = 1;
+    pub(crate) const MCHID: usize = 2;
+    pub(crate) const SUB_MCHID: usize = 3;
+    pub(crate) const TRANSACTION_ID: usize = 5;
+    pub(crate) const OUT_TRADE_NO: usize = 6;
+    pub(crate) const OPENID: usize = 7;
+    pub(crate) const TRADE_TYPE: usize = 8;
+    pub(crate) const TRADE_STATE: usize = 9;
+    pub(crate) const BANK: usize = 10;
+    pub(crate) const CURRENCY: usize = 11;
+    pub(crate) const SETTLEMENT_AMOUNT: usize = 12;
+    pub(crate) const COUPON_AMOUNT: usize = 13;
+    pub(crate) const REFUND_ID: usize = 14;
+    pub(crate) const OUT_REFUND_NO: usize = 15;
+    pub(crate) const REFUND_AMOUNT: usize = 16;
+    pub(crate) const RECHARGE_REFUND_AMOUNT: usize = 17;
+    pub(crate) const REFUND_TYPE: usize = 18;
+    pub(crate) const REFUND_STATUS: usize = 19;
+    pub(crate) const GOODS: usize = 20;
+    pub(crate) const FEE: usize = 22;
+    pub(crate) const FEE_RATE: usize = 23;
+    pub(crate) const ORDER_AMOUNT: usize = 24;
+    pub(crate) const REQUESTED_REFUND_AMOUNT: usize = 25;
 }
 
-pub type DetailLine = [String; DETAIL_COLUMNS.len()];
-pub type SummaryLine = [String; SUMMARY_COLUMNS.len()];
+pub(crate) type DetailLine = [String; DETAIL_COLUMNS.len()];
+pub(crate) type SummaryLine = [String; SUMMARY_COLUMNS.len()];
 
 /// The answer to "apply for a trade bill": where to download the file and its digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,13 +85,13 @@ pub struct BillMeta {
 }
 
 /// The file's SHA1 in lower-case hex, as `hash_value` carries it.
-pub fn sha1_hex(file: &[u8]) -> String {
+pub(crate) fn sha1_hex(file: &[u8]) -> String {
     HEXLOWER.encode(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, file).as_ref())
 }
 
 /// The downloaded file is the one the (verified) bill answer described. The download itself is
 /// not signed, so this digest is all that vouches for the file.
-pub fn check_digest(file: &[u8], bill: &BillMeta) -> Result<(), ChannelError> {
+pub(crate) fn check_digest(file: &[u8], bill: &BillMeta) -> Result<(), ChannelError> {
     if bill.hash_type != "SHA1" {
         return Err(ChannelError::Unverified(format!("unknown bill hash type {}", bill.hash_type).into()));
     }
@@ -102,12 +102,12 @@ pub fn check_digest(file: &[u8], bill: &BillMeta) -> Result<(), ChannelError> {
 }
 
 /// A bill time: Beijing wall time to the second.
-pub fn bill_time(at: DateTime<Utc>) -> String {
+pub(crate) fn bill_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&SHANGHAI).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// The whole file: detail header, detail lines, summary header, summary line.
-pub fn format_bill(details: &[DetailLine], summary: &SummaryLine) -> String {
+pub(crate) fn format_bill(details: &[DetailLine], summary: &SummaryLine) -> String {
     let mut file = DETAIL_COLUMNS.join(",") + "\n";
     for line in details {
         file += &format_line(line);
@@ -130,7 +130,7 @@ fn format_line(fields: &[String]) -> String {
 /// 退款金额, on the day they were asked for, whatever their status then). Refuses the whole file
 /// if its header is not the ALL layout, a line has the wrong number of fields or an unreadable
 /// amount or time, or the summary line disagrees with the details.
-pub fn parse_trade_bill(file: &[u8]) -> Result<Vec<StatementLine>, ChannelError> {
+pub(crate) fn parse_trade_bill(file: &[u8]) -> Result<Vec<StatementLine>, ChannelError> {
     let text = std::str::from_utf8(file).map_err(|_| malformed("the bill is not UTF-8".into()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines: Vec<&str> = text.lines().collect();

@@ -1,9 +1,9 @@
 //! WeChat Pay API v3, Native (scan to pay): the wire protocol, the trade bill format and finepay's
 //! client.
 
-pub mod bill;
-pub mod client;
-pub mod protocol;
+pub(super) mod bill;
+pub(super) mod client;
+pub(super) mod protocol;
 
 pub use client::{WechatConfig, WechatPay};
 

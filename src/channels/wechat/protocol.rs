@@ -10,19 +10,19 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const AUTH_SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
+pub(crate) const AUTH_SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 /// How far a signed timestamp may be from now, either way.
-pub const MAX_SKEW_SECONDS: i64 = 300;
+pub(crate) const MAX_SKEW_SECONDS: i64 = 300;
 /// WeChat's probe traffic carries signatures with this prefix; they must fail verification.
-pub const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
+pub(crate) const PROBE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
 
 /// The string a merchant signs for a request: method, path with query, timestamp, nonce, body.
-pub fn request_message(method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &str) -> String {
+pub(crate) fn request_message(method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &str) -> String {
     format!("{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{body}\n")
 }
 
 /// The string WeChat signs for a response or a notification: timestamp, nonce, raw body.
-pub fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
     let mut message = format!("{timestamp}\n{nonce}\n").into_bytes();
     message.extend_from_slice(body);
     message.push(b'\n');
@@ -31,7 +31,7 @@ pub fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
 
 /// The `Authorization` header's parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorization {
+pub(crate) struct Authorization {
     pub mchid: String,
     pub nonce_str: String,
     pub timestamp: String,
@@ -40,7 +40,7 @@ pub struct Authorization {
 }
 
 impl Authorization {
-    pub fn header_value(&self) -> String {
+    pub(crate) fn header_value(&self) -> String {
         format!(
             "{AUTH_SCHEME} mchid=\"{}\",nonce_str=\"{}\",timestamp=\"{}\",serial_no=\"{}\",signature=\"{}\"",
             self.mchid, self.nonce_str, self.timestamp, self.serial_no, self.signature
@@ -48,7 +48,7 @@ impl Authorization {
     }
 
     /// Parses the header; its five items may come in any order.
-    pub fn parse(header: &str) -> Option<Authorization> {
+    pub(crate) fn parse(header: &str) -> Option<Authorization> {
         let items = header.strip_prefix(AUTH_SCHEME)?.trim();
         let mut fields = BTreeMap::new();
         for item in items.split(',') {
@@ -105,7 +105,7 @@ impl Verifier {
 }
 
 /// 32 upper-case hex characters from the system CSPRNG, as the official SDKs send.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     let mut bytes = [0u8; 16];
     // A failing system RNG leaves a zero nonce, which only weakens replay detection, never
     // authenticity (the signature still covers timestamp and body).
@@ -115,7 +115,7 @@ pub fn nonce() -> String {
 
 /// The notification envelope.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Notification {
+pub(crate) struct Notification {
     pub id: String,
     pub create_time: String,
     pub event_type: String,
@@ -127,7 +127,7 @@ pub struct Notification {
 
 /// The encrypted part of a notification.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Resource {
+pub(crate) struct Resource {
     pub algorithm: String,
     pub ciphertext: String,
     #[serde(default)]
@@ -137,11 +137,11 @@ pub struct Resource {
     pub original_type: String,
 }
 
-pub const RESOURCE_ALGORITHM: &str = "AEAD_AES_256_GCM";
+pub(crate) const RESOURCE_ALGORITHM: &str = "AEAD_AES_256_GCM";
 
 impl Resource {
     /// Opens the resource with the 32-byte APIv3 key (its ASCII bytes, not hex-decoded).
-    pub fn decrypt(&self, apiv3_key: &[u8]) -> Result<Vec<u8>, NotifyError> {
+    pub(crate) fn decrypt(&self, apiv3_key: &[u8]) -> Result<Vec<u8>, NotifyError> {
         if self.algorithm != RESOURCE_ALGORITHM {
             return Err(NotifyError::Malformed(format!("algorithm {}", self.algorithm).into()));
         }
@@ -150,7 +150,7 @@ impl Resource {
             .map_err(|_| NotifyError::Undecryptable)
     }
 
-    pub fn seal(apiv3_key: &[u8], associated_data: &str, plaintext: &[u8]) -> Option<Resource> {
+    pub(crate) fn seal(apiv3_key: &[u8], associated_data: &str, plaintext: &[u8]) -> Option<Resource> {
         let nonce = nonce()[..12].to_owned();
         let sealed = aes_gcm_encrypt(apiv3_key, nonce.as_bytes(), associated_data.as_bytes(), plaintext).ok()?;
         Some(Resource {
@@ -193,7 +193,7 @@ pub struct TransactionAmount {
 
 /// A refund, as the refund and refund query answers carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refund {
+pub(crate) struct Refund {
     pub refund_id: String,
     pub out_refund_no: String,
     pub transaction_id: String,
@@ -214,7 +214,7 @@ pub struct Refund {
 
 /// A refund's amounts in fen: `total` is the order's, `refund` this refund's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundAmount {
+pub(crate) struct RefundAmount {
     pub total: i64,
     pub refund: i64,
     #[serde(default)]
@@ -233,7 +233,7 @@ pub struct RefundAmount {
 
 /// WeChat's error body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub code: String,
     pub message: String,
 }

@@ -10,7 +10,7 @@ use super::paths::Field;
 const MAX_TEXTS_PER_ENTRY: usize = 64;
 
 #[derive(Default)]
-pub struct Entry {
+pub(super) struct Entry {
     acct_svcr_ref: Option<String>,
     ntry_ref: Option<String>,
     amount: Option<i64>,
@@ -30,12 +30,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn fail(&mut self, message: String) {
+    pub(super) fn fail(&mut self, message: String) {
         self.error.get_or_insert(message);
     }
 
     /// Takes the (trimmed) text of an entry's `field`.
-    pub fn keep(&mut self, field: Field, text: &str) {
+    pub(super) fn keep(&mut self, field: Field, text: &str) {
         let owned = || Some(text.to_owned()).filter(|text| !text.is_empty());
         match field {
             Field::Amount => match values::yuan_amount(text) {
@@ -82,7 +82,7 @@ impl Entry {
     }
 
     /// The entry's line: structured references first, then the free texts, each in file order.
-    pub fn finish(&mut self, line_no: u64) -> Item {
+    pub(super) fn finish(&mut self, line_no: u64) -> Item {
         let entry_ref = self.acct_svcr_ref.take().or_else(|| self.ntry_ref.take());
         let parts = match self.error.take() {
             Some(message) => Err(message),

@@ -13,7 +13,7 @@ struct Binding {
 }
 
 #[derive(Default)]
-pub struct Namespaces {
+pub(super) struct Namespaces {
     camt: Vec<u8>,
     /// In document order; a tag's size caps what one element can add, and nesting is capped.
     bindings: Vec<Binding>,
@@ -21,19 +21,19 @@ pub struct Namespaces {
 
 impl Namespaces {
     /// The namespace the root element `start` declares for itself, which names the message.
-    pub fn declared_by_root(start: &BytesStart) -> Option<Vec<u8>> {
+    pub(super) fn declared_by_root(start: &BytesStart) -> Option<Vec<u8>> {
         let name = start.name();
         let own = name.prefix().map(|prefix| prefix.as_ref().to_vec()).unwrap_or_default();
         declarations(start).find_map(|(prefix, namespace)| (prefix == own).then(|| namespace.to_vec()))
     }
 
-    pub fn set_camt(&mut self, namespace: Vec<u8>) {
+    pub(super) fn set_camt(&mut self, namespace: Vec<u8>) {
         self.camt = namespace;
     }
 
     /// Records what the element `start`, at `depth` (the root is 1), declares, and says whether
     /// it is itself in the camt namespace.
-    pub fn enter(&mut self, depth: usize, start: &BytesStart) -> bool {
+    pub(super) fn enter(&mut self, depth: usize, start: &BytesStart) -> bool {
         // Most camt tags have no attributes at all, and few of the rest declare anything.
         if contains(start.attributes_raw(), b"xmlns") {
             for (prefix, namespace) in declarations(start) {
@@ -50,7 +50,7 @@ impl Namespaces {
     }
 
     /// Forgets what the element at `depth` declared, as it closes.
-    pub fn leave(&mut self, depth: usize) {
+    pub(super) fn leave(&mut self, depth: usize) {
         while self.bindings.last().is_some_and(|binding| binding.depth >= depth) {
             self.bindings.pop();
         }

@@ -6,7 +6,7 @@ use super::super::Format;
 /// The elements this reader looks at; every other one is `Other`, as is any element outside the
 /// document's camt namespace. `Root` and `Report` stand for the message's own names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
+pub(super) enum Tag {
     Document,
     Root,
     Report,
@@ -39,7 +39,7 @@ pub enum Tag {
     Other,
 }
 
-pub fn tag(format: Format, local: &[u8]) -> Tag {
+pub(super) fn tag(format: Format, local: &[u8]) -> Tag {
     use Tag::*;
     match local {
         b"Document" => Document,
@@ -79,7 +79,7 @@ pub fn tag(format: Format, local: &[u8]) -> Tag {
 
 /// A value this reader keeps, named by the element holding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub(super) enum Field {
     Account,
     Amount,
     Direction,
@@ -100,7 +100,7 @@ pub enum Field {
 /// The field at `path`, from the document element down. Both spellings of the status are here:
 /// `<Sts>BOOK</Sts>` up to .08, `<Sts><Cd>BOOK</Cd></Sts>` from .09. A batch entry has a `TxDtls`
 /// per transaction: their references are all collected, the entry's amount is the line's.
-pub fn field_at(path: &[Tag]) -> Option<Field> {
+pub(super) fn field_at(path: &[Tag]) -> Option<Field> {
     use Tag::*;
     let [Document, Root, Report, within @ ..] = path else { return None };
     Some(match within {
@@ -123,6 +123,6 @@ pub fn field_at(path: &[Tag]) -> Option<Field> {
     })
 }
 
-pub fn is_entry(path: &[Tag]) -> bool {
+pub(super) fn is_entry(path: &[Tag]) -> bool {
     matches!(path, [Tag::Document, Tag::Root, Tag::Report, Tag::Ntry])
 }
