@@ -6,17 +6,14 @@
 use super::book::batch::{BatchBook, is_lost_race};
 use super::settle::{self, BankReport, Outcome, Recorded, Source};
 use crate::db::fines::{self, NewFine};
-use crate::db::{DbPool, bank_payments, migrate};
+use crate::db::{DbPool, bank_payments};
 use crate::domain::surcharge::SurchargeRule;
 use chrono::{NaiveDate, TimeZone, Utc};
-use std::time::Duration;
 
 const FINE: &str = "1101092611210000185";
 
-fn pool_with_a_fine(dir: &tempfile::TempDir) -> DbPool {
-    let url = format!("sqlite://{}/b.db", dir.path().display());
-    let pool = DbPool::connect(&url, 1, Duration::from_secs(5)).expect("pool");
-    migrate::run_pending(&pool).expect("migrations");
+fn pool_with_a_fine() -> (tempfile::TempDir, DbPool) {
+    let (dir, pool) = crate::db::testing::temp_pool();
     let at = NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|d| d.and_hms_opt(2, 0, 0)).expect("time");
     let fine = NewFine {
         decision_no: FINE,
@@ -30,7 +27,8 @@ fn pool_with_a_fine(dir: &tempfile::TempDir) -> DbPool {
     };
     let mut conn = pool.get().expect("connection");
     fines::insert(&mut conn, &fine).expect("fine");
-    pool
+    drop(conn);
+    (dir, pool)
 }
 
 /// Records one statement line paying the fine in a batch that read the fine before an officer
@@ -68,8 +66,7 @@ fn record_after_a_void(pool: &DbPool, settle_at_once: bool) -> (diesel::QueryRes
 
 #[test]
 fn a_settlement_lost_to_another_writer_fails_the_batch_and_the_rerun_decides_by_the_row_count() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pool = pool_with_a_fine(&dir);
+    let (_dir, pool) = pool_with_a_fine();
 
     let (gathered, _) = record_after_a_void(&pool, false);
     assert!(gathered.as_ref().is_err_and(is_lost_race), "{gathered:?}");

@@ -189,6 +189,22 @@ pub fn is_retryable(error: &diesel::result::Error) -> bool {
     }
 }
 
+/// A database of its own for a unit test.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{DbPool, migrate};
+
+    /// A fresh SQLite database with finepay's schema; the folder holding it is removed when the
+    /// first half is dropped, so keep it alive as long as the pool.
+    pub(crate) fn temp_pool() -> (tempfile::TempDir, DbPool) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/unit.db", dir.path().display());
+        let pool = DbPool::connect(&url, 2, std::time::Duration::from_secs(5)).expect("pool");
+        migrate::run_pending(&pool).expect("migrations");
+        (dir, pool)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

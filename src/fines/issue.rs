@@ -223,3 +223,6 @@ pub struct IssueOutcome {
 pub(crate) fn request_hash(body: &serde_json::Value) -> String {
     HEXLOWER.encode(digest(&SHA256, body.to_string().as_bytes()).as_ref())
 }
+
+#[cfg(test)]
+mod tests;

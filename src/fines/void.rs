@@ -101,3 +101,6 @@ fn settled(fine: FineRow) -> Result<FineRow, VoidError> {
         FineStatus::AwaitingPayment | FineStatus::PayableAtBank => Err(VoidError::Changed),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -291,3 +291,6 @@ fn new_receipt_no() -> Option<String> {
     SystemRandom::new().fill(&mut bytes).ok()?;
     Some(data_encoding::BASE32_NOPAD.encode(&bytes)[..20].to_owned())
 }
+
+#[cfg(test)]
+mod tests;

@@ -108,3 +108,6 @@ pub(crate) async fn request(
     };
     Ok(channel.create_order(&request).await?)
 }
+
+#[cfg(test)]
+mod tests;

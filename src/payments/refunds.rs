@@ -162,3 +162,25 @@ fn record(
     })
     .map_err(WorkError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::SystemClock;
+
+    /// A refund the channel has not confirmed is asked about again after pauses that double from
+    /// `retry` and stop growing at `retry_max`, however many times it was asked.
+    #[test]
+    fn the_pause_before_asking_again_doubles_up_to_its_ceiling() {
+        let (_dir, pool) = crate::db::testing::temp_pool();
+        let driver = RefundDriver {
+            pool,
+            channels: ChannelSet::default(),
+            clock: Arc::new(SystemClock),
+            retry: Duration::from_secs(10),
+            retry_max: Duration::from_secs(60),
+        };
+        let pauses: Vec<i64> = [0, 1, 2, 3, 4, 40, i32::MAX, -1].map(|n| driver.pause_after(n).num_seconds()).into();
+        assert_eq!(pauses, [10, 20, 40, 60, 60, 60, 60, 10]);
+    }
+}

@@ -167,20 +167,16 @@ crate::db::prepared_once_on_postgres!(SettleManyAtBank);
 #[cfg(test)]
 mod tests {
     use super::super::{self as fines, NewFine};
-    use crate::db::{DbConnection, DbPool, migrate};
+    use crate::db::DbConnection;
     use chrono::NaiveDate;
     use diesel::connection::{Connection, InstrumentationEvent};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
     /// Each statement, run three times on one connection, is prepared (and cached) once.
     #[test]
     fn the_hot_fine_statements_are_prepared_once_per_connection() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/f.db", dir.path().display());
-        let pool = DbPool::connect(&url, 1, Duration::from_secs(5)).expect("pool");
-        migrate::run_pending(&pool).expect("migrations");
+        let (_dir, pool) = crate::db::testing::temp_pool();
         let mut conn = pool.get().expect("connection");
         let at = NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|d| d.and_hms_opt(2, 0, 0)).expect("time");
         let numbers: Vec<String> = (1..=9).map(|i| format!("110109261121{i:07}")).collect();
