@@ -4,6 +4,7 @@
 
 use crate::db::credentials::{self as table, CredentialRow, NewCredential};
 use crate::db::{DbConnection, audit};
+use crate::domain::time::{shanghai_wall_clock, utc};
 use chrono::{DateTime, Utc};
 use data_encoding::{BASE32_NOPAD, HEXLOWER};
 use ring::digest::{SHA256, digest};
@@ -189,7 +190,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<CredentialRow>, diesel::resul
 
 /// The credentials as a text table for the command line: ids, roles and bindings, never tokens.
 pub fn table(rows: &[CredentialRow]) -> String {
-    let mut out = format!("{:<22} {:<8} {:<44} {:<20} STATUS\n", "ID", "ROLE", "BOUND TO", "CREATED (UTC)");
+    let mut out = format!("{:<22} {:<8} {:<44} {:<20} STATUS\n", "ID", "ROLE", "BOUND TO", "CREATED (+08:00)");
     for c in rows {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_default();
         let bound = match c.role.as_str() {
@@ -202,8 +203,8 @@ pub fn table(rows: &[CredentialRow]) -> String {
             "bank" => format!("bank {}", or_none(&c.bank_code)),
             _ => format!("admin {}", or_none(&c.name)),
         };
-        let status = c.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.format("%F %T")));
-        let created = c.created_at.format("%F %T").to_string();
+        let status = c.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", shanghai_wall_clock(utc(at))));
+        let created = shanghai_wall_clock(utc(c.created_at));
         out.push_str(&format!("{:<22} {:<8} {bound:<44} {created:<20} {status}\n", c.id, c.role));
     }
     out

@@ -1,23 +1,20 @@
-//! The `finepay` command: parses the command line and calls the library. Nothing else lives here.
+//! The `finepay` command: parses the command line and calls the library. A mistake prints one
+//! line on standard error (never a backtrace) and exits 1; clap's own usage errors exit 2.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use finepay::app::Application;
 use finepay::app::Settings;
+use finepay::app::commands::{self, NewCredential};
 use finepay::bank::Format;
-use finepay::bank::ImportStatus;
-use finepay::bank::valid_bank_code;
 use finepay::bench::{self, BenchArgs};
-use finepay::credentials::{self, Binding};
-use finepay::db::{DbPool, migrate};
-use finepay::domain::time::SystemClock;
-use finepay::jobs::{Job, RunOutcome};
+use finepay::jobs::Job;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "finepay", about = "Traffic fine bills with QR payment windows", version)]
 struct Cli {
-    /// A configuration file layered over config/default.toml (also: FINEPAY_CONFIG).
+    /// A configuration file read over the built-in defaults (also: FINEPAY_CONFIG); environment
+    /// variables FINEPAY__<SECTION>__<KEY> override both.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -26,10 +23,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon: API, pay pages and operations endpoints.
+    /// Run the daemon: API, pay pages, scheduler and operations endpoints (and the simulator when
+    /// [simulator] enables it).
     Serve,
     /// Run the channel simulator alone (the three channels' merchant APIs and a payer's side) on
-    /// simulator.listen; `serve` starts it by itself when [simulator] is enabled.
+    /// simulator.listen.
     ChannelSim,
     /// Apply pending database migrations and exit.
     Migrate,
@@ -42,7 +40,7 @@ enum Command {
     /// Scheduled jobs: run one now, or see how each last ran.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Load benchmarks; they print tables, see PERFORMANCE.md.
+    /// Load benchmarks that print tables of ratios to their ceilings (docs/benchmarks.md).
     Bench(BenchArgs),
 }
 
@@ -51,6 +49,7 @@ enum BankCommand {
     /// Import an end-of-day statement (CSV, camt.053 or camt.054) of one bank; prints a summary.
     /// Exits 1 when the file was refused or broke off part-way (the lines before it count).
     Import {
+        /// The statement file.
         file: PathBuf,
         /// The bank's code (as in its credential).
         #[arg(long)]
@@ -65,13 +64,14 @@ enum BankCommand {
 
 #[derive(Subcommand)]
 enum JobsCommand {
-    /// Run one job now (it waits for nothing: if another instance is running it, says so and
-    /// exits 3). Prints what it did as JSON.
+    /// Run one job now and print what it did as JSON. It waits for nothing: if another instance
+    /// is running it, says so and exits 3.
     Run {
+        /// The job.
         #[arg(value_parser = ["expire", "reconcile", "refunds", "prune", "bank_inbox"])]
         job: String,
     },
-    /// Each job's lease and last run.
+    /// Each job's lease and last run, times in Beijing time.
     Status,
 }
 
@@ -79,159 +79,122 @@ enum JobsCommand {
 enum CredentialsCommand {
     /// Create a credential and print its token (the only line on standard output).
     Add {
+        /// Who it is for: an officer's handheld, a bank, or an admin.
         #[arg(long, value_parser = ["officer", "bank", "admin"])]
         role: String,
+        /// The officer's id (role officer).
         #[arg(long, required_if_eq("role", "officer"))]
         officer: Option<String>,
+        /// The handheld's id (role officer).
         #[arg(long, required_if_eq("role", "officer"))]
         device: Option<String>,
+        /// The 6-digit district the officer issues in; one of [[districts]] (role officer).
         #[arg(long, required_if_eq("role", "officer"))]
         district: Option<String>,
+        /// The bank's code, 1 to 16 letters or digits (role bank).
         #[arg(long, required_if_eq("role", "bank"))]
         bank: Option<String>,
+        /// The admin's name, written in the audit trail (role admin).
         #[arg(long, required_if_eq("role", "admin"))]
         name: Option<String>,
     },
-    /// List credentials (never their tokens).
+    /// List credentials (never their tokens); times in Beijing time.
     List,
     /// Revoke a credential by id; its token stops working at once.
-    Revoke { id: String },
+    Revoke {
+        /// The credential's id, as `credentials list` shows it.
+        id: String,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // Benchmarks print a table; one access-log line per request would bury it (RUST_LOG overrides).
     let default_level = if matches!(cli.command, Command::Bench(_)) { "warn" } else { "info" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
-    if let Command::Bench(args) = &cli.command {
-        return bench::run(args, cli.config.as_deref());
-    }
-    let settings = Settings::load(cli.config.as_deref()).context("configuration")?;
-    match cli.command {
-        Command::Serve => serve(settings),
-        Command::ChannelSim => channel_sim(settings),
-        Command::Migrate => {
-            let pool = connect(&settings)?;
-            let applied = migrate::run_pending(&pool)?;
-            println!("{} migration(s) applied", applied.len());
-            Ok(())
+    let bars = finepay::app::logging::init(default_level);
+    match run(cli, &bars) {
+        Ok(code) => code,
+        Err(error) => {
+            // One line with the whole chain of causes; a backtrace helps nobody who mistyped.
+            let text = format!("{error:#}");
+            let one_line: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            eprintln!("finepay: {}", one_line.join(" "));
+            ExitCode::FAILURE
         }
-        Command::Credentials(command) => manage_credentials(&settings, command),
-        Command::Bank(command) => bank(&settings, command),
-        Command::Jobs(command) => jobs(&settings, command),
-        Command::Bench(_) => Ok(()),
     }
 }
 
-fn serve(settings: Settings) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings)?;
-        app.run_until_stopped().await?;
-        Ok(())
-    })
-}
-
-fn channel_sim(settings: Settings) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(async move {
-        let clock: std::sync::Arc<dyn finepay::domain::time::Clock> = std::sync::Arc::new(SystemClock);
-        let simulator = finepay::app::start_simulator(&settings, &clock)?;
-        println!("channel simulator on http://127.0.0.1:{}", simulator.port);
-        // It keeps nothing worth a graceful stop: SIGINT/SIGTERM end the process.
-        std::future::pending::<()>().await;
-        Ok(())
-    })
-}
-
-fn bank(settings: &Settings, command: BankCommand) -> anyhow::Result<()> {
-    match command {
-        BankCommand::Import { file, bank, format } => {
+fn run(cli: Cli, bars: &indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
+    if let Command::Bench(args) = &cli.command {
+        bench::run(args, cli.config.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => commands::serve(settings)?,
+        Command::ChannelSim => commands::channel_sim(&settings)?,
+        Command::Migrate => commands::migrate(&settings)?,
+        Command::Credentials(CredentialsCommand::Add { role, officer, device, district, bank, name }) => {
+            let new = match role.as_str() {
+                "officer" => NewCredential::Officer {
+                    officer: officer.unwrap_or_default(),
+                    device: device.unwrap_or_default(),
+                    district: district.unwrap_or_default(),
+                },
+                "bank" => NewCredential::Bank { bank: bank.unwrap_or_default() },
+                _ => NewCredential::Admin { name: name.unwrap_or_default() },
+            };
+            commands::add_credential(&settings, new)?;
+        }
+        Command::Credentials(CredentialsCommand::List) => commands::list_credentials(&settings)?,
+        Command::Credentials(CredentialsCommand::Revoke { id }) => commands::revoke_credential(&settings, &id)?,
+        Command::Bank(BankCommand::Import { file, bank, format }) => {
             let format = format.as_deref().map(|f| match f {
                 "csv" => Format::Csv,
                 "camt.053" => Format::Camt053,
                 _ => Format::Camt054,
             });
-            let pool = connect(settings)?;
-            migrate::run_pending(&pool)?;
-            let report = finepay::bank::import_file(&pool, &settings.bank, &file, &bank, format)?;
-            if report.status != ImportStatus::Complete {
-                std::process::exit(1);
+            if !commands::bank_import(&settings, bars, &file, &bank, format)? {
+                return Ok(ExitCode::FAILURE);
             }
         }
-        BankCommand::Outstanding => {
-            let pool = connect(settings)?;
-            migrate::run_pending(&pool)?;
-            let written =
-                finepay::bank::write_outstanding(&pool, &settings.bank.surcharge, &mut std::io::stdout().lock())?;
-            log::info!("{written} fines payable at banks");
-        }
-    }
-    Ok(())
-}
-
-fn jobs(settings: &Settings, command: JobsCommand) -> anyhow::Result<()> {
-    match command {
-        JobsCommand::Run { job } => {
-            let job = Job::parse(&job).context("unknown job")?;
-            let outcome = actix_web::rt::System::new().block_on(async move {
-                let env = finepay::app::standalone_jobs(settings)?;
-                anyhow::Ok(finepay::jobs::run_once(&env, job).await?)
-            })?;
-            println!("{}", serde_json::to_string(&outcome)?);
-            if outcome == RunOutcome::Busy {
-                std::process::exit(3);
+        Command::Bank(BankCommand::Outstanding) => commands::bank_outstanding(&settings)?,
+        Command::Jobs(JobsCommand::Run { job }) => {
+            let job = Job::parse(&job).ok_or_else(|| anyhow::anyhow!("no job {job:?}"))?;
+            if !commands::run_job(&settings, job)? {
+                return Ok(ExitCode::from(3));
             }
         }
-        JobsCommand::Status => {
-            let pool = connect(settings)?;
-            migrate::run_pending(&pool)?;
-            let mut conn = pool.get()?;
-            print!("{}", finepay::jobs::status_table(&finepay::db::leases::all(&mut conn)?));
-        }
+        Command::Jobs(JobsCommand::Status) => commands::jobs_status(&settings)?,
+        Command::Bench(_) => {}
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn connect(settings: &Settings) -> anyhow::Result<DbPool> {
-    let db = &settings.database;
-    Ok(DbPool::connect(&db.url, 2, db.connect_timeout)?)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
 
-fn manage_credentials(settings: &Settings, command: CredentialsCommand) -> anyhow::Result<()> {
-    let pool = connect(settings)?;
-    migrate::run_pending(&pool)?;
-    let mut conn = pool.get()?;
-    let now = chrono::Utc::now();
-    match command {
-        CredentialsCommand::Add { role, officer, device, district, bank, name } => {
-            let binding = match role.as_str() {
-                "officer" => {
-                    let district = district.unwrap_or_default();
-                    anyhow::ensure!(
-                        settings.districts.get(&district).is_some(),
-                        "district {district:?} is not configured (see [[districts]] in the configuration)"
-                    );
-                    Binding::Officer {
-                        officer_id: officer.unwrap_or_default(),
-                        device_id: device.unwrap_or_default(),
-                        district_code: district,
-                    }
+    /// `finepay help <command>` explains every option of every subcommand.
+    #[test]
+    fn every_option_of_every_subcommand_has_a_description() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() && !arg.is_hide_set() {
+                    missing.push(format!("{path} {id}"));
                 }
-                "bank" => {
-                    let bank = bank.unwrap_or_default();
-                    anyhow::ensure!(valid_bank_code(&bank), "bank code {bank:?} must be 1 to 16 letters or digits");
-                    Binding::Bank { bank_code: bank }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && !sub.is_hide_set() {
+                    missing.push(format!("{path} {} (the subcommand)", sub.get_name()));
                 }
-                _ => Binding::Admin { name: name.unwrap_or_default() },
-            };
-            let (id, token) = credentials::create(&mut conn, &binding, now)?;
-            log::info!("created credential {id}");
-            println!("{token}");
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
         }
-        CredentialsCommand::List => print!("{}", credentials::table(&credentials::list(&mut conn)?)),
-        CredentialsCommand::Revoke { id } => {
-            anyhow::ensure!(credentials::revoke(&mut conn, &id, now)?, "no active credential {id}");
-            println!("revoked {id}");
-        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "finepay", &mut missing);
+        assert!(missing.is_empty(), "without a description: {missing:?}");
     }
-    Ok(())
 }

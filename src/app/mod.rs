@@ -3,7 +3,9 @@
 //! settings it uses, and serves until stopped. `main.rs` and the tests both start finepay through
 //! here, so the tests exercise the production wiring.
 
+pub mod commands;
 mod config;
+pub mod logging;
 
 pub use config::{ConfigError, Settings};
 

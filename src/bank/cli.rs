@@ -10,17 +10,19 @@ use crate::db::{DbPool, fines};
 use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::shanghai_date;
 use anyhow::Context;
-use std::io::{BufReader, IsTerminal, Write};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::io::{BufReader, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// The read buffer over a statement file: large reads, few system calls.
 pub const READ_BUFFER: usize = 256 * 1024;
 
-/// Imports the statement at `path` for `bank_code`; prints the summary to stdout.
+/// Imports the statement at `path` for `bank_code`; prints the summary to stdout. `bar` (see
+/// [`statement_bar`]) moves with the bytes read and ends full when the whole file was imported.
 pub fn import_file(
     pool: &DbPool,
     settings: &BankSettings,
+    bar: &ProgressBar,
     path: &Path,
     bank_code: &str,
     format: Option<Format>,
@@ -30,57 +32,30 @@ pub fn import_file(
     let metadata = file.metadata().with_context(|| format!("reading {}", path.display()))?;
     // A folder opens on Linux and fails only when read: it would be imported as a refused file.
     anyhow::ensure!(!metadata.is_dir(), "{} is a folder, not a statement file", path.display());
-    let size = metadata.len();
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let actor = format!("cli:bank:{bank_code}");
     let importer = Importer::new(pool, settings, &actor, chrono::Utc::now());
-    let mut bar = ProgressBar::new(size);
-    let report =
-        importer.import(bank_code, &name, format, BufReader::with_capacity(READ_BUFFER, file), &mut |report| {
-            bar.show(report)
-        })?;
-    bar.done();
+    bar.set_length(metadata.len());
+    let input = BufReader::with_capacity(READ_BUFFER, bar.wrap_read(file));
+    let report = importer.import(bank_code, &name, format, input, &mut |report| {
+        bar.set_message(format!("{} lines", report.lines_read));
+    });
+    match &report {
+        Ok(report) if report.status == ImportStatus::Complete => bar.finish(),
+        _ => bar.abandon(),
+    }
+    let report = report?;
     print!("{}", summary_table(&report));
     Ok(report)
 }
 
-/// Draws `[#####-----] 48%  12.0/25.0 MB  230,000 lines` on stderr, at most ten times a second,
-/// when stderr is a terminal.
-struct ProgressBar {
-    total: u64,
-    on_terminal: bool,
-    last: Option<Instant>,
-}
-
-impl ProgressBar {
-    fn new(total: u64) -> Self {
-        ProgressBar { total, on_terminal: std::io::stderr().is_terminal(), last: None }
-    }
-
-    fn show(&mut self, report: &ImportReport) {
-        if !self.on_terminal || self.last.is_some_and(|at| at.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let share = if self.total == 0 { 1.0 } else { (report.bytes as f64 / self.total as f64).min(1.0) };
-        let filled = (share * 30.0).round() as usize;
-        let _ = write!(
-            std::io::stderr(),
-            "\r[{}{}] {:>3.0}%  {:.1}/{:.1} MB  {} lines",
-            "#".repeat(filled),
-            "-".repeat(30 - filled),
-            share * 100.0,
-            report.bytes as f64 / 1e6,
-            self.total as f64 / 1e6,
-            report.lines_read
-        );
-    }
-
-    fn done(&self) {
-        if self.on_terminal && self.last.is_some() {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
+/// A bar for a statement's import, `[#####-----]  48%  12.0 MB/25.0 MB  230000 lines`, drawn on
+/// standard error when it is a terminal, among `bars` (which log lines are written around).
+pub fn statement_bar(bars: &MultiProgress) -> ProgressBar {
+    let style = ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {decimal_bytes}/{decimal_total_bytes}  {msg}")
+        .map(|style| style.progress_chars("#-"))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bars.add(ProgressBar::new(0).with_style(style))
 }
 
 /// The report as a two-column table.
@@ -137,5 +112,28 @@ pub fn write_outstanding(pool: &DbPool, surcharge: &SurchargeRule, out: &mut dyn
             out.write_all(line.csv_row().as_bytes())?;
             written += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bar follows the bytes the import reads and is full once the file was imported whole.
+    #[test]
+    fn the_progress_bar_ends_full_with_every_byte_read() {
+        let (dir, pool) = crate::db::testing::temp_pool();
+        let statement = dir.path().join("statement.csv");
+        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/statements/statement.csv"), &statement)
+            .expect("the sample statement");
+        let size = std::fs::metadata(&statement).expect("size").len();
+        let settings =
+            BankSettings { surcharge: Default::default(), max_statement_bytes: 1 << 20, inbox: None, import_batch: 2 };
+        let bar = ProgressBar::hidden();
+        let report = import_file(&pool, &settings, &bar, &statement, "ICBC", None).expect("imported");
+        assert_eq!(report.status, ImportStatus::Complete);
+        assert!(report.lines_read >= 2, "{report:?}");
+        assert_eq!((bar.position(), bar.length()), (size, Some(size)));
+        assert!(bar.is_finished());
     }
 }

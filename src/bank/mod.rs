@@ -15,7 +15,7 @@ mod tests;
 
 pub use settings::BankSettings;
 
-pub use cli::{READ_BUFFER, import_file, write_outstanding};
+pub use cli::{READ_BUFFER, import_file, statement_bar, write_outstanding};
 pub use import::{ImportReport, ImportStatus, Importer};
 pub use outstanding::{CSV_HEADER, OutstandingLine};
 pub use payment::{PaymentError, PostedPayment, record as record_posted_payment};

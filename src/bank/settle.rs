@@ -279,11 +279,20 @@ fn record_reversal(
             }
         }
     }
-    let decision_no = cancelled.as_ref().and_then(|c| c.decision_no.as_deref()).or(report.decision_no);
+    // The fine the reversal is about: its entry's, else the one it names, if finepay has it (a
+    // number of no fine is kept in the details, as for an unmatched payment).
+    let decision_no = match cancelled.as_ref().and_then(|c| c.decision_no.as_deref()) {
+        Some(no) => Some(no),
+        None => match report.decision_no {
+            Some(no) if book.fine(no)?.is_some() => Some(no),
+            _ => None,
+        },
+    };
     let adjusted = BankReport { decision_no, ..report.clone() };
     let extra = serde_json::json!({
         "reversed_entry": cancelled.as_ref().map(|c| c.reference.as_str()),
         "fine_payable_again": reopened,
+        "named_decision_no": report.decision_no.filter(|_| decision_no.is_none()),
     });
     store_with(book, &adjusted, Outcome::Reversed, None, None, extra, now)
 }

@@ -1,6 +1,6 @@
 //! The raw ceilings the HTTP benchmarks are compared with. The database's: fines inserted by
 //! diesel directly, one transaction per fine, from one thread — first the fine row alone (the
-//! ceiling PERFORMANCE.md names), then every row an issue writes (serial, fine, audit entry,
+//! ceiling docs/benchmarks.md names), then every row an issue writes (serial, fine, audit entry,
 //! idempotency record). The signature's: ring verifying RSA-2048 PKCS#1 SHA-256 signatures on
 //! every core, as the notification path must for each notification.
 

@@ -1,7 +1,7 @@
 //! `finepay bench`: load benchmarks that print tables. Each starts what it needs (a fresh
 //! database, the daemon on port 0), drives it over real HTTP with a fixed concurrency, checks
 //! every answer, and reports a ratio to the raw ceiling measured by the same command, back to
-//! back — timings drift on shared machines, ratios measured in one run do not (PERFORMANCE.md).
+//! back — timings drift on shared machines, ratios measured in one run do not (docs/benchmarks.md).
 
 pub(crate) mod ceiling;
 mod harness;
@@ -50,6 +50,7 @@ pub enum Which {
     /// One import of `bench import`, in a process of its own so its peak memory is its own.
     #[command(hide = true)]
     ImportRun {
+        /// The statement file to import.
         #[arg(long)]
         file: PathBuf,
     },

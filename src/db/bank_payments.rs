@@ -20,12 +20,14 @@ pub struct BankPaymentRow {
     pub decision_no: Option<String>,
     pub amount_fen: i64,
     pub due_fen: Option<i64>,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub paid_at: NaiveDateTime,
     pub method: String,
     pub outcome: String,
     pub transaction_ref: Option<String>,
     pub counterpart: Option<String>,
     pub reversed_by: Option<String>,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub received_at: NaiveDateTime,
 }
 

@@ -17,6 +17,7 @@ pub struct StatementRow {
     pub file_bytes: i64,
     pub status: String,
     pub report: String,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub imported_at: NaiveDateTime,
 }
 

@@ -19,8 +19,11 @@ pub struct ExceptionRow {
     pub statement_date: Option<NaiveDate>,
     pub amount_fen: Option<i64>,
     pub expected_fen: Option<i64>,
+    #[serde(serialize_with = "crate::db::shown::json_text")]
     pub details: String,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub raised_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::shown::beijing_opt")]
     pub resolved_at: Option<NaiveDateTime>,
     pub resolved_by: Option<String>,
     pub resolution: Option<String>,

@@ -12,9 +12,13 @@ use diesel::prelude::*;
 pub struct LeaseRow {
     pub job: String,
     pub holder: Option<String>,
+    #[serde(serialize_with = "crate::db::shown::beijing_opt")]
     pub lease_until: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::shown::beijing_opt")]
     pub last_started_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::shown::beijing_opt")]
     pub last_finished_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::shown::json_text_opt")]
     pub last_outcome: Option<String>,
     pub runs: i64,
 }

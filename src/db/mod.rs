@@ -51,6 +51,7 @@ pub mod refunds;
 pub mod schema;
 pub mod serials;
 mod settings;
+mod shown;
 pub mod stats;
 mod writer;
 

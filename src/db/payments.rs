@@ -16,7 +16,9 @@ pub struct PaymentRow {
     pub out_trade_no: String,
     pub decision_no: String,
     pub amount_fen: i64,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub paid_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub received_at: NaiveDateTime,
     pub source: String,
     pub outcome: String,

@@ -26,6 +26,7 @@ pub struct ReportRow {
     pub applied: i64,
     pub exceptions: i64,
     pub error: Option<String>,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub reconciled_at: NaiveDateTime,
 }
 

@@ -19,11 +19,14 @@ pub struct RefundRow {
     pub amount_fen: i64,
     pub reason: String,
     pub status: String,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub requested_at: NaiveDateTime,
     pub attempts: i32,
+    #[serde(serialize_with = "crate::db::shown::beijing")]
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
     pub channel_refund_id: Option<String>,
+    #[serde(serialize_with = "crate::db::shown::beijing_opt")]
     pub completed_at: Option<NaiveDateTime>,
 }
 

@@ -50,7 +50,7 @@ pub use settings::{JobSettings, SchedulerSettings};
 
 use crate::bank::BankSettings;
 use crate::db::{DbConnection, DbPool};
-use crate::domain::time::Clock;
+use crate::domain::time::{Clock, shanghai_wall_clock, utc};
 use crate::errors::Why;
 use crate::payments::ChannelSet;
 use crate::payments::PaymentWriter;
@@ -121,7 +121,7 @@ async fn run_here(env: &JobEnv, job: Job) -> Result<RunOutcome, JobError> {
     };
     let outcome = match &result {
         Ok(report) => report.to_string(),
-        Err(e) => format!("error: {e}"),
+        Err(e) => serde_json::json!({ "error": crate::errors::chain(e) }).to_string(),
     };
     lease.release(&outcome).await?;
     let report = result?;
@@ -170,14 +170,14 @@ pub fn holder_name() -> String {
 
 /// The leases as a text table for `finepay jobs status`.
 pub fn status_table(rows: &[crate::db::leases::LeaseRow]) -> String {
-    let time = |at: Option<chrono::NaiveDateTime>| at.map_or("-".to_owned(), |at| at.format("%F %T").to_string());
+    let time = |at: Option<chrono::NaiveDateTime>| at.map_or("-".to_owned(), |at| shanghai_wall_clock(utc(at)));
     let mut out = format!(
         "{:<10} {:<6} {:<20} {:<20} {:<34} LAST OUTCOME\n",
-        "JOB", "RUNS", "LAST START (UTC)", "LAST END (UTC)", "HELD BY"
+        "JOB", "RUNS", "LAST START (+08:00)", "LAST END (+08:00)", "HELD BY"
     );
     for row in rows {
         let held = match (&row.holder, row.lease_until) {
-            (Some(holder), Some(until)) => format!("{holder} until {}", until.format("%T")),
+            (Some(holder), Some(until)) => format!("{holder} until {}", &shanghai_wall_clock(utc(until))[11..]),
             _ => "-".to_owned(),
         };
         let outcome = row.last_outcome.as_deref().unwrap_or("-");

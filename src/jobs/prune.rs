@@ -1,5 +1,5 @@
 //! `prune`: deletes officers' idempotency records once clients can no longer retry with them
-//! (`scheduler.idempotency_retention`, at least the 24 hours API.md promises), a slice at a time
+//! (`scheduler.idempotency_retention`, at least the 24 hours the officer API promises), a slice at a time
 //! so no single transaction holds the database for long.
 
 use super::{JobEnv, JobError, write};

@@ -176,6 +176,7 @@ async fn jobs_run_from_the_command_line_and_show_their_last_run() {
     let status = finepay(&db, &["jobs", "status"]);
     assert_success(&status, "jobs status");
     let table = stdout(&status);
+    assert!(table.starts_with("JOB") && table.lines().next().is_some_and(|h| h.contains("(+08:00)")), "{table}");
     let prune = table.lines().find(|l| l.starts_with("prune")).unwrap_or_else(|| panic!("{table}"));
     assert!(prune.contains("idempotency_records_deleted"), "the last outcome is shown: {prune}");
     assert!(!finepay(&db, &["jobs", "run", "nightly"]).status.success(), "an unknown job is refused");

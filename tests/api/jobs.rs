@@ -141,6 +141,11 @@ async fn a_job_runs_on_one_runner_at_a_time_and_a_dead_runners_lease_runs_out() 
         jobs["leases"].as_array().expect("leases").iter().find(|l| l["job"] == "expire").expect("expire").clone();
     assert_eq!(expire["runs"], 2, "{jobs}");
     assert!(expire["holder"].is_null(), "released: {jobs}");
+    for time in ["last_started_at", "last_finished_at"] {
+        let at = expire[time].as_str().unwrap_or_default();
+        assert!(at.ends_with("+08:00"), "{time} in Beijing time with its offset: {jobs}");
+    }
+    assert!(expire["last_outcome"].is_object(), "the last outcome is JSON, not JSON in a string: {jobs}");
     assert_eq!(jobs["schedules"]["refunds"], "*/10 * * * * *", "{jobs}");
 }
 

@@ -13,6 +13,7 @@ mod bank_inbox;
 mod bank_statements;
 mod browser;
 mod cli;
+mod cli_config;
 mod faults;
 mod idempotency;
 mod instances;

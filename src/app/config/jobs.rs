@@ -18,7 +18,7 @@ pub(super) struct RawScheduler {
     idempotency_retention: String,
 }
 
-/// Clients may retry an issue for 24 hours (API.md); its record must outlive that.
+/// Clients may retry an issue for 24 hours (docs/api.md); its record must outlive that.
 const MIN_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 pub(super) fn validate(jobs: BTreeMap<String, String>, raw: RawScheduler) -> Result<JobSettings, ConfigError> {

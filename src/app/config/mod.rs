@@ -47,8 +47,8 @@ pub enum ConfigError {
     Load(#[from] config::ConfigError),
     #[error("configuration file {}", path.display())]
     File { path: PathBuf, source: std::io::Error },
-    #[error("configuration file {} is not valid TOML", path.display())]
-    Toml { path: PathBuf, source: toml::de::Error },
+    #[error("configuration file {} is not valid TOML: {message} (line {line}, column {column})", path.display())]
+    Toml { path: PathBuf, message: String, line: usize, column: usize },
     #[error("unknown configuration key {key} ({origin}); see config/default.toml for every key")]
     UnknownKey { key: String, origin: String },
     #[error("configuration key {key}: {reason}")]

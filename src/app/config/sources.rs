@@ -29,8 +29,7 @@ impl<'a> Sources<'a> {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| ConfigError::File { path: path.clone(), source })?;
-                let table =
-                    text.parse::<toml::Table>().map_err(|source| ConfigError::Toml { path: path.clone(), source })?;
+                let table = text.parse::<toml::Table>().map_err(|e| toml_error(&path, &text, &e))?;
                 Some((path, table))
             }
         };
@@ -75,6 +74,15 @@ impl<'a> Sources<'a> {
         }
         "in the built-in defaults".into()
     }
+}
+
+/// Where in `text` the TOML error `error` is, as a person counts lines and columns.
+fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+    let at = error.span().map_or(0, |span| span.start).min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    ConfigError::Toml { path: path.to_path_buf(), message: error.message().to_owned(), line, column }
 }
 
 /// Whether `table` has a value at the dotted path `parts` (array items by index).

@@ -1,4 +1,5 @@
-//! The published test vectors (channels.md §1.3, §1.6, §4.1) and the simulator's own keys.
+//! The published test vectors (WeChat Pay's request signature and AES-256-GCM resource, Alipay's
+//! RSA2 signature; see docs/channels.md) and the simulator's own keys.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! The payer's side of the simulator, and its fault knobs (API.md, "Channel simulator contract"):
+//! The payer's side of the simulator, and its fault knobs (docs/channels.md, "The simulator"):
 //!
 //! - `GET /sim/{channel}/pay?pr=<code>` — the wallet page a phone shows after scanning: the order
 //!   and a Pay button (a form posting back to the same address);

@@ -177,7 +177,7 @@ pub(super) async fn apply(sim: web::Data<Simulator>, req: HttpRequest) -> HttpRe
     let now = sim.clock.now();
     let today = shanghai_date(now);
     if day >= today {
-        // channels.md lists NO_STATEMENT_EXIST and STATEMENT_CREATING for bills without saying
+        // WeChat Pay documents NO_STATEMENT_EXIST and STATEMENT_CREATING for bills without saying
         // which answers a day not over yet; NO_STATEMENT_EXIST ("no such bill") is the choice.
         return sim.error(StatusCode::BAD_REQUEST, "NO_STATEMENT_EXIST", "账单尚未生成");
     }

@@ -1,4 +1,4 @@
-//! The ALL trade bill format on its own: the official sample rows (channels.md §1.10, verbatim),
+//! The ALL trade bill format on its own: the official sample rows (WeChat Pay's trade bill documentation, verbatim),
 //! refund lines, and every way a file is refused.
 
 use crate::channels::wechat::bill::{

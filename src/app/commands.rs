@@ -1,0 +1,151 @@
+//! What each `finepay` subcommand does once its arguments are parsed: each builds the parts it
+//! needs from the settings, runs, and prints. `main.rs` only parses the command line and calls
+//! these; a user's mistake comes back as an error, which `main.rs` prints as one line.
+
+use super::{Application, Settings, StartError};
+use crate::bank::{Format, ImportStatus};
+use crate::credentials::{self, Binding};
+use crate::db::{DbPool, migrate};
+use crate::domain::time::{Clock, SystemClock};
+use crate::jobs::{self, Job, RunOutcome};
+use anyhow::Context;
+use indicatif::MultiProgress;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The daemon, until SIGINT or SIGTERM.
+pub fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)?;
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+/// The channel simulator alone, until SIGINT or SIGTERM (it keeps nothing worth a graceful stop).
+pub fn channel_sim(settings: &Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let simulator = super::start_simulator(settings, &clock)?;
+        println!("channel simulator on http://127.0.0.1:{}", simulator.port);
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
+
+/// Applies pending migrations; prints how many.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect(settings)?;
+    let applied = migrate::run_pending(&pool)?;
+    println!("{} migration(s) applied", applied.len());
+    Ok(())
+}
+
+/// Who a new credential is for, as the command line gives it.
+pub enum NewCredential {
+    Officer { officer: String, device: String, district: String },
+    Bank { bank: String },
+    Admin { name: String },
+}
+
+/// Creates a credential and prints its token, the only line on standard output.
+pub fn add_credential(settings: &Settings, new: NewCredential) -> anyhow::Result<()> {
+    let binding = match new {
+        NewCredential::Officer { officer, device, district } => {
+            anyhow::ensure!(
+                settings.districts.get(&district).is_some(),
+                "district {district:?} is not configured; the districts are {}",
+                settings.districts.all().map(|d| d.code.as_str().to_owned()).collect::<Vec<_>>().join(", ")
+            );
+            anyhow::ensure!(
+                !officer.trim().is_empty() && !device.trim().is_empty(),
+                "--officer and --device must not be empty"
+            );
+            Binding::Officer { officer_id: officer, device_id: device, district_code: district }
+        }
+        NewCredential::Bank { bank } => {
+            anyhow::ensure!(
+                crate::bank::valid_bank_code(&bank),
+                "bank code {bank:?} must be 1 to 16 letters or digits"
+            );
+            Binding::Bank { bank_code: bank }
+        }
+        NewCredential::Admin { name } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            Binding::Admin { name }
+        }
+    };
+    let pool = connect_migrated(settings)?;
+    let (id, token) = credentials::create(&mut *pool.get()?, &binding, chrono::Utc::now())?;
+    log::info!("created credential {id}");
+    println!("{token}");
+    Ok(())
+}
+
+/// Lists the credentials (never their tokens).
+pub fn list_credentials(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect_migrated(settings)?;
+    print!("{}", credentials::table(&credentials::list(&mut *pool.get()?)?));
+    Ok(())
+}
+
+/// Revokes a credential; its token stops working at once.
+pub fn revoke_credential(settings: &Settings, id: &str) -> anyhow::Result<()> {
+    let pool = connect_migrated(settings)?;
+    anyhow::ensure!(
+        credentials::revoke(&mut *pool.get()?, id, chrono::Utc::now())?,
+        "no active credential {id:?} (see `finepay credentials list`)"
+    );
+    println!("revoked {id}");
+    Ok(())
+}
+
+/// Imports a statement file; false when it was refused or broke off part-way.
+pub fn bank_import(
+    settings: &Settings,
+    bars: &MultiProgress,
+    file: &Path,
+    bank: &str,
+    format: Option<Format>,
+) -> anyhow::Result<bool> {
+    let pool = connect_migrated(settings)?;
+    let bar = crate::bank::statement_bar(bars);
+    let report = crate::bank::import_file(&pool, &settings.bank, &bar, file, bank, format)?;
+    Ok(report.status == ImportStatus::Complete)
+}
+
+/// Prints the fines payable at banks as CSV.
+pub fn bank_outstanding(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect_migrated(settings)?;
+    let written = crate::bank::write_outstanding(&pool, &settings.bank.surcharge, &mut std::io::stdout().lock())?;
+    log::info!("{written} fines payable at banks");
+    Ok(())
+}
+
+/// Runs one job now and prints what it did as JSON; false when another instance is running it.
+pub fn run_job(settings: &Settings, job: Job) -> anyhow::Result<bool> {
+    let outcome = actix_web::rt::System::new().block_on(async move {
+        let env = super::standalone_jobs(settings)?;
+        anyhow::Ok(jobs::run_once(&env, job).await?)
+    })?;
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(outcome != RunOutcome::Busy)
+}
+
+/// Prints each job's lease and last run.
+pub fn jobs_status(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect_migrated(settings)?;
+    print!("{}", jobs::status_table(&crate::db::leases::all(&mut *pool.get()?)?));
+    Ok(())
+}
+
+fn connect(settings: &Settings) -> Result<DbPool, StartError> {
+    let db = &settings.database;
+    Ok(DbPool::connect(&db.url, 2, db.connect_timeout)?)
+}
+
+fn connect_migrated(settings: &Settings) -> anyhow::Result<DbPool> {
+    let pool = connect(settings).context("the database")?;
+    migrate::run_pending(&pool).context("the database's migrations")?;
+    Ok(pool)
+}
