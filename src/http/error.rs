@@ -112,9 +112,15 @@ impl ResponseError for ApiError {
     /// The documented body. The error itself, with its causes, goes to the log on the request's
     /// own line (see `metrics::track`).
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .insert_header(("Cache-Control", "no-store"))
-            .json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header(("Cache-Control", "no-store"));
+        // A 405 names the methods the path answers (RFC 9110 §15.5.6), as its details list them.
+        if let Some(allow) = self.details["allow"].as_array().filter(|_| self.status == StatusCode::METHOD_NOT_ALLOWED)
+        {
+            let methods: Vec<&str> = allow.iter().filter_map(|m| m.as_str()).collect();
+            response.insert_header(("Allow", methods.join(", ")));
+        }
+        response.json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))
     }
 }
 

@@ -133,7 +133,8 @@ pub async fn track(
 fn route_label(path: &str) -> &'static str {
     super::ROUTES
         .iter()
-        .map(|(_, pattern)| *pattern)
+        .filter(|route| !route.alias)
+        .map(|route| route.path)
         .find(|pattern| super::matches_pattern(pattern, path))
         .unwrap_or("unmatched")
 }

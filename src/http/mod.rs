@@ -34,95 +34,103 @@ pub use state::AppState;
 use actix_web::web;
 use error::ApiError;
 
-/// Every route finepay serves, as (method, path). The OpenAPI document must describe each one;
-/// a unit test holds the two together.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/violations"),
-    ("get", "/api/v1/districts"),
-    ("post", "/api/v1/fines"),
-    ("get", "/api/v1/fines/{decision_no}"),
-    ("post", "/api/v1/fines/{decision_no}/void"),
-    ("get", "/api/v1/fines/{decision_no}/qr.svg"),
-    ("get", "/api/v1/fines/{decision_no}/qr.png"),
-    ("get", "/api/v1/fines/{decision_no}/bill.png"),
-    ("get", "/p/{token}"),
-    ("post", "/p/{token}/pay"),
-    ("post", "/notify/{channel}"),
-    ("get", "/r/{receipt_no}"),
-    ("get", "/lookup"),
-    ("post", "/lookup"),
-    ("get", "/bank/v1/fines/{decision_no}"),
-    ("post", "/bank/v1/payments"),
-    ("post", "/bank/v1/statements"),
-    ("get", "/bank/v1/outstanding"),
-    ("get", "/admin/api/reconciliation"),
-    ("get", "/admin/api/jobs"),
-    ("get", "/admin/api/stats"),
-    ("get", "/admin/api/exceptions"),
-    ("post", "/admin/api/exceptions/{id}/resolve"),
-    ("get", "/admin/api/audit"),
-    ("get", "/admin"),
-    ("post", "/admin/login"),
-    ("post", "/admin/logout"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/metrics"),
-    ("get", "/api/v1/openapi.json"),
-];
+/// A route finepay serves.
+pub(crate) struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// In the OpenAPI document: every route but the pages' own assets and the aliases (a test
+    /// holds the document to this).
+    #[cfg(test)]
+    pub documented: bool,
+    /// Another spelling of a route listed after it (the upper-case public paths): the metrics
+    /// count it under that route.
+    pub alias: bool,
+}
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Actix tries routes in this order, each by a regular expression: the bursts come first (the
-    // QR scans, the channels' notifications, the officers' issues).
-    // The QR code holds the upper-case URL, so phones ask for /P/…; people type /p/….
-    cfg.route("/P/{token}", web::get().to(public::pay_page))
-        .route("/p/{token}", web::get().to(public::pay_page))
-        .route("/notify/{channel}", web::post().to(notify::notify))
-        .route("/api/v1/fines", web::post().to(officer::issue_fine))
-        .route("/p/{token}/pay", web::post().to(pay::pay))
-        .route("/P/{token}/pay", web::post().to(pay::pay))
-        .route("/api/v1/violations", web::get().to(officer::violations))
-        .route("/api/v1/districts", web::get().to(officer::districts))
-        .route("/api/v1/fines/{decision_no}", web::get().to(officer::get_fine))
-        .route("/api/v1/fines/{decision_no}/void", web::post().to(officer::void_fine))
-        .route("/api/v1/fines/{decision_no}/qr.svg", web::get().to(officer::qr_svg))
-        .route("/api/v1/fines/{decision_no}/qr.png", web::get().to(officer::qr_png))
-        .route("/api/v1/fines/{decision_no}/bill.png", web::get().to(officer::bill))
-        .route("/r/{receipt_no}", web::get().to(receipt::receipt))
-        .route("/lookup", web::get().to(lookup::form))
-        .route("/lookup", web::post().to(lookup::lookup))
-        .route("/assets/pay.js", web::get().to(pages::pay_script))
-        .route("/bank/v1/fines/{decision_no}", web::get().to(bank::fine))
-        .route("/bank/v1/payments", web::post().to(bank::post_payment))
-        .route("/bank/v1/statements", web::post().to(bank_statements::upload))
-        .route("/bank/v1/outstanding", web::get().to(bank::outstanding))
-        .route("/admin/api/reconciliation", web::get().to(admin::reconciliation))
-        .route("/admin/api/jobs", web::get().to(admin::jobs))
-        .route("/admin/api/stats", web::get().to(admin::stats))
-        .route("/admin/api/exceptions", web::get().to(admin::exception_list))
-        .route("/admin/api/exceptions/{id}/resolve", web::post().to(admin::resolve))
-        .route("/admin/api/audit", web::get().to(admin::audit_trail))
-        .route("/admin", web::get().to(admin_page::dashboard))
-        .route("/admin/login", web::post().to(admin_page::login))
-        .route("/admin/logout", web::post().to(admin_page::logout))
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/api/v1/openapi.json", web::get().to(ops::openapi));
+/// Declares the routes once: [`ROUTES`], which the OpenAPI document is held equal to and which
+/// names the metrics' routes, and [`configure`], which serves them — so neither can drift from
+/// the other.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path $(, $hidden:ident)?;)*) => {
+        /// Every route finepay serves, in the order actix tries them.
+        pub(crate) const ROUTES: &[Route] = &[
+            $(Route {
+                method: stringify!($method),
+                path: $path,
+                #[cfg(test)]
+                documented: routes!(@documented $($hidden)?),
+                alias: routes!(@alias $($hidden)?),
+            },)*
+        ];
+
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+    (@documented) => { true };
+    (@documented $other:ident) => { false };
+    (@alias alias) => { true };
+    (@alias $($other:ident)?) => { false };
+}
+
+// Actix tries routes in this order, each by a regular expression: the bursts come first (the QR
+// scans, the channels' notifications, the officers' issues). The QR code holds the upper-case URL,
+// so phones ask for /P/…; people type /p/….
+routes! {
+    get "/P/{token}" => public::pay_page, alias;
+    get "/p/{token}" => public::pay_page;
+    post "/notify/{channel}" => notify::notify;
+    post "/api/v1/fines" => officer::issue_fine;
+    post "/p/{token}/pay" => pay::pay;
+    post "/P/{token}/pay" => pay::pay, alias;
+    get "/api/v1/violations" => officer::violations;
+    get "/api/v1/districts" => officer::districts;
+    get "/api/v1/fines/{decision_no}" => officer::get_fine;
+    post "/api/v1/fines/{decision_no}/void" => officer::void_fine;
+    get "/api/v1/fines/{decision_no}/qr.svg" => officer::qr_svg;
+    get "/api/v1/fines/{decision_no}/qr.png" => officer::qr_png;
+    get "/api/v1/fines/{decision_no}/bill.png" => officer::bill;
+    get "/r/{receipt_no}" => receipt::receipt;
+    get "/lookup" => lookup::form;
+    post "/lookup" => lookup::lookup;
+    get "/assets/pay.js" => pages::pay_script, hidden;
+    get "/bank/v1/fines/{decision_no}" => bank::fine;
+    post "/bank/v1/payments" => bank::post_payment;
+    post "/bank/v1/statements" => bank_statements::upload;
+    get "/bank/v1/outstanding" => bank::outstanding;
+    get "/admin/api/reconciliation" => admin::reconciliation;
+    get "/admin/api/jobs" => admin::jobs;
+    get "/admin/api/stats" => admin::stats;
+    get "/admin/api/exceptions" => admin::exception_list;
+    post "/admin/api/exceptions/{id}/resolve" => admin::resolve;
+    get "/admin/api/audit" => admin::audit_trail;
+    get "/admin" => admin_page::dashboard;
+    post "/admin/login" => admin_page::login;
+    post "/admin/logout" => admin_page::logout;
+    get "/healthz" => ops::healthz;
+    get "/readyz" => ops::readyz;
+    get "/metrics" => ops::metrics;
+    get "/api/v1/openapi.json" => ops::openapi;
 }
 
 /// Unknown paths and wrong methods answer in the same JSON shape as every other error.
 pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     let path = req.path();
-    let known = ROUTES.iter().any(|(_, pattern)| matches_pattern(pattern, path));
-    Err(if known {
-        ApiError::new(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not served here",
-        )
-    } else {
-        ApiError::not_found()
-    })
+    let mut allowed: Vec<String> = ROUTES
+        .iter()
+        .filter(|route| matches_pattern(route.path, path))
+        .map(|route| route.method.to_ascii_uppercase())
+        .collect();
+    if allowed.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    allowed.dedup();
+    Err(ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this path answers {}", allowed.join(", ")),
+    )
+    .with_details(serde_json::json!({ "allow": allowed })))
 }
 
 fn matches_pattern(pattern: &str, path: &str) -> bool {

@@ -69,6 +69,7 @@ async fn unknown_methods_do_not_grow_the_metrics() {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let answer = app.http.request(method, format!("{}/healthz", app.address)).send().await.expect("sent");
         assert_eq!(answer.status(), 405);
+        assert_eq!(answer.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"), "a 405 names what is");
     }
     let text = get_plain(&app, "/metrics").await.text().await.expect("body");
     assert!(!text.contains("FOOBAR"), "{text}");
