@@ -25,3 +25,4 @@ mod pay;
 mod public_page;
 mod qr_images;
 mod void;
+mod walkthrough;
