@@ -65,6 +65,19 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Officer 0042's handheld hh-07, issuing in `district`: the caller unit tests act as.
+    #[cfg(test)]
+    pub(crate) fn test_officer(district: &str) -> Principal {
+        Principal {
+            credential_id: "c1".into(),
+            binding: Binding::Officer {
+                officer_id: "0042".into(),
+                device_id: "hh-07".into(),
+                district_code: district.into(),
+            },
+        }
+    }
+
     /// How the audit log names this caller.
     pub fn actor(&self) -> String {
         format!("credential:{}", self.credential_id)

@@ -14,9 +14,7 @@
 use super::harness::{BenchDb, Target, peak_rss_mib, reset_peak_rss};
 use super::{statement_files, write_floor};
 use crate::app::Settings;
-use crate::bank::Importer;
-use crate::bank::READ_BUFFER;
-use crate::bank::{Format, StatementReader};
+use crate::bank::{Format, Importer, READ_BUFFER, StatementReader};
 use crate::db::fines::NewFine;
 use crate::db::schema::{audit_log, bank_payments, exceptions, fines};
 use crate::db::{DbPool, migrate};

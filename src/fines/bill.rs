@@ -6,8 +6,7 @@ use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::utc;
 use crate::domain::time::{shanghai_date, shanghai_wall_clock};
 use crate::domain::{Catalogue, Fen};
-use crate::qr::{BillContent, bill_png};
-use crate::qr::{QrMatrix, RenderError};
+use crate::qr::{BillContent, QrMatrix, RenderError, bill_png};
 
 /// The bill for a 58 mm thermal printer, with `qr` when the fine can be paid by QR code.
 pub(crate) fn render(

@@ -4,9 +4,9 @@
 
 use super::edge::{BearerToken, parse_json, read_body, with_conn};
 use super::error::ApiError;
-use crate::admin::{BadParam, day_param, details_json, period};
-use crate::admin::{ExceptionView, resolve_exception};
-use crate::admin::{StatsQuery, load_stats};
+use crate::admin::{
+    BadParam, ExceptionView, StatsQuery, day_param, details_json, load_stats, period, resolve_exception,
+};
 use crate::channels::ChannelKind;
 use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};

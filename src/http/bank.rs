@@ -4,9 +4,7 @@
 
 use super::edge::{BearerToken, parse_json, read_body, read_conn, with_conn};
 use super::error::ApiError;
-use crate::bank::Outcome;
-use crate::bank::{CSV_HEADER, OutstandingLine};
-use crate::bank::{PaymentError, PostedPayment, record_posted_payment};
+use crate::bank::{CSV_HEADER, Outcome, OutstandingLine, PaymentError, PostedPayment, record_posted_payment};
 use crate::credentials::{Binding, Principal, Role};
 use crate::db::bank_payments::BankPaymentRow;
 use crate::db::fines;

@@ -4,8 +4,7 @@
 
 use super::edge::{BearerToken, with_conn};
 use super::error::ApiError;
-use crate::bank::Format;
-use crate::bank::{ImportStatus, Importer};
+use crate::bank::{Format, ImportStatus, Importer};
 use crate::credentials::{Binding, Role};
 use crate::http::AppState;
 use actix_web::http::StatusCode;

@@ -2,10 +2,8 @@
 //! `{"error": {"code", "message", "details"}}`. Use-case errors are mapped here, in one place;
 //! 5xx bodies stay opaque and their whole cause chain goes to the log instead.
 
-use crate::admin::BadParam;
-use crate::admin::ResolveError;
-use crate::fines::IssueError;
-use crate::fines::VoidError;
+use crate::admin::{BadParam, ResolveError};
+use crate::fines::{IssueError, VoidError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{Value, json};

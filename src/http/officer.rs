@@ -6,13 +6,11 @@ use super::error::ApiError;
 use crate::credentials::{self, Role};
 use crate::db::fines::{self, FineRow};
 use crate::domain::{DecisionNo, FineStatus};
-use crate::fines::FineView;
-use crate::fines::IssueInput;
-use crate::fines::{IssueError, IssueRequest};
-use crate::fines::{issue, readable_by, render_bill, request_hash, void};
+use crate::fines::{
+    FineView, IssueError, IssueInput, IssueRequest, issue, readable_by, render_bill, request_hash, void,
+};
 use crate::http::AppState;
-use crate::qr::ImageKind;
-use crate::qr::{QrMatrix, to_png, to_svg};
+use crate::qr::{ImageKind, QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;

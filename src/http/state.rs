@@ -10,14 +10,10 @@ use crate::bank::BankSettings;
 use crate::db::DbPool;
 use crate::domain::time::Clock;
 use crate::domain::{Catalogue, Districts};
-use crate::fines::IssueWriter;
-use crate::fines::ViewContext;
+use crate::fines::{IssueWriter, ViewContext};
 use crate::jobs::{Job, JobEnv};
-use crate::payments::ChannelSet;
-use crate::payments::OrderCloser;
-use crate::payments::PaymentWriter;
-use crate::qr::QrSigner;
-use crate::qr::RenderCache;
+use crate::payments::{ChannelSet, OrderCloser, PaymentWriter};
+use crate::qr::{QrSigner, RenderCache};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

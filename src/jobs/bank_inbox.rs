@@ -5,8 +5,7 @@
 
 use super::lease::Lease;
 use super::{JobEnv, JobError, background};
-use crate::bank::valid_bank_code;
-use crate::bank::{ImportReport, ImportStatus, Importer};
+use crate::bank::{ImportReport, ImportStatus, Importer, valid_bank_code};
 use serde::Serialize;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};

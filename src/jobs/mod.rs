@@ -52,9 +52,7 @@ use crate::bank::BankSettings;
 use crate::db::{DbConnection, DbPool};
 use crate::domain::time::{Clock, shanghai_wall_clock, utc};
 use crate::errors::Why;
-use crate::payments::ChannelSet;
-use crate::payments::PaymentWriter;
-use crate::payments::RefundDriver;
+use crate::payments::{ChannelSet, PaymentWriter, RefundDriver};
 use std::sync::Arc;
 
 /// What the jobs work with. Built once per process (by the daemon or by `finepay jobs run`).

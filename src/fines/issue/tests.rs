@@ -14,17 +14,6 @@ fn districts() -> Districts {
     Districts::new(vec![District { code, name: "朝阳区".into(), qr_payment_from: None }]).expect("districts")
 }
 
-fn officer(district: &str) -> Principal {
-    Principal {
-        credential_id: "c1".into(),
-        binding: Binding::Officer {
-            officer_id: "0042".into(),
-            device_id: "hh-07".into(),
-            district_code: district.into(),
-        },
-    }
-}
-
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).single().expect("a time")
 }
@@ -48,19 +37,21 @@ fn parse(req: &IssueRequest, principal: &Principal) -> Result<IssueCommand, Issu
 #[test]
 fn a_motor_vehicle_fine_takes_the_catalogue_amount_and_prints() {
     let command =
-        parse(&request("1625", SubjectKind::MotorVehicle, Some("京A12345")), &officer("110105")).expect("a valid fine");
+        parse(&request("1625", SubjectKind::MotorVehicle, Some("京A12345")), &Principal::test_officer("110105"))
+            .expect("a valid fine");
     assert_eq!(command.amount, Fen(20000));
     assert_eq!(command.points, 6);
     assert_eq!(command.delivery, Delivery::Print);
     assert_eq!(command.plate_type.as_deref(), Some("02"), "a car's plate type by default");
-    let pedestrian = parse(&request("3001", SubjectKind::Pedestrian, None), &officer("110105")).expect("valid");
+    let pedestrian =
+        parse(&request("3001", SubjectKind::Pedestrian, None), &Principal::test_officer("110105")).expect("valid");
     assert_eq!(pedestrian.delivery, Delivery::Screen, "a pedestrian is shown the code");
     assert_eq!(pedestrian.plate, None);
 }
 
 #[test]
 fn a_chosen_amount_must_lie_in_the_statutory_range_to_the_fen() {
-    let principal = officer("110105");
+    let principal = Principal::test_officer("110105");
     for (kind, code, plate, inside, outside) in [
         (SubjectKind::MotorVehicle, "1625", Some("京A12345"), [2000, 20000], [1999, 20001]),
         (SubjectKind::Pedestrian, "3001", None, [500, 5000], [499, 5001]),
@@ -80,7 +71,7 @@ fn a_chosen_amount_must_lie_in_the_statutory_range_to_the_fen() {
 
 #[test]
 fn an_offence_may_be_five_minutes_ahead_and_a_day_old_at_most() {
-    let principal = officer("110105");
+    let principal = Principal::test_officer("110105");
     let with_time = |at: DateTime<Utc>| {
         let mut req = request("1625", SubjectKind::MotorVehicle, Some("京A12345"));
         req.occurred_at = at.fixed_offset();
@@ -97,7 +88,7 @@ fn an_offence_may_be_five_minutes_ahead_and_a_day_old_at_most() {
 
 #[test]
 fn refusals_name_what_is_wrong() {
-    let here = officer("110105");
+    let here = Principal::test_officer("110105");
     let refused = |req: &IssueRequest, principal: &Principal| parse(req, principal).expect_err("refused");
     assert!(matches!(
         refused(&request("9999", SubjectKind::MotorVehicle, Some("京A12345")), &here),
@@ -116,7 +107,7 @@ fn refusals_name_what_is_wrong() {
     elsewhere.district = Some("110108".into());
     assert!(matches!(refused(&elsewhere, &here), IssueError::WrongDistrict { .. }));
     assert!(matches!(
-        refused(&request("1625", SubjectKind::MotorVehicle, Some("京A12345")), &officer("110109")),
+        refused(&request("1625", SubjectKind::MotorVehicle, Some("京A12345")), &Principal::test_officer("110109")),
         IssueError::DistrictNotConfigured(_)
     ));
     let mut nowhere = request("1625", SubjectKind::MotorVehicle, Some("京A12345"));

@@ -2,7 +2,6 @@
 //! a second void answers with the fine as it is; an officer reaches only their district's fines.
 
 use super::*;
-use crate::credentials::Binding;
 use crate::db::fines::NewFine;
 use crate::db::testing::temp_pool;
 use crate::domain::time::ManualClock;
@@ -12,17 +11,6 @@ const FINE: &str = "1101052611210000176";
 
 fn issued() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|d| d.and_hms_opt(1, 0, 0)).expect("a time")
-}
-
-fn officer(district: &str) -> Principal {
-    Principal {
-        credential_id: "c1".into(),
-        binding: Binding::Officer {
-            officer_id: "0042".into(),
-            device_id: "hh-07".into(),
-            district_code: district.into(),
-        },
-    }
 }
 
 fn with_fine(status: &str) -> (tempfile::TempDir, DbPool) {
@@ -38,10 +26,12 @@ fn an_unpaid_fine_is_voided_once_and_audited() {
         let (_dir, pool) = with_fine(status);
         let clock = ManualClock::new(issued().and_utc() + chrono::Duration::minutes(5));
         let mut conn = pool.get().expect("connection");
-        let voided = void(&pool, &clock, &mut conn, &officer("110105"), FINE, " issued in error ").expect("voided");
+        let voided = void(&pool, &clock, &mut conn, &Principal::test_officer("110105"), FINE, " issued in error ")
+            .expect("voided");
         assert_eq!(voided.status, "void");
         assert_eq!(voided.void_reason.as_deref(), Some("issued in error"));
-        let again = void(&pool, &clock, &mut conn, &officer("110105"), FINE, "twice").expect("the same answer");
+        let again =
+            void(&pool, &clock, &mut conn, &Principal::test_officer("110105"), FINE, "twice").expect("the same answer");
         assert_eq!(again.void_reason.as_deref(), Some("issued in error"), "the first void stands");
         let trail = audit::for_fine(&mut conn, FINE).expect("audit");
         assert_eq!(trail.iter().filter(|e| e.action == "fine.void").count(), 1);
@@ -53,7 +43,7 @@ fn a_paid_fine_is_never_voided() {
     let (_dir, pool) = with_fine("paid");
     let clock = ManualClock::new(issued().and_utc());
     let mut conn = pool.get().expect("connection");
-    let refused = void(&pool, &clock, &mut conn, &officer("110105"), FINE, "too late");
+    let refused = void(&pool, &clock, &mut conn, &Principal::test_officer("110105"), FINE, "too late");
     assert!(matches!(refused, Err(VoidError::AlreadyPaid)), "{refused:?}");
     assert_eq!(fines::find(&mut conn, FINE).expect("read").expect("fine").status, "paid");
 }
@@ -64,12 +54,15 @@ fn a_void_needs_a_reason_and_the_officers_own_district() {
     let clock = ManualClock::new(issued().and_utc());
     let mut conn = pool.get().expect("connection");
     for reason in ["", "   ", &"x".repeat(501)] {
-        let refused = void(&pool, &clock, &mut conn, &officer("110105"), FINE, reason);
+        let refused = void(&pool, &clock, &mut conn, &Principal::test_officer("110105"), FINE, reason);
         assert!(matches!(refused, Err(VoidError::InvalidReason)), "{reason:?}");
     }
-    assert!(void(&pool, &clock, &mut conn, &officer("110105"), FINE, &"x".repeat(500)).is_ok(), "500 characters");
+    assert!(
+        void(&pool, &clock, &mut conn, &Principal::test_officer("110105"), FINE, &"x".repeat(500)).is_ok(),
+        "500 characters"
+    );
     let (_dir, pool) = with_fine("awaiting_payment");
     let mut conn = pool.get().expect("connection");
-    let elsewhere = void(&pool, &clock, &mut conn, &officer("110108"), FINE, "not mine");
+    let elsewhere = void(&pool, &clock, &mut conn, &Principal::test_officer("110108"), FINE, "not mine");
     assert!(matches!(elsewhere, Err(VoidError::NotFound)), "{elsewhere:?}");
 }
