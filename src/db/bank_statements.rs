@@ -16,6 +16,7 @@ pub struct StatementRow {
     pub file_sha256: String,
     pub file_bytes: i64,
     pub status: String,
+    #[serde(serialize_with = "crate::db::shown::json_text")]
     pub report: String,
     #[serde(serialize_with = "crate::db::shown::beijing")]
     pub imported_at: NaiveDateTime,

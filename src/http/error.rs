@@ -222,3 +222,27 @@ impl From<ResolveError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Why;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("recording the payment failed")]
+    struct Outer(#[source] Why);
+
+    /// What the request's log line shows of a 5xx: the opaque body's code, then every cause.
+    #[test]
+    fn a_server_error_logs_its_whole_chain_and_answers_opaquely() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        let error = ApiError::internal(Outer(Why::of(io)));
+        assert_eq!(
+            error.to_string(),
+            "500 internal: internal error (cause: recording the payment failed: connection reset by peer)"
+        );
+        let body = actix_web::body::to_bytes(error.error_response().into_body());
+        let body = futures_util::FutureExt::now_or_never(body).expect("ready").expect("bytes");
+        assert!(!String::from_utf8_lossy(&body).contains("connection reset"), "the body stays opaque");
+    }
+}
