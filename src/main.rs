@@ -116,9 +116,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             // One line with the whole chain of causes; a backtrace helps nobody who mistyped.
-            let text = format!("{error:#}");
-            let one_line: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            eprintln!("finepay: {}", one_line.join(" "));
+            eprintln!("finepay: {}", commands::error_line(&error));
             ExitCode::FAILURE
         }
     }

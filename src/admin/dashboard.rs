@@ -6,8 +6,7 @@ use super::charts::{self, Bar, Chart, Series};
 use super::stats::{Figures, Stats};
 use crate::db::exceptions::ExceptionRow;
 use crate::db::reconciliation::ReportRow;
-use crate::domain::time::shanghai_wall_clock;
-use crate::domain::time::utc;
+use crate::domain::time::{shanghai_wall_clock, utc};
 use crate::domain::{Districts, Fen};
 use serde::Serialize;
 

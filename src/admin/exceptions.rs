@@ -5,8 +5,7 @@
 use crate::credentials::Principal;
 use crate::db::exceptions::{self, ExceptionRow};
 use crate::db::{DbConnection, DbPool, audit};
-use crate::domain::time::rfc3339;
-use crate::domain::time::utc;
+use crate::domain::time::{rfc3339, utc};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 
@@ -103,7 +102,7 @@ impl From<ExceptionRow> for ExceptionView {
             statement_date: row.statement_date,
             amount_fen: row.amount_fen,
             expected_fen: row.expected_fen,
-            details: super::details_json(row.details),
+            details: crate::db::json_value(&row.details),
             raised_at: rfc3339(utc(row.raised_at)),
             resolved_at: row.resolved_at.map(|at| rfc3339(utc(at))),
             resolved_by: row.resolved_by,

@@ -55,9 +55,3 @@ pub(crate) fn period(from: Option<NaiveDate>, to: NaiveDate, days: u64) -> Resul
     }
     Ok((from, to))
 }
-
-/// A stored `details` column (a JSON object as text) as JSON again; text that is not JSON (no
-/// writer stores any) is shown as the string it is rather than lost.
-pub(crate) fn details_json(details: String) -> serde_json::Value {
-    serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details))
-}

@@ -139,6 +139,13 @@ pub fn jobs_status(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An error as one line for the terminal: it and its causes, each said once, without line breaks
+/// (a TOML parser's message spans several).
+pub fn error_line(error: &anyhow::Error) -> String {
+    let text = crate::errors::chain(error.as_ref());
+    text.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 fn connect(settings: &Settings) -> Result<DbPool, StartError> {
     let db = &settings.database;
     Ok(DbPool::connect(&db.url, 2, db.connect_timeout)?)

@@ -37,8 +37,10 @@ pub enum StartError {
     Database(#[from] crate::db::PoolError),
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
-    #[error("binding {address}: {source}")]
+    #[error("binding {address}")]
     Bind { address: String, source: std::io::Error },
+    #[error("starting the {what} thread")]
+    Spawn { what: &'static str, source: std::io::Error },
     #[error(transparent)]
     Channel(#[from] ChannelSetupError),
     #[error("starting the simulator")]
@@ -65,6 +67,7 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let signer = QrSigner::new(settings.qr.current_key, &settings.qr.keys);
         let issues = fines::start_issue_writer(
             &pool,
             IssueEnv {
@@ -72,12 +75,12 @@ impl Application {
                 districts: settings.districts.clone(),
                 qr_policy: settings.qr.policy,
                 public_base_url: settings.server.public_base_url.clone(),
-                signer: signer(&settings),
+                signer: signer.clone(),
                 clock: clock.clone(),
                 write_timeout: settings.database.write_timeout,
             },
         )
-        .map_err(|source| StartError::Bind { address: "issue writer thread".into(), source })?;
+        .map_err(|source| StartError::Spawn { what: "issue writer", source })?;
         let simulator = if settings.simulator.enabled { Some(start_simulator(&settings, &clock)?) } else { None };
         let simulator_url = simulator.as_ref().map(|s| format!("http://127.0.0.1:{}", s.port));
         let notify_base_url = match settings.channels.notify_base_url.as_str() {
@@ -87,7 +90,7 @@ impl Application {
         let endpoints = Endpoints { simulator_url: simulator_url.as_deref(), notify_base_url: &notify_base_url };
         let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
         let payments = payments::start_payment_writer(&pool, clock.clone(), settings.database.write_timeout)
-            .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
+            .map_err(|source| StartError::Spawn { what: "payment writer", source })?;
         let refund_wake = Arc::new(tokio::sync::Notify::new());
         let jobs = job_env(&settings, &pool, &channels, &payments, &clock);
         jobs::start_scheduler(&jobs, &settings.jobs.schedules, &refund_wake);
@@ -105,7 +108,7 @@ impl Application {
             closer,
             refund_wake,
             issues,
-            signer: signer(&settings),
+            signer,
             lookup_limits: LookupLimits::new(&settings.lookup),
             renders: RenderCache::new(settings.qr.render_cache_entries),
             metrics: Metrics::default(),
@@ -157,10 +160,6 @@ impl Application {
     }
 }
 
-fn signer(settings: &Settings) -> QrSigner {
-    QrSigner::new(settings.qr.current_key, &settings.qr.keys)
-}
-
 /// What the scheduled jobs work with, sharing the daemon's pool, channels and payment writer.
 fn job_env(
     settings: &Settings,
@@ -201,7 +200,7 @@ pub fn standalone_jobs(settings: &Settings) -> Result<JobEnv, StartError> {
         Endpoints { simulator_url: Some(&simulator_url), notify_base_url: &settings.server.public_base_url };
     let channels = ChannelSet::from_settings(&settings.channels, &endpoints, clock.clone())?;
     let payments = payments::start_payment_writer(&pool, clock.clone(), settings.database.write_timeout)
-        .map_err(|source| StartError::Bind { address: "payment writer thread".into(), source })?;
+        .map_err(|source| StartError::Spawn { what: "payment writer", source })?;
     Ok(job_env(settings, &pool, &channels, &payments, &clock))
 }
 

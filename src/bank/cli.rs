@@ -10,7 +10,7 @@ use crate::db::{DbPool, fines};
 use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::shanghai_date;
 use anyhow::Context;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressFinish, ProgressStyle};
 use std::io::{BufReader, Write};
 use std::path::Path;
 
@@ -55,7 +55,8 @@ pub fn statement_bar(bars: &MultiProgress) -> ProgressBar {
     let style = ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {decimal_bytes}/{decimal_total_bytes}  {msg}")
         .map(|style| style.progress_chars("#-"))
         .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bars.add(ProgressBar::new(0).with_style(style))
+    // A bar dropped unfinished (the file could not be opened) is cleared, not drawn full.
+    bars.add(ProgressBar::new(0).with_style(style).with_finish(ProgressFinish::AndClear))
 }
 
 /// The report as a two-column table.

@@ -15,15 +15,17 @@ mod tests;
 
 pub use settings::BankSettings;
 
-pub use cli::{READ_BUFFER, import_file, statement_bar, write_outstanding};
-pub use import::{ImportReport, ImportStatus, Importer};
-pub use outstanding::{CSV_HEADER, OutstandingLine};
-pub use payment::{PaymentError, PostedPayment, record as record_posted_payment};
-pub use settle::Outcome;
-pub use statement::{Format, StatementReader};
+pub use statement::Format;
+
+pub(crate) use cli::{READ_BUFFER, import_file, statement_bar, write_outstanding};
+pub(crate) use import::{ImportReport, ImportStatus, Importer};
+pub(crate) use outstanding::{CSV_HEADER, OutstandingLine};
+pub(crate) use payment::{PaymentError, PostedPayment, record as record_posted_payment};
+pub(crate) use settle::Outcome;
+pub(crate) use statement::StatementReader;
 
 /// A bank's code as credentials and statements carry it: 1 to 16 ASCII letters or digits (it also
 /// names the bank's inbox folder, so nothing else is allowed).
-pub fn valid_bank_code(code: &str) -> bool {
+pub(crate) fn valid_bank_code(code: &str) -> bool {
     (1..=16).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }

@@ -6,8 +6,7 @@ use crate::domain::DecisionNo;
 use crate::domain::rf_reference::rf_for_decision;
 use crate::domain::surcharge::Quote;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::rfc3339;
-use crate::domain::time::utc;
+use crate::domain::time::{rfc3339, utc};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 

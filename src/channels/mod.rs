@@ -9,15 +9,15 @@ pub mod sim;
 mod unionpay;
 mod wechat;
 
-pub use alipay::{AlipayClient, AlipayConfig};
-pub use crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
+pub(crate) use alipay::{AlipayClient, AlipayConfig};
+pub(crate) use crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
 pub use settings::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
 };
-pub use unionpay::protocol::FILE_TRANS_PATH as UNIONPAY_FILE_TRANS_PATH;
-pub use unionpay::{UnionpayClient, UnionpayConfig};
-pub use wechat::protocol::Verifier as WechatVerifier;
-pub use wechat::{WechatConfig, WechatPay};
+pub(crate) use unionpay::protocol::FILE_TRANS_PATH as UNIONPAY_FILE_TRANS_PATH;
+pub(crate) use unionpay::{UnionpayClient, UnionpayConfig};
+pub(crate) use wechat::protocol::Verifier as WechatVerifier;
+pub(crate) use wechat::{WechatConfig, WechatPay};
 
 /// A file of `config/simulator/` (the simulator's keys and certificates), for unit tests.
 #[cfg(test)]

@@ -57,6 +57,7 @@ mod writer;
 
 pub use pool::{DbPool, LostRace, PoolError};
 pub use settings::DatabaseSettings;
+pub(crate) use shown::json_value;
 
 /// Keys per `IN (…)` list and rows per multi-row insert: SQLite binds at most 32,766 values in
 /// one statement and PostgreSQL 65,535, and a batch's size is configured up to 100,000.

@@ -114,7 +114,7 @@ impl DbPool {
         mut body: impl FnMut(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + LostRace + std::fmt::Display,
+        E: From<diesel::result::Error> + LostRace + std::error::Error + 'static,
     {
         retry_lost_races(|| self.write(conn, &mut body))
     }
@@ -126,7 +126,7 @@ impl DbPool {
         mut body: impl FnMut(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + LostRace + std::fmt::Display,
+        E: From<diesel::result::Error> + LostRace + std::error::Error + 'static,
     {
         retry_lost_races(|| self.write_in_background(conn, &mut body))
     }
@@ -210,12 +210,14 @@ fn connect_error(backend: &Backend, error: impl std::error::Error + Send + Sync 
 }
 
 /// Runs `write` until it does not lose a race, at most [`WRITE_ATTEMPTS`] times.
-fn retry_lost_races<T, E: LostRace + std::fmt::Display>(mut write: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+fn retry_lost_races<T, E: LostRace + std::error::Error + 'static>(
+    mut write: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let mut attempt = 1;
     loop {
         match write() {
             Err(e) if e.lost_race() && attempt < WRITE_ATTEMPTS => {
-                log::info!("a write lost a race with another writer; running it again: {e}");
+                log::info!("a write lost a race with another writer; running it again: {}", crate::errors::chain(&e));
                 attempt += 1;
             }
             other => return other,

@@ -16,11 +16,15 @@ pub(crate) fn beijing_opt<S: Serializer>(at: &Option<NaiveDateTime>, out: S) -> 
     at.map(|at| rfc3339(utc(at))).serialize(out)
 }
 
-/// Stored JSON text as the JSON it holds (text that is not JSON, as a string).
+/// Stored JSON text (a `details` column, a report) as the JSON it holds; text that is not JSON
+/// (no writer stores any) as the string it is rather than lost.
+pub(crate) fn json_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
+/// Serialises stored JSON text as [`json_value`] reads it.
 pub(crate) fn json_text<S: Serializer>(text: &str, out: S) -> Result<S::Ok, S::Error> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
-        .serialize(out)
+    json_value(text).serialize(out)
 }
 
 /// As [`json_text`], for text that may be absent.

@@ -3,8 +3,7 @@
 
 use crate::db::fines::FineRow;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::utc;
-use crate::domain::time::{shanghai_date, shanghai_wall_clock};
+use crate::domain::time::{shanghai_date, shanghai_wall_clock, utc};
 use crate::domain::{Catalogue, Fen};
 use crate::qr::{BillContent, QrMatrix, RenderError, bill_png};
 

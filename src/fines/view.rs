@@ -3,8 +3,7 @@
 
 use crate::db::fines::{FineRow, NewFine};
 use crate::domain::DecisionNo;
-use crate::domain::time::rfc3339;
-use crate::domain::time::utc;
+use crate::domain::time::{rfc3339, utc};
 use crate::qr::QrSigner;
 use serde::Serialize;
 

@@ -4,9 +4,7 @@
 
 use super::edge::{BearerToken, parse_json, read_body, with_conn};
 use super::error::ApiError;
-use crate::admin::{
-    BadParam, ExceptionView, StatsQuery, day_param, details_json, load_stats, period, resolve_exception,
-};
+use crate::admin::{BadParam, ExceptionView, StatsQuery, day_param, load_stats, period, resolve_exception};
 use crate::channels::ChannelKind;
 use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
@@ -272,7 +270,7 @@ pub(super) async fn audit_trail(
             at: rfc3339(crate::domain::time::utc(row.at)),
             actor: row.actor,
             action: row.action,
-            details: details_json(row.details),
+            details: crate::db::json_value(&row.details),
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "decision_no": no.as_str(), "entries": entries })))

@@ -86,9 +86,12 @@ impl From<diesel::result::Error> for ApplyError {
     }
 }
 
+/// A payment recorded alone is tried again after any failure to store it (a lost race, a busy
+/// database, a lock timeout): the channel's report is an answer finepay must keep, and each run is
+/// a transaction of its own.
 impl LostRace for ApplyError {
     fn lost_race(&self) -> bool {
-        matches!(self, ApplyError::Database(e) if e.lost_race())
+        matches!(self, ApplyError::Database(_) | ApplyError::Random)
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) const TOKEN_LEN: usize = (RAW_LEN * 8).div_ceil(5);
 /// Separates these MACs from any other use of the same key.
 const CONTEXT: &[u8] = b"finepay/qr-token/v1";
 
+#[derive(Clone)]
 pub struct QrSigner {
     current: u8,
     keys: BTreeMap<u8, hmac::Key>,

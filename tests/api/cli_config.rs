@@ -47,6 +47,18 @@ fn finepay_runs_from_any_directory_with_or_without_a_config_file() {
     assert!(with_file.status.success(), "{}", String::from_utf8_lossy(&with_file.stderr));
     let through_env = finepay_in(elsewhere.path(), &db, &[("FINEPAY_CONFIG", "site.toml")], &["jobs", "status"]);
     assert!(through_env.status.success(), "{}", String::from_utf8_lossy(&through_env.stderr));
+    std::fs::rename(&file, elsewhere.path().join("site")).expect("a name without .toml");
+    let no_extension = finepay_in(elsewhere.path(), &db, &[], &["--config", "site", "credentials", "list"]);
+    assert!(no_extension.status.success(), "{}", String::from_utf8_lossy(&no_extension.stderr));
+
+    // The shipped files, copied here and edited, as an older finepay read them: not read now, and
+    // said so.
+    std::fs::create_dir(elsewhere.path().join("config")).expect("config/");
+    std::fs::write(elsewhere.path().join("config/violations.toml"), "# edited\n").expect("an edited catalogue");
+    let warned = finepay_in(elsewhere.path(), &db, &[], &["credentials", "list"]);
+    assert!(warned.status.success());
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(stderr.contains("config/violations.toml here differs from the built-in catalogue"), "{stderr}");
 }
 
 #[test]
@@ -65,6 +77,16 @@ fn an_unknown_key_stops_the_start_and_names_the_key_and_where_it_came_from() {
     std::fs::write(&file, "[[districts]]\ncode = \"110105\"\nname = \"朝阳区\"\nnmae = \"x\"\n").expect("config file");
     let nested = one_line_error(&finepay_in(dir.path(), &db, &[], &["--config", "typo.toml", "migrate"]));
     assert!(nested.contains("nmae") && nested.contains("typo.toml"), "{nested}");
+
+    std::fs::write(&file, "[channels.wechat]\napiv3key = \"x\"\n").expect("config file");
+    let in_a_channel = one_line_error(&finepay_in(dir.path(), &db, &[], &["--config", "typo.toml", "migrate"]));
+    assert!(in_a_channel.contains("channels.wechat.apiv3key") && in_a_channel.contains("typo.toml"), "{in_a_channel}");
+    let env = [("FINEPAY__CHANNELS__ALIPAY__APPID", "2021")];
+    let channel_env = one_line_error(&finepay_in(dir.path(), &db, &env, &["migrate"]));
+    assert!(
+        channel_env.contains("channels.alipay.appid") && channel_env.contains("FINEPAY__CHANNELS__ALIPAY__APPID"),
+        "{channel_env}"
+    );
 
     std::fs::write(&file, "[server\nlisten = \n").expect("config file");
     let broken = one_line_error(&finepay_in(dir.path(), &db, &[], &["--config", "typo.toml", "migrate"]));

@@ -18,6 +18,24 @@ pub(super) fn read_text(name: &str) -> Result<String, String> {
     }
 }
 
+/// Warns of the shipped files copied into the working directory and edited there: before the
+/// defaults were compiled in, `config/default.toml` and `config/violations.toml` were read from
+/// the working directory, and an operator may have changed them in place. Neither is read now;
+/// `catalogue_in_use` is the catalogue the settings name.
+pub fn warn_of_copies_not_read(catalogue_in_use: &str) {
+    let differs = |path: &str, shipped: &str| std::fs::read_to_string(path).is_ok_and(|text| text != shipped);
+    if differs("config/default.toml", super::sources::DEFAULTS) {
+        log::warn!(
+            "config/default.toml here differs from the built-in defaults and is not read: put your changes in a file given with --config or FINEPAY_CONFIG"
+        );
+    }
+    if catalogue_in_use == "builtin:violations.toml" && differs("config/violations.toml", VIOLATIONS) {
+        log::warn!(
+            "config/violations.toml here differs from the built-in catalogue and is not read: name it in catalogue.violations to use it"
+        );
+    }
+}
+
 /// `folder` joined with `file`, for a folder that may itself be built in.
 pub(super) fn join(folder: &str, file: &str) -> String {
     format!("{}/{file}", folder.trim_end_matches('/'))

@@ -110,6 +110,8 @@ impl RawSettings {
         let catalogue_text =
             files::read_text(&self.catalogue.violations).map_err(|e| invalid("catalogue.violations", e))?;
         let catalogue = Catalogue::from_toml(&catalogue_text).map_err(|e| invalid("catalogue.violations", e))?;
+        files::warn_of_copies_not_read(&self.catalogue.violations);
+        log::debug!("violation catalogue: {} ({} violations)", self.catalogue.violations, catalogue.all().count());
         let districts = districts(self.districts)?;
         let channels = self.channels.validate(&server.public_base_url)?;
         let simulator = self.simulator.validate()?;

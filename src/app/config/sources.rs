@@ -41,7 +41,8 @@ impl<'a> Sources<'a> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml).required(true));
         if let Some((path, _)) = &self.file {
-            builder = builder.add_source(config::File::from(path.as_path()).required(true));
+            builder =
+                builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml).required(true));
         }
         builder =
             builder.add_source(config::Environment::with_prefix("FINEPAY").prefix_separator("__").separator("__"));
@@ -50,7 +51,10 @@ impl<'a> Sources<'a> {
         }
         let merged = builder.build()?;
         let mut unknown = Vec::new();
-        let value: T = serde_ignored::deserialize(merged, |path| unknown.push(path.to_string()))?;
+        // serde_ignored writes a step through an Option as `?` (`channels.wechat.?.apiv3key`).
+        let value: T = serde_ignored::deserialize(merged, |path| {
+            unknown.push(path.to_string().split('.').filter(|part| *part != "?").collect::<Vec<_>>().join("."))
+        })?;
         match unknown.into_iter().next() {
             Some(key) => Err(ConfigError::UnknownKey { origin: self.origin_of(&key), key }),
             None => Ok(value),

@@ -5,7 +5,7 @@
 //! PostgreSQL as one statement, each fine still settled by its own conditional row update — before
 //! anything else changes a fine and at the end. Until then a settlement is taken as won, which on
 //! SQLite (one writer at a time) it is; on PostgreSQL another writer may have changed the fine
-//! since the batch read it, and then the batch fails with [`LostRace`], to run again with each
+//! since the batch read it, and then the batch fails with [`FineChangedMeanwhile`], to run again with each
 //! update made as it is decided and its row count the answer, as for a single payment. The other
 //! conditional updates (pairing, cancelling a stored record, reopening a fine) are rare and run
 //! at once.
@@ -51,11 +51,11 @@ struct Gathered {
 /// Another writer changed a fine this batch settles, between the batch's read and its update.
 #[derive(Debug, thiserror::Error)]
 #[error("a fine changed while its statement batch was recorded; the batch runs again, settling as it decides")]
-pub(crate) struct LostRace;
+pub(crate) struct FineChangedMeanwhile;
 
-/// Whether the batch failed on [`LostRace`].
+/// Whether the batch failed on [`FineChangedMeanwhile`].
 pub(crate) fn is_lost_race(error: &diesel::result::Error) -> bool {
-    matches!(error, diesel::result::Error::QueryBuilderError(inner) if inner.is::<LostRace>())
+    matches!(error, diesel::result::Error::QueryBuilderError(inner) if inner.is::<FineChangedMeanwhile>())
 }
 
 struct Record {
@@ -65,7 +65,7 @@ struct Record {
 }
 
 impl<'c> BatchBook<'c> {
-    /// A book for one batch of `bank_code`'s lines; `settle_at_once` after a [`LostRace`].
+    /// A book for one batch of `bank_code`'s lines; `settle_at_once` after a [`FineChangedMeanwhile`].
     pub(crate) fn new(conn: &'c mut DbConnection, bank_code: &'c str, settle_at_once: bool) -> Self {
         BatchBook {
             conn,
@@ -139,7 +139,7 @@ impl<'c> BatchBook<'c> {
         exceptions::raise_many(self.conn, &raised)
     }
 
-    /// Runs the settlements gathered so far; fails with [`LostRace`] unless each one won.
+    /// Runs the settlements gathered so far; fails with [`FineChangedMeanwhile`] unless each one won.
     fn settle_gathered(&mut self) -> QueryResult<()> {
         let Some(gathered) = self.gathered.as_mut() else { return Ok(()) };
         let Some(at) = gathered.at.take() else { return Ok(()) };
@@ -149,7 +149,7 @@ impl<'c> BatchBook<'c> {
         // what was gathered first.
         let settled = fines::settle_many_at_bank(self.conn, &fines, at)?;
         if settled.len() != fines.len() {
-            return Err(diesel::result::Error::QueryBuilderError(Box::new(LostRace)));
+            return Err(diesel::result::Error::QueryBuilderError(Box::new(FineChangedMeanwhile)));
         }
         Ok(())
     }

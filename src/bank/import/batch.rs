@@ -62,7 +62,7 @@ pub(super) fn record(
 }
 
 /// A statement batch's failure. Losing a race to another writer — a key recorded first, or a fine
-/// changed since the batch read it ([`book::LostRace`]) — runs the batch again.
+/// changed since the batch read it ([`book::FineChangedMeanwhile`]) — runs the batch again.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 struct BatchFailed(#[from] diesel::result::Error);

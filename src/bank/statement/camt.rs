@@ -171,6 +171,7 @@ impl<R: BufRead> CamtReader<R> {
         self.xml.buffer_position()
     }
 
+    #[cfg(test)]
     pub(super) fn account(&self) -> Option<&str> {
         self.state.account.as_deref()
     }
