@@ -155,13 +155,13 @@ async fn open_orders(ctx: &AppState, size: usize, with_orders: usize, now: Naive
         let kind = ChannelKind::ALL[k % 3];
         let channel = ctx.channels.get(kind).ok_or_else(|| anyhow::anyhow!("{} is off", kind.as_str()))?;
         let request = OrderRequest {
-            out_trade_no: crate::payments::out_trade_no(no, kind),
+            out_trade_no: crate::payments::out_trade_no(no, kind, crate::channels::Flow::Qr, 1),
             description: format!("交通违法罚款 {no}"),
             amount: Fen(20000),
             pay_by: Utc::now() + Span::minutes(30),
             opened_at: Utc::now(),
         };
-        channel.create_order(&request).await?;
+        channel.start(&request, &crate::channels::Start::Qr).await?;
         anyhow::Ok((no.clone(), kind, request))
     }))
     .buffer_unordered(16)
@@ -190,6 +190,7 @@ fn insert_order(
             out_trade_no: &request.out_trade_no,
             decision_no: no,
             channel: kind.as_str(),
+            flow: "qr",
             amount_fen: 20000,
             pay_by: now - Span::hours(1),
             opened_at: request.opened_at.naive_utc(),

@@ -4,6 +4,7 @@
 
 mod alipay;
 mod crypto;
+mod flow;
 mod settings;
 pub mod sim;
 mod unionpay;
@@ -11,6 +12,7 @@ mod wechat;
 
 pub(crate) use alipay::{AlipayClient, AlipayConfig};
 pub(crate) use crypto::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
+pub use flow::{Flow, JsapiParams, Start, Started};
 pub use settings::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
 };
@@ -122,9 +124,10 @@ pub enum StatementKind {
 pub trait PaymentChannel: Send + Sync {
     fn kind(&self) -> ChannelKind;
 
-    /// Opens the order (or returns the open one: calls with the same `out_trade_no` and the same
-    /// parameters are idempotent at every channel).
-    fn create_order<'a>(&'a self, order: &'a OrderRequest) -> BoxFuture<'a, Result<CreatedOrder, ChannelError>>;
+    /// Opens the order in the flow `how` names (or returns the open one: calls with the same
+    /// `out_trade_no` and the same parameters are idempotent at every channel), and says what the
+    /// payer's browser does next. A flow the channel does not have is `Refused`.
+    fn start<'a>(&'a self, order: &'a OrderRequest, how: &'a Start) -> BoxFuture<'a, Result<Started, ChannelError>>;
 
     fn query<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<OrderStatus, ChannelError>>;
 
@@ -233,6 +236,15 @@ impl OrderRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedOrder {
     pub pay_url: String,
+}
+
+/// The refusal of a flow a channel does not have.
+pub(crate) fn no_such_flow(kind: ChannelKind, flow: Flow) -> ChannelError {
+    ChannelError::Refused {
+        status: 400,
+        code: "FLOW_NOT_OFFERED".into(),
+        message: format!("{} has no {} flow", kind.as_str(), flow.as_str()),
+    }
 }
 
 /// A payment as the channel reports it.

@@ -1,7 +1,8 @@
-//! `channel_orders`: the one order finepay opens per fine and channel. Its number is derived from
-//! the decision number, so opening it twice (two taps, two instances) finds the same row, and the
-//! channel sees the same `out_trade_no` with the same parameters — which every channel treats as
-//! the same order.
+//! `channel_orders`: the orders finepay opens for a fine, one per channel and flow (and, where a
+//! flow's orders go stale, one per attempt). Its number is derived from the decision number, the
+//! channel, the flow and the attempt, so opening it twice (two taps, two instances) finds the same
+//! row, and the channel sees the same `out_trade_no` with the same parameters — which every
+//! channel treats as the same order.
 
 use super::DbConnection;
 use super::schema::channel_orders;
@@ -14,6 +15,8 @@ pub struct ChannelOrderRow {
     pub out_trade_no: String,
     pub decision_no: String,
     pub channel: String,
+    /// `qr`, `jsapi`, `h5`, `wap` or `mobile_web`.
+    pub flow: String,
     pub amount_fen: i64,
     pub pay_by: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -29,6 +32,7 @@ pub struct NewChannelOrder<'a> {
     pub out_trade_no: &'a str,
     pub decision_no: &'a str,
     pub channel: &'a str,
+    pub flow: &'a str,
     pub amount_fen: i64,
     pub pay_by: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -79,6 +83,23 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<C
             .select(ChannelOrderRow::as_select())
             .load(c)
     })
+}
+
+/// The fine's orders at `channel` in `flow`, the latest attempt first.
+pub fn attempts(
+    conn: &mut DbConnection,
+    decision_no: &str,
+    channel: &str,
+    flow: &str,
+) -> QueryResult<Vec<ChannelOrderRow>> {
+    channel_orders::table
+        .filter(channel_orders::decision_no.eq(decision_no))
+        .filter(channel_orders::channel.eq(channel))
+        .filter(channel_orders::flow.eq(flow))
+        .order(channel_orders::opened_at.desc())
+        .then_order_by(channel_orders::out_trade_no.desc())
+        .select(ChannelOrderRow::as_select())
+        .load(conn)
 }
 
 /// Remembers the pay link the channel gave last (WeChat renews its code every two hours).

@@ -80,6 +80,7 @@ diesel::table! {
         out_trade_no -> Text,
         decision_no -> Text,
         channel -> Text,
+        flow -> Text,
         amount_fen -> BigInt,
         pay_by -> Timestamp,
         opened_at -> Timestamp,
@@ -204,6 +205,15 @@ diesel::table! {
         status -> Text,
         report -> Text,
         imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (state) {
+        state -> Text,
+        decision_no -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::edge::{parse_json, read_body};
 use super::error::ApiError;
-use crate::channels::ChannelKind;
+use crate::channels::{ChannelKind, Flow, Start, Started};
 use crate::db::channel_orders;
 use crate::http::AppState;
 use crate::payments::{self, OpenError};
@@ -36,7 +36,7 @@ pub(super) async fn pay(
     let pool = ctx.pool.clone();
     let decision_no = no.as_str().to_owned();
     let order = super::edge::with_conn(&ctx, move |conn| {
-        payments::prepare_order(&pool, conn, &decision_no, kind, now).map_err(ApiError::from)
+        payments::prepare_order(&pool, conn, &decision_no, kind, Flow::Qr, now).map_err(ApiError::from)
     })
     .await;
     let order = match order {
@@ -44,16 +44,18 @@ pub(super) async fn pay(
         Err(_) if from_form => return Ok(back_to_page(&path)),
         other => other?,
     };
-    let created = payments::request_order(&ctx.channels, &order, ctx.clock.now()).await.map_err(ApiError::from)?;
-    let (number, url) = (order.out_trade_no.clone(), created.pay_url.clone());
+    let started =
+        payments::request_order(&ctx.channels, &order, &Start::Qr, ctx.clock.now()).await.map_err(ApiError::from)?;
+    let Started::Qr(pay_url) = started else { return Err(ApiError::internal("a QR flow answered without a code")) };
+    let (number, url) = (order.out_trade_no.clone(), pay_url.clone());
     let now = ctx.clock.now().naive_utc();
     super::edge::with_conn(&ctx, move |conn| Ok(channel_orders::set_pay_url(conn, &number, &url, now)?)).await?;
     if from_form {
-        return Ok(continue_page(kind, &created.pay_url));
+        return Ok(continue_page(kind, &pay_url));
     }
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({"channel": kind.as_str(), "pay_url": created.pay_url})))
+        .json(serde_json::json!({"channel": kind.as_str(), "pay_url": pay_url})))
 }
 
 fn channel_from_form(body: &[u8]) -> Result<PayRequest, ApiError> {
@@ -110,6 +112,7 @@ impl From<OpenError> for ApiError {
             OpenError::AlreadyPaid => ApiError::new(StatusCode::CONFLICT, "already_paid", "this fine is already paid"),
             OpenError::Void => ApiError::new(StatusCode::CONFLICT, "fine_void", "this fine was voided"),
             OpenError::NotFound | OpenError::NotOffered(_) => ApiError::not_found(),
+            OpenError::TooManyAttempts => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             OpenError::Channel(e) => ApiError {
                 status: StatusCode::BAD_GATEWAY,
                 code: "channel_unavailable",

@@ -5,7 +5,7 @@
 //! end, so the channel itself refuses payment after it.
 
 use super::channel_set::ChannelSet;
-use crate::channels::{ChannelError, ChannelKind, CreatedOrder, OrderRequest};
+use crate::channels::{ChannelError, ChannelKind, Flow, OrderRequest, Start, Started};
 use crate::db::channel_orders::{self, ChannelOrderRow, NewChannelOrder};
 use crate::db::{DbConnection, DbPool, fines};
 use crate::domain::qr_window::qr_active;
@@ -25,24 +25,38 @@ pub enum OpenError {
     Void,
     #[error("channel {0} is not offered")]
     NotOffered(String),
+    #[error("this fine's orders in this flow are used up; another channel or flow can pay it")]
+    TooManyAttempts,
     #[error("the channel did not open the order: {0}")]
     Channel(#[from] ChannelError),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
 
-/// The order number of a fine's order at a channel: decision number, channel letter, attempt.
-pub(crate) fn out_trade_no(decision_no: &str, kind: ChannelKind) -> String {
-    format!("{decision_no}{}01", kind.letter())
+/// The number of a fine's order at a channel: decision number, channel letter, flow digit and
+/// attempt (1 to 9, then A to Z). The QR flow's first attempt is `…W01`, as orders were numbered
+/// before the phone flows.
+pub(crate) fn out_trade_no(decision_no: &str, kind: ChannelKind, flow: Flow, attempt: u32) -> String {
+    let attempt = char::from_digit(attempt, 36).map_or('Z', |c| c.to_ascii_uppercase());
+    format!("{decision_no}{}{}{attempt}", kind.letter(), flow.digit())
 }
 
-/// The fine's order at `kind`, created in the database if it is new. Refuses a fine that can no
-/// longer be paid by QR.
+/// Attempts one flow may take for one fine (the order number has one character for it).
+const MAX_ATTEMPTS: u32 = 35;
+
+/// How long an order of UnionPay's mobile web flow can be started again. Its form carries the
+/// time it was first sent, which UnionPay takes only while it is within minutes of now; a tap
+/// after that starts a new attempt, a new order.
+const FORM_FRESH: chrono::Duration = chrono::Duration::minutes(4);
+
+/// The fine's order at `kind` in `flow`: the open one, or a new one (a new attempt when the open
+/// one is too old to start again). Refuses a fine that can no longer be paid by QR code.
 pub(crate) fn prepare(
     pool: &DbPool,
     conn: &mut DbConnection,
     decision_no: &str,
     kind: ChannelKind,
+    flow: Flow,
     now: DateTime<Utc>,
 ) -> Result<ChannelOrderRow, OpenError> {
     let now = now.trunc_subsecs(0);
@@ -57,13 +71,31 @@ pub(crate) fn prepare(
         let Some(pay_by) = fine.qr_expires_at.filter(|end| qr_active(utc(*end), now)) else {
             return Err(OpenError::Expired);
         };
-        let number = out_trade_no(decision_no, kind);
+        let attempts = channel_orders::attempts(conn, decision_no, kind.as_str(), flow.as_str())?;
+        if attempts.iter().any(|order| order.status == "paid") {
+            return Err(OpenError::AlreadyPaid);
+        }
+        match attempts.first() {
+            Some(latest)
+                if latest.status == "open" && (flow != Flow::MobileWeb || now - utc(latest.opened_at) < FORM_FRESH) =>
+            {
+                return Ok(latest.clone());
+            }
+            Some(latest) if latest.status != "open" => return Err(OpenError::Expired),
+            _ => {}
+        }
+        let attempt = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
+        if attempt > MAX_ATTEMPTS {
+            return Err(OpenError::TooManyAttempts);
+        }
+        let number = out_trade_no(decision_no, kind, flow, attempt);
         let order = channel_orders::open(
             conn,
             &NewChannelOrder {
                 out_trade_no: &number,
                 decision_no,
                 channel: kind.as_str(),
+                flow: flow.as_str(),
                 amount_fen: fine.amount_fen,
                 pay_by,
                 opened_at: now.naive_utc(),
@@ -79,23 +111,25 @@ pub(crate) fn prepare(
     })
 }
 
-/// A pay link younger than this is handed out again without asking the channel (WeChat's codes
+/// A QR code younger than this is handed out again without asking the channel (WeChat's codes
 /// live two hours; a page refreshed by a payer need not cost a channel call).
 const PAY_LINK_REUSE: chrono::Duration = chrono::Duration::hours(1);
 
-/// The order's pay link: the stored one while it is fresh (UnionPay's, always: ACP refuses a
-/// repeated apply whose send time is minutes old), otherwise asked of the channel again with the
-/// same order, which every channel answers with that order's current link.
+/// What the payer's browser does next for `order`. A QR flow's code is the stored one while it is
+/// fresh (UnionPay's, always: ACP refuses a repeated apply whose send time is minutes old);
+/// otherwise the channel is asked, with the same order, which every channel answers with that
+/// order's current code or handle.
 pub(crate) async fn request(
     channels: &ChannelSet,
     order: &ChannelOrderRow,
+    how: &Start,
     now: DateTime<Utc>,
-) -> Result<CreatedOrder, OpenError> {
+) -> Result<Started, OpenError> {
     let kind = ChannelKind::parse(&order.channel).ok_or_else(|| OpenError::NotOffered(order.channel.clone()))?;
-    if let Some(pay_url) = &order.pay_url
+    if let (Start::Qr, Some(pay_url)) = (how, &order.pay_url)
         && (kind == ChannelKind::Unionpay || now - utc(order.updated_at) < PAY_LINK_REUSE)
     {
-        return Ok(CreatedOrder { pay_url: pay_url.clone() });
+        return Ok(Started::Qr(pay_url.clone()));
     }
     let channel = channels.get(kind).ok_or_else(|| OpenError::NotOffered(order.channel.clone()))?;
     let request = OrderRequest {
@@ -106,7 +140,7 @@ pub(crate) async fn request(
         pay_by: utc(order.pay_by),
         opened_at: utc(order.opened_at),
     };
-    Ok(channel.create_order(&request).await?)
+    Ok(channel.start(&request, how).await?)
 }
 
 #[cfg(test)]

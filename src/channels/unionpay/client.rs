@@ -14,7 +14,7 @@ use super::protocol::{
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
-    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
+    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, Start, Started, StatementLine,
 };
 use crate::domain::time::{Clock, shanghai_date};
 use crate::errors::Why;
@@ -282,8 +282,13 @@ impl PaymentChannel for UnionpayClient {
         ChannelKind::Unionpay
     }
 
-    fn create_order<'a>(&'a self, order: &'a OrderRequest) -> BoxFuture<'a, Result<CreatedOrder, ChannelError>> {
-        Box::pin(UnionpayClient::create_order(self, order))
+    fn start<'a>(&'a self, order: &'a OrderRequest, how: &'a Start) -> BoxFuture<'a, Result<Started, ChannelError>> {
+        Box::pin(async move {
+            match how {
+                Start::Qr => Ok(Started::Qr(UnionpayClient::create_order(self, order).await?.pay_url)),
+                other => Err(crate::channels::no_such_flow(self.kind(), other.flow())),
+            }
+        })
     }
 
     fn query<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<OrderStatus, ChannelError>> {

@@ -11,7 +11,7 @@ use super::protocol::{
 use crate::channels::crypto::RsaSigningKey;
 use crate::channels::{
     ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
-    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, StatementLine,
+    OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, Start, Started, StatementLine,
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, SHANGHAI, rfc3339};
@@ -265,8 +265,13 @@ impl PaymentChannel for WechatPay {
         ChannelKind::Wechat
     }
 
-    fn create_order<'a>(&'a self, order: &'a OrderRequest) -> BoxFuture<'a, Result<CreatedOrder, ChannelError>> {
-        Box::pin(WechatPay::create_order(self, order))
+    fn start<'a>(&'a self, order: &'a OrderRequest, how: &'a Start) -> BoxFuture<'a, Result<Started, ChannelError>> {
+        Box::pin(async move {
+            match how {
+                Start::Qr => Ok(Started::Qr(WechatPay::create_order(self, order).await?.pay_url)),
+                other => Err(crate::channels::no_such_flow(self.kind(), other.flow())),
+            }
+        })
     }
 
     fn query<'a>(&'a self, order: &'a OrderRef) -> BoxFuture<'a, Result<OrderStatus, ChannelError>> {

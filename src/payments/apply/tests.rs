@@ -33,6 +33,7 @@ fn fine_with_an_order(conn: &mut DbConnection, status: &str) -> String {
             out_trade_no: &number,
             decision_no: FINE,
             channel: "wechat",
+            flow: "qr",
             amount_fen: 20000,
             pay_by: at(5, 0, 0).naive_utc(),
             opened_at: issued,
