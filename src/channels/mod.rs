@@ -19,7 +19,7 @@ pub use settings::{
 pub(crate) use unionpay::protocol::FILE_TRANS_PATH as UNIONPAY_FILE_TRANS_PATH;
 pub(crate) use unionpay::{UnionpayClient, UnionpayConfig};
 pub(crate) use wechat::protocol::Verifier as WechatVerifier;
-pub(crate) use wechat::{WechatConfig, WechatPay};
+pub(crate) use wechat::{WechatConfig, WechatOauth, WechatPay};
 
 /// A file of `config/simulator/` (the simulator's keys and certificates), for unit tests.
 #[cfg(test)]

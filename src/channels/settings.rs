@@ -1,7 +1,9 @@
 //! What the channels are configured with (`[channels]`): which are offered, where each is, the
 //! merchant's ids and keys (PEM text, read and checked at start), and the refund retry schedule.
 
+use super::Flow;
 use crate::domain::secret::Secret;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct ChannelSettings {
 
 #[derive(Debug, Clone)]
 pub struct AlipaySettings {
+    /// The flows offered: `qr` (precreate) and `wap` (`alipay.trade.wap.pay`).
+    pub flows: BTreeSet<Flow>,
     /// The gateway itself (`…/gateway.do`), or `simulator`.
     pub gateway_url: String,
     pub app_id: String,
@@ -34,6 +38,9 @@ pub struct AlipaySettings {
 
 #[derive(Debug, Clone)]
 pub struct UnionpaySettings {
+    /// The flows offered: `qr` (the consumption QR, also opened as a link inside QuickPass) and
+    /// `mobile_web` (ACP's mobile web payment).
+    pub flows: BTreeSet<Flow>,
     pub base_url: String,
     /// Where statement files are asked for; "simulator" with the simulator.
     pub file_transfer_url: String,
@@ -60,6 +67,16 @@ pub struct WechatSettings {
     pub platform_certificates: Vec<String>,
     /// Public-key mode: the WeChat Pay public key (PEM text) and its id (`PUB_KEY_ID_…`).
     pub public_key: Option<(String, String)>,
+    /// The flows offered: `qr` (Native), `jsapi` (inside WeChat), `h5` (other mobile browsers).
+    pub flows: BTreeSet<Flow>,
+    /// The official account's AppSecret, which OAuth's code exchange needs (JSAPI).
+    pub app_secret: Option<Secret>,
+    /// WeChat's OAuth authorize page, or `simulator`.
+    pub oauth_authorize_url: String,
+    /// WeChat's OAuth code exchange, or `simulator`.
+    pub oauth_token_url: String,
+    /// The merchant's H5 payment (and OAuth) domain, where the pay page is served.
+    pub h5_domain: String,
 }
 
 /// The notify base URL that means "this server, on loopback, at the port it bound" (tests).

@@ -6,17 +6,21 @@ use crate::channels::WechatVerifier as Verifier;
 use crate::channels::{AlipayClient, AlipayConfig};
 use crate::channels::{AlipaySettings, ChannelSettings, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings};
 use crate::channels::{Certificate, CryptoError, RsaPublicKey, RsaSigningKey};
-use crate::channels::{ChannelKind, PaymentChannel};
+use crate::channels::{ChannelKind, Flow, PaymentChannel, WechatOauth};
 use crate::channels::{UnionpayClient, UnionpayConfig};
 use crate::channels::{WechatConfig, WechatPay};
 use crate::domain::time::Clock;
 use crate::errors::Why;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 #[derive(Clone, Default)]
 pub struct ChannelSet {
     channels: BTreeMap<ChannelKind, Arc<dyn PaymentChannel>>,
+    /// The flows each channel offers.
+    flows: BTreeMap<ChannelKind, BTreeSet<Flow>>,
+    /// WeChat's OAuth, where WeChat offers JSAPI.
+    wechat_oauth: Option<Arc<WechatOauth>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,10 @@ fn setup_error(
 ) -> ChannelSetupError {
     ChannelSetupError { channel, what: what.to_owned(), source: Some(Why::of(error)) }
 }
+
+/// Where the simulator serves WeChat's OAuth pages.
+const OAUTH_AUTHORIZE_PATH: &str = "/connect/oauth2/authorize";
+const OAUTH_TOKEN_PATH: &str = "/sns/oauth2/access_token";
 
 /// Where a channel's API is, once the simulator (if used) has its port.
 pub struct Endpoints<'a> {
@@ -80,19 +88,46 @@ impl ChannelSet {
     ) -> Result<ChannelSet, ChannelSetupError> {
         let mut set = ChannelSet::default();
         if let Some(wechat) = &settings.wechat {
-            set.insert(Arc::new(wechat_client(wechat, endpoints, settings, clock.clone())?));
+            set.insert(Arc::new(wechat_client(wechat, endpoints, settings, clock.clone())?), &wechat.flows);
+            if let Some(secret) = wechat.app_secret.clone().filter(|_| wechat.flows.contains(&Flow::Jsapi)) {
+                let oauth = WechatOauth::new(
+                    wechat.appid.clone(),
+                    secret,
+                    endpoints.resolve_with(
+                        "wechat",
+                        "oauth_authorize_url",
+                        &wechat.oauth_authorize_url,
+                        OAUTH_AUTHORIZE_PATH,
+                    )?,
+                    endpoints.resolve_with("wechat", "oauth_token_url", &wechat.oauth_token_url, OAUTH_TOKEN_PATH)?,
+                    settings.timeout,
+                )
+                .map_err(|e| setup_error("wechat", "the OAuth client", e))?;
+                set.wechat_oauth = Some(Arc::new(oauth));
+            }
         }
         if let Some(alipay) = &settings.alipay {
-            set.insert(Arc::new(alipay_client(alipay, endpoints, settings, clock.clone())?));
+            set.insert(Arc::new(alipay_client(alipay, endpoints, settings, clock.clone())?), &alipay.flows);
         }
         if let Some(unionpay) = &settings.unionpay {
-            set.insert(Arc::new(unionpay_client(unionpay, endpoints, settings, clock.clone())?));
+            set.insert(Arc::new(unionpay_client(unionpay, endpoints, settings, clock.clone())?), &unionpay.flows);
         }
         Ok(set)
     }
 
-    pub fn insert(&mut self, channel: Arc<dyn PaymentChannel>) {
+    pub fn insert(&mut self, channel: Arc<dyn PaymentChannel>, flows: &BTreeSet<Flow>) {
+        self.flows.insert(channel.kind(), flows.clone());
         self.channels.insert(channel.kind(), channel);
+    }
+
+    /// Whether `kind` is offered here in `flow`.
+    pub fn offers(&self, kind: ChannelKind, flow: Flow) -> bool {
+        self.flows.get(&kind).is_some_and(|flows| flows.contains(&flow))
+    }
+
+    /// WeChat's OAuth, where WeChat is offered in the JSAPI flow.
+    pub fn wechat_oauth(&self) -> Option<&WechatOauth> {
+        self.wechat_oauth.as_deref()
     }
 
     pub fn get(&self, kind: ChannelKind) -> Option<&Arc<dyn PaymentChannel>> {

@@ -78,6 +78,8 @@ fn settings(db: &TestDb, sim_port: u16) -> Vec<(String, String)> {
         ("SIMULATOR__ENABLED", "false".into()),
         ("CHANNELS__NOTIFY_BASE_URL", "loopback".into()),
         ("CHANNELS__WECHAT__BASE_URL", sim.clone()),
+        ("CHANNELS__WECHAT__OAUTH_AUTHORIZE_URL", format!("{sim}/connect/oauth2/authorize")),
+        ("CHANNELS__WECHAT__OAUTH_TOKEN_URL", format!("{sim}/sns/oauth2/access_token")),
         ("CHANNELS__ALIPAY__GATEWAY_URL", format!("{sim}/gateway.do")),
         ("CHANNELS__UNIONPAY__BASE_URL", sim.clone()),
         ("CHANNELS__UNIONPAY__FILE_TRANSFER_URL", format!("{sim}/gateway/api/fileTransRequest.do")),

@@ -9,13 +9,15 @@
 
 use super::files::{join, read_text};
 use super::{ConfigError, invalid, is_loopback_url, positive};
-use crate::channels::sim::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
+use crate::channels::Flow;
+use crate::channels::sim::{SIMULATOR_APIV3_KEY, SIMULATOR_APP_SECRET, is_simulator_fixture};
 use crate::channels::sim::{SimulatorKeys, SimulatorSettings};
 use crate::channels::{
     AlipaySettings, ChannelSettings, NOTIFY_LOOPBACK, SIMULATOR_BASE_URL, UnionpaySettings, WechatSettings,
 };
 use crate::domain::Secret;
 use serde::Deserialize;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawChannels {
@@ -32,6 +34,7 @@ pub(super) struct RawChannels {
 #[derive(Debug, Deserialize)]
 struct RawAlipay {
     enabled: bool,
+    flows: Vec<String>,
     gateway_url: String,
     app_id: String,
     seller_id: String,
@@ -45,6 +48,7 @@ impl RawAlipay {
         let gateway_url = base_url(KEY, &self.gateway_url)?;
         let production = gateway_url != SIMULATOR_BASE_URL && !is_loopback_url(&gateway_url);
         Ok(AlipaySettings {
+            flows: flows(KEY, &self.flows, &[Flow::Qr, Flow::Wap])?,
             app_id: non_empty(KEY, "app_id", self.app_id)?,
             seller_id: non_empty(KEY, "seller_id", self.seller_id)?,
             app_private_key: read_pem(KEY, &self.app_private_key, production)?,
@@ -57,6 +61,7 @@ impl RawAlipay {
 #[derive(Debug, Deserialize)]
 struct RawUnionpay {
     enabled: bool,
+    flows: Vec<String>,
     base_url: String,
     file_transfer_url: String,
     mer_id: String,
@@ -77,6 +82,7 @@ impl RawUnionpay {
             return Err(invalid(KEY, "validate_cn_name may be off only for UnionPay's test environment"));
         }
         Ok(UnionpaySettings {
+            flows: flows(KEY, &self.flows, &[Flow::Qr, Flow::MobileWeb])?,
             file_transfer_url: self::base_url(KEY, &self.file_transfer_url)?,
             base_url,
             mer_id: non_empty(KEY, "mer_id", self.mer_id)?,
@@ -104,6 +110,15 @@ struct RawWechat {
     public_key: Option<String>,
     #[serde(default)]
     public_key_id: Option<String>,
+    flows: Vec<String>,
+    #[serde(default)]
+    app_secret: String,
+    #[serde(default)]
+    app_secret_file: String,
+    oauth_authorize_url: String,
+    oauth_token_url: String,
+    #[serde(default)]
+    h5_domain: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +147,7 @@ impl RawChannels {
             notify_base_url,
             refund_retry,
             refund_retry_max,
-            wechat: self.wechat.filter(|w| w.enabled).map(RawWechat::validate).transpose()?,
+            wechat: self.wechat.filter(|w| w.enabled).map(|w| w.validate(public_base_url)).transpose()?,
             alipay: self.alipay.filter(|a| a.enabled).map(RawAlipay::validate).transpose()?,
             unionpay: self.unionpay.filter(|u| u.enabled).map(RawUnionpay::validate).transpose()?,
         })
@@ -140,7 +155,7 @@ impl RawChannels {
 }
 
 impl RawWechat {
-    fn validate(self) -> Result<WechatSettings, ConfigError> {
+    fn validate(self, public_base_url: &str) -> Result<WechatSettings, ConfigError> {
         const KEY: &str = "channels.wechat";
         let base_url = base_url(KEY, &self.base_url)?;
         let production = base_url != SIMULATOR_BASE_URL && !is_loopback_url(&base_url);
@@ -162,7 +177,36 @@ impl RawWechat {
         if platform_certificates.is_empty() && public_key.is_none() {
             return Err(invalid(KEY, "configure platform_certificates or public_key to verify WeChat's signatures"));
         }
+        let flows = flows(KEY, &self.flows, &[Flow::Qr, Flow::Jsapi, Flow::H5])?;
+        let app_secret = app_secret(&self.app_secret, &self.app_secret_file, production)?;
+        if flows.contains(&Flow::Jsapi) && app_secret.is_none() {
+            return Err(invalid(
+                KEY,
+                "the jsapi flow needs the official account's app_secret (or app_secret_file) for OAuth",
+            ));
+        }
+        let h5_domain = match self.h5_domain.trim().trim_end_matches('/') {
+            "" => public_base_url.to_owned(),
+            domain if domain.starts_with("http://") || domain.starts_with("https://") => domain.to_owned(),
+            _ => return Err(invalid(KEY, "h5_domain must start with http:// or https://")),
+        };
+        if (flows.contains(&Flow::H5) || flows.contains(&Flow::Jsapi))
+            && !public_base_url.eq_ignore_ascii_case(&h5_domain)
+            && !public_base_url.to_ascii_lowercase().starts_with(&format!("{}/", h5_domain.to_ascii_lowercase()))
+        {
+            return Err(invalid(
+                KEY,
+                format!(
+                    "the pay page ({public_base_url}) must be on h5_domain ({h5_domain}): WeChat checks the page that starts H5 and OAuth returns only there"
+                ),
+            ));
+        }
         Ok(WechatSettings {
+            flows,
+            app_secret,
+            oauth_authorize_url: endpoint(KEY, "oauth_authorize_url", &self.oauth_authorize_url)?,
+            oauth_token_url: endpoint(KEY, "oauth_token_url", &self.oauth_token_url)?,
+            h5_domain,
             base_url,
             appid: non_empty(KEY, "appid", self.appid)?,
             mchid: non_empty(KEY, "mchid", self.mchid)?,
@@ -203,6 +247,46 @@ fn read_pem(key: &'static str, path: &str, production: bool) -> Result<String, C
         ));
     }
     Ok(text)
+}
+
+/// The flows a channel is configured to offer, each one it has.
+fn flows(key: &'static str, names: &[String], offered: &[Flow]) -> Result<BTreeSet<Flow>, ConfigError> {
+    let mut flows = BTreeSet::new();
+    for name in names {
+        let flow = Flow::parse(name.trim()).filter(|flow| offered.contains(flow)).ok_or_else(|| {
+            let known: Vec<&str> = offered.iter().map(|f| f.as_str()).collect();
+            invalid(key, format!("flows: {name:?} is not one of this channel's ({})", known.join(", ")))
+        })?;
+        flows.insert(flow);
+    }
+    if flows.is_empty() {
+        return Err(invalid(key, "flows: offer at least one, or set enabled = false"));
+    }
+    Ok(flows)
+}
+
+/// The official account's AppSecret: from `app_secret` (best given in the environment) or the
+/// file `app_secret_file` names; a production channel refuses the simulator's.
+fn app_secret(value: &str, file: &str, production: bool) -> Result<Option<Secret>, ConfigError> {
+    const KEY: &str = "channels.wechat";
+    let secret = match (value.trim(), file.trim()) {
+        ("", "") => return Ok(None),
+        (value, "") => value.to_owned(),
+        ("", file) => read_text(file).map_err(|e| invalid(KEY, format!("app_secret_file {e}")))?.trim().to_owned(),
+        _ => return Err(invalid(KEY, "give app_secret or app_secret_file, not both")),
+    };
+    if secret.is_empty() {
+        return Err(invalid(KEY, "app_secret is empty"));
+    }
+    if production && secret == SIMULATOR_APP_SECRET {
+        return Err(invalid(KEY, "app_secret is the simulator's; set the official account's own"));
+    }
+    Ok(Some(Secret::new(secret.into_bytes())))
+}
+
+/// A WeChat endpoint's URL, or `simulator`.
+fn endpoint(key: &'static str, field: &str, raw: &str) -> Result<String, ConfigError> {
+    base_url(key, raw).map_err(|_| invalid(key, format!("{field} must be simulator or an https:// URL")))
 }
 
 fn base_url(key: &'static str, raw: &str) -> Result<String, ConfigError> {

@@ -7,10 +7,10 @@ use super::bill::read_bill_zip;
 use super::protocol::{AnswerError, Params};
 use super::protocol::{
     BILL_URL_QUERY, BillUrlAnswer, BillUrlBiz, CHARSET, CLOSE, FACE_TO_FACE, FORM_CONTENT_TYPE, FORMAT, NOTIFY_ACK,
-    NOTIFY_TYPE, Outcome, PRECREATE, PrecreateAnswer, PrecreateBiz, QUERY, REFUND, REFUND_QUERY, RefundAnswer,
-    RefundBiz, RefundQueryAnswer, RefundQueryBiz, SIGN_TYPE, TradeAnswer, TradeRef, VERSION, beijing_time, codes,
-    encode_form, notification_is_signed_by, parse_beijing_time, parse_form, response_root, sign_request, split_answer,
-    status,
+    NOTIFY_TYPE, Outcome, PRECREATE, PrecreateAnswer, PrecreateBiz, QUERY, QUICK_WAP_WAY, REFUND, REFUND_QUERY,
+    RefundAnswer, RefundBiz, RefundQueryAnswer, RefundQueryBiz, SIGN_TYPE, TradeAnswer, TradeRef, VERSION, WAP_PAY,
+    WapPayBiz, beijing_time, codes, encode_form, notification_is_signed_by, parse_beijing_time, parse_form,
+    response_root, sign_request, split_answer, status,
 };
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
 use crate::channels::{
@@ -53,6 +53,24 @@ const QR_EXPRESS_MINUTES: std::ops::RangeInclusive<i64> = 1..=15 * 24 * 60;
 impl AlipayClient {
     pub fn new(config: AlipayConfig, clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, ChannelError> {
         Ok(AlipayClient { config, http: crate::channels::http_client(timeout)?, clock })
+    }
+
+    /// `alipay.trade.wap.pay`, a page-redirect API: signed here, carried by the payer's browser to
+    /// the gateway as a GET (all parameters in the query, as the SDKs' `pageExecute(…, "GET")`),
+    /// where Alipay's cashier (or its app, if installed) takes the payment. The trade's expiry is
+    /// absolute at `pay_by`; a repeat, for the same order, is the same trade to Alipay.
+    pub fn start_wap(&self, order: &OrderRequest, return_url: &str, quit_url: &str) -> Result<String, ChannelError> {
+        let biz = WapPayBiz {
+            out_trade_no: order.out_trade_no.clone(),
+            total_amount: order.amount.yuan_text(),
+            subject: order.description.clone(),
+            product_code: QUICK_WAP_WAY.into(),
+            quit_url: Some(quit_url.to_owned()),
+            time_expire: Some(beijing_time(order.pay_by)),
+        };
+        let params =
+            self.signed(WAP_PAY, &biz, &[("notify_url", &self.config.notify_url), ("return_url", return_url)])?;
+        Ok(format!("{}?{}", self.config.gateway_url, encode_form(&params)))
     }
 
     /// Precreate: the QR's `qr_code`. No trade exists at Alipay until the payer scans it, and
@@ -237,14 +255,9 @@ impl AlipayClient {
         read_bill_zip(&body)
     }
 
-    /// Signs, sends and verifies one gateway call; `T` is read from the verified response member.
-    /// Gateway answers other than `10000` become `Refused` with their `sub_code`.
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        biz: &impl Serialize,
-        notify_url: Option<&str>,
-    ) -> Result<T, ChannelError> {
+    /// The gateway parameters of a call to `method` with `biz` and the common parameters `extra`,
+    /// signed with the app's key (RSA2).
+    fn signed(&self, method: &str, biz: &impl Serialize, extra: &[(&str, &str)]) -> Result<Params, ChannelError> {
         let biz_content = serde_json::to_string(biz).map_err(|e| ChannelError::Malformed(Why::of(e)))?;
         let mut params: Params = [
             ("app_id", self.config.app_id.as_str()),
@@ -256,11 +269,24 @@ impl AlipayClient {
             ("biz_content", &biz_content),
         ]
         .into_iter()
-        .chain(notify_url.map(|url| ("notify_url", url)))
+        .chain(extra.iter().copied())
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
         params.insert("timestamp".into(), beijing_time(self.clock.now()));
         sign_request(&mut params, &self.config.app_private_key).map_err(|e| ChannelError::Transport(Why::of(e)))?;
+        Ok(params)
+    }
+
+    /// Signs, sends and verifies one gateway call; `T` is read from the verified response member.
+    /// Gateway answers other than `10000` become `Refused` with their `sub_code`.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        biz: &impl Serialize,
+        notify_url: Option<&str>,
+    ) -> Result<T, ChannelError> {
+        let extra: Vec<(&str, &str)> = notify_url.map(|url| ("notify_url", url)).into_iter().collect();
+        let params = self.signed(method, biz, &extra)?;
 
         let response = self
             .http
@@ -347,6 +373,9 @@ impl PaymentChannel for AlipayClient {
         Box::pin(async move {
             match how {
                 Start::Qr => Ok(Started::Qr(AlipayClient::create_order(self, order).await?.pay_url)),
+                Start::Wap { return_url, quit_url } => {
+                    Ok(Started::Redirect(self.start_wap(order, return_url, quit_url)?))
+                }
                 other => Err(crate::channels::no_such_flow(self.kind(), other.flow())),
             }
         })

@@ -21,6 +21,11 @@ pub(crate) const FORMAT: &str = "JSON";
 pub(crate) const VERSION: &str = "1.0";
 
 pub(crate) const PRECREATE: &str = "alipay.trade.precreate";
+pub(crate) const WAP_PAY: &str = "alipay.trade.wap.pay";
+/// The method a `wap.pay` return carries back to `return_url`.
+pub(crate) const WAP_PAY_RETURN: &str = "alipay.trade.wap.pay.return";
+/// The mobile-site payment product (手机网站支付).
+pub(crate) const QUICK_WAP_WAY: &str = "QUICK_WAP_WAY";
 pub(crate) const QUERY: &str = "alipay.trade.query";
 pub(crate) const CLOSE: &str = "alipay.trade.close";
 pub(crate) const REFUND: &str = "alipay.trade.refund";
@@ -219,6 +224,22 @@ pub(crate) fn beijing_time(at: DateTime<Utc>) -> String {
 pub(crate) fn parse_beijing_time(text: &str) -> Option<DateTime<Utc>> {
     let local = NaiveDateTime::parse_from_str(text.trim(), WALL_CLOCK).ok()?;
     Some(SHANGHAI.from_local_datetime(&local).single()?.with_timezone(&Utc))
+}
+
+/// `biz_content` of `alipay.trade.wap.pay`. `return_url` and `notify_url` are not here: they are
+/// common parameters, signed with the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WapPayBiz {
+    pub out_trade_no: String,
+    pub total_amount: String,
+    pub subject: String,
+    pub product_code: String,
+    /// Where the payer lands on quitting the cashier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quit_url: Option<String>,
+    /// The trade's last payable moment, absolute, Beijing time (`yyyy-MM-dd HH:mm:ss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_expire: Option<String>,
 }
 
 /// `biz_content` of `alipay.trade.precreate`. Amounts are yuan with two decimals.

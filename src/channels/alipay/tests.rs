@@ -349,3 +349,112 @@ async fn the_next_days_bill_lists_the_days_payments_and_refunds_behind_a_short_l
     let expired = s.client.fetch_bill(&url).await;
     assert!(matches!(expired, Err(ChannelError::Refused { status: 403, .. })), "{expired:?}");
 }
+
+/// The cashier the gateway shows for a wap.pay URL, fetched as the payer's browser does (GET).
+async fn open_cashier(url: &str) -> String {
+    reqwest::get(url).await.expect("the gateway answers").text().await.expect("a page")
+}
+
+/// The payer code in a cashier page's Pay form.
+fn cashier_code(page: &str) -> String {
+    let start = page.find("name=\"code\" value=\"").expect("a Pay form") + "name=\"code\" value=\"".len();
+    page[start..].split('"').next().expect("code").to_owned()
+}
+
+#[actix_web::test]
+async fn a_wap_pay_url_opens_the_cashier_and_paying_returns_signed_to_return_url() {
+    let s = setup(|_| {});
+    let request = order("1101052611200000176B21", &s.clock);
+    let url = s
+        .client
+        .start_wap(&request, "http://127.0.0.1:8080/p/TOKEN?back=1", "http://127.0.0.1:8080/p/TOKEN")
+        .expect("a signed URL");
+    assert!(url.starts_with(&format!("http://127.0.0.1:{}/gateway.do?", s.server.port)), "{url}");
+    let query: Params = parse_form(url.split_once('?').expect("query").1.as_bytes()).expect("form");
+    assert_eq!(query.get("method").map(String::as_str), Some("alipay.trade.wap.pay"));
+    assert!(query["biz_content"].contains("\"product_code\":\"QUICK_WAP_WAY\""), "{}", query["biz_content"]);
+    assert!(query["biz_content"].contains("\"time_expire\":\"2026-11-20 13:00:00\""), "{}", query["biz_content"]);
+
+    let page = open_cashier(&url).await;
+    assert!(page.contains("id=\"pay\"") && page.contains("200.00"), "{page}");
+    // Opening the cashier makes the trade; reopening it (a reload) is the same trade.
+    assert_eq!(s.client.query(&request.out_trade_no).await.expect("query"), OrderStatus::Open);
+    assert_eq!(cashier_code(&open_cashier(&url).await), cashier_code(&page));
+
+    let pay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let paid = pay
+        .post(format!("http://127.0.0.1:{}/sim/alipay/wap/pay", s.server.port))
+        .form(&[("code", cashier_code(&page))])
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(paid.status().as_u16(), 303);
+    let location = paid.headers()["location"].to_str().expect("location").to_owned();
+    let back = location.strip_prefix("http://127.0.0.1:8080/p/TOKEN?back=1&").expect("to return_url");
+    let returned = parse_form(back.as_bytes()).expect("form");
+    assert_eq!(returned.get("method").map(String::as_str), Some("alipay.trade.wap.pay.return"));
+    assert_eq!(returned.get("out_trade_no"), Some(&request.out_trade_no));
+    assert_eq!(returned.get("trade_status"), None, "the synchronous return carries no status");
+    assert!(super::protocol::notification_is_signed_by(&returned, &public_key("alipay_platform.pub.pem")));
+    let OrderStatus::Paid(payment) = s.client.query(&request.out_trade_no).await.expect("query") else {
+        panic!("not paid")
+    };
+    assert_eq!(payment.amount, Fen(20000));
+    // A paid trade's cashier does not open again.
+    assert!(open_cashier(&url).await.contains("交易已被支付"));
+}
+
+#[actix_web::test]
+async fn the_cashier_refuses_a_tampered_late_or_paid_request_as_alipay_does() {
+    let s = setup(|_| {});
+    let request = order("1101052611200000176B21", &s.clock);
+    let url = s.client.start_wap(&request, "http://127.0.0.1:8080/p/T", "http://127.0.0.1:8080/p/T").expect("url");
+    let query = url.split_once('?').expect("query").1;
+
+    let tampered = query.replace("200.00", "2.00");
+    let refused = s.alipay().pay_wap(tampered.as_bytes(), b"");
+    assert!(matches!(&refused, Err(PayError::Refused(message)) if message.contains("验签出错")), "{refused:?}");
+    assert!(open_cashier(&url.replace("200.00", "2.00")).await.contains("isv.invalid-signature"));
+
+    // The same request as a posted form (the SDK's default page-execute) pays.
+    let (protocol, application): (Vec<_>, Vec<_>) =
+        parse_form(query.as_bytes()).expect("form").into_iter().partition(|(key, _)| key != "biz_content");
+    let action_query = encode_form(&protocol.into_iter().collect());
+    let body = encode_form(&application.into_iter().collect());
+    let payment = s.alipay().pay_wap(action_query.as_bytes(), body.as_bytes()).expect("the form pays");
+    s.client.parse_notification(&payment.notification.body).expect("a notification finepay accepts");
+    let again = s.alipay().pay_wap(query.as_bytes(), b"");
+    assert!(matches!(&again, Err(PayError::Refused(message)) if message.contains("已被支付")), "{again:?}");
+
+    // Past time_expire, a request never opened is refused.
+    let late = order("1101052611200000176B22", &s.clock);
+    let url = s.client.start_wap(&late, "http://127.0.0.1:8080/p/T", "http://127.0.0.1:8080/p/T").expect("url");
+    s.clock.advance(Duration::hours(4));
+    let late = s.alipay().pay_wap(url.split_once('?').expect("query").1.as_bytes(), b"");
+    assert!(matches!(late, Err(PayError::Refused(_))), "{late:?}");
+}
+
+#[actix_web::test]
+async fn the_gateway_takes_an_api_call_by_get_as_some_sdks_send_it() {
+    let s = setup(|_| {});
+    let request = order("1101052611200000176A01", &s.clock);
+    s.client.create_order(&request).await.expect("precreate");
+    let mut params: Params = [
+        ("app_id", APP_ID.to_owned()),
+        ("method", "alipay.trade.close".to_owned()),
+        ("charset", "utf-8".to_owned()),
+        ("sign_type", "RSA2".to_owned()),
+        ("version", "1.0".to_owned()),
+        ("timestamp", "2026-11-20 09:00:00".to_owned()),
+        ("biz_content", format!("{{\"out_trade_no\":\"{}\"}}", request.out_trade_no)),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    sign_request(&mut params, &signing_key("alipay_app.key.pem")).expect("signed");
+    let url = format!("http://127.0.0.1:{}/gateway.do?{}", s.server.port, encode_form(&params));
+    let answer = reqwest::get(&url).await.expect("answer").text().await.expect("text");
+    // Answered, signed, as by POST: the order was never scanned, so there is no trade to close.
+    assert!(answer.contains("alipay_trade_close_response") && answer.contains("ACQ.TRADE_NOT_EXIST"), "{answer}");
+    assert!(answer.contains("\"sign\":"), "{answer}");
+}

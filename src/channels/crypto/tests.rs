@@ -1,4 +1,4 @@
-//! The published test vectors (WeChat Pay's request signature and AES-256-GCM resource, Alipay's
+//! The published test vectors (WeChat Pay's request signature, JSAPI `paySign` and AES-256-GCM resource, Alipay's
 //! RSA2 signature; see docs/channels.md) and the simulator's own keys.
 
 use super::*;
@@ -15,6 +15,22 @@ fn reproduces_the_wechat_request_signature_vector() {
     let message =
         format!("POST\n/v3/pay/transactions/native\n1611368330\nAF1404CC2980FB414C99C0B98883BD42\n{WECHAT_BODY}\n");
     assert_eq!(key.sign_base64(message.as_bytes()).expect("signs"), WECHAT_SIGNATURE);
+}
+
+#[test]
+fn reproduces_the_jsapi_pay_sign_vector() {
+    let key = RsaSigningKey::from_pem(WECHAT_MOCK_KEY).expect("PKCS#8 key");
+    let message = crate::channels::JsapiParams::message(
+        "wx2421b1c4370ec43b",
+        "1395712654",
+        "e61463f8efa94090b1f366cccfbbb444",
+        "prepay_id=wx21201855730335ac86f8c43d1889123400",
+    );
+    assert_eq!(message.len(), 110);
+    assert_eq!(
+        key.sign_base64(message.as_bytes()).expect("signs"),
+        "gwSrYbnztByyTv8Hr0S01bk6UGnbCFXbYLtS3SVx3KZVQUtRP3HlRyjxC+xhQDYaoOv5MhwMYNheG8SpsOqDrPWqX925+671sx1YP/GaGlYCsGg6rGSOpaH+SX+BaSRl9voSQGme0gqTyX41zD/y+avjjn8+PLkOJyqv7OzT+hcxyy3Uop43zPTBU4LcQxXu2XvSvS03ipH1A2xvZvH2g+tXA12UYpkJymDvwzhXH0V/mD6bYhyABpoG7RAzLhbewYWGFgTE6YZYoc+T0BX+TklPNJJc1b2cuApds+QJzV50cIi09fiHjzVxZY34BBS2VBbIrdGENXtj94yFnvc6gg=="
+    );
 }
 
 #[test]

@@ -5,15 +5,18 @@
 //! closing does not stop the QR); the QR expires on its own clock. Refunds are idempotent by
 //! `out_request_no` and done at once; notifications are signed by the notification rule and
 //! resent until the merchant answers `success`; a day's bill is a zip of GBK CSV behind a URL of
-//! this server that lives 30 seconds. The merchant API is in `gateway`; here are the orders and
-//! trades it works on, and the payer's side.
+//! this server that lives 30 seconds. `alipay.trade.wap.pay` is a page: the gateway, opened by
+//! the payer's browser (GET or POST), shows the cashier, and paying sends the browser to the
+//! merchant's `return_url` with signed parameters. The merchant API is in `gateway`, the cashier
+//! in `wap`; here are the orders and trades they work on, and the payer's side of a QR.
 
 mod gateway;
+mod wap;
 
 use crate::channels::ChannelKind;
 use crate::channels::alipay::protocol::{
-    CHARSET, FORM_CONTENT_TYPE, GATEWAY_PATH, NOTIFY_ACK, NOTIFY_TYPE, Params, SIGN_TYPE, VERSION, beijing_time,
-    encode_form, sign_notification, status,
+    CHARSET, FACE_TO_FACE, FORM_CONTENT_TYPE, GATEWAY_PATH, NOTIFY_ACK, NOTIFY_TYPE, Params, SIGN_TYPE, VERSION,
+    beijing_time, encode_form, sign_notification, status,
 };
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
 use crate::channels::sim::{Delivery, PayError, SimPayment, WalletOrder};
@@ -61,7 +64,9 @@ struct State {
 }
 
 struct SimOrder {
-    /// The precreate parameters a repeat must match.
+    /// `FACE_TO_FACE_PAYMENT` (a precreated QR) or `QUICK_WAP_WAY` (a cashier page).
+    product: &'static str,
+    /// The parameters a repeat must match.
     fingerprint: String,
     subject: String,
     amount: Fen,
@@ -70,6 +75,8 @@ struct SimOrder {
     qr_expires_at: DateTime<Utc>,
     time_expire: Option<DateTime<Utc>>,
     timeout_express: Option<String>,
+    /// Where the cashier sends the payer after paying (wap.pay only).
+    return_url: Option<String>,
     /// None until the payer scans.
     trade: Option<Trade>,
 }
@@ -135,6 +142,8 @@ impl AlipaySim {
 
     pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.route(GATEWAY_PATH, web::post().to(gateway::gateway))
+            .route(GATEWAY_PATH, web::get().to(gateway::gateway))
+            .route(wap::PAY_PATH, web::post().to(wap::pay))
             .route("/sim/alipay/bill/{token}", web::get().to(gateway::bill_file));
     }
 
@@ -166,8 +175,7 @@ impl AlipaySim {
     pub fn wallet(&self, code: &str) -> Result<WalletOrder, PayError> {
         let now = self.clock.now();
         let mut state = self.state();
-        let (out_trade_no, order) =
-            state.orders.iter_mut().find(|(_, o)| o.code == code).ok_or(PayError::UnknownCode)?;
+        let (out_trade_no, order) = find_code(&mut state, code, FACE_TO_FACE)?;
         let payable = scan(order, now)?.status(now) == status::WAIT_BUYER_PAY;
         Ok(WalletOrder {
             channel: ChannelKind::Alipay,
@@ -180,10 +188,14 @@ impl AlipaySim {
 
     /// The payer scans (if not yet) and pays; the result carries the signed notification.
     pub fn pay(&self, code: &str) -> Result<SimPayment, PayError> {
+        self.pay_order(code, FACE_TO_FACE)
+    }
+
+    /// The payer pays the order of `product` behind `code`.
+    fn pay_order(&self, code: &str, product: &str) -> Result<SimPayment, PayError> {
         let now = self.clock.now();
         let mut state = self.state();
-        let (out_trade_no, order) =
-            state.orders.iter_mut().find(|(_, o)| o.code == code).ok_or(PayError::UnknownCode)?;
+        let (out_trade_no, order) = find_code(&mut state, code, product)?;
         let trade = scan(order, now)?;
         if trade.status(now) != status::WAIT_BUYER_PAY {
             return Err(PayError::NotPayable);
@@ -240,6 +252,11 @@ impl AlipaySim {
             body: encode_form(&params).into_bytes(),
         })
     }
+}
+
+/// The order of `product` whose payer code is `code`.
+fn find_code<'a>(state: &'a mut State, code: &str, product: &str) -> Result<(&'a String, &'a mut SimOrder), PayError> {
+    state.orders.iter_mut().find(|(_, o)| o.code == code && o.product == product).ok_or(PayError::UnknownCode)
 }
 
 /// The trade a scan of `order`'s QR shows: created by the first scan while the QR lives.

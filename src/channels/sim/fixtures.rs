@@ -5,6 +5,9 @@
 /// The simulator's APIv3 key (config/default.toml).
 pub const SIMULATOR_APIV3_KEY: &str = "finepay-simulator-apiv3-key-0032";
 
+/// The simulator's official account AppSecret (config/default.toml).
+pub const SIMULATOR_APP_SECRET: &str = "finepay-simulator-app-secret";
+
 /// Every key and certificate in `config/simulator/`, by file name.
 const SIMULATOR_FIXTURES: &[(&str, &str)] = &[
     ("alipay_app.key.pem", include_str!("../../../config/simulator/alipay_app.key.pem")),

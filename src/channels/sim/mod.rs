@@ -12,7 +12,7 @@ mod unionpay;
 mod wechat;
 
 pub use alipay::{AlipaySim, AlipaySimConfig};
-pub use fixtures::{SIMULATOR_APIV3_KEY, is_simulator_fixture};
+pub use fixtures::{SIMULATOR_APIV3_KEY, SIMULATOR_APP_SECRET, is_simulator_fixture};
 pub use settings::{SimulatorKeys, SimulatorSettings};
 pub use setup::{SetupError, from_settings};
 pub use unionpay::{UnionpaySim, UnionpaySimConfig};
@@ -55,7 +55,65 @@ pub enum PayError {
     CodeExpired,
     #[error("the order can no longer be paid")]
     NotPayable,
+    #[error("the channel refused: {0}")]
+    Refused(String),
 }
+
+/// A page of the simulator's payer side (a wallet, a cashier), phone-sized.
+pub(crate) fn html_page(status: actix_web::http::StatusCode, title: &str, body: &str) -> actix_web::HttpResponse {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>body{{font:16px system-ui,sans-serif;max-width:480px;margin:0 auto;padding:16px}}\
+         h1{{font-size:20px}}.amount{{font-size:28px;font-weight:700}}button{{width:100%;min-height:48px;font-size:18px}}\
+         #paid{{color:#1a7f37;font-weight:600}}</style></head><body>{body}</body></html>",
+        title = escape(title),
+    );
+    actix_web::HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html)
+}
+
+/// A channel's cashier: the order, and a Pay button posting `fields` to `action`; `extra` follows
+/// the form (a quit link).
+pub(crate) fn cashier_page(
+    heading: &str,
+    description: &str,
+    amount: crate::domain::Fen,
+    action: &str,
+    fields: &[(&str, &str)],
+    extra: &str,
+) -> actix_web::HttpResponse {
+    let inputs = hidden_inputs(fields.iter().copied());
+    let body = format!(
+        "<h1>{heading} (simulated)</h1><p>{}</p><p class=\"amount\">{amount}</p>\
+         <form method=\"post\" action=\"{}\">{inputs}<button id=\"pay\" type=\"submit\">确认付款 Pay</button></form>{extra}",
+        escape(description),
+        escape(action),
+    );
+    html_page(actix_web::http::StatusCode::OK, heading, &body)
+}
+
+/// Hidden inputs carrying `fields` in a form.
+pub(crate) fn hidden_inputs<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    fields
+        .into_iter()
+        .map(|(name, value)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value)))
+        .collect()
+}
+
+/// The form a cashier's Pay button posts: the order's payer code.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CodeForm {
+    pub code: String,
+}
+
+/// Text made safe inside HTML and its attributes.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub use payer::PayAnswer;
+pub(crate) use payer::notify_in_background;
+#[cfg(test)]
+pub(crate) use payer::query_value;
 
 /// What the payer's phone shows after scanning a pay link: the order about to be paid.
 #[derive(Debug, Clone, PartialEq, Eq)]

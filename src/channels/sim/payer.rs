@@ -129,17 +129,77 @@ fn payer<'a>(sim: &'a Simulator, channel: &str) -> Option<&'a dyn PayerSide> {
     }
 }
 
+/// What the payer pays: any answer of finepay's pay API, as the payer's app or browser takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayAnswer {
+    /// A code scanned or a link opened: a `qr_content` or a redirect `url`.
+    Link(String),
+    /// A form the browser posts.
+    Form { action: String, fields: Vec<(String, String)> },
+    /// `WeixinJSBridge`'s parameters.
+    Jsapi(crate::channels::JsapiParams),
+}
+
 impl Simulator {
     /// The payer pays the order behind a simulator pay link; returns the notification the channel
     /// would send for it, without sending it (tests and benchmarks deliver it themselves).
     pub fn pay_link(&self, pay_url: &str) -> Result<SimPayment, PayError> {
-        let (channel, code) = parse_pay_link(pay_url).ok_or(PayError::UnknownCode)?;
-        payer(self, &channel).ok_or(PayError::UnknownCode)?.pay(&code)
+        self.pay_answer(&PayAnswer::Link(pay_url.to_owned())).map(|(_, payment)| payment)
+    }
+
+    /// The payer pays what `answer` leads to, checked as its channel checks it; returns the
+    /// channel and the notification it would send.
+    pub fn pay_answer(&self, answer: &PayAnswer) -> Result<(ChannelKind, SimPayment), PayError> {
+        let wechat = || self.wechat.as_ref().ok_or(PayError::UnknownCode);
+        let alipay = || self.alipay.as_ref().ok_or(PayError::UnknownCode);
+        let unionpay = || self.unionpay.as_ref().ok_or(PayError::UnknownCode);
+        match answer {
+            PayAnswer::Jsapi(params) => Ok((ChannelKind::Wechat, wechat()?.pay_jsapi(params)?)),
+            PayAnswer::Link(link) if link.contains(super::wechat::H5_PATH) => {
+                let prepay_id = query_value(link, "prepay_id").ok_or(PayError::UnknownCode)?;
+                Ok((ChannelKind::Wechat, wechat()?.pay_h5(&prepay_id)?))
+            }
+            PayAnswer::Link(link) if is_alipay_gateway(link) => {
+                let query = link.split_once('?').map(|(_, query)| query).unwrap_or_default();
+                Ok((ChannelKind::Alipay, alipay()?.pay_wap(query.as_bytes(), b"")?))
+            }
+            PayAnswer::Form { action, fields } if is_alipay_gateway(action) => {
+                let query = action.split_once('?').map(|(_, query)| query).unwrap_or_default();
+                let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+                Ok((ChannelKind::Alipay, alipay()?.pay_wap(query.as_bytes(), body.as_bytes())?))
+            }
+            PayAnswer::Form { action, fields } if action.ends_with(crate::channels::unionpay::FRONT_TRANS_PATH) => {
+                let fields = fields.iter().cloned().collect();
+                Ok((ChannelKind::Unionpay, unionpay()?.pay_front(&fields)?))
+            }
+            PayAnswer::Link(link) => {
+                let (channel, code) = parse_pay_link(link).ok_or(PayError::UnknownCode)?;
+                let kind = ChannelKind::parse(&channel).ok_or(PayError::UnknownCode)?;
+                Ok((kind, payer(self, &channel).ok_or(PayError::UnknownCode)?.pay(&code)?))
+            }
+            PayAnswer::Form { .. } => Err(PayError::UnknownCode),
+        }
     }
 }
 
-/// The channel and code of a simulator pay link (`…/sim/{channel}/pay?pr={code}`).
+/// Whether `url` is Alipay's gateway (a wap.pay request the browser carries).
+fn is_alipay_gateway(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    path.ends_with(crate::channels::alipay::protocol::GATEWAY_PATH)
+}
+
+/// The value of `name` in a URL's query, percent-decoded.
+pub(crate) fn query_value(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+}
+
+/// The channel and code of a code scanned: WeChat's `weixin://wxpay/bizpayurl?pr={code}`, or a
+/// simulator wallet link `…/sim/{channel}/pay?pr={code}`.
 fn parse_pay_link(pay_url: &str) -> Option<(String, String)> {
+    if let Some(code) = pay_url.strip_prefix(super::wechat::NATIVE_CODE_PREFIX) {
+        return Some(("wechat".into(), code.to_owned()));
+    }
     let (path, query) = pay_url.split_once('?')?;
     let channel = path.strip_suffix("/pay")?.rsplit('/').next()?.to_owned();
     let code = query.split('&').find_map(|pair| pair.strip_prefix("pr="))?.to_owned();
@@ -155,6 +215,7 @@ fn pay_error(e: &PayError) -> HttpResponse {
         PayError::UnknownCode => "unknown_code",
         PayError::CodeExpired => "code_expired",
         PayError::NotPayable => "not_payable",
+        PayError::Refused(_) => "refused",
     };
     error(StatusCode::CONFLICT, code, &e.to_string())
 }
@@ -162,13 +223,25 @@ fn pay_error(e: &PayError) -> HttpResponse {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PayRequest {
-    pay_url: String,
+    /// A `qr_content` or a redirect `url` (the name is the one the first simulator took).
+    #[serde(default)]
+    pay_url: Option<String>,
+    #[serde(default)]
+    form: Option<FormAnswer>,
+    #[serde(default)]
+    jsapi: Option<crate::channels::JsapiParams>,
     #[serde(default = "one")]
     notify_copies: u32,
     #[serde(default)]
     delay_ms: u64,
     #[serde(default)]
     drop_notification: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct FormAnswer {
+    action: String,
+    fields: std::collections::BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -190,8 +263,11 @@ async fn pay(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse {
     if request.notify_copies > 20 || request.delay_ms > 3_600_000 {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "at most 20 copies and one hour of delay");
     }
-    let Some((channel, code)) = parse_pay_link(&request.pay_url) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "not a simulator pay link");
+    let answer = match (request.pay_url, request.form, request.jsapi) {
+        (Some(link), None, None) => PayAnswer::Link(link),
+        (None, Some(form), None) => PayAnswer::Form { action: form.action, fields: form.fields.into_iter().collect() },
+        (None, None, Some(params)) => PayAnswer::Jsapi(params),
+        _ => return error(StatusCode::BAD_REQUEST, "invalid_request", "give one of pay_url, form and jsapi"),
     };
     let faults = sim.payer.faults();
     let sending = Sending {
@@ -199,9 +275,12 @@ async fn pay(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse {
         delay: Duration::from_millis(request.delay_ms + faults.delay_ms),
         dropped: request.drop_notification || random_unit() < faults.drop_rate,
     };
-    match pay_and_notify(&sim, &channel, &code, sending) {
-        Ok(paid) => HttpResponse::Ok().json(paid),
-        Err(response) => response,
+    match sim.pay_answer(&answer) {
+        Ok((kind, payment)) => HttpResponse::Ok().json(send_notifications(&sim, kind.as_str(), payment, sending)),
+        Err(PayError::UnknownCode) if matches!(answer, PayAnswer::Link(_)) => {
+            error(StatusCode::BAD_REQUEST, "invalid_request", "not a simulator pay link")
+        }
+        Err(e) => pay_error(&e),
     }
 }
 
@@ -220,6 +299,11 @@ fn pay_and_notify(
 ) -> Result<Paid, HttpResponse> {
     let side = payer(sim, channel).ok_or_else(|| error(StatusCode::NOT_FOUND, "not_found", "no such channel"))?;
     let payment = side.pay(code).map_err(|e| pay_error(&e))?;
+    Ok(send_notifications(sim, channel, payment, sending))
+}
+
+/// Sends the notification of `payment` as the faults and `sending` say, in the background.
+fn send_notifications(sim: &web::Data<Simulator>, channel: &str, payment: SimPayment, sending: Sending) -> Paid {
     let notification = if sending.dropped { "dropped" } else { "queued" };
     if !sending.dropped {
         let faults = sim.payer.faults();
@@ -233,7 +317,19 @@ fn pay_and_notify(
             });
         }
     }
-    Ok(Paid { channel: channel.to_owned(), out_trade_no: payment.out_trade_no, notification })
+    Paid { channel: channel.to_owned(), out_trade_no: payment.out_trade_no, notification }
+}
+
+/// Sends the notification of a payment made on a channel's own page (a cashier, a bridge), under
+/// the faults switched on.
+pub(crate) fn notify_in_background(sim: &web::Data<Simulator>, channel: &str, payment: SimPayment) {
+    let faults = sim.payer.faults();
+    let sending = Sending {
+        copies: 1 + faults.duplicates,
+        delay: Duration::from_millis(faults.delay_ms),
+        dropped: random_unit() < faults.drop_rate,
+    };
+    send_notifications(sim, channel, payment, sending);
 }
 
 /// Sends one notification (after a probe, if asked) and resends it on the channel's schedule
@@ -425,6 +521,6 @@ mod tests {
             Some(("alipay".into(), "Q".into()))
         );
         assert_eq!(parse_pay_link("http://127.0.0.1:8081/sim/alipay/pay"), None);
-        assert_eq!(parse_pay_link("weixin://wxpay/bizpayurl?pr=abc"), None);
+        assert_eq!(parse_pay_link("weixin://wxpay/bizpayurl?pr=abc"), Some(("wechat".into(), "abc".into())));
     }
 }

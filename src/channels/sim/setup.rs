@@ -47,7 +47,14 @@ pub fn from_settings(
             signing_key: RsaSigningKey::from_pem(&keys.wechat_platform_key)
                 .map_err(|e| SetupError { channel: "simulator keys", source: e })?,
             apiv3_key: wechat.apiv3_key.expose().to_vec(),
-            pay_link_base: format!("{public_url}/sim/wechat/pay"),
+            public_url: public_url.to_owned(),
+            app_secret: wechat
+                .app_secret
+                .as_ref()
+                .map(|s| String::from_utf8_lossy(s.expose()).into_owned())
+                .unwrap_or_default(),
+            web_domain: wechat.h5_domain.clone(),
+            platform_certificate: keys.wechat_platform_certificate.clone(),
             refund_settles_after: chrono::Duration::seconds(REFUND_SETTLES_AFTER_SECONDS),
         };
         simulator.wechat = Some(WechatSim::new(config, clock.clone()));

@@ -3,17 +3,19 @@
 //! `orderId` repeated with other fields is refused (`12`) while an identical repeat returns the
 //! same QR, nobody pays after `payTimeout`, refunds succeed a configured delay after they are
 //! asked for, every answer is signed with UnionPay's key and carries its certificate, and back notifications
-//! go out for successful payments only. The daily statement (file transfer) is in `bill`.
+//! go out for successful payments only. The daily statement (file transfer) is in `bill`; the
+//! mobile web cashier (`frontTransReq`) in `front`.
 
 mod bill;
+mod front;
 
 use crate::channels::ChannelKind;
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
 use crate::channels::sim::{Delivery, PayError, SimPayment, WalletOrder};
 use crate::channels::unionpay::protocol::{
-    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FILE_TRANS_PATH, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA,
-    VERSION, code, encode_answer, encode_form, fields_of, parse_beijing_time, parse_fen, parse_form, sign_message,
-    signed_by, signing_string,
+    BACK_TRANS_PATH, BIZ_GATEWAY, BIZ_QR, CURRENCY_CNY, ENCODING, FILE_TRANS_PATH, FORM_CONTENT_TYPE, FRONT_TRANS_PATH,
+    Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, code, encode_answer, encode_form, fields_of, parse_beijing_time,
+    parse_fen, parse_form, sign_message, signed_by, signing_string,
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, SHANGHAI};
@@ -54,6 +56,11 @@ struct Book {
 }
 
 struct SimOrder {
+    /// `07` a consumption QR, `01` a mobile web payment.
+    txn_sub_type: &'static str,
+    biz_type: &'static str,
+    /// Where the cashier's "return to merchant" posts the result (mobile web only).
+    front_url: Option<String>,
     /// The signed fields a repeat must match.
     fingerprint: String,
     txn_time: String,
@@ -111,6 +118,9 @@ impl Booked {
 /// A refused request: `respCode` and `respMsg`.
 type Refusal = (&'static str, String);
 
+/// `txnSubType` of a consumption by QR code.
+const QR_CONSUMPTION: &str = "07";
+
 impl UnionpaySim {
     /// Intervals between a back notification's sends: the first, then four resends (ACP demos:
     /// five sends in all, 0, 1, 2 and 4 minutes apart).
@@ -127,6 +137,8 @@ impl UnionpaySim {
 
     pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.route(BACK_TRANS_PATH, web::post().to(back_trans))
+            .route(FRONT_TRANS_PATH, web::post().to(front::front_trans))
+            .route(front::PAY_PATH, web::post().to(front::pay))
             .route(QUERY_PATH, web::post().to(query_trans))
             .route(FILE_TRANS_PATH, web::post().to(bill::file_trans));
     }
@@ -161,8 +173,11 @@ impl UnionpaySim {
     pub fn wallet(&self, pay_code: &str) -> Result<WalletOrder, PayError> {
         let now = self.clock.now();
         let book = self.book();
-        let (order_id, order) =
-            book.orders.iter().find(|(_, o)| o.pay_code == pay_code).ok_or(PayError::UnknownCode)?;
+        let (order_id, order) = book
+            .orders
+            .iter()
+            .find(|(_, o)| o.pay_code == pay_code && o.txn_sub_type == QR_CONSUMPTION)
+            .ok_or(PayError::UnknownCode)?;
         Ok(WalletOrder {
             channel: ChannelKind::Unionpay,
             out_trade_no: order_id.clone(),
@@ -174,10 +189,19 @@ impl UnionpaySim {
 
     /// The payer pays: the order is paid now, and UnionPay's signed back notification is ready.
     pub fn pay(&self, pay_code: &str) -> Result<SimPayment, PayError> {
+        self.pay_order(pay_code, QR_CONSUMPTION).map(|(payment, _)| payment)
+    }
+
+    /// The payer pays the order of `txn_sub_type` behind `pay_code`: the back notification, and
+    /// its signed fields (which the cashier's "return to merchant" posts to `frontUrl` too).
+    fn pay_order(&self, pay_code: &str, txn_sub_type: &str) -> Result<(SimPayment, Fields), PayError> {
         let now = self.clock.now();
         let mut book = self.book();
-        let (order_id, order) =
-            book.orders.iter_mut().find(|(_, o)| o.pay_code == pay_code).ok_or(PayError::UnknownCode)?;
+        let (order_id, order) = book
+            .orders
+            .iter_mut()
+            .find(|(_, o)| o.pay_code == pay_code && o.txn_sub_type == txn_sub_type)
+            .ok_or(PayError::UnknownCode)?;
         if order.payment.is_some() || now > order.pay_timeout {
             return Err(PayError::NotPayable);
         }
@@ -187,8 +211,8 @@ impl UnionpaySim {
             ("encoding", ENCODING),
             ("signMethod", SIGN_METHOD_RSA),
             ("txnType", "01"),
-            ("txnSubType", "07"),
-            ("bizType", "000000"),
+            ("txnSubType", order.txn_sub_type),
+            ("bizType", order.biz_type),
             ("accessType", "0"),
             ("merId", &self.config.mer_id),
             ("orderId", order_id),
@@ -208,7 +232,7 @@ impl UnionpaySim {
             content_type: FORM_CONTENT_TYPE.into(),
             body: encode_form(&signed).into_bytes(),
         };
-        Ok(SimPayment { out_trade_no: order_id.clone(), notification })
+        Ok((SimPayment { out_trade_no: order_id.clone(), notification }, signed))
     }
 
     /// Authenticates the form, lets `serve` answer it, and signs the answer.
@@ -237,7 +261,6 @@ impl UnionpaySim {
             ("version", VERSION),
             ("encoding", ENCODING),
             ("signMethod", SIGN_METHOD_RSA),
-            ("bizType", "000000"),
             ("accessType", "0"),
             ("merId", self.config.mer_id.as_str()),
         ];
@@ -246,7 +269,7 @@ impl UnionpaySim {
                 return Err((code::FORMAT_ERROR, format!("{name}不正确")));
             }
         }
-        Ok(())
+        biz_type(request, &[BIZ_QR, BIZ_GATEWAY]).map(|_| ())
     }
 
     /// Every answer echoes the request's identifying fields and is signed by UnionPay.
@@ -293,41 +316,48 @@ impl UnionpaySim {
 
     /// 主扫申码: a consumption QR for the order.
     fn apply_qr(&self, request: &Fields, now: DateTime<Utc>) -> Result<Fields, Refusal> {
+        biz_type(request, &[BIZ_QR])?;
         let order_id = order_id(request)?;
         let txn_time = self.fresh_txn_time(request, now)?;
         let amount = amount(request)?;
         let back_url = back_url(request)?;
-        let pay_timeout = parse_beijing_time(required(request, "payTimeout")?)
-            .filter(|at| *at > now)
-            .ok_or_else(|| (code::FORMAT_ERROR, "payTimeout格式错误或已过".to_owned()))?;
-        let fingerprint = fingerprint(request);
+        let pay_timeout = pay_timeout(request, now)?;
+        let order = SimOrder {
+            txn_sub_type: QR_CONSUMPTION,
+            biz_type: BIZ_QR,
+            front_url: None,
+            fingerprint: fingerprint(request),
+            txn_time: txn_time.to_owned(),
+            amount,
+            description: commodity_name(request),
+            pay_timeout,
+            back_url: back_url.to_owned(),
+            pay_code: random_digits(24),
+            payment: None,
+        };
+        let pay_code = self.book_order(order_id, order)?;
+        Ok(fields_of(&[("qrCode", &format!("{}?pr={pay_code}", self.config.pay_link_base))]))
+    }
+
+    /// Books a new order under `order_id`, or finds the identical one booked before; answers its
+    /// pay code. The same `orderId` with other fields, or already paid, is refused (`12`).
+    fn book_order(&self, order_id: &str, order: SimOrder) -> Result<String, Refusal> {
         let mut book = self.book();
         if book.refunds.contains_key(order_id) {
             return Err((code::DUPLICATE, "重复交易".into()));
         }
-        let pay_code = match book.orders.get(order_id) {
-            Some(order) if order.fingerprint != fingerprint => {
-                return Err((code::DUPLICATE, "重复交易：交易要素与原交易不一致".into()));
+        match book.orders.get(order_id) {
+            Some(booked) if booked.fingerprint != order.fingerprint => {
+                Err((code::DUPLICATE, "重复交易：交易要素与原交易不一致".into()))
             }
-            Some(order) if order.payment.is_some() => return Err((code::DUPLICATE, "重复交易：订单已支付".into())),
-            Some(order) => order.pay_code.clone(),
+            Some(booked) if booked.payment.is_some() => Err((code::DUPLICATE, "重复交易：订单已支付".into())),
+            Some(booked) => Ok(booked.pay_code.clone()),
             None => {
-                let pay_code = random_digits(24);
-                let order = SimOrder {
-                    fingerprint,
-                    txn_time: txn_time.to_owned(),
-                    amount,
-                    description: commodity_name(request),
-                    pay_timeout,
-                    back_url: back_url.to_owned(),
-                    pay_code: pay_code.clone(),
-                    payment: None,
-                };
+                let pay_code = order.pay_code.clone();
                 book.orders.insert(order_id.to_owned(), order);
-                pay_code
+                Ok(pay_code)
             }
-        };
-        Ok(fields_of(&[("qrCode", &format!("{}?pr={pay_code}", self.config.pay_link_base))]))
+        }
     }
 
     /// 退货: a refund of (part of) a payment named by its `queryId`; the same `orderId` with the
@@ -419,6 +449,19 @@ async fn query_trans(sim: web::Data<super::Simulator>, body: web::Bytes) -> Http
         ("00", "00") => sim.query(request, now),
         _ => Err((code::FORMAT_ERROR, "交易类型不支持".into())),
     })
+}
+
+/// `bizType`, one of `allowed`.
+fn biz_type(request: &Fields, allowed: &[&'static str]) -> Result<&'static str, Refusal> {
+    let given = required(request, "bizType")?;
+    allowed.iter().copied().find(|biz| *biz == given).ok_or_else(|| (code::FORMAT_ERROR, "bizType不正确".to_owned()))
+}
+
+/// `payTimeout`, which must be in the future.
+fn pay_timeout(request: &Fields, now: DateTime<Utc>) -> Result<DateTime<Utc>, Refusal> {
+    parse_beijing_time(required(request, "payTimeout")?)
+        .filter(|at| *at > now)
+        .ok_or_else(|| (code::FORMAT_ERROR, "payTimeout格式错误或已过".to_owned()))
 }
 
 /// `txnType` and `txnSubType`.

@@ -1,20 +1,25 @@
 //! The simulated WeChat Pay v3 merchant API: what the real one enforces, with local keys. Request
-//! signatures are checked (401 `SIGN_ERROR`), answers are signed with the platform key, a repeated
-//! prepay with identical parameters returns the order's current `code_url` (renewed once the code
-//! is two hours old, whatever `time_expire` says), changed parameters are refused, a paid order
-//! cannot be closed (`ORDERPAID`), and payment notifications are signed and AES-256-GCM sealed.
-//! Refunds and the trade bill have their own files; the payer's side (wallet, pay, the
-//! notification's resend rules and probes) is here.
+//! signatures are checked (401 `SIGN_ERROR`), answers are signed with the platform key and name
+//! their scheme (`Wechatpay-Signature-Type`), prepay comes in three trade types — Native, JSAPI
+//! and H5 — each with the handle the payer's side opens (a `weixin://` code, a `prepay_id`, an
+//! `h5_url`) and its life; an order number is one trade type's (another is refused as used), a
+//! repeat with identical parameters returns a fresh handle (Native's replaces the old code),
+//! changed parameters are refused, a paid order cannot be closed (`ORDERPAID`), and payment
+//! notifications are signed and AES-256-GCM sealed. Refunds, the trade bill and the payer's phone
+//! (OAuth, the H5 cashier, the JSAPI bridge) have their own files.
 
 mod bill;
+mod phone;
+
+pub(super) use phone::H5_PATH;
 mod refunds;
 
 use crate::channels::ChannelKind;
 use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
 use crate::channels::sim::{Delivery, PayError, SimPayment, WalletOrder};
 use crate::channels::wechat::protocol::{
-    Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, PROBE_PREFIX, Resource, Transaction, TransactionAmount,
-    nonce, request_message, response_message,
+    Authorization, ErrorBody, MAX_SKEW_SECONDS, Notification, PROBE_PREFIX, Payer, Resource, SIGNATURE_TYPE,
+    Transaction, TransactionAmount, nonce, request_message, response_message,
 };
 use crate::domain::Fen;
 use crate::domain::time::{Clock, rfc3339};
@@ -25,8 +30,40 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-/// A Native `code_url` stops working two hours after it was issued.
+/// A Native `code_url` and a JSAPI `prepay_id` stop working two hours after they were issued.
 pub(super) const CODE_URL_LIFE: Duration = Duration::hours(2);
+
+/// An `h5_url` stops working five minutes after it was issued.
+pub(super) const H5_URL_LIFE: Duration = Duration::minutes(5);
+
+/// What WeChat's app shows when a `code_url` is tapped or long-pressed instead of scanned.
+pub const NATIVE_CODE_PREFIX: &str = "weixin://wxpay/bizpayurl?pr=";
+
+/// The prepay trade types, by the path they are asked for on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TradeType {
+    Native,
+    Jsapi,
+    H5,
+}
+
+impl TradeType {
+    /// As transactions name it.
+    fn as_str(self) -> &'static str {
+        match self {
+            TradeType::Native => "NATIVE",
+            TradeType::Jsapi => "JSAPI",
+            TradeType::H5 => "MWEB",
+        }
+    }
+
+    fn handle_life(self) -> Duration {
+        match self {
+            TradeType::Native | TradeType::Jsapi => CODE_URL_LIFE,
+            TradeType::H5 => H5_URL_LIFE,
+        }
+    }
+}
 
 pub struct WechatSimConfig {
     pub appid: String,
@@ -37,8 +74,16 @@ pub struct WechatSimConfig {
     pub signing_serial: String,
     pub signing_key: RsaSigningKey,
     pub apiv3_key: Vec<u8>,
-    /// Prefix of the payer's pay links, e.g. `http://127.0.0.1:8081/sim/wechat/pay`.
-    pub pay_link_base: String,
+    /// The simulator's own address, e.g. `http://127.0.0.1:8081`: its H5 cashier, OAuth pages
+    /// and JSAPI bridge are there.
+    pub public_url: String,
+    /// The official account's secret, which the OAuth code exchange checks.
+    pub app_secret: String,
+    /// The merchant's H5 payment domain (`https://pay.example.gov.cn`): an `h5_url` opened from
+    /// a page elsewhere, or from no page, is refused; OAuth returns only there.
+    pub web_domain: String,
+    /// The platform certificate (PEM), which `GET /v3/certificates` hands out, sealed.
+    pub platform_certificate: String,
     /// How long an accepted refund stays PROCESSING before it is SUCCESS (on the simulator's
     /// clock; WeChat says balance refunds arrive within minutes, bank cards within days).
     pub refund_settles_after: Duration,
@@ -53,10 +98,13 @@ pub struct WechatSim {
     refunds: Mutex<HashMap<String, refunds::SimRefund>>,
     /// Bill files waiting to be downloaded, by download token.
     bills: Mutex<HashMap<String, bill::BillDownload>>,
+    /// OAuth: the codes handed out, and the payers' openids under this appid.
+    oauth: Mutex<phone::OauthState>,
 }
 
 #[derive(Debug, Clone)]
 struct SimOrder {
+    trade_type: TradeType,
     /// The parameters a repeated prepay must match.
     fingerprint: String,
     description: String,
@@ -66,8 +114,11 @@ struct SimOrder {
     time_expire: DateTime<Utc>,
     notify_url: String,
     state: SimState,
-    code: String,
-    code_issued_at: DateTime<Utc>,
+    /// JSAPI's payer from the prepay; for the other types, whoever paid.
+    payer: Option<String>,
+    /// What the payer's side opens: Native's code, JSAPI's and H5's `prepay_id`.
+    handle: String,
+    handle_issued_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +137,28 @@ struct PrepayBody {
     time_expire: Option<String>,
     notify_url: String,
     amount: PrepayAmount,
+    #[serde(default)]
+    payer: Option<PrepayPayer>,
+    #[serde(default)]
+    scene_info: Option<SceneInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PrepayPayer {
+    openid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SceneInfo {
+    payer_client_ip: String,
+    #[serde(default)]
+    h5_info: Option<H5Info>,
+}
+
+#[derive(Debug, Deserialize)]
+struct H5Info {
+    #[serde(rename = "type")]
+    kind: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +184,7 @@ impl SignedNotification {
         Delivery {
             url: url.to_owned(),
             headers: vec![
+                ("Wechatpay-Signature-Type".into(), SIGNATURE_TYPE.into()),
                 ("Wechatpay-Timestamp".into(), self.timestamp),
                 ("Wechatpay-Nonce".into(), self.nonce),
                 ("Wechatpay-Signature".into(), self.signature),
@@ -130,17 +204,22 @@ impl WechatSim {
             orders: Mutex::new(HashMap::new()),
             refunds: Mutex::new(HashMap::new()),
             bills: Mutex::new(HashMap::new()),
+            oauth: Mutex::new(phone::OauthState::default()),
         }
     }
 
     pub fn configure(cfg: &mut web::ServiceConfig) {
-        cfg.route("/v3/pay/transactions/native", web::post().to(prepay))
+        cfg.route("/v3/pay/transactions/native", web::post().to(prepay_native))
+            .route("/v3/pay/transactions/jsapi", web::post().to(prepay_jsapi))
+            .route("/v3/pay/transactions/h5", web::post().to(prepay_h5))
+            .route("/v3/certificates", web::get().to(certificates))
             .route("/v3/pay/transactions/out-trade-no/{out_trade_no}", web::get().to(query))
             .route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", web::post().to(close))
             .route("/v3/refund/domestic/refunds", web::post().to(refunds::create))
             .route("/v3/refund/domestic/refunds/{out_refund_no}", web::get().to(refunds::query))
             .route("/v3/bill/tradebill", web::get().to(bill::apply))
             .route(bill::DOWNLOAD_PATH, web::get().to(bill::download));
+        phone::configure(cfg);
     }
 
     fn orders(&self) -> MutexGuard<'_, HashMap<String, SimOrder>> {
@@ -160,7 +239,7 @@ impl WechatSim {
     pub fn wallet(&self, code: &str) -> Result<WalletOrder, PayError> {
         let now = self.clock.now();
         let mut orders = self.orders();
-        let (out_trade_no, order) = payable(&mut orders, code, now)?;
+        let (out_trade_no, order) = payable(&mut orders, TradeType::Native, code, now)?;
         Ok(WalletOrder {
             channel: ChannelKind::Wechat,
             out_trade_no: out_trade_no.clone(),
@@ -170,14 +249,23 @@ impl WechatSim {
         })
     }
 
-    /// The payer pays the order behind a pay link's code.
+    /// The payer pays the order behind a Native code (scanned with WeChat's camera).
     pub fn pay(&self, code: &str) -> Result<SimPayment, PayError> {
+        self.pay_handle(TradeType::Native, code, None)
+    }
+
+    /// Pays the order behind the handle of a prepay of `trade_type`, as `payer` (an openid) or a
+    /// payer of its own.
+    fn pay_handle(&self, trade_type: TradeType, handle: &str, payer: Option<&str>) -> Result<SimPayment, PayError> {
         let now = self.clock.now();
         let mut orders = self.orders();
-        let (out_trade_no, order) = payable(&mut orders, code, now)?;
+        let (out_trade_no, order) = payable(&mut orders, trade_type, handle, now)?;
         // WeChat transaction ids are 28 digits starting 4200.
         let transaction_id = format!("4200{}", random_digits(24));
         order.state = SimState::Paid { transaction_id, at: now };
+        if order.payer.is_none() {
+            order.payer = Some(payer.map_or_else(phone::new_openid, str::to_owned));
+        }
         let transaction = self.transaction(out_trade_no, order);
         let notification = self.notification(&transaction, now).ok_or(PayError::NotPayable)?;
         Ok(SimPayment { out_trade_no: out_trade_no.clone(), notification: notification.delivery(&order.notify_url) })
@@ -273,16 +361,28 @@ impl WechatSim {
                 ("SUCCESS", "支付成功", Some(transaction_id.clone()), Some(rfc3339(*at)))
             }
         };
+        let paid = success_time.is_some();
         Transaction {
             appid: self.config.appid.clone(),
             mchid: self.config.mchid.clone(),
             out_trade_no: out_trade_no.to_owned(),
             transaction_id,
-            trade_type: "NATIVE".into(),
+            trade_type: order.trade_type.as_str().into(),
             trade_state: trade_state.into(),
             trade_state_desc: desc.into(),
             success_time,
-            amount: Some(TransactionAmount { total: order.amount, payer_total: order.amount, currency: "CNY".into() }),
+            bank_type: paid.then(|| "OTHERS".into()),
+            payer: order
+                .payer
+                .clone()
+                .filter(|_| paid || order.trade_type == TradeType::Jsapi)
+                .map(|openid| Payer { openid }),
+            amount: Some(TransactionAmount {
+                total: order.amount,
+                payer_total: if paid { order.amount } else { 0 },
+                currency: "CNY".into(),
+                payer_currency: "CNY".into(),
+            }),
         }
     }
 
@@ -320,6 +420,7 @@ impl WechatSim {
         let request_id = format!("sim-{}", &nonce[..16]);
         let mut response = HttpResponse::build(status);
         response
+            .insert_header(("Wechatpay-Signature-Type", SIGNATURE_TYPE))
             .insert_header(("Wechatpay-Timestamp", timestamp))
             .insert_header(("Wechatpay-Nonce", nonce))
             .insert_header(("Wechatpay-Signature", signature))
@@ -338,14 +439,18 @@ impl WechatSim {
     }
 }
 
-/// The order behind a pay link's code, if the payer can pay it at `now`.
+/// The order behind a handle of `trade_type`, if the payer can pay it at `now`.
 fn payable<'a>(
     orders: &'a mut HashMap<String, SimOrder>,
-    code: &str,
+    trade_type: TradeType,
+    handle: &str,
     now: DateTime<Utc>,
 ) -> Result<(&'a String, &'a mut SimOrder), PayError> {
-    let (out_trade_no, order) = orders.iter_mut().find(|(_, o)| o.code == code).ok_or(PayError::UnknownCode)?;
-    if now >= order.code_issued_at + CODE_URL_LIFE {
+    let (out_trade_no, order) = orders
+        .iter_mut()
+        .find(|(_, o)| o.trade_type == trade_type && o.handle == handle)
+        .ok_or(PayError::UnknownCode)?;
+    if now >= order.handle_issued_at + trade_type.handle_life() {
         return Err(PayError::CodeExpired);
     }
     if order.state != SimState::NotPaid || now >= order.time_expire {
@@ -363,7 +468,24 @@ fn valid_out_trade_no(no: &str) -> bool {
     (6..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*".contains(&b))
 }
 
-async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn prepay_native(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    prepay(sim, req, body, TradeType::Native)
+}
+
+async fn prepay_jsapi(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    prepay(sim, req, body, TradeType::Jsapi)
+}
+
+async fn prepay_h5(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    prepay(sim, req, body, TradeType::H5)
+}
+
+/// A `prepay_id` as WeChat writes them: `wx`, the time to the second, then random digits.
+fn new_prepay_id(now: DateTime<Utc>) -> String {
+    format!("wx{}{}", now.with_timezone(&crate::domain::time::SHANGHAI).format("%d%H%M%S"), random_digits(24))
+}
+
+fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::Bytes, trade_type: TradeType) -> HttpResponse {
     let Some(sim) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
     if let Err(refused) = sim.authenticate(&req, &body) {
         return refused;
@@ -382,6 +504,26 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
     if order.amount.currency.as_deref().is_some_and(|c| c != "CNY") {
         return bad("currency只能是CNY");
     }
+    let payer = match (trade_type, &order.payer) {
+        (TradeType::Jsapi, None) => return bad("JSAPI下单缺少payer.openid"),
+        (TradeType::Jsapi, Some(payer)) if !sim.knows_openid(&payer.openid) => {
+            return bad("openid与appid不匹配");
+        }
+        (TradeType::Jsapi, Some(payer)) => Some(payer.openid.clone()),
+        _ => None,
+    };
+    if trade_type == TradeType::H5 {
+        let scene = order.scene_info.as_ref();
+        if scene.is_none_or(|s| s.payer_client_ip.parse::<std::net::IpAddr>().is_err()) {
+            return bad("H5下单缺少scene_info.payer_client_ip");
+        }
+        if !scene
+            .and_then(|s| s.h5_info.as_ref())
+            .is_some_and(|h5| ["iOS", "Android", "Wap"].contains(&h5.kind.as_str()))
+        {
+            return bad("H5下单缺少scene_info.h5_info.type");
+        }
+    }
     let now = sim.clock.now();
     let requested = match order.time_expire.as_deref().map(DateTime::parse_from_rfc3339) {
         None => now + Duration::days(7),
@@ -390,11 +532,16 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
     };
     // WeChat raises a deadline under a minute away to one minute and caps it at 90 days.
     let time_expire = requested.max(now + Duration::minutes(1)).min(now + Duration::days(90));
-    let fingerprint =
-        format!("{}|{}|{}|{:?}", order.description, order.amount.total, order.notify_url, order.time_expire);
+    let fingerprint = format!(
+        "{}|{}|{}|{:?}|{:?}",
+        order.description, order.amount.total, order.notify_url, order.time_expire, payer
+    );
     let mut orders = sim.orders();
     let existing = orders.get_mut(&order.out_trade_no);
-    let code = match existing {
+    let handle = match existing {
+        Some(found) if found.trade_type != trade_type => {
+            return sim.error(StatusCode::BAD_REQUEST, "OUT_TRADE_NO_USED", "商户订单号重复");
+        }
         Some(found) if found.fingerprint != fingerprint => {
             return sim.error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "订单号重复，参数与原订单不一致");
         }
@@ -403,17 +550,20 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
             return sim.error(StatusCode::BAD_REQUEST, code, "订单已支付或已关闭");
         }
         Some(found) => {
-            if now >= found.code_issued_at + CODE_URL_LIFE {
-                found.code = nonce();
-                found.code_issued_at = now;
+            // A Native re-entry issues a new code and the old one stops working; an H5 re-entry a
+            // new h5_url; a JSAPI one the current prepay_id while it lives.
+            if trade_type != TradeType::Jsapi || now >= found.handle_issued_at + CODE_URL_LIFE {
+                found.handle = if trade_type == TradeType::Native { nonce() } else { new_prepay_id(now) };
+                found.handle_issued_at = now;
             }
-            found.code.clone()
+            found.handle.clone()
         }
         None => {
-            let code = nonce();
+            let handle = if trade_type == TradeType::Native { nonce() } else { new_prepay_id(now) };
             orders.insert(
                 order.out_trade_no.clone(),
                 SimOrder {
+                    trade_type,
                     fingerprint,
                     description: order.description,
                     amount: order.amount.total,
@@ -421,15 +571,49 @@ async fn prepay(sim: web::Data<super::Simulator>, req: HttpRequest, body: web::B
                     time_expire,
                     notify_url: order.notify_url,
                     state: SimState::NotPaid,
-                    code: code.clone(),
-                    code_issued_at: now,
+                    payer,
+                    handle: handle.clone(),
+                    handle_issued_at: now,
                 },
             );
-            code
+            handle
         }
     };
     drop(orders);
-    sim.json(&serde_json::json!({"code_url": format!("{}?pr={code}", sim.config.pay_link_base)}))
+    match trade_type {
+        TradeType::Native => sim.json(&serde_json::json!({"code_url": format!("{NATIVE_CODE_PREFIX}{handle}")})),
+        TradeType::Jsapi => sim.json(&serde_json::json!({"prepay_id": handle})),
+        TradeType::H5 => {
+            let package = &nonce()[..10];
+            let h5_url = format!("{}{}?prepay_id={handle}&package={package}", sim.config.public_url, phone::H5_PATH);
+            sim.json(&serde_json::json!({"h5_url": h5_url}))
+        }
+    }
+}
+
+/// `GET /v3/certificates`: the platform certificates, each sealed with the APIv3 key, as WeChat
+/// Pay hands them to a merchant who downloads them to verify answers with.
+async fn certificates(sim: web::Data<super::Simulator>, req: HttpRequest) -> HttpResponse {
+    let Some(sim) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
+    if let Err(refused) = sim.authenticate(&req, b"") {
+        return refused;
+    }
+    let Some(sealed) = Resource::seal(&sim.config.apiv3_key, "certificate", sim.config.platform_certificate.as_bytes())
+    else {
+        return sim.error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", "系统错误");
+    };
+    let now = sim.clock.now();
+    sim.json(&serde_json::json!({"data": [{
+        "serial_no": sim.config.signing_serial,
+        "effective_time": rfc3339(now - Duration::days(30)),
+        "expire_time": rfc3339(now + Duration::days(5 * 365)),
+        "encrypt_certificate": {
+            "algorithm": sealed.algorithm,
+            "nonce": sealed.nonce,
+            "associated_data": sealed.associated_data,
+            "ciphertext": sealed.ciphertext,
+        },
+    }]}))
 }
 
 async fn query(sim: web::Data<super::Simulator>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {

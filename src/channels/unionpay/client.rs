@@ -1,5 +1,5 @@
 //! finepay's UnionPay ACP client: apply for a consumption QR with `payTimeout` at the fine's
-//! window end, query by `orderId` + `txnTime`, "close" (a query: ACP has no close for an unpaid
+//! window end, or sign a mobile web payment (`frontTransReq`) for the payer's browser to post, query by `orderId` + `txnTime`, "close" (a query: ACP has no close for an unpaid
 //! QR), refunds (退货, asynchronous: accepted now, confirmed by a later query), and the back
 //! notification — verified over the raw form body before anything in it is read — and the daily
 //! statement (file transfer). Every answer is verified through its `signPubKeyCert` before it is
@@ -7,9 +7,9 @@
 
 use super::bill::{FILE_TYPE_STATEMENT, read_file_content, settle_date, statement_is_due};
 use super::protocol::{
-    BACK_TRANS_PATH, CURRENCY_CNY, ENCODING, FORM_CONTENT_TYPE, Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, Verifier,
-    beijing_time, code, encode_form, field, fields_of, parse_answer, parse_form, payment_of, sign_request,
-    trace_instant,
+    BACK_TRANS_PATH, BIZ_GATEWAY, BIZ_QR, CHANNEL_PHONE, CURRENCY_CNY, ENCODING, FORM_CONTENT_TYPE, FRONT_TRANS_PATH,
+    Fields, QUERY_PATH, SIGN_METHOD_RSA, VERSION, Verifier, beijing_time, code, encode_form, field, fields_of,
+    parse_answer, parse_form, payment_of, sign_request, trace_instant,
 };
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
@@ -75,6 +75,31 @@ impl UnionpayClient {
         }
         let qr_code = field(&answer, "qrCode").map_err(|e| ChannelError::Malformed(e.into()))?;
         Ok(CreatedOrder { pay_url: qr_code.to_owned() })
+    }
+
+    /// Mobile web payment (手机网页支付): the signed form the payer's browser posts to UnionPay's
+    /// `frontTransReq.do`, which answers with its cashier; after paying, the payer's "return to
+    /// merchant" posts the signed result to `front_url` (a signal for the page only: payment is
+    /// known from the back notification or a query). `txnTime` is when the order was first sent,
+    /// which UnionPay requires to be now: the caller makes a new order once the form is stale.
+    pub fn start_mobile_web(&self, order: &OrderRequest, front_url: &str) -> Result<Started, ChannelError> {
+        let mut fields = self.common("01", "01", &order.out_trade_no, order.opened_at);
+        fields.extend(fields_of(&[
+            ("bizType", BIZ_GATEWAY),
+            ("channelType", CHANNEL_PHONE),
+            ("txnAmt", &order.amount.get().to_string()),
+            ("currencyCode", CURRENCY_CNY),
+            ("frontUrl", front_url),
+            ("backUrl", &self.config.back_url),
+            ("payTimeout", &beijing_time(order.pay_by)),
+            ("riskRateInfo", &format!("{{commodityName={}}}", nestable(&order.description))),
+        ]));
+        let signed = sign_request(fields, &self.config.cert_id, &self.config.signing_key)
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
+        Ok(Started::Form {
+            action: format!("{}{FRONT_TRANS_PATH}", self.config.base_url),
+            fields: signed.into_iter().collect(),
+        })
     }
 
     /// The order's state. Assumption (ACP's code list is not public): UnionPay reports an unpaid
@@ -196,7 +221,8 @@ impl UnionpayClient {
             return Err(NotifyError::WrongMerchant);
         }
         let get = |name: &str| fields.get(name).map_or("", String::as_str);
-        if (get("txnType"), get("txnSubType")) != ("01", "07") {
+        // A consumption by QR (07) or by the mobile web cashier (01).
+        if get("txnType") != "01" || !["07", "01"].contains(&get("txnSubType")) {
             return Err(NotifyError::NotPaid(format!("txnType {} txnSubType {}", get("txnType"), get("txnSubType"))));
         }
         if !code::is_success(get("respCode")) {
@@ -230,7 +256,7 @@ impl UnionpayClient {
             ("signMethod", SIGN_METHOD_RSA),
             ("txnType", txn_type),
             ("txnSubType", txn_sub_type),
-            ("bizType", "000000"),
+            ("bizType", BIZ_QR),
             ("accessType", "0"),
             ("merId", &self.config.mer_id),
             ("txnTime", &beijing_time(txn_time)),
@@ -286,6 +312,7 @@ impl PaymentChannel for UnionpayClient {
         Box::pin(async move {
             match how {
                 Start::Qr => Ok(Started::Qr(UnionpayClient::create_order(self, order).await?.pay_url)),
+                Start::MobileWeb { front_url } => self.start_mobile_web(order, front_url),
                 other => Err(crate::channels::no_such_flow(self.kind(), other.flow())),
             }
         })

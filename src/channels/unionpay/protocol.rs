@@ -16,6 +16,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// Applying for a consumption QR, refunds (退货): the back-end transaction endpoint.
 pub(crate) const BACK_TRANS_PATH: &str = "/gateway/api/backTransReq.do";
+/// Mobile web payment (手机网页支付): the payer's browser posts the signed order here and gets
+/// UnionPay's cashier page.
+pub(crate) const FRONT_TRANS_PATH: &str = "/gateway/api/frontTransReq.do";
+/// `bizType` of a consumption QR (and finepay's queries and refunds).
+pub(crate) const BIZ_QR: &str = "000000";
+/// `bizType` of a B2C gateway or mobile web payment.
+pub(crate) const BIZ_GATEWAY: &str = "000201";
+/// `channelType` of a phone (`07` would be a PC or tablet).
+pub(crate) const CHANNEL_PHONE: &str = "08";
 /// The state of an earlier transaction, named by its `orderId` and `txnTime`.
 pub(crate) const QUERY_PATH: &str = "/gateway/api/queryTrans.do";
 /// File transfer (`txnType=76`): the daily statement file. UnionPay's current SDK configuration

@@ -375,3 +375,71 @@ async fn a_day_without_transactions_is_empty_and_days_settle_date_cannot_name_ar
     // A year back, its MMDD would name this year's day just as well: not asked.
     not_asked(s.client.statement(day - Days::new(365)).await);
 }
+
+/// The mobile web form the client signs for `request`, as action and fields.
+fn mobile_web_form(s: &Setup, request: &OrderRequest) -> (String, Fields) {
+    let started = s.client.start_mobile_web(request, "http://127.0.0.1:8080/p/TOKEN/back").expect("signed form");
+    let crate::channels::Started::Form { action, fields } = started else { panic!("a form, got {started:?}") };
+    (action, fields.into_iter().collect())
+}
+
+/// The value of the hidden input `name` in a simulator page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} in {page}")) + marker.len();
+    page[start..].split('"').next().expect("value").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+#[actix_web::test]
+async fn a_mobile_web_form_opens_the_cashier_and_paying_posts_the_signed_result_to_front_url() {
+    let s = setup("unionpay_sign");
+    let request = order("1101052611210000176U31", &s.clock);
+    let (action, fields) = mobile_web_form(&s, &request);
+    assert_eq!(action, format!("http://127.0.0.1:{}/gateway/api/frontTransReq.do", s.server.port));
+    let get = |name: &str| fields.get(name).map(String::as_str);
+    assert_eq!((get("txnType"), get("txnSubType"), get("bizType")), (Some("01"), Some("01"), Some("000201")));
+    assert_eq!((get("channelType"), get("frontUrl")), (Some("08"), Some("http://127.0.0.1:8080/p/TOKEN/back")));
+    assert!(get("signature").is_some_and(|s| !s.is_empty()) && get("certId").is_some());
+
+    let http = reqwest::Client::new();
+    let cashier = http.post(&action).form(&fields).send().await.expect("cashier").text().await.expect("page");
+    assert!(cashier.contains("id=\"pay\"") && cashier.contains("200.00"), "{cashier}");
+    assert_eq!(s.client.query(&request.reference()).await, Ok(OrderStatus::Open));
+    // Posting the same form again (a reload) is the same order.
+    let again = http.post(&action).form(&fields).send().await.expect("cashier").text().await.expect("page");
+    assert_eq!(hidden(&again, "code"), hidden(&cashier, "code"));
+
+    let pay_url = format!("http://127.0.0.1:{}/sim/unionpay/front/pay", s.server.port);
+    let done = http.post(&pay_url).form(&[("code", hidden(&cashier, "code"))]).send().await.expect("pay");
+    let done = done.text().await.expect("page");
+    assert!(done.contains("action=\"http://127.0.0.1:8080/p/TOKEN/back\"") && done.contains("id=\"return\""));
+    // What "return to merchant" posts is UnionPay's signed result, verifiable as a notification.
+    let names = ["orderId", "txnSubType", "respCode", "queryId", "txnAmt", "signature", "signPubKeyCert"];
+    let front: Fields = names.iter().map(|name| ((*name).to_owned(), hidden(&done, name))).collect();
+    assert_eq!(front["orderId"], request.out_trade_no);
+    let OrderStatus::Paid(payment) = s.client.query(&request.reference()).await.expect("query") else {
+        panic!("not paid")
+    };
+    assert_eq!(payment.amount, Fen(20000));
+    // The cashier does not open a paid order again.
+    let paid_again = http.post(&action).form(&fields).send().await.expect("page").text().await.expect("page");
+    assert!(paid_again.contains("订单已支付"), "{paid_again}");
+}
+
+#[actix_web::test]
+async fn the_cashier_refuses_a_tampered_stale_or_paid_form() {
+    let s = setup("unionpay_sign");
+    let request = order("1101052611210000176U31", &s.clock);
+    let (_, fields) = mobile_web_form(&s, &request);
+
+    let mut tampered = fields.clone();
+    tampered.insert("txnAmt".into(), "100".into());
+    assert!(matches!(unionpay(&s).pay_front(&tampered), Err(PayError::Refused(m)) if m.contains("验证签名失败")));
+    let stale =
+        OrderRequest { opened_at: s.clock.now() - Duration::minutes(6), ..order("1101052611210000176U32", &s.clock) };
+    let (_, stale) = mobile_web_form(&s, &stale);
+    assert!(matches!(unionpay(&s).pay_front(&stale), Err(PayError::Refused(m)) if m.contains("txnTime")));
+    let payment = unionpay(&s).pay_front(&fields).expect("the form pays");
+    assert_eq!(s.client.verify_notification(&payment.notification.inbound()).expect("verified").amount, Fen(20000));
+    assert!(matches!(unionpay(&s).pay_front(&fields), Err(PayError::Refused(m)) if m.contains("已支付")));
+}

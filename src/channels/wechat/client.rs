@@ -6,11 +6,12 @@
 
 use super::bill::{BillMeta, check_digest, parse_trade_bill};
 use super::protocol::{
-    Authorization, ErrorBody, Notification, Refund, SignedMessage, Transaction, Verifier, nonce, request_message,
+    Authorization, ErrorBody, Notification, Refund, SignedMessage, Transaction, Verifier, known_signature_type, nonce,
+    request_message,
 };
 use crate::channels::crypto::RsaSigningKey;
 use crate::channels::{
-    ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
+    ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, JsapiParams, NotifyError, OrderRef,
     OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, Start, Started, StatementLine,
 };
 use crate::domain::Fen;
@@ -60,7 +61,58 @@ impl WechatPay {
     /// Native prepay: the payer's `code_url`. Calling again with identical parameters returns
     /// the order's current code, which is how a code older than WeChat's 2 hours is renewed.
     pub async fn create_order(&self, order: &OrderRequest) -> Result<CreatedOrder, ChannelError> {
-        let body = serde_json::json!({
+        let answer = self.prepay("native", self.prepay_body(order)).await?;
+        let pay_url = answer["code_url"].as_str().ok_or_else(|| ChannelError::Malformed("no code_url".into()))?;
+        Ok(CreatedOrder { pay_url: pay_url.to_owned() })
+    }
+
+    /// JSAPI prepay for the payer `openid` (from OAuth under this merchant's `appid`), and the
+    /// parameters the page hands `WeixinJSBridge`, signed here with the merchant's key: the page
+    /// never holds a key. A `prepay_id` lives two hours; a repeat returns the order's current one.
+    pub async fn start_jsapi(&self, order: &OrderRequest, openid: &str) -> Result<JsapiParams, ChannelError> {
+        let mut body = self.prepay_body(order);
+        body["payer"] = serde_json::json!({ "openid": openid });
+        let answer = self.prepay("jsapi", body).await?;
+        let prepay_id = answer["prepay_id"].as_str().ok_or_else(|| ChannelError::Malformed("no prepay_id".into()))?;
+        let (time_stamp, nonce_str, package) =
+            (self.clock.now().timestamp().to_string(), nonce(), format!("prepay_id={prepay_id}"));
+        let message = JsapiParams::message(&self.config.appid, &time_stamp, &nonce_str, &package);
+        let pay_sign = self
+            .config
+            .merchant_key
+            .sign_base64(message.as_bytes())
+            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
+        Ok(JsapiParams {
+            app_id: self.config.appid.clone(),
+            time_stamp,
+            nonce_str,
+            package,
+            sign_type: "RSA".into(),
+            pay_sign,
+        })
+    }
+
+    /// H5 prepay, for a mobile browser outside WeChat: the payer's address goes in `scene_info`
+    /// (WeChat checks it when they pay), and `redirect_url` on the answer's `h5_url` brings the
+    /// browser back to `return_url`. An `h5_url` lives five minutes: it is asked for at each tap.
+    pub async fn start_h5(
+        &self,
+        order: &OrderRequest,
+        payer_ip: &str,
+        return_url: &str,
+    ) -> Result<String, ChannelError> {
+        let mut body = self.prepay_body(order);
+        body["scene_info"] = serde_json::json!({ "payer_client_ip": payer_ip, "h5_info": { "type": "Wap" } });
+        let answer = self.prepay("h5", body).await?;
+        let h5_url = answer["h5_url"].as_str().ok_or_else(|| ChannelError::Malformed("no h5_url".into()))?;
+        let back: String = form_urlencoded::byte_serialize(return_url.as_bytes()).collect();
+        Ok(format!("{h5_url}&redirect_url={back}"))
+    }
+
+    /// The fields every prepay sends for `order`: the same at every call, so a repeat is the same
+    /// order to WeChat.
+    fn prepay_body(&self, order: &OrderRequest) -> serde_json::Value {
+        serde_json::json!({
             "appid": self.config.appid,
             "mchid": self.config.mchid,
             "description": order.description,
@@ -69,11 +121,12 @@ impl WechatPay {
             "notify_url": self.config.notify_url,
             "amount": {"total": order.amount.get(), "currency": "CNY"},
         })
-        .to_string();
-        let answer = self.call(Method::POST, "/v3/pay/transactions/native", Some(body)).await?;
-        let created: serde_json::Value = parse(&answer.body)?;
-        let pay_url = created["code_url"].as_str().ok_or_else(|| ChannelError::Malformed("no code_url".into()))?;
-        Ok(CreatedOrder { pay_url: pay_url.to_owned() })
+    }
+
+    async fn prepay(&self, trade_type: &str, body: serde_json::Value) -> Result<serde_json::Value, ChannelError> {
+        let answer =
+            self.call(Method::POST, &format!("/v3/pay/transactions/{trade_type}"), Some(body.to_string())).await?;
+        parse(&answer.body)
     }
 
     pub async fn query(&self, out_trade_no: &str) -> Result<OrderStatus, ChannelError> {
@@ -203,9 +256,13 @@ impl WechatPay {
             header("Wechatpay-Signature"),
             header("Wechatpay-Serial"),
         );
+        let scheme = header("Wechatpay-Signature-Type");
         let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?.to_vec();
         if !(200..300).contains(&status) {
             return Err(refusal(status, &body));
+        }
+        if !known_signature_type(scheme.as_deref()) {
+            return Err(ChannelError::Unverified(format!("signature type {scheme:?}").into()));
         }
         let (Some(timestamp), Some(nonce), Some(signature), Some(serial)) = (timestamp, nonce, signature, serial)
         else {
@@ -269,6 +326,10 @@ impl PaymentChannel for WechatPay {
         Box::pin(async move {
             match how {
                 Start::Qr => Ok(Started::Qr(WechatPay::create_order(self, order).await?.pay_url)),
+                Start::Jsapi { openid } => Ok(Started::Jsapi(self.start_jsapi(order, openid).await?)),
+                Start::H5 { payer_ip, return_url } => {
+                    Ok(Started::Redirect(self.start_h5(order, payer_ip, return_url).await?))
+                }
                 other => Err(crate::channels::no_such_flow(self.kind(), other.flow())),
             }
         })
@@ -296,6 +357,9 @@ impl PaymentChannel for WechatPay {
 
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<ChannelPayment, NotifyError> {
         let header = |name| inbound.header(name).ok_or(NotifyError::MissingHeaders);
+        if !known_signature_type(inbound.header("Wechatpay-Signature-Type")) {
+            return Err(NotifyError::BadSignature);
+        }
         let message = SignedMessage {
             timestamp: header("Wechatpay-Timestamp")?,
             nonce: header("Wechatpay-Nonce")?,

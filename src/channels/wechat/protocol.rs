@@ -66,6 +66,16 @@ impl Authorization {
     }
 }
 
+/// The `Wechatpay-Signature-Type` of the signatures finepay verifies: RSA-2048 over SHA-256.
+/// WeChat Pay names the scheme of every signed answer and notification in this header; another
+/// scheme (SM2 with SM3, say) is one finepay cannot check.
+pub const SIGNATURE_TYPE: &str = "WECHATPAY2-SHA256-RSA2048";
+
+/// Whether a `Wechatpay-Signature-Type` header, if sent, names the scheme finepay verifies.
+pub fn known_signature_type(header: Option<&str>) -> bool {
+    header.is_none_or(|scheme| scheme == SIGNATURE_TYPE)
+}
+
 /// A signed response or notification: the `Wechatpay-*` headers and the raw body.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedMessage<'a> {
@@ -178,8 +188,19 @@ pub struct Transaction {
     pub trade_state_desc: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_time: Option<String>,
+    /// The payer's bank or wallet (`OTHERS`, `CMB_CREDIT`, …) once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<Payer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<TransactionAmount>,
+}
+
+/// Who paid: their `openid` under the merchant's `appid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payer {
+    pub openid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +210,8 @@ pub struct TransactionAmount {
     pub payer_total: i64,
     #[serde(default)]
     pub currency: String,
+    #[serde(default)]
+    pub payer_currency: String,
 }
 
 /// A refund, as the refund and refund query answers carry it.

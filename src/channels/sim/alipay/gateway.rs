@@ -12,13 +12,13 @@ use crate::channels::alipay::bill::{BillRow, write_bill_zip};
 use crate::channels::alipay::protocol::{
     BILL_URL_QUERY, BillUrlAnswer, BillUrlBiz, CHARSET, CLOSE, ERROR_ROOT, FACE_TO_FACE, FORMAT, PRECREATE, Params,
     PrecreateAnswer, PrecreateBiz, QUERY, REFUND, REFUND_QUERY, RefundAnswer, RefundBiz, RefundQueryAnswer,
-    RefundQueryBiz, SIGN_TYPE, TradeAnswer, TradeRef, answer_body, beijing_time, codes, parse_beijing_time, parse_form,
-    request_is_signed_by, request_sign_content, response_root, status,
+    RefundQueryBiz, SIGN_TYPE, TradeAnswer, TradeRef, WAP_PAY, answer_body, beijing_time, codes, parse_beijing_time,
+    parse_form, request_is_signed_by, request_sign_content, response_root, status,
 };
 use crate::domain::Fen;
 use crate::domain::time::{SHANGHAI, shanghai_date};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Days, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use data_encoding::HEXLOWER;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,10 +35,10 @@ const BILL_READY_AT: NaiveTime = match NaiveTime::from_hms_opt(10, 0, 0) {
 const METHODS: [&str; 6] = [PRECREATE, QUERY, CLOSE, REFUND, REFUND_QUERY, BILL_URL_QUERY];
 
 /// A gateway refusal: `code` with its `sub_code` and a message.
-struct Refusal {
-    code: &'static str,
-    sub_code: &'static str,
-    sub_msg: String,
+pub(super) struct Refusal {
+    pub code: &'static str,
+    pub sub_code: &'static str,
+    pub sub_msg: String,
 }
 
 impl Refusal {
@@ -50,11 +50,11 @@ impl Refusal {
         Refusal { code: codes::INVALID_ARGUMENTS, sub_code, sub_msg: sub_msg.into() }
     }
 
-    fn business(sub_code: &'static str, sub_msg: impl Into<String>) -> Self {
+    pub(super) fn business(sub_code: &'static str, sub_msg: impl Into<String>) -> Self {
         Refusal { code: codes::BUSINESS_FAILED, sub_code, sub_msg: sub_msg.into() }
     }
 
-    fn bad_parameter(what: &str) -> Self {
+    pub(super) fn bad_parameter(what: &str) -> Self {
         Refusal::business("ACQ.INVALID_PARAMETER", format!("参数无效：{what}"))
     }
 
@@ -62,7 +62,7 @@ impl Refusal {
         Refusal::business(codes::TRADE_NOT_EXIST, "交易不存在")
     }
 
-    fn system() -> Self {
+    pub(super) fn system() -> Self {
         Refusal { code: "20000", sub_code: "isp.unknow-error", sub_msg: "系统繁忙".into() }
     }
 
@@ -85,6 +85,9 @@ impl AlipaySim {
             Err(refusal) => return self.respond(ERROR_ROOT, Err(refusal)),
         };
         let method = params.get("method").map(String::as_str).unwrap_or_default();
+        if method == WAP_PAY {
+            return self.wap_page(&params);
+        }
         let root = if METHODS.contains(&method) { response_root(method) } else { ERROR_ROOT.to_owned() };
         let result = self.authenticate(&params).and_then(|()| match method {
             PRECREATE => self.precreate(biz(&params)?, params.get("notify_url")),
@@ -100,7 +103,7 @@ impl AlipaySim {
 
     /// Checks what the gateway checks before any business: presence, method, app, signature
     /// type, charset, format, timestamp, and the request signature.
-    fn authenticate(&self, params: &Params) -> Result<(), Refusal> {
+    pub(super) fn authenticate(&self, params: &Params) -> Result<(), Refusal> {
         let required = [
             ("method", "isv.missing-method"),
             ("app_id", "isv.missing-app-id"),
@@ -114,7 +117,7 @@ impl AlipaySim {
             }
         }
         let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
-        if !METHODS.contains(&param("method")) {
+        if !METHODS.contains(&param("method")) && param("method") != WAP_PAY {
             return Err(Refusal::invalid("isv.invalid-method", "不存在的方法名"));
         }
         if param("app_id") != self.config.app_id {
@@ -168,30 +171,11 @@ impl AlipaySim {
 
     fn precreate(&self, biz: PrecreateBiz, notify_url: Option<&String>) -> Result<Value, Refusal> {
         let now = self.clock.now();
-        // The real gateway takes orders without a notify URL; this simulator serves merchants
-        // that are notified, so it insists.
-        let notify_url =
-            notify_url.filter(|url| url.starts_with("http")).ok_or_else(|| Refusal::bad_parameter("notify_url"))?;
-        let valid_no = (1..=64).contains(&biz.out_trade_no.len())
-            && biz.out_trade_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid_no {
-            return Err(Refusal::bad_parameter("out_trade_no"));
-        }
-        let amount = Fen::parse_yuan(&biz.total_amount)
-            .filter(|amount| (1..=10_000_000_000).contains(&amount.get()))
-            .ok_or_else(|| Refusal::bad_parameter("total_amount"))?;
-        if biz.subject.is_empty() || biz.subject.chars().count() > 256 {
-            return Err(Refusal::bad_parameter("subject"));
-        }
+        let (notify_url, amount) = check_order(&biz.out_trade_no, &biz.total_amount, &biz.subject, notify_url)?;
         if biz.product_code.as_deref().is_some_and(|code| code != FACE_TO_FACE) {
             return Err(Refusal::bad_parameter("product_code"));
         }
-        let time_expire = match biz.time_expire.as_deref() {
-            Some(text) => Some(
-                parse_beijing_time(text).filter(|at| *at > now).ok_or_else(|| Refusal::bad_parameter("time_expire"))?,
-            ),
-            None => None,
-        };
+        let time_expire = check_time_expire(biz.time_expire.as_deref(), now)?;
         let qr_deadline = match biz.qr_code_timeout_express.as_deref() {
             Some(text) => {
                 Some(express_deadline(text, now).ok_or_else(|| Refusal::bad_parameter("qr_code_timeout_express"))?)
@@ -221,6 +205,7 @@ impl AlipaySim {
                 state.orders.insert(
                     biz.out_trade_no.clone(),
                     SimOrder {
+                        product: FACE_TO_FACE,
                         fingerprint,
                         subject: biz.subject.clone(),
                         amount,
@@ -229,6 +214,7 @@ impl AlipaySim {
                         qr_expires_at: qr_expires_at.unwrap_or(now + DEFAULT_QR_LIFE),
                         time_expire,
                         timeout_express: biz.timeout_express.clone(),
+                        return_url: None,
                         trade: None,
                     },
                 );
@@ -362,9 +348,45 @@ impl AlipaySim {
     }
 }
 
+/// What precreate and wap.pay check alike: a notify URL, the order number, amount and subject.
+/// Answers the notify URL and the amount.
+pub(super) fn check_order(
+    out_trade_no: &str,
+    total_amount: &str,
+    subject: &str,
+    notify_url: Option<&String>,
+) -> Result<(String, Fen), Refusal> {
+    // The real gateway takes orders without a notify URL; this simulator serves merchants that
+    // are notified, so it insists.
+    let notify_url =
+        notify_url.filter(|url| url.starts_with("http")).ok_or_else(|| Refusal::bad_parameter("notify_url"))?;
+    let valid_no =
+        (1..=64).contains(&out_trade_no.len()) && out_trade_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid_no {
+        return Err(Refusal::bad_parameter("out_trade_no"));
+    }
+    let amount = Fen::parse_yuan(total_amount)
+        .filter(|amount| (1..=10_000_000_000).contains(&amount.get()))
+        .ok_or_else(|| Refusal::bad_parameter("total_amount"))?;
+    if subject.is_empty() || subject.chars().count() > 256 {
+        return Err(Refusal::bad_parameter("subject"));
+    }
+    Ok((notify_url.clone(), amount))
+}
+
+/// An absolute `time_expire`, which must be in the future.
+pub(super) fn check_time_expire(text: Option<&str>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Refusal> {
+    match text {
+        Some(text) => Ok(Some(
+            parse_beijing_time(text).filter(|at| *at > now).ok_or_else(|| Refusal::bad_parameter("time_expire"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The parameters of a call, from the query string and the form body; a key given twice (in
 /// either or across both) is refused.
-fn read_params(query: &[u8], body: &[u8]) -> Result<Params, Refusal> {
+pub(super) fn read_params(query: &[u8], body: &[u8]) -> Result<Params, Refusal> {
     let refuse = |message: String| Refusal::invalid("isv.invalid-parameter", message);
     let mut params = parse_form(query).map_err(refuse)?;
     for (key, value) in parse_form(body).map_err(refuse)? {
@@ -376,7 +398,7 @@ fn read_params(query: &[u8], body: &[u8]) -> Result<Params, Refusal> {
     Ok(params)
 }
 
-fn biz<T: DeserializeOwned>(params: &Params) -> Result<T, Refusal> {
+pub(super) fn biz<T: DeserializeOwned>(params: &Params) -> Result<T, Refusal> {
     let text = params.get("biz_content").ok_or_else(|| Refusal::bad_parameter("biz_content"))?;
     serde_json::from_str(text).map_err(|e| Refusal::bad_parameter(&format!("biz_content: {e}")))
 }

@@ -5,6 +5,7 @@
 mod bill;
 mod bill_file;
 mod orders;
+mod phone;
 mod refunds;
 
 use super::protocol::{Authorization, SignedMessage, Verifier, nonce, request_message};
@@ -51,7 +52,10 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
                 signing_serial: platform.serial_hex.clone(),
                 signing_key: RsaSigningKey::from_pem(&fixture("wechat_platform.key.pem")).expect("key"),
                 apiv3_key: APIV3_KEY.to_vec(),
-                pay_link_base: "http://127.0.0.1/sim/wechat/pay".into(),
+                public_url: "http://127.0.0.1".into(),
+                app_secret: "finepay-simulator-app-secret".into(),
+                web_domain: "http://127.0.0.1:8080".into(),
+                platform_certificate: fixture("wechat_platform.cert.pem"),
                 refund_settles_after: REFUND_SETTLES_AFTER,
             },
             clock.clone(),
@@ -117,6 +121,13 @@ fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: 
 /// A signed GET to the simulator outside the client, for what the client does not expose (the
 /// raw answer): its status and JSON.
 async fn signed_get(s: &Setup, path: &str) -> (u16, serde_json::Value) {
+    let response = signed_request(s, path).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+/// A signed GET to the simulator outside the client: the raw response.
+async fn signed_request(s: &Setup, path: &str) -> reqwest::Response {
     let key = RsaSigningKey::from_pem(&fixture("wechat_merchant.key.pem")).expect("key");
     let (timestamp, nonce) = (s.clock.now().timestamp(), nonce());
     let signature = key.sign_base64(request_message("GET", path, timestamp, &nonce, "").as_bytes()).expect("signs");
@@ -128,14 +139,11 @@ async fn signed_get(s: &Setup, path: &str) -> (u16, serde_json::Value) {
         signature,
     };
     let http = crate::channels::http_client(std::time::Duration::from_secs(5)).expect("client");
-    let response = http
-        .get(format!("{}{path}", s.base_url))
+    http.get(format!("{}{path}", s.base_url))
         .header("Authorization", authorization.header_value())
         .send()
         .await
-        .expect("answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
+        .expect("answers")
 }
 
 /// Whether `result` is WeChat's refusal with that status and code.

@@ -10,11 +10,14 @@ use crate::channels::{ChannelKind, CloseOutcome, NotifyError, PaymentChannel};
 async fn an_order_is_created_queried_paid_and_cannot_be_closed_once_paid() {
     let s = setup(|_| {});
     let request = order("1101052611210000176W01", &s.clock);
-    let created = s.client.create_order(&request).await.expect("prepay");
-    assert!(created.pay_url.contains("pr="), "{}", created.pay_url);
+    let first = s.client.create_order(&request).await.expect("prepay");
+    assert!(first.pay_url.starts_with("weixin://wxpay/bizpayurl?pr="), "a code for WeChat's camera: {}", first.pay_url);
     assert_eq!(s.client.query(&request.out_trade_no).await, Ok(OrderStatus::Open));
-    // An identical repeat returns the same code; a changed one is refused.
-    assert_eq!(s.client.create_order(&request).await.expect("repeat").pay_url, created.pay_url);
+    // An identical repeat issues a new code, and the old one stops working (WeChat's re-entry
+    // rule); a changed one is refused.
+    let created = s.client.create_order(&request).await.expect("repeat");
+    assert_ne!(created.pay_url, first.pay_url);
+    assert_eq!(wechat(&s).pay(&code_of(&first.pay_url)).err(), Some(PayError::UnknownCode));
     let changed = OrderRequest { amount: Fen(100), ..request.clone() };
     assert!(matches!(s.client.create_order(&changed).await, Err(ChannelError::Refused { status: 400, .. })));
 
