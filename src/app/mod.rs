@@ -16,13 +16,18 @@ use crate::domain::time::{Clock, SystemClock};
 use crate::fines::{self, IssueEnv};
 use crate::http::{self, AppState, LookupLimits, Metrics};
 use crate::jobs::{self, JobEnv};
-use crate::payments::{self, ChannelSet, ChannelSetupError, Endpoints, OrderCloser, PaymentWriter, RefundDriver};
+use crate::payments::{
+    self, ChannelSet, ChannelSetupError, Endpoints, OrderCloser, PaymentWriter, RecentQueries, RefundDriver,
+};
 use crate::qr::{QrSigner, RenderCache};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::sync::Arc;
+
+/// The pay page asks a channel about one order at most this often, however many pages poll.
+const PAGE_QUERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Application {
     port: u16,
@@ -107,6 +112,7 @@ impl Application {
             payments,
             closer,
             refund_wake,
+            recent_queries: RecentQueries::new(PAGE_QUERY_INTERVAL),
             issues,
             signer,
             lookup_limits: LookupLimits::new(&settings.lookup),

@@ -91,15 +91,16 @@ async fn open_orders(
     let links = Mutex::new(vec![String::new(); orders.len()]);
     let request = |i: usize| {
         let (path, channel) = &orders[i];
-        let body = format!("{{\"channel\":\"{}\"}}", channel.as_str());
+        // A second screen's tap: the channel's own code (the flow every channel has).
+        let body = format!("{{\"channel\":\"{}\",\"client\":\"desktop\"}}", channel.as_str());
         load::request("POST", &format!("{path}/pay"), &[("Content-Type", "application/json")], body.as_bytes())
     };
     let check = |i: usize, status: u16, body: &[u8]| {
-        if status == 502 {
+        if status == 503 {
             return Ok(()); // left empty: opened again by the caller
         }
         let answer: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        let link = answer["pay_url"].as_str().filter(|_| status == 200);
+        let link = answer["qr_content"].as_str().filter(|_| status == 200);
         let link = link.ok_or_else(|| format!("{status}: {answer}"))?;
         links.lock().unwrap_or_else(|p| p.into_inner())[i] = link.to_owned();
         Ok(())
@@ -108,7 +109,7 @@ async fn open_orders(
     Ok(links.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// As [`open_orders`], where a payer taps again when the channel did not answer (502): only
+/// As [`open_orders`], where a payer taps again when the channel did not answer (503): only
 /// that answer is retried, a few times.
 async fn open_orders_retrying(
     address: SocketAddr,

@@ -43,6 +43,7 @@ mod fixed_shape;
 pub mod idempotency;
 pub mod leases;
 pub mod migrate;
+pub mod oauth_states;
 pub mod pay_page;
 pub mod payments;
 mod pool;

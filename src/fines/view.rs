@@ -25,7 +25,8 @@ pub(crate) struct FineView {
     pub links: Links,
     pub paid_at: Option<String>,
     pub paid_channel: Option<String>,
-    pub payments: Vec<serde_json::Value>,
+    /// Every payment recorded for the fine (read with the fine; empty in an issue's answer).
+    pub payments: Vec<super::PaymentView>,
     pub voided_at: Option<String>,
     pub void_reason: Option<String>,
 }

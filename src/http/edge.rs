@@ -129,3 +129,13 @@ pub(super) async fn read_conn<T: Send + 'static>(
     }
     with_conn(ctx, work).await
 }
+
+/// The client's address: from the trusted proxy's header when one is configured, else the peer.
+pub(super) fn client_address(ctx: &crate::http::AppState, req: &HttpRequest) -> String {
+    let from_proxy = ctx.server.client_address_header.as_deref().and_then(|name| {
+        let value = req.headers().get(name)?.to_str().ok()?;
+        // A list (X-Forwarded-For) ends with the address the proxy itself saw.
+        value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+    });
+    from_proxy.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default()
+}

@@ -10,6 +10,14 @@ pub(super) enum Lang {
 }
 
 impl Lang {
+    /// `zh` or `en`, as `?lang=` spells it.
+    pub(super) fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
     pub(super) fn pick(query: &str, accept_language: Option<&str>) -> Lang {
         for pair in query.split('&') {
             match pair {
@@ -69,6 +77,29 @@ pub(super) struct Texts {
     lookup_bad_code: &'static str,
     lookup_rate_limited: &'static str,
     lookup_incomplete: &'static str,
+    confirming: &'static str,
+    confirming_note: &'static str,
+    not_confirmed: &'static str,
+    scan_wechat: &'static str,
+    scan_alipay: &'static str,
+    scan_unionpay: &'static str,
+    scan_note: &'static str,
+    wechat_work_note: &'static str,
+    back_to_page: &'static str,
+    continue_to: &'static str,
+    continue_link: &'static str,
+    elsewhere_title: &'static str,
+    elsewhere_text: &'static str,
+    copy_link: &'static str,
+    copied: &'static str,
+    jsapi_title: &'static str,
+    jsapi_pay: &'static str,
+    jsapi_not_done: &'static str,
+    jsapi_outside: &'static str,
+    channel_down_title: &'static str,
+    channel_down_text: &'static str,
+    link_used_title: &'static str,
+    link_used_text: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -112,6 +143,29 @@ const ZH: Texts = Texts {
     lookup_bad_code: "验证码为6位数字。",
     lookup_rate_limited: "查询次数过多，请稍后再试。",
     lookup_incomplete: "请填写决定书编号和验证码。",
+    confirming: "正在确认您的付款……",
+    confirming_note: "支付渠道确认后，本页会自动显示电子缴款凭证，请勿重复付款。",
+    not_confirmed: "暂未收到付款确认。如已付款，凭证稍后会在本页自动显示；如未付款，请重新选择支付方式。",
+    scan_wechat: "请用另一部手机的微信“扫一扫”扫描此二维码",
+    scan_alipay: "请用另一部手机的支付宝“扫一扫”扫描此二维码",
+    scan_unionpay: "请用另一部手机的云闪付或银行App扫描此二维码",
+    scan_note: "付款后，本页会自动显示电子缴款凭证。",
+    wechat_work_note: "企业微信内不能直接付款：请在微信中打开本页，或用另一部手机扫描下方二维码。",
+    back_to_page: "返回缴款页",
+    continue_to: "正在前往",
+    continue_link: "如未自动跳转，请点此继续",
+    elsewhere_title: "请换个地方打开本页",
+    elsewhere_text: "当前App内不能使用{channel}付款。请点右上角“…”选择“在浏览器打开”，或复制下面的链接，在浏览器或{channel}App中打开后付款。",
+    copy_link: "复制链接",
+    copied: "已复制",
+    jsapi_title: "微信支付",
+    jsapi_pay: "确认支付",
+    jsapi_not_done: "付款未完成。可以再试一次，或返回选择其他支付方式。",
+    jsapi_outside: "请在微信中打开本页付款。",
+    channel_down_title: "支付渠道暂时不可用",
+    channel_down_text: "请选择其他支付方式，或稍后再试；也可以持决定书编号到代收银行缴款。",
+    link_used_title: "此支付链接已失效",
+    link_used_text: "链接已使用过或已超时。请返回缴款页，重新选择微信支付。",
 };
 
 const EN: Texts = Texts {
@@ -155,6 +209,29 @@ const EN: Texts = Texts {
     lookup_bad_code: "The verification code has 6 digits.",
     lookup_rate_limited: "Too many lookups; wait a few minutes and try again.",
     lookup_incomplete: "Fill in the decision number and the verification code.",
+    confirming: "Confirming your payment…",
+    confirming_note: "Your receipt appears on this page as soon as the channel confirms; do not pay again.",
+    not_confirmed: "Your payment has not been confirmed yet. If you paid, the receipt will appear here shortly; if not, choose a way to pay again.",
+    scan_wechat: "Scan this code with WeChat's Scan on another phone",
+    scan_alipay: "Scan this code with Alipay's Scan on another phone",
+    scan_unionpay: "Scan this code with UnionPay QuickPass or your bank's app on another phone",
+    scan_note: "Once you have paid, your receipt appears on this page.",
+    wechat_work_note: "WeChat Work cannot pay here: open this page in WeChat, or scan the code below with another phone.",
+    back_to_page: "Back to the payment page",
+    continue_to: "Continuing to",
+    continue_link: "Not moving on? Tap here to continue",
+    elsewhere_title: "Open this page somewhere else",
+    elsewhere_text: "{channel} cannot be used inside this app. Tap “…” at the top right and choose “Open in browser”, or copy the link below and open it in your browser or the {channel} app to pay.",
+    copy_link: "Copy link",
+    copied: "Copied",
+    jsapi_title: "WeChat Pay",
+    jsapi_pay: "Pay",
+    jsapi_not_done: "The payment was not completed. Try again, or go back and choose another way to pay.",
+    jsapi_outside: "Open this page in WeChat to pay.",
+    channel_down_title: "The payment channel is not available right now",
+    channel_down_text: "Choose another way to pay, or try again later; you can also pay at an agent bank with the decision number.",
+    link_used_title: "This payment link no longer works",
+    link_used_text: "It was used already or has timed out. Go back to the payment page and choose WeChat Pay again.",
 };
 
 impl Texts {

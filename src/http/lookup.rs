@@ -117,7 +117,7 @@ async fn find(
     let body = read_body(req, payload, ctx.server.max_body_bytes).await?;
     *asked = if from_form { from_form_body(&body) } else { parse_json(&body)?.0 };
     let now = ctx.clock.now();
-    ctx.lookup_limits.by_address.take(&client_address(ctx, req), now).map_err(Refusal::RateLimited)?;
+    ctx.lookup_limits.by_address.take(&super::edge::client_address(ctx, req), now).map_err(Refusal::RateLimited)?;
     let no = DecisionNo::parse(&asked.decision_no)
         .map_err(|e| ApiError::bad_decision_number(e).with_details(serde_json::json!({"field": "decision_no"})))?;
     let code = asked.verification_code.trim().to_owned();
@@ -167,16 +167,6 @@ fn from_form_body(body: &[u8]) -> LookupRequest {
 /// Compares without an early exit, so timing does not reveal how much of a guess was right.
 fn same_code(stored: &str, given: &str) -> bool {
     constant_time_eq(stored.as_bytes(), given.as_bytes())
-}
-
-/// The client's address: from the trusted proxy's header when one is configured, else the peer.
-fn client_address(ctx: &AppState, req: &HttpRequest) -> String {
-    let from_proxy = ctx.server.client_address_header.as_deref().and_then(|name| {
-        let value = req.headers().get(name)?.to_str().ok()?;
-        // A list (X-Forwarded-For) ends with the address the proxy itself saw.
-        value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
-    });
-    from_proxy.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default()
 }
 
 fn rate_limited(limited: Limited) -> ApiError {

@@ -18,12 +18,14 @@ mod openapi;
 mod ops;
 mod pages;
 mod pay;
+mod pay_steps;
 mod prerendered;
 mod public;
 mod rate_limit;
 mod receipt;
 mod settings;
 mod state;
+mod wechat_return;
 
 pub use lookup::LookupLimits;
 pub use metrics::{Metrics, track};
@@ -83,6 +85,8 @@ routes! {
     post "/api/v1/fines" => officer::issue_fine;
     post "/p/{token}/pay" => pay::pay;
     post "/P/{token}/pay" => pay::pay, alias;
+    get "/p/{token}/wechat-oauth" => wechat_return::oauth_return;
+    post "/p/{token}/back" => pay::came_back;
     get "/api/v1/violations" => officer::violations;
     get "/api/v1/districts" => officer::districts;
     get "/api/v1/fines/{decision_no}" => officer::get_fine;

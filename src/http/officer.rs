@@ -81,7 +81,9 @@ pub(super) async fn get_fine(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let fine = readable_fine(&ctx, token, &path).await?;
-    Ok(HttpResponse::Ok().json(FineView::from_row(&ctx.view(), &fine)))
+    let no = fine.decision_no.clone();
+    let payments = with_conn(&ctx, move |conn| Ok(crate::fines::payments_of(conn, &no)?)).await?;
+    Ok(HttpResponse::Ok().json(FineView { payments, ..FineView::from_row(&ctx.view(), &fine) }))
 }
 
 #[derive(Debug, Deserialize)]

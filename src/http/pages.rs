@@ -11,8 +11,9 @@ use minijinja::{Environment, context};
 use std::sync::OnceLock;
 
 /// Pages carry a pay token in their URL: no caching, no referrer, no framing, only our script.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; \
-                        form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+pub(super) const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; \
+                        img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+                        frame-ancestors 'none'";
 
 /// The pages' templates, parsed once.
 pub(crate) fn templates() -> &'static Environment<'static> {
@@ -24,6 +25,7 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
             ("pay.html", include_str!("templates/pay.html")),
+            ("pay_step.html", include_str!("templates/pay_step.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
             ("receipt.html", include_str!("templates/receipt.html")),
             ("lookup.html", include_str!("templates/lookup.html")),

@@ -25,6 +25,9 @@ pub(super) struct Shape {
     pub has_plate: bool,
     /// The channel that paid, when the page shows a receipt.
     pub receipt_channel: Option<String>,
+    /// Back from a channel: `confirming` (the page refreshes itself until the payment is
+    /// confirmed) or `unconfirmed` (it gave up refreshing; the buttons are back).
+    pub notice: Option<&'static str>,
 }
 
 /// The per-fine values the page prints, by position in [`Values`].
@@ -40,6 +43,10 @@ pub(super) enum Field {
     ExpiresEpoch,
     Countdown,
     PayAction,
+    /// The page's own path, which its script polls.
+    PagePath,
+    /// Where a confirming page refreshes to.
+    RefreshUrl,
     ReceiptNo,
     ReceiptUrl,
     ReceiptAmount,
@@ -123,7 +130,11 @@ fn cut(marked: &str) -> Pieces {
 fn render_template(shape: &Shape, value: impl Fn(Field) -> String) -> Result<String, minijinja::Error> {
     templates().get_template("pay.html")?.render(context! {
         t => Texts::value(shape.lang),
+        lang => shape.lang.code(),
         state => shape.state,
+        notice => shape.notice,
+        page_path => value(Field::PagePath),
+        refresh_url => value(Field::RefreshUrl),
         channels => shape.channels,
         decision_no => value(Field::DecisionNo),
         violation => value(Field::Violation),
@@ -159,19 +170,22 @@ mod tests {
                 for channels in [vec![], vec!["wechat", "alipay", "unionpay"], vec!["unionpay"]] {
                     for has_plate in [false, true] {
                         for receipt_channel in [None, Some("wechat"), Some("alipay"), Some("unionpay")] {
-                            let receipt_channel = receipt_channel.map(str::to_owned);
-                            let shape = Shape { lang, state, channels: channels.clone(), has_plate, receipt_channel };
-                            let direct = render_template(&shape, |f| values[f as usize].clone()).expect("renders");
-                            assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
-                            // From the remembered pieces, the same again.
-                            assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
-                            shapes += 1;
+                            for notice in [None, Some("confirming"), Some("unconfirmed")] {
+                                let receipt_channel = receipt_channel.map(str::to_owned);
+                                let channels = channels.clone();
+                                let shape = Shape { lang, state, channels, has_plate, receipt_channel, notice };
+                                let direct = render_template(&shape, |f| values[f as usize].clone()).expect("renders");
+                                assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
+                                // From the remembered pieces, the same again.
+                                assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
+                                shapes += 1;
+                            }
                         }
                     }
                 }
             }
         }
-        assert_eq!(shapes, 240);
+        assert_eq!(shapes, 720);
         // The values were really printed, escaped.
         let page = render(
             &Shape {
@@ -180,6 +194,7 @@ mod tests {
                 channels: vec!["wechat"],
                 has_plate: true,
                 receipt_channel: None,
+                notice: None,
             },
             &values,
         )

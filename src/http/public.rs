@@ -100,7 +100,7 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     // A notification may have been lost: before showing an unpaid fine that has channel orders,
     // ask the channels (see payments::query).
     if page.open_orders.iter().any(|o| o.status == "open") {
-        let recorded = settle_open_orders(&ctx.channels, &ctx.payments, &page.open_orders).await;
+        let recorded = settle_open_orders(&ctx.channels, &ctx.payments, &ctx.recent_queries, &page.open_orders).await;
         if recorded.iter().any(|r| matches!(r, Recorded::Refunding { .. })) {
             ctx.refund_wake.notify_one();
         }
@@ -123,7 +123,8 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     if wants_json {
         return page_headers(HttpResponse::Ok()).json(page_json(&ctx, fine, state, due_at_bank, channels, receipt));
     }
-    let view = PageView { state, due_at_bank, now, lang, channels, receipt, token: &path };
+    let returns = back_count(req.query_string()).filter(|_| state == PageState::Pending);
+    let view = PageView { state, due_at_bank, now, lang, channels, receipt, token: &path, returns };
     match render_page(&ctx, fine, &view) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
         Err(e) => ApiError::internal(e).respond(),
@@ -198,6 +199,19 @@ struct PageView<'a> {
     receipt: Option<ReceiptJson>,
     /// The token as the request spelled it (the form posts back to the same spelling).
     token: &'a str,
+    /// How many times the page has shown itself since the payer came back from a channel.
+    returns: Option<u32>,
+}
+
+/// How many times a page back from a channel refreshes itself (every 3 seconds) waiting for the
+/// channel to confirm, before it shows the buttons again — still turning into the receipt by
+/// itself if the payment is confirmed later.
+const CONFIRMING_REFRESHES: u32 = 20;
+
+/// `back=N` in the query: the page is shown the Nth time since the payer came back.
+fn back_count(query: &str) -> Option<u32> {
+    let value = form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "back")?.1;
+    value.parse::<u32>().ok().filter(|n| *n >= 1).map(|n| n.min(CONFIRMING_REFRESHES))
 }
 
 fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
@@ -213,6 +227,7 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
         channels: view.channels.clone(),
         has_plate: fine.plate.is_some(),
         receipt_channel: view.receipt.as_ref().map(|r| r.channel.clone()),
+        notice: view.returns.map(|n| if n < CONFIRMING_REFRESHES { "confirming" } else { "unconfirmed" }),
     };
     let mut values = Values::default();
     let mut set = |field: Field, value: String| values[field as usize] = value;
@@ -226,6 +241,10 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
     set(Field::ExpiresEpoch, expires.map(|e| e.timestamp().to_string()).unwrap_or_default());
     set(Field::Countdown, format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60));
     set(Field::PayAction, format!("/p/{}/pay", view.token));
+    set(Field::PagePath, format!("/p/{}", view.token));
+    if let Some(n) = view.returns {
+        set(Field::RefreshUrl, format!("/p/{}?back={}&lang={}", view.token, n + 1, lang.code()));
+    }
     if let Some(receipt) = &view.receipt {
         set(Field::ReceiptNo, receipt.receipt_no.clone());
         set(Field::ReceiptUrl, receipt.url.clone());

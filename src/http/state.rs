@@ -12,7 +12,7 @@ use crate::domain::time::Clock;
 use crate::domain::{Catalogue, Districts};
 use crate::fines::{IssueWriter, ViewContext};
 use crate::jobs::{Job, JobEnv};
-use crate::payments::{ChannelSet, OrderCloser, PaymentWriter};
+use crate::payments::{ChannelSet, OrderCloser, PaymentWriter, RecentQueries};
 use crate::qr::{QrSigner, RenderCache};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +36,9 @@ pub struct AppState {
     pub payments: PaymentWriter,
     /// Closes the channel orders of a fine that can no longer be paid by QR.
     pub closer: OrderCloser,
+    /// When the pay page last asked a channel about each order (pages poll; channels are asked
+    /// at most every few seconds).
+    pub recent_queries: RecentQueries,
     /// Wakes the refund driver when a refund was just scheduled.
     pub refund_wake: Arc<tokio::sync::Notify>,
     /// What the scheduled jobs work with (tests run jobs through it).

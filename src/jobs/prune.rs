@@ -1,9 +1,10 @@
 //! `prune`: deletes officers' idempotency records once clients can no longer retry with them
 //! (`scheduler.idempotency_retention`, at least the 24 hours the officer API promises), a slice at a time
-//! so no single transaction holds the database for long.
+//! so no single transaction holds the database for long; and the WeChat OAuth states pay pages
+//! issued, a day after they could last be used.
 
 use super::{JobEnv, JobError, write};
-use crate::db::idempotency;
+use crate::db::{idempotency, oauth_states};
 use serde::Serialize;
 
 const SLICE: i64 = 5000;
@@ -11,12 +12,19 @@ const SLICE: i64 = 5000;
 #[derive(Debug, Default, Serialize)]
 pub(super) struct PruneReport {
     pub idempotency_records_deleted: usize,
+    pub oauth_states_deleted: usize,
 }
+
+/// How long an OAuth state is kept: far past its ten minutes, so that a late replay is told
+/// apart from a forgery in the logs for a day.
+const OAUTH_STATE_RETENTION: chrono::Duration = chrono::Duration::days(1);
 
 pub(super) async fn run(env: &JobEnv) -> Result<PruneReport, JobError> {
     let retention = chrono::Duration::from_std(env.settings.idempotency_retention).unwrap_or(chrono::Duration::days(2));
     let cutoff = (env.clock.now() - retention).naive_utc();
     let mut report = PruneReport::default();
+    let states_before = (env.clock.now() - OAUTH_STATE_RETENTION).naive_utc();
+    report.oauth_states_deleted = write(&env.pool, move |conn| oauth_states::prune(conn, states_before)).await?;
     loop {
         let deleted = write(&env.pool, move |conn| idempotency::prune(conn, cutoff, SLICE)).await?;
         report.idempotency_records_deleted += deleted;

@@ -1,8 +1,10 @@
 //! Opening (or reopening) the channel order a payer pays: `POST /p/{token}/pay`. One order per
-//! fine and channel, numbered from the decision number; the channel is asked with the same number
-//! and parameters every time, which every channel treats as the same order — so double taps,
-//! retries and several instances all end at one order. The order's deadline is the QR window's
-//! end, so the channel itself refuses payment after it.
+//! fine, channel and flow (a channel refuses one order number in two flows), numbered from the
+//! decision number; the channel is asked with the same number and parameters every time, which
+//! every channel treats as the same order — so double taps, retries and several instances all end
+//! at one order. Only a flow whose request goes stale (UnionPay's dated mobile web form) takes a
+//! new attempt, a new number. The order's deadline is the QR window's end, so the channel itself
+//! refuses payment after it.
 
 use super::channel_set::ChannelSet;
 use crate::channels::{ChannelError, ChannelKind, Flow, OrderRequest, Start, Started};
@@ -61,16 +63,7 @@ pub(crate) fn prepare(
 ) -> Result<ChannelOrderRow, OpenError> {
     let now = now.trunc_subsecs(0);
     pool.write(conn, |conn| {
-        let fine = fines::find(conn, decision_no)?.ok_or(OpenError::NotFound)?;
-        match FineStatus::parse(&fine.status) {
-            Some(FineStatus::Paid) => return Err(OpenError::AlreadyPaid),
-            Some(FineStatus::Void) | None => return Err(OpenError::Void),
-            Some(FineStatus::PayableAtBank) => return Err(OpenError::Expired),
-            Some(FineStatus::AwaitingPayment) => {}
-        }
-        let Some(pay_by) = fine.qr_expires_at.filter(|end| qr_active(utc(*end), now)) else {
-            return Err(OpenError::Expired);
-        };
+        let (amount_fen, pay_by) = payable(conn, decision_no, now)?;
         let attempts = channel_orders::attempts(conn, decision_no, kind.as_str(), flow.as_str())?;
         if attempts.iter().any(|order| order.status == "paid") {
             return Err(OpenError::AlreadyPaid);
@@ -96,7 +89,7 @@ pub(crate) fn prepare(
                 decision_no,
                 channel: kind.as_str(),
                 flow: flow.as_str(),
-                amount_fen: fine.amount_fen,
+                amount_fen,
                 pay_by,
                 opened_at: now.naive_utc(),
                 status: "open",
@@ -109,6 +102,25 @@ pub(crate) fn prepare(
             _ => Err(OpenError::Expired),
         }
     })
+}
+
+/// The amount and the window's end of a fine that can be paid by QR code `now`; why not, else.
+pub(crate) fn payable(
+    conn: &mut DbConnection,
+    decision_no: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, chrono::NaiveDateTime), OpenError> {
+    let fine = fines::find(conn, decision_no)?.ok_or(OpenError::NotFound)?;
+    match FineStatus::parse(&fine.status) {
+        Some(FineStatus::Paid) => return Err(OpenError::AlreadyPaid),
+        Some(FineStatus::Void) | None => return Err(OpenError::Void),
+        Some(FineStatus::PayableAtBank) => return Err(OpenError::Expired),
+        Some(FineStatus::AwaitingPayment) => {}
+    }
+    match fine.qr_expires_at.filter(|end| qr_active(utc(*end), now)) {
+        Some(pay_by) => Ok((fine.amount_fen, pay_by)),
+        None => Err(OpenError::Expired),
+    }
 }
 
 /// A QR code younger than this is handed out again without asking the channel (WeChat's codes

@@ -1,7 +1,8 @@
 //! Asking the channels instead of waiting for them. A notification can be lost; a payer who
-//! paid must never see an unpaid fine. Revisiting the pay page (and, later, the expiry job)
-//! queries every open order of the fine and records any payment found, exactly as if its
-//! notification had arrived.
+//! paid must never see an unpaid fine. Revisiting the pay page, or the page polling while it is
+//! open (and, later, the expiry job), queries the fine's open orders — all at once, each at most
+//! once every few seconds however many pages poll — and records any payment found, exactly as if
+//! its notification had arrived.
 
 use super::WorkError;
 use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
@@ -9,18 +10,57 @@ use super::channel_set::ChannelSet;
 use crate::channels::{ChannelKind, OrderRef, OrderStatus, PaymentChannel};
 use crate::db::channel_orders::ChannelOrderRow;
 use crate::domain::time::utc;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-/// Queries each open order and records the payments found. Returns what was recorded; a channel
-/// that does not answer is logged and skipped (the next visit or the expiry job asks again).
+/// Remembers when each order was last asked about, so that pages polling together ask each
+/// channel about an order at most once per interval.
+pub struct RecentQueries {
+    interval: Duration,
+    asked: Mutex<HashMap<String, Instant>>,
+}
+
+/// Past this many remembered orders, those asked about longer than the interval ago are forgotten.
+const REMEMBERED: usize = 10_000;
+
+impl RecentQueries {
+    pub(crate) fn new(interval: Duration) -> Self {
+        RecentQueries { interval, asked: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether `out_trade_no` may be asked about now; if so, it counts as asked.
+    fn due(&self, out_trade_no: &str) -> bool {
+        let now = Instant::now();
+        let mut asked = self.asked.lock().unwrap_or_else(PoisonError::into_inner);
+        if asked.get(out_trade_no).is_some_and(|at| now.duration_since(*at) < self.interval) {
+            return false;
+        }
+        if asked.len() >= REMEMBERED {
+            asked.retain(|_, at| now.duration_since(*at) < self.interval);
+        }
+        asked.insert(out_trade_no.to_owned(), now);
+        true
+    }
+}
+
+/// Queries the open orders not asked about lately, all at once, and records the payments found.
+/// Returns what was recorded; a channel that does not answer is logged and skipped (the next
+/// visit or the expiry job asks again).
 pub(crate) async fn settle_open_orders(
     channels: &ChannelSet,
     writer: &PaymentWriter,
+    recent: &RecentQueries,
     orders: &[ChannelOrderRow],
 ) -> Vec<Recorded> {
+    let due = orders.iter().filter(|o| o.status == "open" && recent.due(&o.out_trade_no));
+    let answers = futures_util::future::join_all(
+        due.map(|order| async move { (order, settle_order(channels, writer, order).await) }),
+    )
+    .await;
     let mut recorded = Vec::new();
-    for order in orders.iter().filter(|o| o.status == "open") {
-        match settle_order(channels, writer, order).await {
+    for (order, answer) in answers {
+        match answer {
             Ok(Some(done)) => recorded.push(done),
             Ok(None) => {}
             Err(e) => log::warn!("order {}: {e}", order.out_trade_no),

@@ -102,6 +102,17 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     spawn_app_on(TestDb::new(), overrides).await
 }
 
+/// As [`spawn_app_with`], with finepay's public address its real one (a free port chosen first),
+/// so that the addresses it gives the channels — return URLs, the OAuth `redirect_uri`, the H5
+/// page a `Referer` names — lead back to it, as a browser following them needs.
+pub async fn spawn_app_public(overrides: &[(&str, &str)]) -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let (listen, base) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
+    let mut all = vec![("server.listen", listen.as_str()), ("server.public_base_url", base.as_str())];
+    all.extend_from_slice(overrides);
+    spawn_app_with(&all).await
+}
+
 /// As [`spawn_app_with`], over a database the test prepared itself (the CLI tests do). The server
 /// runs in its own actix system on its own thread, so that it can be stopped when the test ends.
 pub async fn spawn_app_on(db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
@@ -256,7 +267,7 @@ impl TestApp {
         assert_eq!(response.status(), 200, "opening the order: {:?}", response.text().await);
         let body: Value = response.json().await.expect("JSON");
         assert_eq!(body["channel"], channel);
-        body["pay_url"].as_str().expect("pay_url").to_owned()
+        body["qr_content"].as_str().expect("qr_content").to_owned()
     }
 
     /// The payer pays at the simulated channel; returns the notification it would send.
@@ -349,4 +360,15 @@ pub async fn error_of(response: reqwest::Response) -> (u16, String) {
     assert!(body["error"]["message"].is_string(), "error.message");
     assert!(body["error"]["details"].is_object(), "error.details");
     (status, code)
+}
+
+/// Text from an HTML attribute, its character references undone (the pages escape `/` too).
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#x22;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -156,19 +156,33 @@ async fn issue_and_pay(
     let pay_url = fine["pay_url"].as_str().expect("pay_url");
     let path = &pay_url[pay_url.find("/P/").expect("QR path")..];
     let port = ports[n % ports.len()];
-    let Ok(opened) =
-        http.post(format!("http://127.0.0.1:{port}{path}/pay")).json(&json!({"channel": channel})).send().await
+    // Half pay on the phone that scanned (H5, wap.pay, mobile web), half scan a second screen.
+    let client = if n % 2 == 0 { "mobile" } else { "desktop" };
+    let Ok(opened) = http
+        .post(format!("http://127.0.0.1:{port}{path}/pay"))
+        .json(&json!({"channel": channel, "client": client}))
+        .send()
+        .await
     else {
         return; // that instance just died: the payer walks away
     };
     let Ok(opened) = opened.json::<Value>().await else { return };
-    let Some(link) = opened["pay_url"].as_str() else { return };
+    let answer = match opened["flow"].as_str() {
+        Some("qr") => json!({"pay_url": opened["qr_content"]}),
+        Some("redirect") => json!({"pay_url": opened["url"]}),
+        Some("form") => json!({"form": {"action": opened["action"], "fields": opened["fields"]}}),
+        // A refusal: the window closed meanwhile, or the instance answered an error.
+        _ => {
+            assert!(opened["error"]["code"].is_string(), "an answer that is neither a flow nor an error: {opened}");
+            return;
+        }
+    };
     if n % 4 == 2 {
         return; // opened, never paid: the expire job closes it
     }
     let paid = http
         .post(format!("http://127.0.0.1:{sim_port}/sim/pay"))
-        .json(&json!({"pay_url": link}))
+        .json(&answer)
         .send()
         .await
         .expect("the simulator answers");

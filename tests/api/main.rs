@@ -22,6 +22,7 @@ mod jobs;
 mod lookup;
 mod ops;
 mod pay;
+mod phone;
 mod public_page;
 mod qr_images;
 mod void;

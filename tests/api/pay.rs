@@ -209,7 +209,8 @@ async fn the_page_buttons_lead_to_the_wallet_whose_pay_button_settles_the_fine()
     for channel in CHANNELS {
         assert!(page.contains(&format!("value=\"{channel}\"")), "a button for {channel}");
     }
-    // The button posts a form; the answer sends the browser on to the channel's pay link.
+    // The button posts a form. A desktop (a second screen) gets the channel's own code to scan,
+    // as an image with what it holds.
     let form = app
         .http
         .post(format!("{}/pay", app.public_path(pay_url)))
@@ -219,10 +220,10 @@ async fn the_page_buttons_lead_to_the_wallet_whose_pay_button_settles_the_fine()
         .expect("sent");
     assert_eq!(form.status(), 200);
     let next = form.text().await.expect("html");
-    let link =
-        next.split("href=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a link").replace("&amp;", "&");
+    assert!(next.contains("id=\"channel-qr\" src=\"data:image"), "{next}");
+    let link = next.split("data-content=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("the code");
+    let link = crate::helpers::unescape_html(link);
     assert!(link.starts_with(&format!("{}/sim/unionpay/pay?pr=", app.simulator_address)), "{link}");
-    assert!(next.contains(&format!("url={}", link.replace('&', "&amp;"))), "and a refresh to it");
 
     // The wallet shows the order; its Pay button pays, and the simulator notifies finepay.
     let wallet = app.http.get(&link).send().await.expect("sent").text().await.expect("html");
@@ -266,9 +267,20 @@ async fn simulated_faults_drop_notifications_and_fail_channel_apis() {
     };
     assert_eq!(faults(serde_json::json!({"drop_rate": 2.0})).await, 400, "rates are 0 to 1");
 
-    // A failing channel API: opening the order answers 502, nothing is paid.
+    // A failing channel API: opening the order answers 503, nothing is paid; the page's button
+    // gets a page that says what to do, in the page's language.
     assert_eq!(faults(serde_json::json!({"api_failure_rate": 1.0})).await, 200);
-    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (502, "channel_unavailable".into()));
+    assert_eq!(error_of(app.open_order(pay_url, "wechat").await).await, (503, "channel_unavailable".into()));
+    let tapped = app
+        .http
+        .post(format!("{}/pay?lang=en", app.public_path(pay_url)))
+        .form(&[("channel", "alipay")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(tapped.status(), 503);
+    let page = tapped.text().await.expect("html");
+    assert!(page.contains("The payment channel is not available right now") && page.contains("agent bank"), "{page}");
 
     // Every notification dropped: the payment is still found, by asking the channel.
     assert_eq!(faults(serde_json::json!({"drop_rate": 1.0})).await, 200);

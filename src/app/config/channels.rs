@@ -259,8 +259,11 @@ fn flows(key: &'static str, names: &[String], offered: &[Flow]) -> Result<BTreeS
         })?;
         flows.insert(flow);
     }
-    if flows.is_empty() {
-        return Err(invalid(key, "flows: offer at least one, or set enabled = false"));
+    if !flows.contains(&Flow::Qr) {
+        return Err(invalid(
+            key,
+            "flows: \"qr\" is required (the code a second screen shows, and what a phone gets where its flow is not offered); set enabled = false to offer none",
+        ));
     }
     Ok(flows)
 }

@@ -186,6 +186,36 @@ mod tests {
         }
     }
 
+    /// Settings with `toml` as a configuration file over the shipped one.
+    fn load_with_file(name: &str, toml: &str, overrides: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let path = std::env::temp_dir().join(format!("finepay-config-{}-{name}.toml", std::process::id()));
+        std::fs::write(&path, toml).expect("the file is written");
+        let loaded = Settings::load_with_overrides(Some(&path), overrides);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn the_flows_a_channel_offers_are_checked_at_start() {
+        let error = |name, toml, overrides: &[(&str, &str)]| {
+            load_with_file(name, toml, overrides).map(|_| ()).expect_err(name).to_string()
+        };
+        let no_qr = error("no-qr", "[channels.alipay]\nflows = [\"wap\"]\n", &[]);
+        assert!(no_qr.contains("channels.alipay") && no_qr.contains("\"qr\" is required"), "{no_qr}");
+        let foreign = error("foreign", "[channels.unionpay]\nflows = [\"qr\", \"jsapi\"]\n", &[]);
+        assert!(foreign.contains("not one of this channel's (qr, mobile_web)"), "{foreign}");
+        // JSAPI needs the official account's secret for OAuth: a start error, not a broken button.
+        let no_secret = error("no-secret", "", &[("channels.wechat.app_secret", "")]);
+        assert!(no_secret.contains("jsapi flow needs the official account's app_secret"), "{no_secret}");
+        let without_jsapi = "[channels.wechat]\nflows = [\"qr\", \"h5\"]\napp_secret = \"\"\n";
+        assert!(load_with_file("no-jsapi", without_jsapi, &[]).is_ok(), "no secret is needed without jsapi");
+        // WeChat checks that H5 starts, and OAuth returns, on the H5 domain: the page must be on it.
+        let elsewhere = error("h5-domain", "", &[("channels.wechat.h5_domain", "https://pay.example.gov.cn")]);
+        assert!(elsewhere.contains("must be on h5_domain"), "{elsewhere}");
+        let secret_file = error("secret-file", "", &[("channels.wechat.app_secret_file", "/nonexistent/secret")]);
+        assert!(secret_file.contains("not both"), "{secret_file}");
+    }
+
     #[test]
     fn loopback_urls_are_recognised() {
         assert!(is_loopback_url("http://127.0.0.1:8080"));

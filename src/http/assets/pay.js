@@ -1,18 +1,130 @@
-// Counts down to the QR window's end, then shows the page again so the server states the truth.
+// The pay pages' behaviour, for the phones' browsers as they are (no modules, no arrow functions):
+// - the countdown to the QR window's end, after which the page is shown again by the server;
+// - a page waiting for payment (or a channel's code on a second screen) asks the server every few
+//   seconds and, once the fine is paid or the window closed, shows the server's new page in place;
+// - the step pages: on to the channel (a link or a form), WeChat's bridge, copying the page's link.
 (function () {
-  var el = document.getElementById("countdown");
-  if (!el) return;
-  var expires = Number(el.getAttribute("data-expires")) * 1000;
+  "use strict";
+
   function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function tick() {
-    var left = Math.floor((expires - Date.now()) / 1000);
-    if (left <= 0) {
-      el.textContent = el.getAttribute("data-expired-text");
-      setTimeout(function () { window.location.reload(); }, 1000);
-      return;
+
+  function countdown() {
+    var el = document.getElementById("countdown");
+    if (!el) return;
+    var expires = Number(el.getAttribute("data-expires")) * 1000;
+    function tick() {
+      var left = Math.floor((expires - Date.now()) / 1000);
+      if (left <= 0) {
+        el.textContent = el.getAttribute("data-expired-text");
+        setTimeout(function () { window.location.reload(); }, 1000);
+        return;
+      }
+      el.textContent = pad(Math.floor(left / 3600)) + ":" + pad(Math.floor(left / 60) % 60) + ":" + pad(left % 60);
+      setTimeout(tick, 1000 - (Date.now() % 1000));
     }
-    el.textContent = pad(Math.floor(left / 3600)) + ":" + pad(Math.floor(left / 60) % 60) + ":" + pad(left % 60);
-    setTimeout(tick, 1000 - (Date.now() % 1000));
+    tick();
   }
-  tick();
+
+  // Puts the server's page for `url` in place of this one's main content, without a reload.
+  function showPage(url) {
+    var request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.onload = function () {
+      if (request.status !== 200) { window.location.assign(url); return; }
+      var fresh = new DOMParser().parseFromString(request.responseText, "text/html");
+      var main = document.querySelector("main");
+      var next = fresh.querySelector("main");
+      if (!main || !next) { window.location.assign(url); return; }
+      main.parentNode.replaceChild(document.importNode(next, true), main);
+      document.title = fresh.title;
+      window.scrollTo(0, 0);
+    };
+    request.onerror = function () { window.location.assign(url); };
+    request.send();
+  }
+
+  // Asks the server (which asks the channel) until the fine is no longer awaiting payment by QR.
+  function watch(url) {
+    function poll() {
+      var request = new XMLHttpRequest();
+      request.open("GET", url);
+      request.setRequestHeader("Accept", "application/json");
+      request.onload = function () {
+        var page = null;
+        try { page = JSON.parse(request.responseText); } catch (e) { page = null; }
+        if (page && (page.status !== "awaiting_payment" || !page.qr_active)) { showPage(url); return; }
+        setTimeout(poll, 3000);
+      };
+      request.onerror = function () { setTimeout(poll, 6000); };
+      request.send();
+    }
+    setTimeout(poll, 3000);
+  }
+
+  function payPage() {
+    var page = document.getElementById("page");
+    if (!page || page.getAttribute("data-state") !== "pending") return;
+    watch(page.getAttribute("data-page") + "?lang=" + page.getAttribute("data-lang"));
+  }
+
+  function stepPage() {
+    var step = document.getElementById("step");
+    if (!step) return;
+    var kind = step.getAttribute("data-step");
+    if (kind === "qr") watch(step.getAttribute("data-page"));
+    if (kind === "redirect") {
+      // A navigation from this page, so that the channel sees this site as the referrer.
+      window.location.href = document.getElementById("continue").getAttribute("data-go");
+    }
+    if (kind === "form") document.getElementById("channel-form").submit();
+    if (kind === "jsapi") jsapi();
+    if (kind === "elsewhere") copyLink();
+  }
+
+  // WeChat's bridge: pay with the server-signed parameters; whatever it says, the server decides.
+  function jsapi() {
+    var button = document.getElementById("jsapi-pay");
+    var params = JSON.parse(button.getAttribute("data-params"));
+    var notDone = document.getElementById("jsapi-not-done");
+    function invoke() {
+      window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, function (res) {
+        if (res && res.err_msg === "get_brand_wcpay_request:ok") {
+          window.location.assign(button.getAttribute("data-done"));
+        } else {
+          notDone.hidden = false;
+        }
+      });
+    }
+    function whenReady() {
+      if (window.WeixinJSBridge) { invoke(); return; }
+      document.addEventListener("WeixinJSBridgeReady", invoke, false);
+      setTimeout(function () {
+        if (!window.WeixinJSBridge) document.getElementById("jsapi-outside").hidden = false;
+      }, 3000);
+    }
+    button.addEventListener("click", function () {
+      notDone.hidden = true;
+      if (window.WeixinJSBridge) invoke();
+    });
+    whenReady();
+  }
+
+  function copyLink() {
+    var button = document.getElementById("copy-link");
+    var field = document.getElementById("page-link");
+    button.addEventListener("click", function () {
+      field.select();
+      var done = function () { button.textContent = button.getAttribute("data-copied"); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  }
+
+  countdown();
+  payPage();
+  stepPage();
 })();
