@@ -70,6 +70,15 @@ async fn jsapi_pays_for_the_openid_oauth_returned_once_and_the_bridge_checks_pay
     assert_eq!(paid.out_trade_no, request.out_trade_no);
     assert!(matches!(s.client.query(&request.out_trade_no).await, Ok(OrderStatus::Paid(_))));
     assert_eq!(wechat(&s).pay_jsapi(&params).err(), Some(PayError::NotPayable));
+    // The transaction resource as WeChat's own client libraries read it.
+    let path = format!("/v3/pay/transactions/out-trade-no/{}?mchid=1230000109", request.out_trade_no);
+    let (status, transaction) = super::signed_get(&s, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(transaction["trade_type"], "JSAPI");
+    assert_eq!(transaction["payer"]["openid"], openid.as_str());
+    assert!(transaction["bank_type"].as_str().is_some_and(|bank| !bank.is_empty()), "{transaction}");
+    assert_eq!(transaction["amount"]["payer_total"], 20000);
+    assert_eq!(transaction["amount"]["payer_currency"], "CNY");
 
     // A payer WeChat never authorized under this appid cannot be named.
     let stranger = s.client.start_jsapi(&order("1101052611200000176W12", &s.clock), "o_not_a_payer_here").await;
