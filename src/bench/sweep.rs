@@ -160,6 +160,7 @@ async fn open_orders(ctx: &AppState, size: usize, with_orders: usize, now: Naive
             amount: Fen(20000),
             pay_by: Utc::now() + Span::minutes(30),
             opened_at: Utc::now(),
+            flow: crate::channels::Flow::Qr,
         };
         channel.start(&request, &crate::channels::Start::Qr).await?;
         anyhow::Ok((no.clone(), kind, request))
@@ -191,6 +192,7 @@ fn insert_order(
             decision_no: no,
             channel: kind.as_str(),
             flow: "qr",
+            payer: None,
             amount_fen: 20000,
             pay_by: now - Span::hours(1),
             opened_at: request.opened_at.naive_utc(),

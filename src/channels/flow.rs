@@ -8,7 +8,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Flow {
     /// The channel's own code, to scan with its app: WeChat Native `code_url`, Alipay precreate
-    /// `qr_code`, UnionPay's consumption QR (which QuickPass also opens as a link).
+    /// `qr_code`, UnionPay's consumption QR (which finepay also opens as a link inside
+    /// QuickPass — an assumption: no public source confirms QuickPass pays such a link).
     Qr,
     /// WeChat Pay inside WeChat: `WeixinJSBridge` with a server-signed `paySign`.
     Jsapi,

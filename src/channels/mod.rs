@@ -39,6 +39,7 @@ pub(crate) fn test_order(out_trade_no: &str, clock: &crate::domain::time::Manual
         amount: crate::domain::Fen(20000),
         pay_by: clock.now() + chrono::Duration::hours(4),
         opened_at: clock.now(),
+        flow: Flow::Qr,
     }
 }
 
@@ -162,6 +163,8 @@ pub struct OrderRef {
     pub out_trade_no: String,
     /// When the order was first sent (UnionPay's queries name the order by number and send time).
     pub opened_at: DateTime<Utc>,
+    /// The flow it was opened in (UnionPay names a gateway payment's business type in queries).
+    pub flow: Flow,
 }
 
 /// A refund of (part of) a payment, back to where it came from.
@@ -173,6 +176,8 @@ pub struct RefundRequest {
     pub out_refund_no: String,
     /// When the refund was first asked for (UnionPay names it by number and send time).
     pub requested_at: DateTime<Utc>,
+    /// The flow the payment was made in (UnionPay names its business type).
+    pub flow: Flow,
     /// What the payer paid.
     pub paid: Fen,
     pub amount: Fen,
@@ -224,11 +229,12 @@ pub struct OrderRequest {
     pub pay_by: DateTime<Utc>,
     /// When finepay first sent this order; repeats send the same value.
     pub opened_at: DateTime<Utc>,
+    pub flow: Flow,
 }
 
 impl OrderRequest {
     pub fn reference(&self) -> OrderRef {
-        OrderRef { out_trade_no: self.out_trade_no.clone(), opened_at: self.opened_at }
+        OrderRef { out_trade_no: self.out_trade_no.clone(), opened_at: self.opened_at, flow: self.flow }
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ChannelOrderRow {
     pub channel: String,
     /// `qr`, `jsapi`, `h5`, `wap` or `mobile_web`.
     pub flow: String,
+    /// Whose order it is, for a flow that names its payer (JSAPI): a digest of the openid.
+    pub payer: Option<String>,
     pub amount_fen: i64,
     pub pay_by: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -33,6 +35,7 @@ pub struct NewChannelOrder<'a> {
     pub decision_no: &'a str,
     pub channel: &'a str,
     pub flow: &'a str,
+    pub payer: Option<&'a str>,
     pub amount_fen: i64,
     pub pay_by: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -102,9 +105,10 @@ pub fn attempts(
         .load(conn)
 }
 
-/// Remembers the pay link the channel gave last (WeChat renews its code every two hours).
+/// Remembers the pay link the channel gave last (WeChat renews its code every two hours), while
+/// the order is open.
 pub fn set_pay_url(conn: &mut DbConnection, out_trade_no: &str, url: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(channel_orders::table.find(out_trade_no))
+    diesel::update(channel_orders::table.find(out_trade_no).filter(channel_orders::status.eq("open")))
         .set((channel_orders::pay_url.eq(Some(url)), channel_orders::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())

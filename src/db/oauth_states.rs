@@ -20,6 +20,15 @@ pub fn issue(conn: &mut DbConnection, state: &str, decision_no: &str, now: Naive
         .map(|_| ())
 }
 
+/// How many states were issued for `decision_no` after `since`.
+pub fn issued_since(conn: &mut DbConnection, decision_no: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    oauth_states::table
+        .filter(oauth_states::decision_no.eq(decision_no))
+        .filter(oauth_states::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 /// Uses `state` up, if it was issued for `decision_no` after `issued_after` and not used yet.
 /// False for any other state: unknown, another fine's, too old or used.
 pub fn take(

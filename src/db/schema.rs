@@ -81,6 +81,7 @@ diesel::table! {
         decision_no -> Text,
         channel -> Text,
         flow -> Text,
+        payer -> Nullable<Text>,
         amount_fen -> BigInt,
         pay_by -> Timestamp,
         opened_at -> Timestamp,

@@ -7,7 +7,7 @@
 //! a forged cross-site request has no credential to ride on: no CSRF token is needed.
 
 use super::admin::stats_query;
-use super::edge::{bearer_of, read_body, with_conn};
+use super::edge::{bearer_of, cookie, read_body, with_conn};
 use super::error::ApiError;
 use super::pages::{page_headers, templates};
 use crate::admin::{Stats, dashboard_view, load_stats};
@@ -17,7 +17,7 @@ use crate::db::{DbConnection, reconciliation};
 use crate::domain::time::shanghai_date;
 use crate::http::AppState;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use actix_web::http::header::{LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 
@@ -56,15 +56,7 @@ fn presented_token(req: &HttpRequest) -> Option<(String, bool)> {
     if let Some(token) = bearer_of(req) {
         return Some((token.to_owned(), false));
     }
-    let from_cookie = req
-        .headers()
-        .get_all(COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty() && v.len() <= 128)?;
+    let from_cookie = cookie(req, SESSION_COOKIE)?;
     Some((from_cookie.to_owned(), true))
 }
 
@@ -261,6 +253,7 @@ mod tests {
 
     #[test]
     fn a_token_comes_from_the_bearer_header_first_then_the_cookie() {
+        use actix_web::http::header::COOKIE;
         use actix_web::test::TestRequest;
         let both = TestRequest::default()
             .insert_header(("Authorization", "Bearer fpa_header"))

@@ -139,3 +139,15 @@ pub(super) fn client_address(ctx: &crate::http::AppState, req: &HttpRequest) -> 
     });
     from_proxy.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default()
 }
+
+/// The value of the cookie `name` the request carries: non-empty, at most 128 characters.
+pub(super) fn cookie<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}

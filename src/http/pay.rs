@@ -33,8 +33,11 @@ struct PayRequest {
 /// What the browser does next.
 pub(super) enum Next {
     Started(Started),
-    /// The payer's openid first: WeChat's authorize page.
-    Oauth(String),
+    /// The payer's openid first: WeChat's authorize page, and the trip's `state`.
+    Oauth {
+        url: String,
+        state: String,
+    },
     /// The app the page is open in blocks the channel: the page's own address, to open elsewhere.
     Elsewhere(String),
 }
@@ -49,52 +52,148 @@ pub(super) async fn pay(
     let no = ctx.signer.verify(&path).ok_or_else(ApiError::not_found)?;
     // The page's buttons post a form (no script needed); API clients post JSON.
     let from_form = req.content_type() == "application/x-www-form-urlencoded";
-    let request: PayRequest = if from_form { request_from_form(&body)? } else { parse_json(&body)?.0 };
-    let kind = ChannelKind::parse(&request.channel)
-        .filter(|kind| ctx.channels.get(*kind).is_some())
-        .ok_or_else(|| unknown_channel(&ctx, &request.channel))?;
-    let client = match request.client.as_deref() {
-        Some(name) => Client::parse(name).ok_or_else(|| {
-            ApiError::invalid_request(format!(
-                "client {name:?} is not one of wechat, alipay, unionpay, mobile, desktop"
-            ))
-        })?,
-        None => Client::from_user_agent(user_agent(&req)),
-    };
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let decision_no = no.as_str().to_owned();
-    let route = payments::choose_flow(client, kind, |flow| ctx.channels.offers(kind, flow));
-    log::debug!("{decision_no}: {} on {} is {route:?}", kind.as_str(), client.as_str());
-    let started = match route {
-        Route::OpenElsewhere => check_payable(&ctx, &decision_no)
-            .await
-            .map(|amount| (Next::Elsewhere(format!("{}/p/{}", ctx.server.public_base_url, path.as_str())), amount)),
-        Route::Start(Flow::Jsapi) => start_oauth(&ctx, &decision_no, &path).await,
-        Route::OpenCode => start(&ctx, &req, &path, &decision_no, kind, Flow::Qr).await.map(|(started, amount)| {
-            let Started::Qr(code) = started else { return (Next::Started(started), amount) };
-            (Next::Started(Started::Redirect(code)), amount)
-        }),
-        Route::Start(flow) => start(&ctx, &req, &path, &decision_no, kind, flow)
-            .await
-            .map(|(started, amount)| (Next::Started(started), amount)),
-    };
-    let page = |amount| StepPage { token: path.as_str(), lang, channel: kind, amount };
-    match started {
-        Ok((next, amount)) if from_form => Ok(next_page(&page(amount), &next, client)),
-        Ok((next, _)) => Ok(next_json(kind, &next)),
+    let tap = Tap { ctx: &ctx, req: &req, token: &path, decision_no: no.as_str(), lang };
+    let answer = tap.answer(&body, from_form).await;
+    let page = |channel, amount| StepPage { token: path.as_str(), lang, channel, amount };
+    let mut response = match &answer {
+        Ok((kind, client, next, amount)) if from_form => next_page(&page(Some(*kind), *amount), next, *client),
+        Ok((kind, _, next, _)) => next_json(*kind, next),
+        Err(e) if !from_form => return Err(answer.err().unwrap_or_else(|| ApiError::internal("no error"))),
         // A payer on the page whose window just closed sees the page again, which says why.
-        Err(e) if from_form && ["qr_expired", "already_paid", "fine_void"].contains(&e.code) => {
-            Ok(back_to_page(&path, lang))
+        Err(e) if ["qr_expired", "already_paid", "fine_void"].contains(&e.code) => back_to_page(&path, lang),
+        // Anything else the page's form meets is a page in its language that says what to do.
+        Err(e) => {
+            let cause = e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default();
+            log::warn!("paying {}: {} {} {cause}", no.as_str(), e.code, e.message);
+            pay_steps::respond(&page(None, Fen(0)), &Step::CannotStart(e.status))
         }
-        Err(e) if from_form && e.code == "channel_unavailable" => {
-            log::warn!(
-                "{} for {decision_no}: {}",
-                kind.as_str(),
-                e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default()
-            );
-            Ok(pay_steps::respond(&page(Fen(0)), &Step::ChannelDown))
+    };
+    if let Ok((_, _, Next::Oauth { state, .. }, _)) = &answer {
+        // The return counts only in the browser that went: WeChat keeps the cookie of its own
+        // web view, and a state someone else started does not land on this payer.
+        let cookie = format!(
+            "{OAUTH_COOKIE}={state}; Path=/p/{}; Max-Age={}; HttpOnly; SameSite=Lax{}",
+            path.as_str(),
+            OAUTH_STATE_LIFE.num_seconds(),
+            if ctx.server.public_base_url.starts_with("https://") { "; Secure" } else { "" }
+        );
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(actix_web::http::header::SET_COOKIE, value);
         }
-        Err(e) => Err(e),
+    }
+    Ok(response)
+}
+
+/// One tap on a channel: the fine's token and number, and the request.
+struct Tap<'a> {
+    ctx: &'a web::Data<AppState>,
+    req: &'a HttpRequest,
+    token: &'a str,
+    decision_no: &'a str,
+    lang: Lang,
+}
+
+impl Tap<'_> {
+    /// The channel, where the page is open, what the browser does next, and the amount.
+    async fn answer(&self, body: &[u8], from_form: bool) -> Result<(ChannelKind, Client, Next, Fen), ApiError> {
+        let ctx = self.ctx;
+        let request: PayRequest = if from_form { request_from_form(body)? } else { parse_json(body)?.0 };
+        let kind = ChannelKind::parse(&request.channel)
+            .filter(|kind| ctx.channels.get(*kind).is_some())
+            .ok_or_else(|| unknown_channel(ctx, &request.channel))?;
+        let client = match request.client.as_deref() {
+            Some(name) => Client::parse(name).ok_or_else(|| {
+                ApiError::invalid_request(format!(
+                    "client {name:?} is not one of wechat, alipay, unionpay, mobile, desktop"
+                ))
+            })?,
+            None => Client::from_user_agent(user_agent(self.req)),
+        };
+        let route = payments::choose_flow(client, kind, |flow| ctx.channels.offers(kind, flow));
+        log::debug!("{}: {} on {} is {route:?}", self.decision_no, kind.as_str(), client.as_str());
+        let (next, amount) = match route {
+            Route::OpenElsewhere => (Next::Elsewhere(self.page_url()), check_payable(ctx, self.decision_no).await?),
+            Route::Start(Flow::Jsapi) => self.start_oauth().await?,
+            Route::OpenCode => match self.start(kind, Flow::Qr).await? {
+                (Started::Qr(code), amount) => (Next::Started(Started::Redirect(code)), amount),
+                (started, amount) => (Next::Started(started), amount),
+            },
+            Route::Start(flow) => {
+                let started = match self.start(kind, flow).await {
+                    // A flow whose attempts are used up (UnionPay's forms, a tap every few minutes
+                    // for hours) still has the channel's code.
+                    Err(e) if e.code == "conflict" && flow != Flow::Qr => self.start(kind, Flow::Qr).await,
+                    other => other,
+                };
+                let (started, amount) = started?;
+                (Next::Started(started), amount)
+            }
+        };
+        Ok((kind, client, next, amount))
+    }
+
+    /// The fine's page, as this request spells its token.
+    fn page_url(&self) -> String {
+        format!("{}/p/{}", self.ctx.server.public_base_url, self.token)
+    }
+
+    /// Where a channel sends the payer back: the page, which confirms with the channel.
+    fn return_url(&self) -> String {
+        format!("{}?back=1&lang={}", self.page_url(), self.lang.code())
+    }
+
+    /// JSAPI needs the payer's openid first: a single-use `state` bound to the fine (and, by a
+    /// cookie, to this browser), and WeChat's authorize page returning to
+    /// `/p/{token}/wechat-oauth`.
+    async fn start_oauth(&self) -> Result<(Next, Fen), ApiError> {
+        let ctx = self.ctx;
+        let oauth = ctx.channels.wechat_oauth().ok_or_else(oauth_missing)?;
+        let state = oauth_state()?;
+        let (no, issued, now) = (self.decision_no.to_owned(), state.clone(), ctx.clock.now());
+        let amount = with_conn(ctx, move |conn| {
+            let (amount, _) = payments::payable(conn, &no, now)?;
+            let recent = oauth_states::issued_since(conn, &no, (now - OAUTH_STATE_LIFE).naive_utc())?;
+            if recent >= OAUTH_STATES_PER_FINE {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many WeChat sign-ins for this fine; wait a few minutes",
+                )
+                .with_details(json!({"retry_after_seconds": OAUTH_STATE_LIFE.num_seconds()})));
+            }
+            oauth_states::issue(conn, &issued, &no, now.naive_utc())?;
+            Ok(Fen(amount))
+        })
+        .await?;
+        let redirect_uri = format!("{}/wechat-oauth?lang={}", self.page_url(), self.lang.code());
+        Ok((Next::Oauth { url: oauth.authorize_url(&redirect_uri, &state), state }, amount))
+    }
+
+    /// Opens (or reuses) the fine's order at `kind` in `flow` and starts it; a QR flow's code is
+    /// kept, so that a page refreshed soon shows it again without asking the channel.
+    async fn start(&self, kind: ChannelKind, flow: Flow) -> Result<(Started, Fen), ApiError> {
+        let ctx = self.ctx;
+        let order = open_order(ctx, self.decision_no, (kind, flow), None).await?;
+        let how = match flow {
+            Flow::Qr => Start::Qr,
+            Flow::H5 => Start::H5 { payer_ip: client_address(ctx, self.req), return_url: self.return_url() },
+            Flow::Wap => Start::Wap { return_url: self.return_url(), quit_url: self.page_url() },
+            Flow::MobileWeb => {
+                Start::MobileWeb { front_url: format!("{}/back?lang={}", self.page_url(), self.lang.code()) }
+            }
+            Flow::Jsapi => return Err(ApiError::internal("jsapi is started with the payer's openid")),
+        };
+        let started = payments::request_order(&ctx.channels, &order, &how, ctx.clock.now()).await?;
+        if let Started::Qr(code) = &started {
+            let (number, code, now) = (order.out_trade_no.clone(), code.clone(), ctx.clock.now().naive_utc());
+            // Only a shortcut for the next tap: a failure to keep it is logged, not the payer's.
+            let kept = with_conn(ctx, move |conn| Ok(channel_orders::set_pay_url(conn, &number, &code, now)?)).await;
+            if let Err(e) = kept {
+                log::warn!("keeping the code of {}: {}", order.out_trade_no, e.message);
+            }
+        }
+        Ok((started, Fen(order.amount_fen)))
     }
 }
 
@@ -109,10 +208,12 @@ pub(super) async fn came_back(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     read_body(&req, payload, ctx.server.max_body_bytes).await?;
+    let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     if ctx.signer.verify(&path).is_none() {
-        return Ok(super::pages::not_found(false, Lang::pick(req.query_string(), None)));
+        return Ok(super::pages::not_found(false, lang));
     }
-    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/p/{}?back=1", path.as_str()))).finish())
+    let page = format!("/p/{}?back=1&lang={}", path.as_str(), lang.code());
+    Ok(HttpResponse::SeeOther().insert_header(("Location", page)).finish())
 }
 
 fn request_from_form(body: &[u8]) -> Result<PayRequest, ApiError> {
@@ -134,21 +235,12 @@ async fn check_payable(ctx: &web::Data<AppState>, decision_no: &str) -> Result<F
 /// How long a WeChat OAuth trip may take, from the tap to the return.
 pub(super) const OAUTH_STATE_LIFE: chrono::Duration = chrono::Duration::minutes(10);
 
-/// JSAPI needs the payer's openid first: a single-use `state` bound to the fine, and WeChat's
-/// authorize page returning to `/p/{token}/wechat-oauth`.
-async fn start_oauth(ctx: &web::Data<AppState>, decision_no: &str, token: &str) -> Result<(Next, Fen), ApiError> {
-    let oauth = ctx.channels.wechat_oauth().ok_or_else(|| ApiError::internal("jsapi is offered without OAuth"))?;
-    let state = oauth_state()?;
-    let (no, issued, now) = (decision_no.to_owned(), state.clone(), ctx.clock.now());
-    let amount = with_conn(ctx, move |conn| {
-        let (amount, _) = payments::payable(conn, &no, now)?;
-        oauth_states::issue(conn, &issued, &no, now.naive_utc())?;
-        Ok(Fen(amount))
-    })
-    .await?;
-    let redirect_uri = format!("{}/p/{token}/wechat-oauth", ctx.server.public_base_url);
-    Ok((Next::Oauth(oauth.authorize_url(&redirect_uri, &state)), amount))
-}
+/// WeChat sign-ins one fine may start within [`OAUTH_STATE_LIFE`]: far more than its payers
+/// need, and a bound on what a script holding the bill can make finepay store.
+const OAUTH_STATES_PER_FINE: i64 = 20;
+
+/// The cookie that binds an OAuth trip to the browser that started it.
+pub(super) const OAUTH_COOKIE: &str = "finepay_wechat_state";
 
 /// A new OAuth `state`: 32 hex characters from the system's CSPRNG (WeChat takes up to 128
 /// letters and digits). It is the capability of the return, so a failing generator refuses.
@@ -161,46 +253,25 @@ fn oauth_state() -> Result<String, ApiError> {
     Ok(data_encoding::HEXLOWER.encode(&bytes))
 }
 
-/// Opens (or reuses) the fine's order at `kind` in `flow` and starts it; a QR flow's code is
-/// kept, so that a page refreshed soon shows it again without asking the channel.
-pub(super) async fn start(
-    ctx: &web::Data<AppState>,
-    req: &HttpRequest,
-    token: &str,
-    decision_no: &str,
-    kind: ChannelKind,
-    flow: Flow,
-) -> Result<(Started, Fen), ApiError> {
-    let order = open_order(ctx, decision_no, kind, flow).await?;
-    let page = format!("{}/p/{token}", ctx.server.public_base_url);
-    let how = match flow {
-        Flow::Qr => Start::Qr,
-        Flow::H5 => Start::H5 { payer_ip: client_address(ctx, req), return_url: format!("{page}?back=1") },
-        Flow::Wap => Start::Wap { return_url: format!("{page}?back=1"), quit_url: page },
-        Flow::MobileWeb => Start::MobileWeb { front_url: format!("{page}/back") },
-        Flow::Jsapi => return Err(ApiError::internal("jsapi is started with the payer's openid")),
-    };
-    let started = payments::request_order(&ctx.channels, &order, &how, ctx.clock.now()).await?;
-    if let Started::Qr(code) = &started {
-        let (number, code, now) = (order.out_trade_no.clone(), code.clone(), ctx.clock.now().naive_utc());
-        // Only a shortcut for the next tap: a failure to keep it is logged, not the payer's.
-        let kept = with_conn(ctx, move |conn| Ok(channel_orders::set_pay_url(conn, &number, &code, now)?)).await;
-        if let Err(e) = kept {
-            log::warn!("keeping the code of {}: {e}", order.out_trade_no);
-        }
-    }
-    Ok((started, Fen(order.amount_fen)))
+/// JSAPI offered without OAuth cannot be configured; a state left from before a configuration
+/// change meets this.
+pub(super) fn oauth_missing() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "channel_unavailable", "WeChat Pay inside WeChat is not offered now")
 }
 
-/// The fine's order at `kind` in `flow`: the open one, or a new one.
+/// The fine's order at `kind` in `flow` (for `payer`, in a flow that names one): the open one,
+/// or a new one.
 pub(super) async fn open_order(
     ctx: &web::Data<AppState>,
     decision_no: &str,
-    kind: ChannelKind,
-    flow: Flow,
+    kind_and_flow: (ChannelKind, Flow),
+    payer: Option<String>,
 ) -> Result<ChannelOrderRow, ApiError> {
     let (pool, decision_no, now) = (ctx.pool.clone(), decision_no.to_owned(), ctx.clock.now());
-    with_conn(ctx, move |conn| Ok(payments::prepare_order(&pool, conn, &decision_no, kind, flow, now)?)).await
+    with_conn(ctx, move |conn| {
+        Ok(payments::prepare_order(&pool, conn, &decision_no, kind_and_flow, payer.as_deref(), now)?)
+    })
+    .await
 }
 
 /// The answer to a script: `{"channel", "flow", …}`.
@@ -215,7 +286,7 @@ pub(super) fn next_json(kind: ChannelKind, next: &Next) -> HttpResponse {
             json!({"channel": channel, "flow": "form", "action": action, "fields": fields})
         }
         Next::Started(Started::Jsapi(params)) => json!({"channel": channel, "flow": "jsapi", "params": params}),
-        Next::Oauth(url) => json!({"channel": channel, "flow": "oauth", "url": url}),
+        Next::Oauth { url, .. } => json!({"channel": channel, "flow": "oauth", "url": url}),
         Next::Elsewhere(url) => json!({"channel": channel, "flow": "open_elsewhere", "url": url}),
     };
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
@@ -225,7 +296,7 @@ pub(super) fn next_json(kind: ChannelKind, next: &Next) -> HttpResponse {
 pub(super) fn next_page(page: &StepPage<'_>, next: &Next, client: Client) -> HttpResponse {
     let step = match next {
         Next::Started(Started::Qr(code)) => Step::Qr { content: code, wechat_work: client == Client::WechatWork },
-        Next::Started(Started::Redirect(url)) | Next::Oauth(url) => Step::Redirect { url },
+        Next::Started(Started::Redirect(url)) | Next::Oauth { url, .. } => Step::Redirect { url },
         Next::Started(Started::Form { action, fields }) => Step::Form { action, fields },
         Next::Started(Started::Jsapi(params)) => Step::Jsapi { params },
         Next::Elsewhere(page_url) => Step::Elsewhere { page_url },

@@ -27,25 +27,26 @@ pub(super) enum Step<'a> {
     Jsapi { params: &'a JsapiParams },
     /// The app the page is open in blocks this channel.
     Elsewhere { page_url: &'a str },
-    /// The channel did not answer or refused to open the order.
-    ChannelDown,
+    /// The channel did not answer or refused to open the order, or the tap was refused: the
+    /// answer's status, and what to do (another channel, later, a bank).
+    CannotStart(StatusCode),
     /// A WeChat OAuth return that is replayed, forged or too late.
     LinkUsed,
 }
 
 /// The page a step belongs to: the fine's token (as the request spelled it), the language, the
-/// channel, and the amount to show.
+/// channel (none when the tap named none that is offered), and the amount to show.
 pub(super) struct StepPage<'a> {
     pub token: &'a str,
     pub lang: Lang,
-    pub channel: ChannelKind,
+    pub channel: Option<ChannelKind>,
     pub amount: Fen,
 }
 
 /// The step page; a failed render is a 500 (the template is part of the binary and tested).
 pub(super) fn respond(page: &StepPage<'_>, step: &Step<'_>) -> HttpResponse {
     let status = match step {
-        Step::ChannelDown => StatusCode::SERVICE_UNAVAILABLE,
+        Step::CannotStart(status) => *status,
         Step::LinkUsed => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
@@ -74,7 +75,7 @@ fn render(page: &StepPage<'_>, step: &Step<'_>) -> Result<String, minijinja::Err
         t => Texts::value(page.lang),
         lang => page.lang.code(),
         token => page.token,
-        channel => page.channel.as_str(),
+        channel => page.channel.map_or("", ChannelKind::as_str),
         amount => format_yuan(page.amount),
     };
     let details = match step {
@@ -90,7 +91,7 @@ fn render(page: &StepPage<'_>, step: &Step<'_>) -> Result<String, minijinja::Err
             context! { step => "jsapi", params => serde_json::to_string(params).unwrap_or_default() }
         }
         Step::Elsewhere { page_url } => context! { step => "elsewhere", page_url => page_url },
-        Step::ChannelDown => context! { step => "channel_down" },
+        Step::CannotStart(_) => context! { step => "channel_down" },
         Step::LinkUsed => context! { step => "link_used" },
     };
     templates().get_template("pay_step.html")?.render(context! { ..details, ..base })
@@ -141,18 +142,18 @@ mod tests {
             Step::Form { action: "https://gateway.95516.com/gateway/api/frontTransReq.do", fields: &fields },
             Step::Jsapi { params: &params },
             Step::Elsewhere { page_url: "https://pay.example/p/TOKEN" },
-            Step::ChannelDown,
+            Step::CannotStart(StatusCode::SERVICE_UNAVAILABLE),
             Step::LinkUsed,
         ];
         for lang in [Lang::Zh, Lang::En] {
-            let page = StepPage { token: "TOKEN", lang, channel: ChannelKind::Alipay, amount: Fen(20000) };
+            let page = StepPage { token: "TOKEN", lang, channel: Some(ChannelKind::Alipay), amount: Fen(20000) };
             for step in &steps {
                 let html = render(&page, step).expect("renders");
                 assert!(html.contains("id=\"back-to-page\""), "{html}");
                 assert!(!html.contains("{channel}"), "{html}");
             }
         }
-        let page = StepPage { token: "TOKEN", lang: Lang::En, channel: ChannelKind::Alipay, amount: Fen(20000) };
+        let page = StepPage { token: "TOKEN", lang: Lang::En, channel: Some(ChannelKind::Alipay), amount: Fen(20000) };
         let form = render(&page, &steps[2]).expect("renders");
         assert!(form.contains("value=\"1101&#x22;x\"") || form.contains("value=\"1101&quot;x\""), "{form}");
         assert!(render(&page, &steps[4]).expect("renders").contains("Alipay cannot be used inside this app"));

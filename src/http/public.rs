@@ -101,8 +101,11 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     // ask the channels (see payments::query).
     if page.open_orders.iter().any(|o| o.status == "open") {
         let recorded = settle_open_orders(&ctx.channels, &ctx.payments, &ctx.recent_queries, &page.open_orders).await;
-        if recorded.iter().any(|r| matches!(r, Recorded::Refunding { .. })) {
+        if recorded.iter().any(|(_, r)| matches!(r, Recorded::Refunding { .. })) {
             ctx.refund_wake.notify_one();
+        }
+        for (paid, _) in recorded.iter().filter(|(_, r)| matches!(r, Recorded::Applied { .. })) {
+            ctx.closer.close_others_in_background(paid);
         }
         if !recorded.is_empty() {
             match load(&ctx, &decision_no).await {
@@ -240,7 +243,7 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
     set(Field::ExpiresLocal, expires.map(shanghai_wall_clock).unwrap_or_default());
     set(Field::ExpiresEpoch, expires.map(|e| e.timestamp().to_string()).unwrap_or_default());
     set(Field::Countdown, format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60));
-    set(Field::PayAction, format!("/p/{}/pay", view.token));
+    set(Field::PayAction, format!("/p/{}/pay?lang={}", view.token, lang.code()));
     set(Field::PagePath, format!("/p/{}", view.token));
     if let Some(n) = view.returns {
         set(Field::RefreshUrl, format!("/p/{}?back={}&lang={}", view.token, n + 1, lang.code()));

@@ -1,5 +1,5 @@
-//! Closing a fine's channel orders once it can no longer be paid by QR (voided now; window ended
-//! in the expiry job). A close the channel refuses because the payer just paid is a payment, not
+//! Closing a fine's channel orders once it can no longer be paid by QR (voided now; paid through
+//! one of them, so the others of its other flows close; window ended in the expiry job). A close the channel refuses because the payer just paid is a payment, not
 //! an error: it is queried and recorded like any other (and refunded if the fine is void).
 
 use super::WorkError;
@@ -47,6 +47,29 @@ impl OrderCloser {
             let closed = close_orders(&closer.channels, &closer.writer, &closer.pool, &*closer.clock, &orders).await;
             if closed.iter().any(|(_, c)| matches!(c, OrderClosing::Paid(Recorded::Refunding { .. }))) {
                 closer.refund_wake.notify_one();
+            }
+        });
+    }
+}
+
+impl OrderCloser {
+    /// Once the order `out_trade_no` paid its fine, closes the fine's other open orders (its
+    /// other channels and flows), in the background: a payer who started two flows cannot pay
+    /// the second. A payment that slips in meanwhile is recorded and refunded.
+    pub fn close_others_in_background(&self, out_trade_no: &str) {
+        let (closer, paid) = (self.clone(), out_trade_no.to_owned());
+        actix_web::rt::spawn(async move {
+            let pool = closer.pool.clone();
+            let others = tokio::task::spawn_blocking(move || -> Result<Vec<ChannelOrderRow>, WorkError> {
+                let mut conn = pool.get()?;
+                let Some(order) = channel_orders::find(&mut conn, &paid)? else { return Ok(Vec::new()) };
+                let orders = channel_orders::for_fine(&mut conn, &order.decision_no)?;
+                Ok(orders.into_iter().filter(|o| o.out_trade_no != paid && o.status == "open").collect())
+            })
+            .await;
+            match others.map_err(WorkError::from).and_then(|others| others) {
+                Ok(others) => closer.close_in_background(others),
+                Err(e) => log::warn!("closing the other orders of a paid fine: {e}"),
             }
         });
     }

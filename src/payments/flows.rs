@@ -33,7 +33,9 @@ pub enum Client {
 pub enum Route {
     /// Start this flow.
     Start(Flow),
-    /// Start the QR flow and open its code as a link: the channel's own app opens its codes.
+    /// Start the QR flow and open its code as a link: the channel's own app opens its codes
+    /// (assumed for QuickPass and UnionPay's consumption QR; ACP has no in-app JS payment
+    /// without an acquirer's QR platform).
     OpenCode,
     /// This app blocks the channel: the payer opens the page in a browser or the channel's app.
     OpenElsewhere,
@@ -102,8 +104,20 @@ impl Client {
 
 /// What tapping `channel` does on `client`.
 pub fn route(client: Client, channel: ChannelKind) -> Route {
-    let column = ChannelKind::ALL.iter().position(|kind| *kind == channel).unwrap_or(0);
-    TABLE.iter().find(|(row, _)| *row == client).map_or(Start(Flow::Qr), |(_, routes)| routes[column])
+    let column = match channel {
+        ChannelKind::Wechat => 0,
+        ChannelKind::Alipay => 1,
+        ChannelKind::Unionpay => 2,
+    };
+    let row = match client {
+        Client::Wechat => 0,
+        Client::WechatWork => 1,
+        Client::Alipay => 2,
+        Client::Unionpay => 3,
+        Client::Mobile => 4,
+        Client::Desktop => 5,
+    };
+    TABLE[row].1[column]
 }
 
 /// The flow to start for `channel` on `client`, given the flows the channel is configured to
@@ -184,6 +198,13 @@ mod tests {
         assert_eq!(choose(Client::Mobile, ChannelKind::Wechat, only_qr), Start(Flow::Qr));
         assert_eq!(choose(Client::Mobile, ChannelKind::Wechat, |_| true), Start(Flow::H5));
         assert_eq!(choose(Client::Wechat, ChannelKind::Alipay, only_qr), OpenElsewhere);
+    }
+
+    #[test]
+    fn the_table_has_its_rows_in_order() {
+        let clients =
+            [Client::Wechat, Client::WechatWork, Client::Alipay, Client::Unionpay, Client::Mobile, Client::Desktop];
+        assert_eq!(TABLE.map(|(client, _)| client), clients);
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub(crate) use apply::{
 pub(crate) use channel_set::{ChannelSet, ChannelSetupError, Endpoints};
 pub(crate) use close::{OrderCloser, OrderClosing, close_order};
 pub(crate) use flows::{Client, Route, choose as choose_flow};
-pub(crate) use open::{OpenError, out_trade_no, payable, prepare as prepare_order, request as request_order};
+pub(crate) use open::{
+    OpenError, out_trade_no, payable, payer_digest, prepare as prepare_order, request as request_order,
+};
 pub(crate) use query::{RecentQueries, settle_open_orders, settle_order};
 pub(crate) use refunds::RefundDriver;
 

@@ -43,6 +43,20 @@ pub(crate) fn out_trade_no(decision_no: &str, kind: ChannelKind, flow: Flow, att
     format!("{decision_no}{}{}{attempt}", kind.letter(), flow.digit())
 }
 
+/// Who a payer is, for an order that names its payer (JSAPI's `openid`), as stored: a digest,
+/// enough to tell two payers apart, never the openid itself.
+pub(crate) fn payer_digest(openid: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, openid.as_bytes());
+    data_encoding::HEXLOWER.encode(&digest.as_ref()[..16])
+}
+
+/// The flow of an order by its number (the digit before the attempt); `None` for a number finepay
+/// did not make.
+pub(crate) fn flow_of(out_trade_no: &str) -> Option<Flow> {
+    let digit = out_trade_no.chars().rev().nth(1)?;
+    Flow::ALL.into_iter().find(|flow| flow.digit() == digit)
+}
+
 /// Attempts one flow may take for one fine (the order number has one character for it).
 const MAX_ATTEMPTS: u32 = 35;
 
@@ -51,14 +65,16 @@ const MAX_ATTEMPTS: u32 = 35;
 /// after that starts a new attempt, a new order.
 const FORM_FRESH: chrono::Duration = chrono::Duration::minutes(4);
 
-/// The fine's order at `kind` in `flow`: the open one, or a new one (a new attempt when the open
-/// one is too old to start again). Refuses a fine that can no longer be paid by QR code.
+/// The fine's order at `kind` in `flow` for `payer` (a flow whose order names its payer, JSAPI,
+/// gives a digest of who pays; the others none): the open one, or a new one — a new attempt when
+/// the open one is another payer's or too old to start again. Refuses a fine that can no longer be
+/// paid by QR code.
 pub(crate) fn prepare(
     pool: &DbPool,
     conn: &mut DbConnection,
     decision_no: &str,
-    kind: ChannelKind,
-    flow: Flow,
+    (kind, flow): (ChannelKind, Flow),
+    payer: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<ChannelOrderRow, OpenError> {
     let now = now.trunc_subsecs(0);
@@ -68,14 +84,16 @@ pub(crate) fn prepare(
         if attempts.iter().any(|order| order.status == "paid") {
             return Err(OpenError::AlreadyPaid);
         }
-        match attempts.first() {
-            Some(latest)
-                if latest.status == "open" && (flow != Flow::MobileWeb || now - utc(latest.opened_at) < FORM_FRESH) =>
-            {
-                return Ok(latest.clone());
-            }
-            Some(latest) if latest.status != "open" => return Err(OpenError::Expired),
-            _ => {}
+        // A payer's own order, still open (others' stay open too: the query and expire jobs
+        // follow every one).
+        let open = attempts.iter().filter(|order| order.status == "open");
+        if let Some(reusable) = open.clone().find(|order| {
+            order.payer.as_deref() == payer && (flow != Flow::MobileWeb || now - utc(order.opened_at) < FORM_FRESH)
+        }) {
+            return Ok(reusable.clone());
+        }
+        if !attempts.is_empty() && open.count() == 0 {
+            return Err(OpenError::Expired);
         }
         let attempt = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
         if attempt > MAX_ATTEMPTS {
@@ -89,6 +107,7 @@ pub(crate) fn prepare(
                 decision_no,
                 channel: kind.as_str(),
                 flow: flow.as_str(),
+                payer,
                 amount_fen,
                 pay_by,
                 opened_at: now.naive_utc(),
@@ -151,6 +170,7 @@ pub(crate) async fn request(
         amount: Fen(order.amount_fen),
         pay_by: utc(order.pay_by),
         opened_at: utc(order.opened_at),
+        flow: how.flow(),
     };
     Ok(channel.start(&request, how).await?)
 }

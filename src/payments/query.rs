@@ -7,7 +7,7 @@
 use super::WorkError;
 use super::apply::{self, PaymentSource, PaymentWriter, Recorded, ReportedPayment};
 use super::channel_set::ChannelSet;
-use crate::channels::{ChannelKind, OrderRef, OrderStatus, PaymentChannel};
+use crate::channels::{ChannelKind, Flow, OrderRef, OrderStatus, PaymentChannel};
 use crate::db::channel_orders::ChannelOrderRow;
 use crate::domain::time::utc;
 use std::collections::HashMap;
@@ -45,14 +45,14 @@ impl RecentQueries {
 }
 
 /// Queries the open orders not asked about lately, all at once, and records the payments found.
-/// Returns what was recorded; a channel that does not answer is logged and skipped (the next
-/// visit or the expiry job asks again).
+/// Returns what was recorded, by order number; a channel that does not answer is logged and
+/// skipped (the next visit or the expiry job asks again).
 pub(crate) async fn settle_open_orders(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     recent: &RecentQueries,
     orders: &[ChannelOrderRow],
-) -> Vec<Recorded> {
+) -> Vec<(String, Recorded)> {
     let due = orders.iter().filter(|o| o.status == "open" && recent.due(&o.out_trade_no));
     let answers = futures_util::future::join_all(
         due.map(|order| async move { (order, settle_order(channels, writer, order).await) }),
@@ -61,7 +61,7 @@ pub(crate) async fn settle_open_orders(
     let mut recorded = Vec::new();
     for (order, answer) in answers {
         match answer {
-            Ok(Some(done)) => recorded.push(done),
+            Ok(Some(done)) => recorded.push((order.out_trade_no.clone(), done)),
             Ok(None) => {}
             Err(e) => log::warn!("order {}: {e}", order.out_trade_no),
         }
@@ -96,6 +96,8 @@ pub(super) fn channel_of(
         .get(kind)
         .ok_or_else(|| WorkError::NoChannel(format!("{} is not configured here", order.channel)))?
         .clone();
-    let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at) };
+    let flow = Flow::parse(&order.flow)
+        .ok_or_else(|| WorkError::NoChannel(format!("{} is no flow finepay knows", order.flow)))?;
+    let reference = OrderRef { out_trade_no: order.out_trade_no.clone(), opened_at: utc(order.opened_at), flow };
     Ok((kind, channel, reference))
 }

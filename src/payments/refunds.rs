@@ -70,6 +70,8 @@ impl RefundDriver {
             channel_txn_id: refund.channel_txn_id.clone(),
             out_refund_no: refund.out_refund_no.clone(),
             requested_at: utc(refund.requested_at),
+            // Numbered by finepay: an order number it cannot read is a code of the QR flow.
+            flow: super::open::flow_of(&refund.out_trade_no).unwrap_or(crate::channels::Flow::Qr),
             paid: Fen(refund.paid_fen),
             amount: Fen(refund.amount_fen),
             reason: refund.reason.clone(),

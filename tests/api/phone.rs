@@ -101,7 +101,7 @@ async fn each_client_gets_the_flow_its_app_allows_for_each_channel() {
 
     // What each flow's answer holds, on the channels' real paths.
     let wechat_h5 = tap_ok(&app, &bill, "wechat", "mobile").await;
-    let back = format!("{}%3Fback%3D1", form_encoded(&bill.page));
+    let back = format!("{}%3Fback%3D1%26lang%3Dzh", form_encoded(&bill.page));
     assert!(
         wechat_h5["url"].as_str().is_some_and(|u| u.contains("/sim/wechat/h5?") && u.ends_with(&back)),
         "{wechat_h5}"
@@ -117,7 +117,7 @@ async fn each_client_gets_the_flow_its_app_allows_for_each_channel() {
         (&fields["bizType"], &fields["channelType"], &fields["txnSubType"]),
         (&json!("000201"), &json!("08"), &json!("01"))
     );
-    assert_eq!(fields["frontUrl"], format!("{}/back", bill.page));
+    assert_eq!(fields["frontUrl"], format!("{}/back?lang=zh", bill.page));
     let quickpass = tap_ok(&app, &bill, "unionpay", "unionpay").await;
     assert!(quickpass["url"].as_str().is_some_and(|u| u.contains("/sim/unionpay/pay?pr=")), "{quickpass}");
     let elsewhere = tap_ok(&app, &bill, "alipay", "wechat").await;
@@ -125,7 +125,9 @@ async fn each_client_gets_the_flow_its_app_allows_for_each_channel() {
     let oauth = tap_ok(&app, &bill, "wechat", "wechat").await;
     let url = oauth["url"].as_str().expect("url");
     assert!(url.contains("/connect/oauth2/authorize?appid=") && url.contains("scope=snsapi_base"), "{url}");
-    assert!(url.ends_with("#wechat_redirect") && url.contains(&form_encoded(&format!("{}/wechat-oauth", bill.page))));
+    assert!(
+        url.ends_with("#wechat_redirect") && url.contains(&form_encoded(&format!("{}/wechat-oauth?lang=", bill.page)))
+    );
 
     // Without `client`, the User-Agent tells.
     for (user_agent, channel, flow) in [
@@ -191,17 +193,38 @@ async fn a_phone_pays_each_channel_by_its_mobile_flow() {
     }
 }
 
-/// Follows WeChat's authorize page (the simulator's) back to finepay: the return's address.
+/// Follows WeChat's authorize page (the simulator's, as a new WeChat user each time: the test's
+/// client keeps no cookies) back to finepay: the return's address.
 async fn authorize(app: &TestApp, oauth_url: &str) -> String {
     let answer = app.http.get(oauth_url).header("User-Agent", IN_WECHAT).send().await.expect("authorize");
     assert_eq!(answer.status(), 302);
     answer.headers()["location"].to_str().expect("location").to_owned()
 }
 
-async fn oauth_return(app: &TestApp, url: &str, json: bool) -> reqwest::Response {
-    let request = app.http.get(url).header("User-Agent", IN_WECHAT);
+/// A tap on WeChat inside WeChat: the authorize URL, and the cookie that binds the trip to the
+/// browser (`name=value`).
+async fn tap_wechat_in_wechat(app: &TestApp, bill: &Bill) -> (String, String) {
+    let answer = tap(app, bill, json!({"channel": "wechat", "client": "wechat"}), IN_WECHAT).await;
+    assert_eq!(answer.status(), 200);
+    let cookie = answer.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains(&format!("Path={}", bill.page.trim_start_matches(&app.address))), "{cookie}");
+    let answer: Value = answer.json().await.expect("JSON");
+    assert_eq!(answer["flow"], "oauth");
+    (answer["url"].as_str().expect("url").to_owned(), cookie.split(';').next().expect("name=value").to_owned())
+}
+
+async fn oauth_return(app: &TestApp, url: &str, cookie: Option<&str>, json: bool) -> reqwest::Response {
+    let mut request = app.http.get(url).header("User-Agent", IN_WECHAT);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
     let request = if json { request.header("Accept", "application/json") } else { request };
     request.send().await.expect("sent")
+}
+
+async fn refused_return(app: &TestApp, url: &str, cookie: Option<&str>) -> (u16, String) {
+    error_of(oauth_return(app, url, cookie, true).await).await
 }
 
 #[actix_web::test]
@@ -210,17 +233,20 @@ async fn inside_wechat_the_payer_pays_by_jsapi_after_one_oauth_return() {
     let officer = app.officer("110105");
     let bill = issue(&app, &officer, "phone-jsapi").await;
     let other = issue(&app, &officer, "phone-jsapi-other").await;
-    let oauth = tap_ok(&app, &bill, "wechat", "wechat").await;
-    let back = authorize(&app, oauth["url"].as_str().expect("url")).await;
-    assert!(back.starts_with(&format!("{}/wechat-oauth?code=", bill.page)), "{back}");
+    let (oauth, cookie) = tap_wechat_in_wechat(&app, &bill).await;
+    let back = authorize(&app, &oauth).await;
+    assert!(back.starts_with(&format!("{}/wechat-oauth?lang=zh&code=", bill.page)), "{back}");
+    let invalid = (400, "invalid_oauth_return".to_owned());
 
-    // The state is bound to its fine: another fine's page does not take it (nor use it up).
-    let elsewhere = back.replace(&bill.page, &other.page);
-    assert_eq!(error_of(oauth_return(&app, &elsewhere, true).await).await, (400, "invalid_oauth_return".into()));
+    // The return counts only in the browser that started it (its cookie), with the state issued,
+    // for its fine; none of these uses the state up.
+    assert_eq!(refused_return(&app, &back, None).await, invalid, "another browser");
     let forged = back.split("&state=").next().expect("code part").to_owned() + "&state=0123456789abcdef";
-    assert_eq!(error_of(oauth_return(&app, &forged, true).await).await, (400, "invalid_oauth_return".into()));
+    assert_eq!(refused_return(&app, &forged, Some(&cookie)).await, invalid, "a forged state");
+    let elsewhere = back.replace(&bill.page, &other.page);
+    assert_eq!(refused_return(&app, &elsewhere, Some(&cookie)).await, invalid, "another fine's page");
 
-    let answer: Value = oauth_return(&app, &back, true).await.json().await.expect("JSON");
+    let answer: Value = oauth_return(&app, &back, Some(&cookie), true).await.json().await.expect("JSON");
     assert_eq!((&answer["channel"], &answer["flow"]), (&json!("wechat"), &json!("jsapi")), "{answer}");
     let params = &answer["params"];
     assert!(params["package"].as_str().is_some_and(|p| p.starts_with("prepay_id=")), "{params}");
@@ -229,24 +255,45 @@ async fn inside_wechat_the_payer_pays_by_jsapi_after_one_oauth_return() {
         assert!(params[name].as_str().is_some_and(|v| !v.is_empty()), "{name} in {params}");
     }
 
-    // Replayed, the return is refused — as a page in the page's language, or as JSON.
-    let replay = oauth_return(&app, &format!("{back}&lang=en"), false).await;
+    // Used, the return opens nothing again: replayed elsewhere it is a 400 page in the page's
+    // language; reloaded in its own browser it leads back to the fine's page.
+    let replay = oauth_return(&app, &back.replace("lang=zh", "lang=en"), None, false).await;
     assert_eq!(replay.status(), 400);
     assert!(replay.text().await.expect("html").contains("This payment link no longer works"));
-    assert_eq!(error_of(oauth_return(&app, &back, true).await).await, (400, "invalid_oauth_return".into()));
+    let reload = oauth_return(&app, &back, Some(&cookie), false).await;
+    assert_eq!(reload.status(), 303);
+    assert!(reload.headers()["location"].to_str().is_ok_and(|to| to.starts_with(&bill.page.replace(&app.address, ""))));
+    assert_eq!(refused_return(&app, &back, Some(&cookie)).await, invalid);
+
+    // Another WeChat user (a relative paying for the driver) gets an order of their own: WeChat
+    // refuses one order number for two payers.
+    let (oauth, second_cookie) = tap_wechat_in_wechat(&app, &bill).await;
+    let second_back = authorize(&app, &oauth).await;
+    let second: Value = oauth_return(&app, &second_back, Some(&second_cookie), true).await.json().await.expect("JSON");
+    assert_ne!(second["params"]["package"], answer["params"]["package"], "{second}");
 
     // A forged paySign is refused by the bridge, as WeChat's app refuses it; the real one pays.
-    let mut forged = answer.clone();
+    let mut forged = second.clone();
     forged["params"]["nonceStr"] = json!("00000000000000000000000000000000");
     assert_eq!(sim_pay(&app, &forged).await.status(), 409);
-    assert_eq!(sim_pay(&app, &answer).await.status(), 200);
+    assert_eq!(sim_pay(&app, &second).await.status(), 200);
     assert_eq!(paid_page(&app, &bill).await["receipt"]["channel"], "wechat");
+    let mut conn = app.ctx.pool.get().expect("connection");
+    let jsapi: Vec<(String, Option<String>)> = channel_orders::table
+        .filter(channel_orders::decision_no.eq(&bill.no).and(channel_orders::flow.eq("jsapi")))
+        .order(channel_orders::out_trade_no)
+        .select((channel_orders::out_trade_no, channel_orders::payer))
+        .load(&mut *conn)
+        .expect("orders");
+    drop(conn);
+    assert_eq!(jsapi.len(), 2, "{jsapi:?}");
+    assert!(jsapi.iter().all(|(_, payer)| payer.as_ref().is_some_and(|p| p.len() == 32 && !p.starts_with('o'))));
 
     // A return older than ten minutes is refused even if never used.
-    let oauth = tap_ok(&app, &other, "wechat", "wechat").await;
-    let late = authorize(&app, oauth["url"].as_str().expect("url")).await;
+    let (oauth, cookie) = tap_wechat_in_wechat(&app, &other).await;
+    let late = authorize(&app, &oauth).await;
     app.clock.advance(Duration::minutes(11));
-    assert_eq!(error_of(oauth_return(&app, &late, true).await).await, (400, "invalid_oauth_return".into()));
+    assert_eq!(refused_return(&app, &late, Some(&cookie)).await, invalid);
 }
 
 #[actix_web::test]
@@ -286,13 +333,13 @@ async fn each_channel_sends_the_payer_back_to_a_page_that_confirms_with_the_chan
     let done = done.send().await.expect("paid").text().await.expect("html");
     let front_url =
         unescape_html(done.split("action=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("form"));
-    assert_eq!(front_url, format!("{}/back", bill.page));
+    assert_eq!(front_url, format!("{}/back?lang=zh", bill.page));
     let signed: Vec<(String, String)> = ["orderId", "respCode", "queryId", "txnAmt", "signature"]
         .into_iter()
         .map(|name| (name.to_owned(), hidden(&done, name)))
         .collect();
     let returned = location(phone(app.http.post(&front_url).form(&signed)).send().await.expect("front"));
-    assert_eq!(returned, format!("{}?back=1", bill.page.replace(&app.address, "")));
+    assert_eq!(returned, format!("{}?back=1&lang=zh", bill.page.replace(&app.address, "")));
     assert!(receipt_shown(&app, &format!("{}{returned}", app.address)).await, "unionpay: the receipt on return");
 
     // WeChat H5: the cashier opens only from finepay's page (its Referer), and returns to it.
@@ -350,7 +397,24 @@ async fn two_flows_paid_for_one_fine_apply_once_and_the_other_goes_back_to_its_c
     let wap = tap_ok(&app, &bill, "alipay", "mobile").await;
     assert_eq!(sim_pay(&app, &h5).await.status(), 200);
     paid_page(&app, &bill).await;
-    // A minute later, the second payment: the fine is paid already.
+    // Once one paid, the fine's other orders are closed, in the background.
+    let status_of = |flow: &str| -> String {
+        let mut conn = app.ctx.pool.get().expect("connection");
+        channel_orders::table
+            .filter(channel_orders::decision_no.eq(&bill.no).and(channel_orders::flow.eq(flow)))
+            .select(channel_orders::status)
+            .first(&mut *conn)
+            .expect("the order")
+    };
+    for _ in 0..100 {
+        if status_of("wap") == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!((status_of("h5"), status_of("wap")), ("paid".to_owned(), "closed".to_owned()));
+    // A minute later, the second payment (Alipay had no trade to close: the payer opened its
+    // cashier only now): the fine is paid already.
     app.clock.advance(Duration::minutes(1));
     assert_eq!(sim_pay(&app, &wap).await.status(), 200);
     let mut payments = Value::Null;
@@ -370,6 +434,7 @@ async fn two_flows_paid_for_one_fine_apply_once_and_the_other_goes_back_to_its_c
     assert_eq!(payments[1]["outcome"], "refunded", "{payments}");
     let page = paid_page(&app, &bill).await;
     assert_eq!(page["receipt"]["channel"], "wechat", "the receipt is the payment that applied");
+    assert_eq!((status_of("h5"), status_of("wap")), ("paid".to_owned(), "closed".to_owned()));
 }
 
 #[actix_web::test]
@@ -436,4 +501,28 @@ async fn a_bank_payment_is_listed_with_the_fines_payments() {
         }])
     );
     assert!(payments[0]["paid_at"].as_str().is_some_and(|at| at.ends_with("+08:00")), "{payments}");
+}
+
+#[actix_web::test]
+async fn a_fines_wechat_sign_ins_are_bounded_and_the_pages_form_never_gets_json() {
+    let app = spawn_app_public(&[]).await;
+    let officer = app.officer("110105");
+    let bill = issue(&app, &officer, "phone-bounds").await;
+    for _ in 0..20 {
+        tap_wechat_in_wechat(&app, &bill).await;
+    }
+    let one_more = tap(&app, &bill, json!({"channel": "wechat", "client": "wechat"}), IN_WECHAT).await;
+    assert_eq!(error_of(one_more).await, (429, "rate_limited".into()));
+    app.clock.advance(Duration::minutes(11));
+    tap_wechat_in_wechat(&app, &bill).await;
+
+    // The page's own form, refused, gets a page in its language that says what to do.
+    for (form, status) in [(vec![("channel", "paypal")], 422), (vec![("channel", "alipay"), ("client", "tablet")], 400)]
+    {
+        let answer = app.http.post(format!("{}/pay?lang=en", bill.page)).form(&form).send().await.expect("sent");
+        assert_eq!(answer.status().as_u16(), status, "{form:?}");
+        assert!(answer.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/html")));
+        let page = answer.text().await.expect("html");
+        assert!(page.contains("Choose another way to pay") && page.contains("id=\"back-to-page\""), "{page}");
+    }
 }

@@ -426,6 +426,7 @@ mod tests {
             channel_txn_id: "2026112122001412345678901234".into(),
             out_refund_no: "R1".into(),
             requested_at: Utc::now(),
+            flow: crate::channels::Flow::Qr,
             paid: Fen(20000),
             amount: Fen(5000),
             reason: "撤销处罚".into(),

@@ -192,6 +192,7 @@ fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: 
         channel_txn_id: payment.channel_txn_id.clone(),
         out_refund_no: out_refund_no.into(),
         requested_at: clock.now(),
+        flow: crate::channels::Flow::Qr,
         paid: payment.amount,
         amount,
         reason: "处罚决定撤销".into(),

@@ -2,9 +2,10 @@
 //! signatures are checked (`11`), `txnTime` must be within five minutes of the gateway's clock, an
 //! `orderId` repeated with other fields is refused (`12`) while an identical repeat returns the
 //! same QR, nobody pays after `payTimeout`, refunds succeed a configured delay after they are
-//! asked for, every answer is signed with UnionPay's key and carries its certificate, and back notifications
-//! go out for successful payments only. The daily statement (file transfer) is in `bill`; the
-//! mobile web cashier (`frontTransReq`) in `front`.
+//! asked for, every answer is signed with UnionPay's key and carries its certificate, and back
+//! notifications go out for successful payments only. A query or a refund names the business type
+//! of the transaction it is about (`000000` QR, `000201` gateway); another is refused. The daily
+//! statement (file transfer) is in `bill`; the mobile web cashier (`frontTransReq`) in `front`.
 
 mod bill;
 mod front;
@@ -73,6 +74,8 @@ struct SimOrder {
 }
 
 struct SimRefund {
+    /// The business type of the payment refunded, which the refund and its queries name too.
+    biz_type: &'static str,
     fingerprint: String,
     txn_time: String,
     orig_qry_id: String,
@@ -384,6 +387,7 @@ impl UnionpaySim {
             .values()
             .find(|o| o.payment.as_ref().is_some_and(|p| p.query_id == orig_qry_id))
             .ok_or_else(|| (code::NO_SUCH_TRANSACTION, "原交易不存在".to_owned()))?;
+        let biz_type = biz_type(request, &[paid.biz_type])?;
         let refunded: i64 = book.refunds.values().filter(|r| r.orig_qry_id == orig_qry_id).map(|r| r.amount).sum();
         if refunded + amount > paid.amount {
             return Err((code::ORIGINAL_MISMATCH, "退货金额超过原交易可退金额".into()));
@@ -391,6 +395,7 @@ impl UnionpaySim {
         let booked = Booked::at(now);
         let answer = fields_of(&[("queryId", &booked.query_id)]);
         let refund = SimRefund {
+            biz_type,
             fingerprint,
             txn_time: txn_time.to_owned(),
             orig_qry_id: orig_qry_id.to_owned(),
@@ -412,12 +417,14 @@ impl UnionpaySim {
         const PENDING: (&str, &str) = (code::ACCEPTED, "交易已受理，请稍后查询交易结果");
         let (mut answer, amount, (outcome, message)) =
             if let Some(order) = book.orders.get(order_id).filter(|o| o.txn_time == txn_time) {
+                biz_type(request, &[order.biz_type])?;
                 match &order.payment {
                     Some(booked) => (booked.fields(order.amount), order.amount, PAID),
                     None if now <= order.pay_timeout => (Fields::new(), order.amount, PENDING),
                     None => (Fields::new(), order.amount, (code::FAILED, "交易失败：超过支付时限")),
                 }
             } else if let Some(refund) = book.refunds.get(order_id).filter(|r| r.txn_time == txn_time) {
+                biz_type(request, &[refund.biz_type])?;
                 let mut answer = refund.booked.fields(refund.amount);
                 answer.insert("origQryId".into(), refund.orig_qry_id.clone());
                 (answer, refund.amount, if now >= refund.settles_at { PAID } else { PENDING })

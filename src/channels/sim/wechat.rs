@@ -260,6 +260,12 @@ impl WechatSim {
         let now = self.clock.now();
         let mut orders = self.orders();
         let (out_trade_no, order) = payable(&mut orders, trade_type, handle, now)?;
+        // A JSAPI order is its payer's: WeChat's app pays it only for the account it names.
+        if let (Some(named), Some(paying)) = (order.payer.as_deref(), payer)
+            && named != paying
+        {
+            return Err(PayError::Refused("支付用户与下单用户不一致".into()));
+        }
         // WeChat transaction ids are 28 digits starting 4200.
         let transaction_id = format!("4200{}", random_digits(24));
         order.state = SimState::Paid { transaction_id, at: now };

@@ -1,9 +1,10 @@
 //! finepay's UnionPay ACP client: apply for a consumption QR with `payTimeout` at the fine's
-//! window end, or sign a mobile web payment (`frontTransReq`) for the payer's browser to post, query by `orderId` + `txnTime`, "close" (a query: ACP has no close for an unpaid
-//! QR), refunds (退货, asynchronous: accepted now, confirmed by a later query), and the back
-//! notification — verified over the raw form body before anything in it is read — and the daily
-//! statement (file transfer). Every answer is verified through its `signPubKeyCert` before it is
-//! believed; the statement file comes inside such an answer.
+//! window end, or sign a mobile web payment (`frontTransReq`) for the payer's browser to post;
+//! query by `orderId` + `txnTime` (with the business type of the order's flow); "close" (a query:
+//! ACP has no close for an unpaid QR); refunds (退货, asynchronous: accepted now, confirmed by a
+//! later query); the back notification — verified over the raw form body before anything in it is
+//! read — and the daily statement (file transfer). Every answer is verified through its
+//! `signPubKeyCert` before it is believed; the statement file comes inside such an answer.
 
 use super::bill::{FILE_TYPE_STATEMENT, read_file_content, settle_date, statement_is_due};
 use super::protocol::{
@@ -13,7 +14,7 @@ use super::protocol::{
 };
 use crate::channels::crypto::{Certificate, RsaSigningKey};
 use crate::channels::{
-    ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Inbound, NotifyError, OrderRef,
+    ChannelError, ChannelKind, ChannelPayment, CloseOutcome, CreatedOrder, Flow, Inbound, NotifyError, OrderRef,
     OrderRequest, OrderStatus, PaymentChannel, RefundRequest, RefundStatus, Reply, Start, Started, StatementLine,
 };
 use crate::domain::time::{Clock, shanghai_date};
@@ -107,7 +108,7 @@ impl UnionpayClient {
     /// its demos say ("after payTimeout, anything but 00/A6 is a failure"). A processing code is
     /// `Open`; the caller, who knows the window's end, treats it as over once that has passed.
     pub async fn query(&self, order: &OrderRef) -> Result<OrderStatus, ChannelError> {
-        let Some(answer) = self.query_trans(&order.out_trade_no, order.opened_at).await? else {
+        let Some(answer) = self.query_trans(&order.out_trade_no, order.opened_at, order.flow).await? else {
             return Ok(OrderStatus::NotFound);
         };
         let outcome = field(&answer, "origRespCode").map_err(|e| ChannelError::Malformed(e.into()))?;
@@ -137,6 +138,7 @@ impl UnionpayClient {
     pub async fn refund(&self, refund: &RefundRequest) -> Result<RefundStatus, ChannelError> {
         let mut fields = self.common("04", "00", &refund.out_refund_no, refund.requested_at);
         fields.extend(fields_of(&[
+            ("bizType", biz_type(refund.flow)),
             ("channelType", "08"),
             ("origQryId", &refund.channel_txn_id),
             ("txnAmt", &refund.amount.get().to_string()),
@@ -156,7 +158,7 @@ impl UnionpayClient {
     /// `traceTime`, when UnionPay took it. A refund UnionPay does not know (`34`) is a refusal,
     /// so the caller asks for it again (the same request is the same refund).
     pub async fn query_refund(&self, refund: &RefundRequest) -> Result<RefundStatus, ChannelError> {
-        let Some(answer) = self.query_trans(&refund.out_refund_no, refund.requested_at).await? else {
+        let Some(answer) = self.query_trans(&refund.out_refund_no, refund.requested_at, refund.flow).await? else {
             return Err(ChannelError::Refused {
                 status: 200,
                 code: code::NO_SUCH_TRANSACTION.into(),
@@ -231,9 +233,17 @@ impl UnionpayClient {
         payment_of(&fields).map_err(|e| NotifyError::Malformed(e.into()))
     }
 
-    /// queryTrans for `order_id` sent at `sent_at`; `None` when UnionPay has no such transaction.
-    async fn query_trans(&self, order_id: &str, sent_at: DateTime<Utc>) -> Result<Option<Fields>, ChannelError> {
-        let answer = self.call(QUERY_PATH, self.common("00", "00", order_id, sent_at)).await?;
+    /// queryTrans for `order_id` sent at `sent_at`, of the business type of `flow`; `None` when
+    /// UnionPay has no such transaction.
+    async fn query_trans(
+        &self,
+        order_id: &str,
+        sent_at: DateTime<Utc>,
+        flow: Flow,
+    ) -> Result<Option<Fields>, ChannelError> {
+        let mut fields = self.common("00", "00", order_id, sent_at);
+        fields.insert("bizType".into(), biz_type(flow).into());
+        let answer = self.call(QUERY_PATH, fields).await?;
         match answer.get("respCode").map(String::as_str) {
             Some(code::SUCCESS) => Ok(Some(answer)),
             Some(code::NO_SUCH_TRANSACTION) => Ok(None),
@@ -366,6 +376,12 @@ fn not_asked(day: NaiveDate, why: &str) -> ChannelError {
 /// Text that can sit inside a nested `{name=value}` field without ending it or adding a pair.
 fn nestable(text: &str) -> String {
     text.chars().filter(|c| !matches!(c, '{' | '}' | '[' | ']' | '&' | '=')).collect()
+}
+
+/// The business type a transaction of `flow` carries, in its queries and refunds too: a gateway
+/// payment (`000201`) for the mobile web cashier, else a QR consumption (`000000`).
+fn biz_type(flow: Flow) -> &'static str {
+    if flow == Flow::MobileWeb { BIZ_GATEWAY } else { BIZ_QR }
 }
 
 fn refused(answer: &Fields) -> ChannelError {

@@ -9,7 +9,7 @@ use crate::channels::sim::{self, Delivery, PayError, Simulator};
 use crate::channels::sim::{UnionpaySim, UnionpaySimConfig};
 use crate::channels::simulator_fixture as fixture;
 use crate::channels::{
-    ChannelError, ChannelPayment, CloseOutcome, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel,
+    ChannelError, ChannelPayment, CloseOutcome, Flow, NotifyError, OrderRef, OrderRequest, OrderStatus, PaymentChannel,
     RefundRequest, RefundStatus, StatementKind, StatementLine,
 };
 use crate::channels::{pay_code_of as code_of, test_order as order};
@@ -126,7 +126,7 @@ async fn an_order_is_created_queried_paid_and_reported_paid_when_closed() {
 #[actix_web::test]
 async fn unknown_orders_are_not_found_and_unpaid_ones_stay_payable_until_pay_timeout() {
     let s = setup("unionpay_sign");
-    let unknown = OrderRef { out_trade_no: "1101059999999999999U01".into(), opened_at: s.clock.now() };
+    let unknown = OrderRef { out_trade_no: "1101059999999999999U01".into(), opened_at: s.clock.now(), flow: Flow::Qr };
     assert_eq!(s.client.query(&unknown).await, Ok(OrderStatus::NotFound));
     assert_eq!(s.client.close(&unknown).await, Ok(CloseOutcome::NotFound));
 
@@ -260,6 +260,7 @@ async fn refunds_are_processing_until_settled_and_a_repeat_refunds_once() {
         channel_txn_id: payment.channel_txn_id.clone(),
         out_refund_no: "1101052611210000681R01".into(),
         requested_at: s.clock.now(),
+        flow: Flow::Qr,
         paid: payment.amount,
         amount: payment.amount,
         reason: "作废".into(),
@@ -319,6 +320,7 @@ async fn the_statement_lists_the_days_payments_and_refunds_once_its_file_is_made
         channel_txn_id: first.channel_txn_id.clone(),
         out_refund_no: "1101052611210000782R01".into(),
         requested_at: s.clock.now(),
+        flow: Flow::Qr,
         paid: first.amount,
         amount: Fen(5000),
         reason: "撤销处罚".into(),
@@ -393,7 +395,7 @@ fn hidden(page: &str, name: &str) -> String {
 #[actix_web::test]
 async fn a_mobile_web_form_opens_the_cashier_and_paying_posts_the_signed_result_to_front_url() {
     let s = setup("unionpay_sign");
-    let request = order("1101052611210000176U31", &s.clock);
+    let request = OrderRequest { flow: Flow::MobileWeb, ..order("1101052611210000176U41", &s.clock) };
     let (action, fields) = mobile_web_form(&s, &request);
     assert_eq!(action, format!("http://127.0.0.1:{}/gateway/api/frontTransReq.do", s.server.port));
     let get = |name: &str| fields.get(name).map(String::as_str);
@@ -429,14 +431,14 @@ async fn a_mobile_web_form_opens_the_cashier_and_paying_posts_the_signed_result_
 #[actix_web::test]
 async fn the_cashier_refuses_a_tampered_stale_or_paid_form() {
     let s = setup("unionpay_sign");
-    let request = order("1101052611210000176U31", &s.clock);
+    let request = OrderRequest { flow: Flow::MobileWeb, ..order("1101052611210000176U41", &s.clock) };
     let (_, fields) = mobile_web_form(&s, &request);
 
     let mut tampered = fields.clone();
     tampered.insert("txnAmt".into(), "100".into());
     assert!(matches!(unionpay(&s).pay_front(&tampered), Err(PayError::Refused(m)) if m.contains("验证签名失败")));
     let stale =
-        OrderRequest { opened_at: s.clock.now() - Duration::minutes(6), ..order("1101052611210000176U32", &s.clock) };
+        OrderRequest { opened_at: s.clock.now() - Duration::minutes(6), ..order("1101052611210000176U42", &s.clock) };
     let (_, stale) = mobile_web_form(&s, &stale);
     assert!(matches!(unionpay(&s).pay_front(&stale), Err(PayError::Refused(m)) if m.contains("txnTime")));
     let payment = unionpay(&s).pay_front(&fields).expect("the form pays");

@@ -63,14 +63,9 @@ impl WechatOauth {
             .append_pair("code", code)
             .append_pair("grant_type", "authorization_code")
             .finish();
-        let response = self
-            .http
-            .get(format!("{}?{query}", self.token_url))
-            .send()
-            .await
-            .map_err(|e| ChannelError::Transport(Why::of(e)))?;
+        let response = self.http.get(format!("{}?{query}", self.token_url)).send().await.map_err(transport)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| ChannelError::Transport(Why::of(e)))?;
+        let body = response.bytes().await.map_err(transport)?;
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| ChannelError::Malformed(Why::of(e)))?;
         match (answer.errcode.filter(|code| *code != 0), answer.openid) {
             (Some(errcode), _) => Err(ChannelError::Refused {
@@ -86,5 +81,34 @@ impl WechatOauth {
             (None, Some(openid)) if !openid.is_empty() => Ok(openid),
             _ => Err(ChannelError::Malformed("the code exchange answered no openid".into())),
         }
+    }
+}
+
+/// A failed exchange, without its URL: the URL carries the AppSecret, and errors are logged.
+fn transport(e: reqwest::Error) -> ChannelError {
+    ChannelError::Transport(Why::of(e.without_url()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_failed_exchange_never_names_the_secret() {
+        // Nothing listens on port 9 (discard): the connection is refused.
+        let oauth = WechatOauth::new(
+            "wx0000000000000000".into(),
+            Secret::new(b"the-official-accounts-secret".to_vec()),
+            "http://127.0.0.1:9/connect/oauth2/authorize".into(),
+            "http://127.0.0.1:9/sns/oauth2/access_token".into(),
+            Duration::from_secs(2),
+        )
+        .expect("client");
+        let failed = oauth.openid("a-code").await.expect_err("nothing answers");
+        let told = format!("{failed} {failed:?} {}", crate::errors::chain(&failed));
+        assert!(matches!(failed, ChannelError::Transport(_)), "{told}");
+        assert!(!told.contains("the-official-accounts-secret") && !told.contains("secret="), "{told}");
+        // The authorize link the browser follows names no secret either.
+        assert!(!oauth.authorize_url("https://pay.example/p/T/wechat-oauth", "s").contains("secret"));
     }
 }

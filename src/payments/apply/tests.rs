@@ -34,6 +34,7 @@ fn fine_with_an_order(conn: &mut DbConnection, status: &str) -> String {
             decision_no: FINE,
             channel: "wechat",
             flow: "qr",
+            payer: None,
             amount_fen: 20000,
             pay_by: at(5, 0, 0).naive_utc(),
             opened_at: issued,

@@ -73,6 +73,12 @@ impl WechatSim {
 
     /// The payer pays the JSAPI order behind `params`, after the checks WeChat's app makes.
     pub fn pay_jsapi(&self, params: &JsapiParams) -> Result<SimPayment, PayError> {
+        self.pay_jsapi_as(params, None)
+    }
+
+    /// As [`WechatSim::pay_jsapi`], by the WeChat user `payer` when the bridge knows who it is:
+    /// another account than the prepay's is refused, as WeChat's app refuses it.
+    fn pay_jsapi_as(&self, params: &JsapiParams, payer: Option<&str>) -> Result<SimPayment, PayError> {
         if params.app_id != self.config.appid {
             return Err(PayError::Refused("appId与下单appid不一致".into()));
         }
@@ -86,7 +92,7 @@ impl WechatSim {
             return Err(PayError::Refused("支付验证签名失败".into()));
         }
         let prepay_id = params.package.strip_prefix("prepay_id=").ok_or(PayError::UnknownCode)?;
-        self.pay_handle(TradeType::Jsapi, prepay_id, None)
+        self.pay_handle(TradeType::Jsapi, prepay_id, payer)
     }
 
     /// The payer pays the H5 order behind `prepay_id`.
@@ -110,15 +116,18 @@ struct AuthorizeQuery {
     state: String,
 }
 
-/// The payer's WeChat account in this browser, and the `Set-Cookie` that keeps a new one.
-fn payer_of(req: &HttpRequest) -> (String, Option<String>) {
-    let known = req
-        .headers()
+/// The WeChat account this browser is signed in as, if the simulator has seen it.
+fn known_payer(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get_all("Cookie")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|header| header.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(USER_COOKIE)?.strip_prefix('=').map(str::to_owned));
-    match known {
+        .find_map(|pair| pair.trim().strip_prefix(USER_COOKIE)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// The payer's WeChat account in this browser, and the `Set-Cookie` that keeps a new one.
+fn payer_of(req: &HttpRequest) -> (String, Option<String>) {
+    match known_payer(req) {
         Some(openid) => (openid, None),
         None => {
             let openid = new_openid();
@@ -257,6 +266,10 @@ struct H5Pay {
 /// The cashier's Pay button: pays, sends the notification, and sends the browser back.
 async fn h5_pay(sim: web::Data<Simulator>, form: web::Form<H5Pay>) -> HttpResponse {
     let Some(wechat) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
+    // WeChat returns the payer only to the merchant's H5 domain.
+    if !form.redirect_url.is_empty() && !wechat.on_web_domain(&form.redirect_url) {
+        return html_page(StatusCode::OK, "微信支付", "<p id=\"message\">redirect_url与商户H5域名不一致</p>");
+    }
     match wechat.pay_h5(&form.prepay_id) {
         Ok(payment) => {
             crate::channels::sim::notify_in_background(&sim, "wechat", payment);
@@ -282,7 +295,8 @@ async fn jsbridge(sim: web::Data<Simulator>) -> HttpResponse {
     invoke: function (name, params, callback) {{
       if (name !== 'getBrandWCPayRequest') {{ callback({{ err_msg: name + ':fail' }}); return; }}
       fetch('{base}/sim/wechat/jsapi-pay', {{
-        method: 'POST', headers: {{ 'Content-Type': 'application/json' }}, body: JSON.stringify(params)
+        method: 'POST', credentials: 'include', headers: {{ 'Content-Type': 'application/json' }},
+        body: JSON.stringify(params)
       }}).then(function (r) {{ return r.json(); }})
         .then(function (answer) {{ callback(answer); }})
         .catch(function () {{ callback({{ err_msg: 'get_brand_wcpay_request:fail' }}); }});
@@ -297,24 +311,29 @@ async fn jsbridge(sim: web::Data<Simulator>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/javascript; charset=utf-8").body(script)
 }
 
-fn cors(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+/// The bridge's calls come from the merchant's page, with the WeChat user's cookie.
+fn cors(req: &HttpRequest, mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    let origin = req.headers().get("Origin").and_then(|v| v.to_str().ok()).unwrap_or("null").to_owned();
     response
-        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Access-Control-Allow-Origin", origin))
+        .insert_header(("Access-Control-Allow-Credentials", "true"))
         .insert_header(("Access-Control-Allow-Headers", "Content-Type"))
-        .insert_header(("Access-Control-Allow-Methods", "POST"));
+        .insert_header(("Access-Control-Allow-Methods", "POST"))
+        .insert_header(("Vary", "Origin"));
     response
 }
 
-async fn preflight() -> HttpResponse {
-    cors(HttpResponse::NoContent()).finish()
+async fn preflight(req: HttpRequest) -> HttpResponse {
+    cors(&req, HttpResponse::NoContent()).finish()
 }
 
 /// `getBrandWCPayRequest` on the simulator's side: WeChat's checks, the payment, the callback's
 /// `err_msg`.
-async fn jsapi_pay(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse {
+async fn jsapi_pay(sim: web::Data<Simulator>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let Some(wechat) = sim.wechat.as_ref() else { return HttpResponse::NotFound().finish() };
+    let payer = known_payer(&req);
     let answer = match serde_json::from_slice::<JsapiParams>(&body).map_err(|_| PayError::UnknownCode) {
-        Ok(params) => wechat.pay_jsapi(&params),
+        Ok(params) => wechat.pay_jsapi_as(&params, payer.as_deref()),
         Err(e) => Err(e),
     };
     let err_msg = match answer {
@@ -327,5 +346,5 @@ async fn jsapi_pay(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse 
             "get_brand_wcpay_request:fail".to_owned()
         }
     };
-    cors(HttpResponse::Ok()).json(serde_json::json!({ "err_msg": err_msg }))
+    cors(&req, HttpResponse::Ok()).json(serde_json::json!({ "err_msg": err_msg }))
 }

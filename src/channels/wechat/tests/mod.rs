@@ -112,6 +112,7 @@ fn refund_of(payment: &ChannelPayment, out_refund_no: &str, amount: Fen, clock: 
         channel_txn_id: payment.channel_txn_id.clone(),
         out_refund_no: out_refund_no.into(),
         requested_at: clock.now(),
+        flow: crate::channels::Flow::Qr,
         paid: payment.amount,
         amount,
         reason: "罚款已撤销".into(),
