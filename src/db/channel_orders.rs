@@ -133,6 +133,24 @@ pub fn finish_paid(conn: &mut DbConnection, numbers: &[&str], at: NaiveDateTime)
     Ok(updated)
 }
 
+/// Which of the fines `decision_nos` still have an order open (of another channel or flow than
+/// the one that paid), in as few statements as the list allows.
+pub fn fines_with_open_orders(conn: &mut DbConnection, decision_nos: &[&str]) -> QueryResult<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in decision_nos.chunks(500) {
+        let mut fines: Vec<String> = channel_orders::table
+            .filter(channel_orders::decision_no.eq_any(chunk))
+            // As in finish_paid: keeps both planners on the fines' index, not every open order.
+            .filter(channel_orders::status.concat("").eq("open"))
+            .select(channel_orders::decision_no)
+            .load(conn)?;
+        found.append(&mut fines);
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 /// Moves an open order to `paid` or `closed`. False when it was no longer open.
 pub fn finish(conn: &mut DbConnection, out_trade_no: &str, to: &str, at: NaiveDateTime) -> QueryResult<bool> {
     let closed_at = (to == "closed").then_some(at);

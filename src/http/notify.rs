@@ -36,9 +36,11 @@ pub(super) async fn notify(
     let reported = ReportedPayment { channel: kind, payment, source: PaymentSource::Notification };
     let (txn, order) = (reported.payment.channel_txn_id.clone(), reported.payment.out_trade_no.clone());
     match payments::record_payment(&ctx.payments, reported).await {
-        Ok(Recorded::Applied { receipt_no }) => {
+        Ok(Recorded::Applied { receipt_no, others_open, .. }) => {
             log::info!("{} payment {txn} applied, receipt {receipt_no}", kind.as_str());
-            ctx.closer.close_others_in_background(&order);
+            if others_open {
+                ctx.closer.close_others_in_background(&order);
+            }
             respond(channel.accepted_reply())
         }
         Ok(Recorded::Refunding { out_refund_no, reason }) => {

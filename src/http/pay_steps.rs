@@ -60,9 +60,13 @@ pub(super) fn respond(page: &StepPage<'_>, step: &Step<'_>) -> HttpResponse {
         Step::Redirect { .. } => {
             response.insert_header(("Referrer-Policy", "origin"));
         }
-        // The form posts to the channel, which the pages' policy would otherwise forbid.
+        // The form posts to the channel, which the pages' policy would otherwise forbid; browsers
+        // apply form-action to the redirects after the post too, and a channel's gateway may hand
+        // the payer on to a cashier on another host of its own, so any https target is allowed on
+        // this one page (it holds nothing but finepay's signed form).
         Step::Form { action, .. } => {
-            let csp = PAGE_CSP.replace("form-action 'self'", &format!("form-action 'self' {}", origin_of(action)));
+            let csp =
+                PAGE_CSP.replace("form-action 'self'", &format!("form-action 'self' {} https:", origin_of(action)));
             response.insert_header(("Content-Security-Policy", csp));
         }
         _ => {}

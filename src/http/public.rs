@@ -104,7 +104,7 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
         if recorded.iter().any(|(_, r)| matches!(r, Recorded::Refunding { .. })) {
             ctx.refund_wake.notify_one();
         }
-        for (paid, _) in recorded.iter().filter(|(_, r)| matches!(r, Recorded::Applied { .. })) {
+        for (paid, _) in recorded.iter().filter(|(_, r)| matches!(r, Recorded::Applied { others_open: true, .. })) {
             ctx.closer.close_others_in_background(paid);
         }
         if !recorded.is_empty() {

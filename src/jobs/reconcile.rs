@@ -208,7 +208,7 @@ async fn apply_unknown(env: &JobEnv, line: &StatementLine) -> Result<Result<(), 
         return Ok(Err(unknown(format!("finepay never opened order {}", line.out_trade_no))));
     };
     Ok(match settle_order(&env.channels, &env.payments, &order).await {
-        Ok(Some(Recorded::Applied { receipt_no })) => {
+        Ok(Some(Recorded::Applied { receipt_no, .. })) => {
             log::warn!(
                 "reconcile: payment {} of fine {} was missing; applied ({receipt_no})",
                 line.channel_txn_id,

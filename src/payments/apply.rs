@@ -48,8 +48,9 @@ pub struct ReportedPayment {
 /// What recording a payment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
-    /// It paid its fine; the payer's receipt.
-    Applied { receipt_no: String },
+    /// It paid its fine; the payer's receipt. `others_open`: the fine still has orders open at
+    /// other channels or in other flows, which nobody should pay now.
+    Applied { receipt_no: String, decision_no: String, others_open: bool },
     /// It could not pay its fine and goes back to the payer.
     Refunding { out_refund_no: String, reason: &'static str },
     /// This transaction was recorded before; nothing changed.
@@ -138,6 +139,7 @@ impl Batch for PaymentBatch {
             .map(|(item, _)| item.payment.out_trade_no.as_str())
             .collect();
         channel_orders::finish_paid(conn, &paid_orders, now.naive_utc())?;
+        note_other_open_orders(conn, &mut outputs)?;
         Ok(outputs)
     }
 
@@ -148,13 +150,41 @@ impl Batch for PaymentBatch {
             if !matches!(recorded, Recorded::AlreadyKnown) {
                 channel_orders::finish_paid(conn, &[item.payment.out_trade_no.as_str()], now.naive_utc())?;
             }
-            Ok(recorded)
+            let mut outputs = [Ok(recorded)];
+            note_other_open_orders(conn, &mut outputs)?;
+            let [recorded] = outputs;
+            recorded
         })
     }
 
     fn failed(&self, why: WriteError) -> Self::Output {
         Err(ApplyError::Unavailable(why))
     }
+}
+
+/// Marks the applied payments whose fine still has other orders open: one query for the batch,
+/// after its orders were marked paid.
+fn note_other_open_orders(
+    conn: &mut DbConnection,
+    outputs: &mut [Result<Recorded, ApplyError>],
+) -> Result<(), diesel::result::Error> {
+    let applied: Vec<&str> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Ok(Recorded::Applied { decision_no, .. }) => Some(decision_no.as_str()),
+            _ => None,
+        })
+        .collect();
+    if applied.is_empty() {
+        return Ok(());
+    }
+    let with_open = channel_orders::fines_with_open_orders(conn, &applied)?;
+    for output in outputs.iter_mut() {
+        if let Ok(Recorded::Applied { decision_no, others_open, .. }) = output {
+            *others_open = with_open.binary_search(decision_no).is_ok();
+        }
+    }
+    Ok(())
 }
 
 fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc>) -> Result<Recorded, ApplyError> {
@@ -211,7 +241,7 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
                 details: &details,
             },
         )?;
-        return Ok(Recorded::Applied { receipt_no });
+        return Ok(Recorded::Applied { receipt_no, decision_no: order.decision_no, others_open: false });
     }
     payments::mark_refund(conn, channel, &payment.channel_txn_id)?;
     let fine = fines::find(conn, &order.decision_no)?;
