@@ -42,6 +42,8 @@ pub enum StartError {
     Database(#[from] crate::db::PoolError),
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
+    #[error("marking interrupted statement imports")]
+    Recover(#[from] crate::bank::ImportError),
     #[error("binding {address}")]
     Bind { address: String, source: std::io::Error },
     #[error("starting the {what} thread")]
@@ -64,6 +66,8 @@ impl Application {
         if !applied.is_empty() {
             log::info!("applied migrations: {}", applied.join(", "));
         }
+        // An import killed with an earlier process is marked now, not left `importing`.
+        crate::bank::recover_interrupted(&pool, clock.now())?;
         let address = settings.server.listen.clone();
         let listener =
             TcpListener::bind(&address).map_err(|source| StartError::Bind { address: address.clone(), source })?;
@@ -130,10 +134,12 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_context.clone())
+                .wrap(from_fn(http::framing_guard))
                 .wrap(from_fn(http::track))
                 .configure(http::configure)
                 .default_service(web::to(http::fallback))
         })
+        .on_connect(http::mark_connection)
         .workers(workers)
         .listen(listener)
         .map_err(|source| StartError::Bind { address: format!("port {port}"), source })?

@@ -16,6 +16,36 @@ use ring::digest;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
+use std::time::Instant;
+
+/// How much may follow the end of a camt document (whitespace, a signature block) before the
+/// file is taken for something else with a statement in front.
+const TRAILING_LIMIT: u64 = 1 << 20;
+
+/// How long an import may go without touching its statement before it is taken for killed.
+/// A batch takes well under a second; this is minutes, to leave no doubt.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Marks the imports that were killed midway (see `bank_statements::mark_interrupted`); the
+/// ones marked, each logged. Their lines up to the last batch are recorded: importing the file
+/// again records the rest, and the lines already recorded change nothing.
+pub fn recover_interrupted(
+    pool: &DbPool,
+    now: DateTime<Utc>,
+) -> Result<Vec<bank_statements::StatementRow>, ImportError> {
+    let mut conn = pool.get()?;
+    let marked =
+        pool.write(&mut conn, |conn| bank_statements::mark_interrupted(conn, (now - STALE_AFTER).naive_utc()))?;
+    for row in &marked {
+        log::warn!(
+            "statement {} of bank {} ({}) was interrupted midway; import the file again to record the rest",
+            row.id,
+            row.bank_code,
+            row.file_name
+        );
+    }
+    Ok(marked)
+}
 
 /// The most line errors a report lists (all are counted).
 const LISTED_ERRORS: usize = 100;
@@ -173,10 +203,12 @@ impl Importer<'_> {
                     status: "importing",
                     report: "{}",
                     imported_at: now,
+                    touched_at: Some(now),
                 },
             )
         })?;
         let mut report = ImportReport::new(statement_id, bank_code, file_name);
+        let started = Instant::now();
         let mut input = Hashing::new(input);
         let format = match format {
             Some(format) => Some(format),
@@ -189,11 +221,26 @@ impl Importer<'_> {
             }
             Some(format) => {
                 report.format = Some(format.as_str());
-                self.read_lines(&mut conn, format, &mut input, &mut report, progress)?;
+                let mut alive = |conn: &mut DbConnection, report: &ImportReport| {
+                    let at = self.now + started.elapsed();
+                    let touched =
+                        self.pool.write(conn, |conn| bank_statements::touch(conn, statement_id, at.naive_utc()));
+                    progress(report);
+                    touched
+                };
+                self.read_lines(&mut conn, format, &mut input, &mut report, &mut alive)?;
             }
         }
-        // The digest covers the whole file, also what the parser did not need to read.
-        let _ = std::io::copy(&mut input.by_ref(), &mut std::io::sink());
+        if report.status == ImportStatus::Complete {
+            // The digest covers the whole file, also what the parser did not need to read (what
+            // follows a camt document's end) — up to a limit: a statement is not followed by more.
+            let rest = std::io::copy(&mut input.by_ref().take(TRAILING_LIMIT + 1), &mut std::io::sink());
+            if rest.is_ok_and(|n| n > TRAILING_LIMIT) {
+                report.status = ImportStatus::Malformed;
+                report.error = Some(format!("more than {TRAILING_LIMIT} bytes follow the end of the statement"));
+            }
+        }
+        // A refused or broken file is read no further: its digest and size are of what was read.
         (report.bytes, report.sha256) = input.finish();
         let text = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
         self.pool.write(&mut conn, |conn| {
@@ -224,7 +271,7 @@ impl Importer<'_> {
         format: Format,
         input: R,
         report: &mut ImportReport,
-        progress: &mut dyn FnMut(&ImportReport),
+        alive: &mut dyn FnMut(&mut DbConnection, &ImportReport) -> diesel::QueryResult<()>,
     ) -> Result<(), ImportError> {
         let mut reader = match StatementReader::new(format, input) {
             Ok(reader) => reader,
@@ -268,7 +315,7 @@ impl Importer<'_> {
                 self.pool.keep_wal_short(conn);
                 batch.clear();
                 report.bytes = reader.bytes_read();
-                progress(report);
+                alive(conn, report)?;
             }
             if at_end {
                 return Ok(());

@@ -18,7 +18,7 @@ pub use settings::BankSettings;
 pub use statement::Format;
 
 pub(crate) use cli::{READ_BUFFER, import_file, statement_bar, write_outstanding};
-pub(crate) use import::{ImportReport, ImportStatus, Importer};
+pub(crate) use import::{ImportError, ImportReport, ImportStatus, Importer, recover_interrupted};
 pub(crate) use outstanding::{CSV_HEADER, OutstandingLine};
 pub(crate) use payment::{PaymentError, PostedPayment, record as record_posted_payment};
 pub(crate) use settle::Outcome;

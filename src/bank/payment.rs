@@ -10,11 +10,8 @@ use crate::db::{DbConnection, DbPool};
 use crate::domain::DecisionNo;
 use crate::domain::decision_no::DecisionNoError;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::shanghai_date;
+use crate::domain::time::{CLOCK_SKEW, Implausible, shanghai_date};
 use chrono::{DateTime, Utc};
-
-/// How far ahead of finepay's clock a bank's `paid_at` may be (clocks drift).
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// A payment as the bank posts it.
 pub struct PostedPayment<'a> {
@@ -47,8 +44,8 @@ pub enum PaymentError {
     BadDecisionNumber(#[from] DecisionNoError),
     #[error("amount_fen must be a positive number of fen")]
     NotPositive,
-    #[error("paid_at lies in the future")]
-    InTheFuture,
+    #[error("paid_at lies {}", .0.as_str())]
+    ImplausiblePaidAt(Implausible),
     #[error("this bank_serial was recorded for a different payment")]
     SerialReused { recorded: Box<BankPaymentRow> },
     #[error("a recorded bank payment is missing")]
@@ -84,16 +81,20 @@ pub fn record(
     if payment.amount_fen <= 0 {
         return Err(PaymentError::NotPositive);
     }
+    // Checked here too, so that a date in the future is refused without a database read; a date
+    // before the fine's issue is found where the fine is read.
     if payment.paid_at > now + CLOCK_SKEW {
-        return Err(PaymentError::InTheFuture);
+        return Err(PaymentError::ImplausiblePaidAt(Implausible::InTheFuture));
     }
     let report = BankReport {
         bank_code: payment.bank_code,
         reference: payment.bank_serial,
         source: Source::Api { online: payment.online },
         decision_no: Some(decision_no.as_str()),
+        named_several: &[],
         amount_fen: payment.amount_fen,
         paid_at: payment.paid_at,
+        paid_at_exact: true,
         paid_on: shanghai_date(payment.paid_at),
         transaction_ref: None,
         reversal: false,
@@ -106,6 +107,9 @@ pub fn record(
         let row = bank_payments::find(conn, payment.bank_code, payment.bank_serial)?;
         Ok::<_, PaymentError>((recorded, row))
     })?;
+    if let Recorded::Refused(implausible) = recorded {
+        return Err(PaymentError::ImplausiblePaidAt(implausible));
+    }
     let row = row.ok_or(PaymentError::Missing)?;
     match recorded {
         Recorded::New { outcome, .. } => {
@@ -120,6 +124,7 @@ pub fn record(
             Ok(PostedOutcome { first_time: false, row, orders_to_close: Vec::new() })
         }
         Recorded::Repeat(_) => Err(PaymentError::SerialReused { recorded: Box::new(row) }),
+        Recorded::Refused(implausible) => Err(PaymentError::ImplausiblePaidAt(implausible)),
     }
 }
 

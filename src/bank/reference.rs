@@ -1,6 +1,7 @@
-//! Which fine a bank transfer pays, read from its remittance texts: an RF reference built from a
-//! decision number first, else a bare 19-digit decision number. Both carry check digits, so a
-//! mistyped number matches nothing rather than another person's fine.
+//! Which fine a bank transfer pays, read from its remittance texts: the RF references built from
+//! decision numbers and the bare 19-digit decision numbers in them. Both carry check digits, so a
+//! mistyped number matches nothing rather than another person's fine; and a transfer that names
+//! two fines pays neither until a person has looked.
 
 use crate::domain::DecisionNo;
 use crate::domain::rf_reference::parse_rf;
@@ -9,24 +10,53 @@ use crate::domain::rf_reference::parse_rf;
 const RF_DECISION_LEN: usize = 23;
 const DECISION_LEN: usize = 19;
 
-/// The decision number `texts` (in the statement's order: structured reference first) name.
-/// Every text is searched for an RF reference before any is searched for a bare number, since the
-/// structured form is the one the payer's bank checked.
-pub(super) fn find_decision_no(texts: &[&str]) -> Option<DecisionNo> {
-    texts.iter().find_map(|text| rf_in(text)).or_else(|| texts.iter().find_map(|text| bare_in(text)))
+/// The fines a transfer's remittance texts name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Named {
+    Nothing,
+    One(DecisionNo),
+    /// Two or more different fines, RF references first, in the order written.
+    Several(Vec<DecisionNo>),
 }
 
-/// The first RF reference in `text` whose reference is a valid decision number. A reference
-/// starts a word: the `RF` in "SERF74…" is not one.
-fn rf_in(text: &str) -> Option<DecisionNo> {
+impl Named {
+    pub(super) fn one(&self) -> Option<&DecisionNo> {
+        match self {
+            Named::One(no) => Some(no),
+            Named::Nothing | Named::Several(_) => None,
+        }
+    }
+}
+
+/// The fines `texts` (in the statement's order: structured reference first) name, counting every
+/// valid RF reference and bare number in every text; a number written twice (as an RF reference
+/// and bare, say) is one fine.
+pub(super) fn find_decision_no(texts: &[&str]) -> Named {
+    let mut named: Vec<DecisionNo> = Vec::new();
+    let found = texts.iter().flat_map(|text| rf_in(text)).chain(texts.iter().flat_map(|text| bare_in(text)));
+    for no in found {
+        if !named.contains(&no) {
+            named.push(no);
+        }
+    }
+    match named.len() {
+        0 => Named::Nothing,
+        1 => Named::One(named.remove(0)),
+        _ => Named::Several(named),
+    }
+}
+
+/// The RF references in `text` whose reference is a valid decision number. A reference starts a
+/// word: the `RF` in "SERF74…" is not one.
+fn rf_in(text: &str) -> impl Iterator<Item = DecisionNo> + '_ {
     let bytes = text.as_bytes();
     (0..bytes.len().saturating_sub(1))
-        .filter(|&i| {
+        .filter(move |&i| {
             bytes[i].eq_ignore_ascii_case(&b'R')
                 && bytes[i + 1].eq_ignore_ascii_case(&b'F')
                 && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
         })
-        .find_map(|i| rf_at(&bytes[i..]))
+        .filter_map(move |i| rf_at(&bytes[i..]))
 }
 
 /// The RF reference at the start of `bytes`, unspaced or printed in groups ("RF74 1101 0526 1121
@@ -53,9 +83,10 @@ fn rf_at(bytes: &[u8]) -> Option<DecisionNo> {
     DecisionNo::parse(&reference).ok()
 }
 
-/// The first run of exactly 19 ASCII digits (not part of a longer run) that is a valid number.
-fn bare_in(text: &str) -> Option<DecisionNo> {
+/// The runs of exactly 19 ASCII digits (not part of a longer run) that are valid numbers.
+fn bare_in(text: &str) -> Vec<DecisionNo> {
     let bytes = text.as_bytes();
+    let mut found = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() {
@@ -66,13 +97,13 @@ fn bare_in(text: &str) -> Option<DecisionNo> {
         while i < bytes.len() && bytes[i].is_ascii_digit() {
             i += 1;
         }
-        if i - start == DECISION_LEN {
-            if let Ok(no) = DecisionNo::parse(&text[start..i]) {
-                return Some(no);
-            }
+        if i - start == DECISION_LEN
+            && let Ok(no) = DecisionNo::parse(&text[start..i])
+        {
+            found.push(no);
         }
     }
-    None
+    found
 }
 
 #[cfg(test)]
@@ -84,7 +115,7 @@ mod tests {
 
     #[test]
     fn finds_the_fine_a_transfer_names() {
-        let cases: [(&str, &[&str], Option<&str>); 17] = [
+        let cases: [(&str, &[&str], Option<&str>); 18] = [
             ("structured ref alone", &["RF741101052611210000176"], Some(NO_176)),
             ("structured ref in lower case", &["rf741101052611210000176"], Some(NO_176)),
             ("RF grouped in free text", &["Fine RF74 1101 0526 1121 0000 176 thanks"], Some(NO_176)),
@@ -100,23 +131,39 @@ mod tests {
             ("RF with wrong check digits", &["RF75 1101 0526 1121 0000 176x"], None),
             ("RF cut short by a glued word", &["RF74 1101 0526 1121 0000 1769"], None),
             ("RF inside a word", &["SERF741101052611210000176X"], None),
-            (
-                "RF in a later text beats a bare number in an earlier one",
-                &[NO_273, "RF741101052611210000176"],
-                Some(NO_176),
-            ),
+            ("the same number as RF and bare", &["RF74 1101052611210000176", "1101052611210000176"], Some(NO_176)),
+            ("the same number twice", &["1101052611210000176 1101052611210000176"], Some(NO_176)),
             ("RF of a reference that is no decision number", &["RF18 5390 0754 7034"], None),
         ];
         for (name, texts, expected) in cases {
             let found = find_decision_no(texts);
-            assert_eq!(found.as_ref().map(DecisionNo::as_str), expected, "{name}");
+            assert_eq!(found.one().map(DecisionNo::as_str), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn a_transfer_naming_two_fines_names_neither_alone() {
+        let several = |nos: &[&str]| {
+            Named::Several(nos.iter().map(|no| DecisionNo::parse(no).expect("a valid number")).collect())
+        };
+        let cases: [(&str, &[&str], Named); 3] = [
+            ("two bare numbers in one text", &["1101052611210000176 1101052611210000273"], several(&[NO_176, NO_273])),
+            ("two texts", &[NO_273, NO_176], several(&[NO_273, NO_176])),
+            ("an RF and a different bare number", &[NO_273, "RF741101052611210000176"], several(&[NO_176, NO_273])),
+        ];
+        for (name, texts, expected) in cases {
+            assert_eq!(find_decision_no(texts), expected, "{name}");
+        }
+        // Two RF references, each of a valid number.
+        let rf_273 = crate::domain::rf_reference::rf_for_decision(&DecisionNo::parse(NO_273).expect("valid"));
+        let text = format!("RF741101052611210000176 and {rf_273}");
+        assert_eq!(find_decision_no(&[text.as_str()]), several(&[NO_176, NO_273]));
     }
 
     #[test]
     fn an_invalid_rf_still_leaves_its_digits_to_the_bare_search() {
         // The payer typed the RF check digits wrong but the decision number right: its own check
         // digits make it trustworthy on its own.
-        assert_eq!(find_decision_no(&["RF00 1101052611210000176"]).as_ref().map(DecisionNo::as_str), Some(NO_176));
+        assert_eq!(find_decision_no(&["RF00 1101052611210000176"]).one().map(DecisionNo::as_str), Some(NO_176));
     }
 }

@@ -5,7 +5,10 @@
 //! 1. The payment is stored once under (bank, reference); a repeat finds it and changes nothing.
 //! 2. A payment the same bank already reported the other way (a statement line for a real-time
 //!    post, or a post for a line already read) is paired with that record: already known.
-//! 3. Otherwise one conditional update settles the fine — if it is still unpaid and the amount
+//! 3. A payment dated before its fine was issued or after now (give or take the clock skew) cannot
+//!    be true: a post is refused for the bank to correct, a statement line is stored as
+//!    `implausible_date` and raised — never settled, never priced.
+//! 4. Otherwise one conditional update settles the fine — if it is still unpaid and the amount
 //!    is the fine plus the surcharge due on the day paid. Anything else (paid already, void, a
 //!    different amount, no such fine) is stored with its state and raised as an exception, for
 //!    the bank to return or a person to look at: never dropped.
@@ -18,9 +21,9 @@ use crate::db::DbConnection;
 use crate::db::audit;
 use crate::db::bank_payments::{BankPaymentRow, NewBankPayment};
 use crate::db::exceptions::NewException;
-use crate::domain::FineStatus;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::utc;
+use crate::domain::time::{Implausible, plausible_payment_day, plausible_payment_time, utc};
+use crate::domain::{DecisionNo, FineStatus};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -59,8 +62,13 @@ pub(super) struct BankReport<'a> {
     pub source: Source,
     /// The fine it names, when its reference held a valid decision number.
     pub decision_no: Option<&'a str>,
+    /// The fines it names when it names more than one: it pays none of them.
+    pub named_several: &'a [DecisionNo],
     pub amount_fen: i64,
     pub paid_at: DateTime<Utc>,
+    /// Whether the bank gave the time of payment; a statement line may give only its day, and
+    /// then `paid_at` is that day's start.
+    pub paid_at_exact: bool,
     /// The day paid in Asia/Shanghai, which the surcharge is counted to.
     pub paid_on: NaiveDate,
     /// The bank's transaction reference, which a reversal repeats.
@@ -89,10 +97,12 @@ pub enum Outcome {
     FineVoid,
     /// A reversal: it cancels an earlier entry (whose fine, if that entry paid it, is payable again).
     Reversed,
+    /// Dated before its fine was issued or after the import: the fine stays as it is.
+    ImplausibleDate,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Settled,
         Outcome::AlreadyKnown,
         Outcome::DuplicatePayment,
@@ -100,6 +110,7 @@ impl Outcome {
         Outcome::Unmatched,
         Outcome::FineVoid,
         Outcome::Reversed,
+        Outcome::ImplausibleDate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +122,7 @@ impl Outcome {
             Outcome::Unmatched => "unmatched",
             Outcome::FineVoid => "fine_void",
             Outcome::Reversed => "reversed",
+            Outcome::ImplausibleDate => "implausible_date",
         }
     }
 
@@ -131,6 +143,8 @@ pub(super) enum Recorded {
     New { outcome: Outcome, due_fen: Option<i64> },
     /// The bank reported this reference before: the stored record, unchanged.
     Repeat(Box<BankPaymentRow>),
+    /// A post whose date cannot be true: nothing stored.
+    Refused(Implausible),
 }
 
 /// Records `report` in the caller's write transaction. `actor` is written to the audit log.
@@ -164,7 +178,12 @@ pub(super) fn record_in(
         return record_reversal(book, report, actor, now);
     }
     let Some(decision_no) = report.decision_no else {
-        return store(book, report, Outcome::Unmatched, None, None, now);
+        if report.named_several.is_empty() {
+            return store(book, report, Outcome::Unmatched, None, None, now);
+        }
+        let named: Vec<&str> = report.named_several.iter().map(DecisionNo::as_str).collect();
+        let extra = serde_json::json!({ "named_decision_nos": named, "why": "the transfer names several fines" });
+        return store_with(book, report, Outcome::Unmatched, None, None, extra, now);
     };
     let Some(fine) = book.fine(decision_no)? else {
         // A well-formed number of no fine here: kept in the exception, not as a fine's payment.
@@ -172,6 +191,13 @@ pub(super) fn record_in(
         let extra = serde_json::json!({ "named_decision_no": decision_no });
         return store_with(book, &unknown, Outcome::Unmatched, None, None, extra, now);
     };
+    if let Err(implausible) = plausible(report, utc(fine.issued_at), utc(now)) {
+        if let Source::Api { .. } = report.source {
+            return Ok(Recorded::Refused(implausible));
+        }
+        let extra = serde_json::json!({ "why": format!("booked {}", implausible.as_str()) });
+        return store_with(book, report, Outcome::ImplausibleDate, None, None, extra, now);
+    }
     let due = rule.amount_due(fine.amount_fen, utc(fine.issued_at), report.paid_on).total_fen;
     if let Some(counterpart) = unpaired_counterpart(book, report, decision_no)? {
         book.claim_counterpart(&counterpart.reference, report.reference)?;
@@ -207,6 +233,16 @@ pub(super) fn record_in(
         }
     };
     store(book, report, outcome, Some(due), None, now)
+}
+
+/// Whether the report's date can be true of a fine issued at `issued_at`: its time when the bank
+/// gave one, else its day.
+fn plausible(report: &BankReport<'_>, issued_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Implausible> {
+    if report.paid_at_exact {
+        plausible_payment_time(report.paid_at, issued_at, now)
+    } else {
+        plausible_payment_day(report.paid_on, issued_at, now)
+    }
 }
 
 /// The other source's record of this payment, if the bank reported it before and nothing has

@@ -1,5 +1,7 @@
 //! `bank_statements`: each statement import — which bank, which file (name, SHA-256, size), how
-//! it ended and its report. The lines themselves are `bank_payments` rows naming the import.
+//! it ended and its report. The lines themselves are `bank_payments` rows naming the import. An
+//! import touches its row after every batch; one that stopped touching it was killed, and is
+//! marked `interrupted` by whoever finds it (`mark_interrupted`), so none stays `importing`.
 
 use super::DbConnection;
 use super::schema::bank_statements;
@@ -33,6 +35,7 @@ pub struct NewStatement<'a> {
     pub status: &'a str,
     pub report: &'a str,
     pub imported_at: NaiveDateTime,
+    pub touched_at: Option<NaiveDateTime>,
 }
 
 /// Records an import as it starts (status `complete` until it ends otherwise); its id.
@@ -67,6 +70,33 @@ pub fn finish(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Says that import `id` is still alive.
+pub fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(bank_statements::table.find(id)).set(bank_statements::touched_at.eq(at)).execute(conn).map(|_| ())
+}
+
+/// Marks every import still `importing` that has not been touched since `stale_before` as
+/// `interrupted` (one conditional update: an import that touches its row meanwhile stays live);
+/// the ones marked.
+pub fn mark_interrupted(conn: &mut DbConnection, stale_before: NaiveDateTime) -> QueryResult<Vec<StatementRow>> {
+    let stale = bank_statements::status
+        .eq("importing")
+        .and(bank_statements::touched_at.is_null().or(bank_statements::touched_at.lt(stale_before)));
+    let candidates: Vec<StatementRow> =
+        bank_statements::table.filter(stale).order(bank_statements::id).select(StatementRow::as_select()).load(conn)?;
+    let mut marked = Vec::with_capacity(candidates.len());
+    for mut row in candidates {
+        let updated = diesel::update(bank_statements::table.find(row.id).filter(stale))
+            .set(bank_statements::status.eq("interrupted"))
+            .execute(conn)?;
+        if updated == 1 {
+            row.status = "interrupted".into();
+            marked.push(row);
+        }
+    }
+    Ok(marked)
 }
 
 /// The latest imports, newest first.

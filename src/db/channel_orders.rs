@@ -68,6 +68,7 @@ pub struct OrderTerms {
     pub decision_no: String,
     pub channel: String,
     pub amount_fen: i64,
+    pub opened_at: NaiveDateTime,
 }
 
 pub fn terms(conn: &mut DbConnection, out_trade_no: &str) -> QueryResult<Option<OrderTerms>> {

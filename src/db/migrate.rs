@@ -75,7 +75,7 @@ mod tests {
         )
         .expect("rows of the old schema");
         drop(conn);
-        assert_eq!(run_pending(&pool).expect("migration 6 and on").len(), 1);
+        assert_eq!(run_pending(&pool).expect("migration 6 and on").len(), 2);
         let mut conn = pool.get().expect("connection");
         let DbConnection::Sqlite(c) = &mut *conn else { panic!("SQLite") };
         #[derive(diesel::QueryableByName)]
@@ -88,6 +88,9 @@ mod tests {
         let broken: Vec<Row> =
             diesel::sql_query("SELECT 'x' AS flow FROM pragma_foreign_key_check").load(c).expect("foreign key check");
         assert!(broken.is_empty(), "every payment still names its order");
+        let payments: Vec<Row> =
+            diesel::sql_query("SELECT outcome AS flow FROM payments").load(c).expect("payments, after migration 7");
+        assert_eq!(payments.iter().map(|r| r.flow.as_str()).collect::<Vec<_>>(), ["applied"]);
         c.batch_execute(
             "INSERT INTO channel_orders (out_trade_no, decision_no, channel, flow, amount_fen, pay_by, \
              opened_at, status, updated_at) VALUES ('1101052611210000176W21', '1101052611210000176', 'wechat', 'h5', \

@@ -206,6 +206,7 @@ diesel::table! {
         status -> Text,
         report -> Text,
         imported_at -> Timestamp,
+        touched_at -> Nullable<Timestamp>,
     }
 }
 

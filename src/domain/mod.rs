@@ -12,6 +12,7 @@ pub mod qr_window;
 pub mod rf_reference;
 pub mod secret;
 pub mod surcharge;
+pub mod text;
 pub mod time;
 
 pub use catalogue::{Catalogue, SubjectKind, Violation};

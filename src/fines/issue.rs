@@ -66,6 +66,9 @@ pub enum IssueError {
     NotAnOfficer,
     #[error("{0}")]
     Malformed(String),
+    /// A text that may not be stored (`domain::text`), in the field named.
+    #[error("{message}")]
+    InvalidText { field: String, message: String },
     #[error("{0}")]
     BadIdempotencyKey(String),
     #[error("the body exceeds {0} bytes")]

@@ -33,6 +33,7 @@ pub(crate) fn payments_of(conn: &mut DbConnection, decision_no: &str) -> QueryRe
                 refunds.iter().find(|r| r.channel == payment.channel && r.channel_txn_id == payment.channel_txn_id);
             let outcome = match (payment.outcome.as_str(), refund.map(|r| r.status.as_str())) {
                 ("applied", _) => "applied",
+                ("held", _) => "exception",
                 (_, Some("succeeded")) => "refunded",
                 (_, Some("pending") | None) => "refund_pending",
                 _ => "exception",

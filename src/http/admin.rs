@@ -2,7 +2,7 @@
 //! and its resolution, a fine's audit trail, the reconciliation reports with the exceptions each
 //! raised, and how each scheduled job last ran. The dashboard is `admin_page.rs`.
 
-use super::edge::{BearerToken, parse_json, read_body, with_conn};
+use super::edge::{BearerToken, parse_json, query, read_body, with_conn};
 use super::error::ApiError;
 use crate::admin::{BadParam, ExceptionView, StatsQuery, day_param, load_stats, period, resolve_exception};
 use crate::channels::ChannelKind;
@@ -72,13 +72,6 @@ pub(super) async fn jobs(ctx: web::Data<AppState>, token: BearerToken) -> Result
     let schedules: serde_json::Map<String, serde_json::Value> =
         ctx.schedules.iter().map(|(job, schedule)| (job.as_str().to_owned(), schedule.to_string().into())).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedules": schedules, "leases": rows })))
-}
-
-/// A query string as `T`; a malformed one (bad escapes, a field given twice) is a 400.
-fn query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
-    web::Query::<T>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))
 }
 
 #[derive(Debug, Deserialize)]

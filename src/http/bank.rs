@@ -2,7 +2,7 @@
 //! payment taken, and the list of fines payable at banks. A bank credential is bound to one bank
 //! code; every payment it posts is that bank's, idempotent on the bank's serial.
 
-use super::edge::{BearerToken, parse_json, read_body, read_conn, with_conn};
+use super::edge::{BearerToken, parse_json, query, read_body, read_conn, with_conn};
 use super::error::ApiError;
 use crate::bank::{CSV_HEADER, Outcome, OutstandingLine, PaymentError, PostedPayment, record_posted_payment};
 use crate::credentials::{Binding, Principal, Role};
@@ -144,7 +144,11 @@ pub(super) async fn post_payment(
             "no fine has this decision number; the payment is recorded for the bank to return",
         )
         .with_details(body)),
-        Some(Outcome::Reversed) | None => Err(ApiError::internal(format!("unexpected outcome {}", row.outcome))),
+        // A post is never stored with these: a reversal comes only on statements, and an
+        // implausible date is refused before anything is stored.
+        Some(Outcome::Reversed | Outcome::ImplausibleDate) | None => {
+            Err(ApiError::internal(format!("unexpected outcome {}", row.outcome)))
+        }
     }
 }
 
@@ -181,9 +185,7 @@ pub(super) async fn outstanding(
     req: HttpRequest,
     token: BearerToken,
 ) -> Result<HttpResponse, ApiError> {
-    let query = web::Query::<OutstandingQuery>::from_query(req.query_string())
-        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))?
-        .into_inner();
+    let query: OutstandingQuery = query(&req)?;
     let limit = query.limit.unwrap_or(OUTSTANDING_PAGE);
     if !(1..=OUTSTANDING_PAGE).contains(&limit) {
         return Err(ApiError::invalid_request(format!("limit must be 1 to {OUTSTANDING_PAGE}")));
@@ -233,7 +235,10 @@ impl From<PaymentError> for ApiError {
             PaymentError::BadSerial => ApiError::invalid_request(e.to_string()).with_details(field("bank_serial")),
             PaymentError::BadDecisionNumber(why) => ApiError::bad_decision_number(why),
             PaymentError::NotPositive => ApiError::invalid_request(e.to_string()).with_details(field("amount_fen")),
-            PaymentError::InTheFuture => ApiError::invalid_request(e.to_string()).with_details(field("paid_at")),
+            PaymentError::ImplausiblePaidAt(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "implausible_paid_at", e.to_string())
+                    .with_details(field("paid_at"))
+            }
             PaymentError::SerialReused { ref recorded } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", e.to_string())
                     .with_details(json!({"bank_serial": recorded.reference, "recorded": payment_body(recorded)}))

@@ -1,8 +1,13 @@
 //! `POST /bank/v1/statements` (role `bank`): a bank uploads its end-of-day statement. The body is
 //! spooled to a temporary file as it arrives (never held in memory; refused past
 //! `bank.max_statement_bytes`), then imported as the calling bank's statement.
+//!
+//! An upload the network cut must be refused whole, not imported as far as it came: a CSV cut at
+//! a line's end reads as a shorter statement. The HTTP server takes a connection closed mid-body
+//! for the body's end, so the upload must declare its length (`Content-Length`; a chunked upload
+//! without it gets 411) and is imported only when exactly that much arrived.
 
-use super::edge::{BearerToken, with_conn};
+use super::edge::{BearerToken, declared_length, with_conn};
 use super::error::ApiError;
 use crate::bank::{Format, ImportStatus, Importer};
 use crate::credentials::{Binding, Role};
@@ -24,17 +29,38 @@ pub(super) async fn upload(
         return Err(ApiError::forbidden("only a bank credential may upload statements"));
     };
     let limit = ctx.bank.max_statement_bytes;
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    let chunked = req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING);
+    let declared = match declared_length(&req) {
+        Some(len) => len as u64,
+        // Neither header: a request without a body (RFC 9112 §6.3).
+        None if !chunked => 0,
+        None => {
+            return Err(ApiError::new(
+                StatusCode::LENGTH_REQUIRED,
+                "length_required",
+                "a statement upload must declare its Content-Length, so that a cut upload is never taken for a whole one",
+            ));
+        }
+    };
+    if declared > limit {
         return Err(statement_too_large(limit));
     }
+    if declared == 0 {
+        return Err(ApiError::invalid_request("the body is empty: send the statement file"));
+    }
+    // No piece may take longer than `server.body_timeout`, and the whole no longer than that plus
+    // a second per 64 KiB: a bank that trickles its upload holds a connection no longer.
+    let idle = ctx.server.body_timeout;
+    let deadline = tokio::time::Instant::now() + idle + std::time::Duration::from_secs(declared / MIN_BYTES_PER_SECOND);
     let mut spool = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut received: u64 = 0;
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let piece = tokio::time::timeout(idle, payload.next());
+        let next = tokio::time::timeout_at(deadline, piece)
+            .await
+            .and_then(|piece| piece)
+            .map_err(|_| ApiError::request_timeout())?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))?;
         received += chunk.len() as u64;
         if received > limit {
@@ -42,8 +68,8 @@ pub(super) async fn upload(
         }
         spool.write_all(&chunk).map_err(ApiError::internal)?;
     }
-    if received == 0 {
-        return Err(ApiError::invalid_request("the body is empty: send the statement file"));
+    if received != declared {
+        return Err(ApiError::incomplete_body(received as usize, declared as usize));
     }
     spool.rewind().map_err(ApiError::internal)?;
     let content_type =
@@ -82,6 +108,9 @@ pub(super) async fn upload(
         .with_details(body)),
     }
 }
+
+/// The slowest a statement upload may arrive on average.
+const MIN_BYTES_PER_SECOND: u64 = 64 * 1024;
 
 fn statement_too_large(limit: u64) -> ApiError {
     ApiError::new(

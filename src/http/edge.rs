@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use crate::credentials::{self, Principal, Role};
 use crate::db::DbConnection;
+use crate::domain::text;
 use actix_web::dev::Payload;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
@@ -55,26 +56,47 @@ impl BearerToken {
     }
 }
 
-/// Reads the whole body, refusing it with 413 as soon as it passes `limit` bytes.
-pub(super) async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
+/// The length a request's `Content-Length` declares, if it has one.
+pub(super) fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Reads the whole body, refusing it with 413 as soon as it passes `limit` bytes, with 408 when
+/// it has not arrived within `server.body_timeout` (a client that trickles its body holds a
+/// connection no longer), and with 400 `incomplete_body` when it ends short of its
+/// `Content-Length`. The HTTP server takes a connection closed mid-body for the body's end, so a
+/// request cut by the network would otherwise be handled as if complete. (A chunked body cut at a
+/// chunk's end cannot be told from a whole one: a JSON body is then refused as unparsable, and
+/// statement uploads must declare their length; see `bank_statements`.)
+pub(super) async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = declared_length(req);
     if declared.is_some_and(|len| len > limit) {
         return Err(ApiError::payload_too_large(limit));
     }
+    let timeout =
+        req.app_data::<web::Data<crate::http::AppState>>().map_or(DEFAULT_BODY_TIMEOUT, |ctx| ctx.server.body_timeout);
+    let deadline = tokio::time::Instant::now() + timeout;
     let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let next = tokio::time::timeout_at(deadline, payload.next()).await.map_err(|_| ApiError::request_timeout())?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    match declared {
+        Some(declared) if declared != body.len() => Err(ApiError::incomplete_body(body.len(), declared)),
+        _ => Ok(body.freeze()),
+    }
 }
+
+/// `server.body_timeout`'s default, for a request served without finepay's state.
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Parses a JSON body into `T`, naming what is wrong (syntax, a type, a missing field) in a 400.
 pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
@@ -83,9 +105,48 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
     if !value.is_object() {
         return Err(ApiError::invalid_request("the body must be a JSON object"));
     }
+    if let Some((field, fault)) = unstorable_text(&value, String::new()) {
+        return Err(ApiError::invalid_text(&field, fault));
+    }
     let parsed =
         T::deserialize(&value).map_err(|e| ApiError::invalid_request(format!("the request does not fit: {e}")))?;
     Ok((parsed, value))
+}
+
+/// The first string (or member name) in `value` that may not be stored, with its path
+/// (`subject.plate`, `lines[2]`); member names are checked too, as a body may be kept whole.
+fn unstorable_text(value: &serde_json::Value, path: String) -> Option<(String, text::ControlChar)> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => text::storable(s).err().map(|fault| (path, fault)),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| unstorable_text(item, format!("{path}[{i}]")))
+        }
+        Value::Object(members) => members.iter().find_map(|(name, member)| {
+            let member_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            match text::storable(name) {
+                Err(fault) => Some((member_path, fault)),
+                Ok(_) => unstorable_text(member, member_path),
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
+}
+
+/// A query string as `T`. Every name and value is checked for text that may not be stored
+/// (422 naming the parameter) before `T` is read; a malformed query (bad escapes, a parameter
+/// given twice, a wrong type) is a 400.
+pub(super) fn query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))?;
+    for (name, value) in pairs.iter() {
+        if let Err(fault) = text::storable(name).and_then(|_| text::storable(value)) {
+            return Err(ApiError::invalid_text(name, fault));
+        }
+    }
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::invalid_request(format!("query: {e}")))
 }
 
 /// `Idempotency-Key`: required, 1–64 visible ASCII characters.

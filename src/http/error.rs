@@ -56,6 +56,33 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_decision_number", why.to_string())
     }
 
+    /// A text that may not be stored (see `domain::text`), naming where it was.
+    pub fn invalid_text(field: &str, fault: crate::domain::text::ControlChar) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("{field} {fault}"))
+            .with_details(json!({"field": field}))
+    }
+
+    /// Whether the connection is closed after this error (see [`CLOSES_CONNECTION`]).
+    pub fn ends_connection(&self) -> bool {
+        CLOSES_CONNECTION.contains(&self.code)
+    }
+
+    /// A body that did not arrive within `server.body_timeout`.
+    pub fn request_timeout() -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the request body did not arrive in time")
+    }
+
+    /// A body that ended before the length its `Content-Length` declares: the client's connection
+    /// broke, and what arrived is not the request.
+    pub fn incomplete_body(received: usize, declared: usize) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "incomplete_body",
+            format!("the body ended after {received} of the {declared} bytes its Content-Length declares"),
+        )
+        .with_details(json!({"received_bytes": received, "declared_bytes": declared}))
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body exceeds {limit} bytes"))
             .with_details(json!({"limit_bytes": limit}))
@@ -102,6 +129,17 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// The errors after which the connection is closed: its body was not read whole (or not at all),
+/// or its framing cannot be trusted, so whatever follows on it cannot be taken for a request.
+const CLOSES_CONNECTION: [&str; 6] = [
+    "payload_too_large",
+    "request_timeout",
+    "incomplete_body",
+    "length_required",
+    "ambiguous_framing",
+    "connection_closing",
+];
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status
@@ -112,6 +150,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header(("Cache-Control", "no-store"));
+        if self.ends_connection() {
+            response.force_close();
+        }
         // A 405 names the methods the path answers (RFC 9110 §15.5.6), as its details list them.
         if let Some(allow) = self.details["allow"].as_array().filter(|_| self.status == StatusCode::METHOD_NOT_ALLOWED)
         {
@@ -171,6 +212,7 @@ impl From<IssueError> for ApiError {
             IssueError::Unauthorized => return ApiError::unauthorized(),
             IssueError::TooLarge(limit) => return ApiError::payload_too_large(*limit),
             IssueError::Malformed(_) => (S::BAD_REQUEST, "invalid_request", json!({})),
+            IssueError::InvalidText { field, .. } => (S::UNPROCESSABLE_ENTITY, "invalid_text", json!({"field": field})),
             IssueError::BadIdempotencyKey(_) => {
                 (S::BAD_REQUEST, "invalid_request", json!({"header": "Idempotency-Key"}))
             }

@@ -9,6 +9,7 @@ mod bank;
 mod bank_statements;
 mod edge;
 mod error;
+mod framing;
 mod i18n;
 mod lookup;
 mod metrics;
@@ -27,6 +28,7 @@ mod settings;
 mod state;
 mod wechat_return;
 
+pub use framing::{guard as framing_guard, mark_connection};
 pub use lookup::LookupLimits;
 pub use metrics::{Metrics, track};
 pub(crate) use pages::page_headers;
@@ -125,7 +127,9 @@ pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResp
         .filter(|route| matches_pattern(route.path, path))
         .map(|route| route.method.to_ascii_uppercase())
         .collect();
-    if allowed.is_empty() {
+    // A path that looks like a route the method has, yet was not routed, is not there (a
+    // router pattern is stricter than this matching).
+    if allowed.is_empty() || allowed.iter().any(|m| m.as_str() == req.method().as_str()) {
         return Err(ApiError::not_found());
     }
     allowed.dedup();
@@ -142,7 +146,8 @@ fn matches_pattern(pattern: &str, path: &str) -> bool {
     loop {
         match (p.next(), q.next()) {
             (None, None) => return true,
-            (Some(a), Some(b)) if a.starts_with('{') || a.eq_ignore_ascii_case(b) => {}
+            // A parameter matches one segment that is not empty: `/api/v1/fines/` names no fine.
+            (Some(a), Some(b)) if (a.starts_with('{') && !b.is_empty()) || a.eq_ignore_ascii_case(b) => {}
             _ => return false,
         }
     }

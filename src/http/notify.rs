@@ -48,6 +48,11 @@ pub(super) async fn notify(
             ctx.refund_wake.notify_one();
             respond(channel.accepted_reply())
         }
+        Ok(Recorded::Held { reason }) => {
+            // The channel has the payer's money: taken, so that it stops sending, and raised.
+            log::warn!("{} payment {txn} dated {reason}: held as an exception", kind.as_str());
+            respond(channel.accepted_reply())
+        }
         Ok(Recorded::AlreadyKnown) => respond(channel.accepted_reply()),
         Err(e) if e.is_refusal() => refuse(&*channel, NotifyError::Mismatch(e.to_string())),
         Err(e) => {

@@ -38,7 +38,11 @@ pub(super) async fn issue_fine(
 ) -> Result<HttpResponse, ApiError> {
     // Nothing here touches the database: the request is parsed on this thread, and the writer
     // authorizes and checks it with the rest of its batch — 401 and 403 before a bad body.
-    let body = read_body(&req, payload, ctx.server.max_body_bytes).await;
+    let body = match read_body(&req, payload, ctx.server.max_body_bytes).await {
+        // A body that never came whole is the connection's failure, answered as such at once.
+        Err(e) if e.ends_connection() && e.status != StatusCode::PAYLOAD_TOO_LARGE => return Err(e),
+        body => body,
+    };
     let input = IssueInput {
         token_hash: credentials::hash_token(&token.plausible()?),
         idempotency_key: idempotency_key(&req).map_err(|e| IssueError::BadIdempotencyKey(e.message)),
@@ -47,6 +51,10 @@ pub(super) async fn issue_fine(
             .map(|(request, raw)| (request, request_hash(&raw)))
             .map_err(|e| match e.status {
                 StatusCode::PAYLOAD_TOO_LARGE => IssueError::TooLarge(ctx.server.max_body_bytes),
+                _ if e.code == "invalid_text" => {
+                    let field = e.details["field"].as_str().unwrap_or_default().to_owned();
+                    IssueError::InvalidText { field, message: e.message }
+                }
                 _ => IssueError::Malformed(e.message),
             }),
     };

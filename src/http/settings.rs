@@ -9,6 +9,8 @@ pub struct ServerSettings {
     /// Without a trailing slash.
     pub public_base_url: String,
     pub max_body_bytes: usize,
+    /// How long a body may take to arrive (see `edge::read_body`).
+    pub body_timeout: std::time::Duration,
     pub workers: usize,
     /// The header a trusted reverse proxy puts the client's address in (`X-Real-IP`, say), or
     /// none: the peer address is the client's.

@@ -224,6 +224,14 @@ async fn apply_unknown(env: &JobEnv, line: &StatementLine) -> Result<Result<(), 
             );
             Ok(())
         }
+        Ok(Some(Recorded::Held { reason })) => {
+            log::warn!(
+                "reconcile: payment {} of fine {} was missing; dated {reason}, held as an exception",
+                line.channel_txn_id,
+                order.decision_no
+            );
+            Ok(())
+        }
         Ok(Some(Recorded::AlreadyKnown)) => Ok(()),
         Ok(None) => Err(Finding {
             decision_no: Some(order.decision_no.clone()),

@@ -5,7 +5,10 @@
 //!    changes nothing and the channel is told to try again (its notification is refused).
 //! 2. It is recorded under the channel's transaction id, once: a repeat, however many copies and
 //!    in whatever order, finds it recorded and changes nothing.
-//! 3. One conditional update marks the fine paid — only if it is unpaid, not void, and the
+//! 3. A payment the channel dates before its order was opened or after now (give or take the
+//!    clock skew) cannot be true: it is recorded, held as an exception for a person, and neither
+//!    pays nor prices anything.
+//! 4. One conditional update marks the fine paid — only if it is unpaid, not void, and the
 //!    channel dated the payment inside the QR window (a late notification of a timely payment is
 //!    honoured). If that update finds nothing to change, the payment is refunded to its source.
 //!
@@ -14,8 +17,9 @@
 
 use crate::channels::{ChannelKind, ChannelPayment};
 use crate::db::{Batch, BatchWriter, WriteError};
-use crate::db::{DbConnection, DbPool, LostRace, audit, channel_orders, fines, payments, refunds};
-use crate::domain::time::Clock;
+use crate::db::{DbConnection, DbPool, LostRace, audit, channel_orders, exceptions, fines, payments, refunds};
+use crate::domain::text::{self, ControlChar};
+use crate::domain::time::{Clock, Implausible, plausible_payment_time, utc};
 use chrono::{DateTime, SubsecRound, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -53,6 +57,8 @@ pub enum Recorded {
     Applied { receipt_no: String, decision_no: String, others_open: bool },
     /// It could not pay its fine and goes back to the payer.
     Refunding { out_refund_no: String, reason: &'static str },
+    /// Its date cannot be true: recorded and raised as an exception, the fine untouched.
+    Held { reason: &'static str },
     /// This transaction was recorded before; nothing changed.
     AlreadyKnown,
 }
@@ -61,6 +67,8 @@ pub enum Recorded {
 pub enum ApplyError {
     #[error("no order {0} at this channel")]
     UnknownOrder(String),
+    #[error("{field} {fault}")]
+    Unstorable { field: &'static str, fault: ControlChar },
     #[error("order {out_trade_no} is for {expected} fen, the channel reports {reported}")]
     AmountMismatch { out_trade_no: String, expected: i64, reported: i64 },
     #[error("the payment could not be stored")]
@@ -77,7 +85,7 @@ impl ApplyError {
     /// Whether the payment was refused for what it is (the channel's report does not fit the
     /// order), rather than not stored for now.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, ApplyError::UnknownOrder(_) | ApplyError::AmountMismatch { .. })
+        matches!(self, ApplyError::UnknownOrder(_) | ApplyError::Unstorable { .. } | ApplyError::AmountMismatch { .. })
     }
 }
 
@@ -104,6 +112,10 @@ pub(crate) fn start_writer(pool: &DbPool, clock: Arc<dyn Clock>, timeout: Durati
 
 /// Records `reported` and resolves once it is committed.
 pub(crate) async fn record(writer: &PaymentWriter, reported: ReportedPayment) -> Result<Recorded, ApplyError> {
+    let payment = &reported.payment;
+    for (field, value) in [("out_trade_no", &payment.out_trade_no), ("channel_txn_id", &payment.channel_txn_id)] {
+        text::storable(value).map_err(|fault| ApplyError::Unstorable { field, fault })?;
+    }
     writer.submit(reported, |why| Err(ApplyError::Unavailable(why))).await
 }
 
@@ -135,7 +147,9 @@ impl Batch for PaymentBatch {
         let paid_orders: Vec<&str> = items
             .iter()
             .zip(&outputs)
-            .filter(|(_, output)| matches!(output, Ok(Recorded::Applied { .. } | Recorded::Refunding { .. })))
+            .filter(|(_, output)| {
+                matches!(output, Ok(Recorded::Applied { .. } | Recorded::Refunding { .. } | Recorded::Held { .. }))
+            })
             .map(|(item, _)| item.payment.out_trade_no.as_str())
             .collect();
         channel_orders::finish_paid(conn, &paid_orders, now.naive_utc())?;
@@ -200,35 +214,19 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
             reported: payment.amount.get(),
         });
     }
+    if let Err(implausible) = plausible_payment_time(payment.paid_at, utc(order.opened_at), now) {
+        return hold(conn, item, &order, implausible, now);
+    }
     let paid_at = payment.paid_at.naive_utc();
     let at = now.naive_utc();
     // Recorded as applied, the common case, so that it takes no second write; a payment that
     // cannot pay its fine is turned into a refund below, in the same transaction.
     let receipt_no = new_receipt_no().ok_or(ApplyError::Random)?;
-    let new = payments::NewPayment {
-        channel,
-        channel_txn_id: &payment.channel_txn_id,
-        out_trade_no: &order.out_trade_no,
-        decision_no: &order.decision_no,
-        amount_fen: payment.amount.get(),
-        paid_at,
-        received_at: at,
-        source: item.source.as_str(),
-        outcome: "applied",
-        receipt_no: Some(&receipt_no),
-    };
-    if !payments::insert_new(conn, &new)? {
+    if !payments::insert_new(conn, &new_payment(item, &order, "applied", Some(&receipt_no), at))? {
         return Ok(Recorded::AlreadyKnown);
     }
     let actor = format!("channel:{channel}");
-    let facts = PaymentFacts {
-        channel,
-        channel_txn_id: &payment.channel_txn_id,
-        out_trade_no: &order.out_trade_no,
-        amount_fen: payment.amount.get(),
-        paid_at: crate::domain::time::rfc3339(payment.paid_at),
-        source: item.source.as_str(),
-    };
+    let facts = PaymentFacts::of(item, &order);
     if fines::mark_paid_in_window(conn, &order.decision_no, paid_at, channel, at)? {
         let details = audit_details(&Applied { payment: &facts, receipt_no: &receipt_no })?;
         audit::record(
@@ -282,8 +280,88 @@ fn record_one(conn: &mut DbConnection, item: &ReportedPayment, now: DateTime<Utc
     Ok(Recorded::Refunding { out_refund_no, reason })
 }
 
+/// Records a payment whose date cannot be true, and raises it for a person: the channel holds the
+/// payer's money, so it is kept, but nothing is paid or priced by a date nobody can believe.
+fn hold(
+    conn: &mut DbConnection,
+    item: &ReportedPayment,
+    order: &channel_orders::OrderTerms,
+    implausible: Implausible,
+    now: DateTime<Utc>,
+) -> Result<Recorded, ApplyError> {
+    let payment = &item.payment;
+    let channel = item.channel.as_str();
+    let at = now.naive_utc();
+    if !payments::insert_new(conn, &new_payment(item, order, "held", None, at))? {
+        return Ok(Recorded::AlreadyKnown);
+    }
+    let reason = implausible.as_str();
+    let facts = PaymentFacts::of(item, order);
+    let details = audit_details(&Held { payment: &facts, why: format!("the channel dates the payment {reason}") })?;
+    exceptions::raise(
+        conn,
+        &exceptions::NewException {
+            kind: "implausible_paid_at",
+            source: channel,
+            reference: &payment.channel_txn_id,
+            decision_no: Some(&order.decision_no),
+            statement_date: None,
+            amount_fen: Some(payment.amount.get()),
+            expected_fen: Some(order.amount_fen),
+            details: &details,
+            raised_at: at,
+        },
+    )?;
+    audit::record(
+        conn,
+        &audit::NewAuditEntry {
+            at,
+            actor: &format!("channel:{channel}"),
+            action: "payment.held",
+            decision_no: Some(&order.decision_no),
+            details: &details,
+        },
+    )?;
+    Ok(Recorded::Held { reason })
+}
+
 fn audit_details(details: &impl serde::Serialize) -> Result<String, ApplyError> {
     serde_json::to_string(details).map_err(|e| ApplyError::Encode(Arc::new(e)))
+}
+
+/// The payment's row, in the state `outcome`.
+fn new_payment<'a>(
+    item: &'a ReportedPayment,
+    order: &'a channel_orders::OrderTerms,
+    outcome: &'a str,
+    receipt_no: Option<&'a str>,
+    received_at: chrono::NaiveDateTime,
+) -> payments::NewPayment<'a> {
+    payments::NewPayment {
+        channel: item.channel.as_str(),
+        channel_txn_id: &item.payment.channel_txn_id,
+        out_trade_no: &order.out_trade_no,
+        decision_no: &order.decision_no,
+        amount_fen: item.payment.amount.get(),
+        paid_at: item.payment.paid_at.naive_utc(),
+        received_at,
+        source: item.source.as_str(),
+        outcome,
+        receipt_no,
+    }
+}
+
+impl<'a> PaymentFacts<'a> {
+    fn of(item: &'a ReportedPayment, order: &'a channel_orders::OrderTerms) -> Self {
+        PaymentFacts {
+            channel: item.channel.as_str(),
+            channel_txn_id: &item.payment.channel_txn_id,
+            out_trade_no: &order.out_trade_no,
+            amount_fen: item.payment.amount.get(),
+            paid_at: crate::domain::time::rfc3339(item.payment.paid_at),
+            source: item.source.as_str(),
+        }
+    }
 }
 
 /// The audit details of a recorded payment.
@@ -301,6 +379,12 @@ struct PaymentFacts<'a> {
 struct Applied<'a> {
     payment: &'a PaymentFacts<'a>,
     receipt_no: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Held<'a> {
+    payment: &'a PaymentFacts<'a>,
+    why: String,
 }
 
 #[derive(serde::Serialize)]

@@ -180,7 +180,7 @@ async fn bad_bank_posts_are_refused_and_change_nothing() {
         ("amount_fen", json!(0), 400, "invalid_request"),
         ("amount_fen", json!("20000"), 400, "invalid_request"),
         ("paid_at", json!("yesterday"), 400, "invalid_request"),
-        ("paid_at", json!((app.now() + Duration::hours(1)).to_rfc3339()), 400, "invalid_request"),
+        ("paid_at", json!((app.now() + Duration::hours(1)).to_rfc3339()), 422, "implausible_paid_at"),
         ("method", json!("cash"), 400, "invalid_request"),
     ] {
         let mut body = good.clone();
@@ -268,7 +268,7 @@ async fn a_statement_line_ends_in_exactly_one_state_and_a_second_import_changes_
     assert_eq!(
         report["outcomes"],
         json!({"settled": 2, "already_known": 2, "duplicate_payment": 1, "amount_mismatch": 1,
-               "unmatched": 1, "fine_void": 1, "reversed": 1}),
+               "unmatched": 1, "fine_void": 1, "reversed": 1, "implausible_date": 0}),
         "{report}"
     );
     assert_eq!((report["skipped_debits"].clone(), report["skipped_not_booked"].clone()), (json!(1), json!(1)));

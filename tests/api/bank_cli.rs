@@ -352,3 +352,29 @@ async fn a_200_mb_statement_is_imported_in_constant_memory_with_a_clear_report()
     assert!(peak_kb > 0, "the peak was read");
     assert!(peak_kb < 100 * 1024, "peak resident set {peak_kb} kB for a {size}-byte file");
 }
+
+#[actix_web::test]
+async fn a_refused_file_is_read_no_further_even_when_it_never_ends() {
+    let app = spawn_app().await;
+    for format in [None, Some("csv"), Some("camt.053")] {
+        let mut args = vec!["bank", "import", "/dev/zero", "--bank", "ICBC"];
+        if let Some(format) = format {
+            args.extend(["--format", format]);
+        }
+        let mut child =
+            finepay_command(&app.db, &args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waits") {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("`bank import /dev/zero` ({format:?}) still reading after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(1), "{format:?}: refused");
+    }
+    assert_eq!(bank_payment_rows(&app), 0);
+}

@@ -53,6 +53,7 @@ async fn the_bank_inbox_job_imports_each_finished_file_once_and_files_it_away_wi
 
     let report = app.run_job(Job::BankInbox).await;
     assert_eq!(report["failed"], json!([]), "{report}");
+    assert_eq!(report["skipped"], json!(["NOT-A-BANK", "stray.csv"]), "{report}");
     let imported = report["imported"].as_array().expect("imported");
     assert_eq!(imported.len(), 2, "{report}");
     let (good, bad) = (&imported[0], &imported[1]);
@@ -109,7 +110,11 @@ async fn the_bank_inbox_job_imports_each_finished_file_once_and_files_it_away_wi
 
     // Nothing new: the job does nothing.
     let again = app.run_job(Job::BankInbox).await;
-    assert_eq!(again, json!({"imported": [], "failed": []}));
+    assert_eq!(
+        again,
+        json!({"imported": [], "failed": [], "skipped": ["NOT-A-BANK", "stray.csv"], "interrupted": []}),
+        "what names no bank is said every run"
+    );
     assert_eq!(listing(&icbc), [".hidden", "day2.csv.part", "done", "failed"]);
     assert_eq!(listing(&icbc.join("done")).len(), 2);
     assert_eq!(bank_payment_rows(&app), 2);
@@ -121,4 +126,106 @@ async fn the_bank_inbox_job_imports_each_finished_file_once_and_files_it_away_wi
     assert_eq!(later["imported"][0]["settled"], 1);
     assert_paid_at_bank(&app, &[partial]);
     assert_eq!(listing(&icbc), [".hidden", "done", "failed"]);
+}
+
+/// Rows of `bank_statements`: (id, status), by id.
+fn statements(app: &crate::helpers::TestApp) -> Vec<(i64, String)> {
+    use diesel::prelude::*;
+    use finepay::db::schema::bank_statements;
+    let mut conn = app.ctx.pool.get().expect("connection");
+    bank_statements::table
+        .order(bank_statements::id)
+        .select((bank_statements::id, bank_statements::status))
+        .load(&mut *conn)
+        .expect("statements")
+}
+
+#[tokio::test]
+async fn a_file_ends_in_done_or_failed_exactly_once_whatever_its_name() {
+    let inbox = tempfile::tempdir().expect("temp dir");
+    let app = spawn_app_with(&[("bank.inbox", inbox.path().to_str().expect("UTF-8 path"))]).await;
+    let [long_named, blocked] = <[String; 2]>::try_from(bank_fines(&app, 2).await).expect("two");
+    let now = app.now().to_rfc3339();
+    let icbc = inbox.path().join("ICBC");
+    std::fs::create_dir_all(&icbc).expect("ICBC folder");
+    // 240 characters: with the statement id and `.report.json` it would pass 255 bytes.
+    let long_name = format!("{}.csv", "d".repeat(236));
+    let content = format!("{CSV_HEADER}{}", csv_line("L-1", &now, 20_000, "C,BOOK,", "", &long_named));
+    std::fs::write(icbc.join(&long_name), &content).expect("written");
+
+    let report = app.run_job(Job::BankInbox).await;
+    assert_eq!(report["failed"], json!([]), "{report}");
+    assert_eq!(report["imported"][0]["status"], "complete", "{report}");
+    assert_eq!(report["imported"][0]["file"], long_name.as_str());
+    assert_paid_at_bank(&app, std::slice::from_ref(&long_named));
+    let filed = listing(&icbc.join("done"));
+    assert_eq!(filed.len(), 2, "{filed:?}");
+    assert!(filed.iter().all(|name| name.len() < 255 && name.ends_with(".csv") || name.ends_with(".report.json")));
+    assert_eq!(listing(&icbc), ["done"], "nothing left behind");
+    let again = app.run_job(Job::BankInbox).await;
+    assert_eq!(again["imported"], json!([]), "imported once: {again}");
+    assert_eq!(statements(&app).len(), 1);
+
+    // A bank folder where nothing can be moved (here `importing` is taken by a file): the
+    // statement is not imported, on this run or any other, and each run says why.
+    let ccb = inbox.path().join("CCB");
+    std::fs::create_dir_all(&ccb).expect("CCB folder");
+    std::fs::write(ccb.join("importing"), b"in the way").expect("written");
+    let stuck = format!("{CSV_HEADER}{}", csv_line("B-1", &now, 20_000, "C,BOOK,", "", &blocked));
+    std::fs::write(ccb.join("day.csv"), &stuck).expect("written");
+    for _ in 0..2 {
+        let run = app.run_job(Job::BankInbox).await;
+        assert_eq!(run["imported"], json!([]), "{run}");
+        let failed = run["failed"].as_array().expect("failed");
+        assert!(failed.len() == 1 && failed[0].as_str().is_some_and(|f| f.contains("importing")), "{run}");
+    }
+    assert_eq!(statements(&app).len(), 1, "never imported");
+    assert_unpaid(&app, std::slice::from_ref(&blocked), "not imported");
+    assert_eq!(std::fs::read(ccb.join("day.csv")).expect("still there"), stuck.as_bytes());
+}
+
+#[tokio::test]
+async fn an_import_killed_midway_is_marked_interrupted_and_its_file_imported_again() {
+    let inbox = tempfile::tempdir().expect("temp dir");
+    let app = spawn_app_with(&[("bank.inbox", inbox.path().to_str().expect("UTF-8 path"))]).await;
+    let [first, second] = <[String; 2]>::try_from(bank_fines(&app, 2).await).expect("two");
+    let now = app.now().to_rfc3339();
+    // What a run killed after its first batch leaves: the file in `importing/`, its first line
+    // recorded, and its statement `importing`.
+    let icbc = inbox.path().join("ICBC");
+    std::fs::create_dir_all(icbc.join("importing")).expect("importing folder");
+    let first_line = csv_line("K-1", &now, 20_000, "C,BOOK,", "", &first);
+    std::fs::write(icbc.join("importing").join("day.csv"), format!("{CSV_HEADER}{first_line}")).expect("written");
+    let killed = app.run_job(Job::BankInbox).await;
+    assert_eq!(killed["imported"][0]["settled"], 1, "{killed}");
+    {
+        use diesel::prelude::*;
+        use finepay::db::schema::bank_statements;
+        let mut conn = app.ctx.pool.get().expect("connection");
+        diesel::update(bank_statements::table)
+            .set(bank_statements::status.eq("importing"))
+            .execute(&mut *conn)
+            .expect("as if killed");
+    }
+    let whole = format!("{CSV_HEADER}{first_line}{}", csv_line("K-2", &now, 20_000, "C,BOOK,", "", &second));
+    std::fs::create_dir_all(icbc.join("importing")).expect("importing folder");
+    std::fs::write(icbc.join("importing").join("day.csv"), &whole).expect("left behind");
+
+    // Touched a moment ago, it may still be running: not marked yet, but its file is taken up.
+    let soon = app.run_job(Job::BankInbox).await;
+    assert_eq!(soon["interrupted"], json!([]), "{soon}");
+    assert_eq!(soon["imported"][0]["file"], "day.csv", "picked up again: {soon}");
+    assert_eq!(
+        (soon["imported"][0]["settled"].clone(), soon["imported"][0]["status"].clone()),
+        (json!(1), json!("complete"))
+    );
+    assert_paid_at_bank(&app, &[first, second]);
+    assert_eq!(listing(&icbc), ["done"]);
+    let rows = statements(&app);
+    assert_eq!(rows[0].1, "importing");
+    // Ten minutes on without a sign of life, it is marked.
+    app.clock.advance(chrono::Duration::minutes(11));
+    let later = app.run_job(Job::BankInbox).await;
+    assert_eq!(later["interrupted"], json!([rows[0].0]), "{later}");
+    assert_eq!(statements(&app).iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["interrupted", "complete"]);
 }

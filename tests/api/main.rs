@@ -15,6 +15,8 @@ mod browser;
 mod cli;
 mod cli_config;
 mod faults;
+mod framing;
+mod hardening;
 mod idempotency;
 mod instances;
 mod issue;

@@ -40,6 +40,7 @@ pub(super) struct RawServer {
     listen: String,
     public_base_url: String,
     max_body_bytes: usize,
+    body_timeout: String,
     workers: usize,
     #[serde(default)]
     client_address_header: String,
@@ -53,6 +54,7 @@ impl RawServer {
             listen: self.listen,
             public_base_url,
             max_body_bytes: self.max_body_bytes.clamp(1024, 16 * 1024 * 1024),
+            body_timeout: positive("server.body_timeout", &self.body_timeout)?,
             workers: self.workers,
             client_address_header: client_address_header(&self.client_address_header)?,
         })

@@ -6,7 +6,7 @@
 
 use super::{BadLine, ImportError, ImportReport, Importer};
 use crate::bank::book::batch::{self as book, BatchBook};
-use crate::bank::reference::find_decision_no;
+use crate::bank::reference::{Named, find_decision_no};
 use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
 use crate::bank::statement::{Direction, EntryStatus, StatementLine};
 use crate::db::LostRace;
@@ -45,10 +45,12 @@ pub(super) fn record(
                 Prepared::Skip(result) => result.clone(),
                 Prepared::Payment(payment) => {
                     let report = payment.report(line, &bank_code, statement_id);
-                    let matched = payment.decision.is_some();
+                    let matched = payment.named.one().is_some();
                     match settle::record_in(&mut book, &importer.rule, &report, importer.actor, now)? {
                         Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched },
                         Recorded::Repeat(_) => LineResult::Repeated { matched },
+                        // Only posts are refused; a statement line is always stored.
+                        Recorded::Refused(implausible) => LineResult::Bad(format!("dated {}", implausible.as_str())),
                     }
                 }
             };
@@ -123,7 +125,7 @@ enum Prepared {
 
 /// What a credit (or reversal) line says beyond its fields.
 struct Payment {
-    decision: Option<DecisionNo>,
+    named: Named,
     paid_at: DateTime<Utc>,
     /// The day paid in Asia/Shanghai, which the surcharge is counted to.
     paid_on: NaiveDate,
@@ -135,9 +137,14 @@ impl Payment {
             bank_code,
             reference: &line.entry_ref,
             source: Source::Statement { statement_id },
-            decision_no: self.decision.as_ref().map(DecisionNo::as_str),
+            decision_no: self.named.one().map(DecisionNo::as_str),
+            named_several: match &self.named {
+                Named::Several(nos) => nos,
+                Named::Nothing | Named::One(_) => &[],
+            },
             amount_fen: line.amount_fen,
             paid_at: self.paid_at,
+            paid_at_exact: line.booked_at.is_some(),
             paid_on: self.paid_on,
             transaction_ref: line.transaction_ref.as_deref(),
             reversal: line.reversal,
@@ -165,7 +172,7 @@ fn prepare(line: &StatementLine) -> Prepared {
     };
     let references: Vec<&str> = line.references.iter().map(String::as_str).collect();
     Prepared::Payment(Payment {
-        decision: find_decision_no(&references),
+        named: find_decision_no(&references),
         paid_at,
         paid_on: line.booked_at.map_or(line.booked_on, |at| at.with_timezone(&SHANGHAI).date_naive()),
     })
@@ -185,7 +192,7 @@ impl<'a> Keys<'a> {
         for (line, prepared) in lines.iter().zip(prepared) {
             let Prepared::Payment(payment) = prepared else { continue };
             keys.references.push(&line.entry_ref);
-            keys.decision_nos.extend(payment.decision.as_ref().map(DecisionNo::as_str));
+            keys.decision_nos.extend(payment.named.one().map(DecisionNo::as_str));
             if line.reversal {
                 keys.reversed.extend(line.transaction_ref.as_deref());
             }

@@ -7,6 +7,7 @@ mod camt;
 mod csv;
 mod values;
 
+use crate::domain::text;
 use bounded::Bounded;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::io::BufRead;
@@ -106,6 +107,27 @@ pub struct StatementLine {
     pub references: Vec<String>,
 }
 
+impl StatementLine {
+    /// The line itself when every text of it may be stored (see `domain::text`); else a bad line,
+    /// which keeps the entry reference only when that is storable.
+    fn storable(self) -> Result<StatementLine, LineError> {
+        let texts = [("entry_ref", Some(&self.entry_ref)), ("currency", Some(&self.currency))]
+            .into_iter()
+            .chain([("transaction_ref", self.transaction_ref.as_ref())])
+            .chain(self.references.iter().map(|r| ("reference", Some(r))));
+        for (field, value) in texts {
+            if let Some(Err(fault)) = value.map(|v| text::storable(v)) {
+                return Err(LineError {
+                    line_no: self.line_no,
+                    entry_ref: text::storable(&self.entry_ref).ok().map(str::to_owned),
+                    message: format!("{field} {fault}"),
+                });
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// A line that cannot be used; the lines after it still can.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineError {
@@ -157,10 +179,16 @@ impl<R: BufRead> StatementReader<R> {
     /// `Ok(Some(item))` per line, `Ok(None)` at the end, `Err` when the rest of the file is
     /// unreadable; after an `Err` the reader only answers `Ok(None)`.
     pub fn next_item(&mut self) -> Result<Option<Item>, StatementError> {
-        match &mut self.inner {
+        let item = match &mut self.inner {
             Inner::Csv(reader) => reader.next_item(),
             Inner::Camt(reader) => reader.next_item(),
-        }
+        }?;
+        Ok(item.map(|item| {
+            item.and_then(StatementLine::storable).map_err(|mut bad| {
+                bad.entry_ref = bad.entry_ref.filter(|r| text::storable(r).is_ok());
+                bad
+            })
+        }))
     }
 
     /// How far into the file the reader is, for a progress bar.

@@ -104,7 +104,7 @@ async fn a_line_sees_what_earlier_lines_of_its_own_batch_did() {
     assert_eq!(
         batched.report["outcomes"],
         json!({"settled": 4, "already_known": 1, "duplicate_payment": 2, "amount_mismatch": 0,
-               "unmatched": 0, "fine_void": 0, "reversed": 2}),
+               "unmatched": 0, "fine_void": 0, "reversed": 2, "implausible_date": 0}),
         "{}",
         batched.report
     );
