@@ -243,3 +243,6 @@ pub fn revoke(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<b
         Ok(revoked)
     })
 }
+
+#[cfg(test)]
+mod proptests;

@@ -31,6 +31,12 @@ enum Command {
     ChannelSim,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database to FILE (a new file) while the daemon keeps serving: SQLite's
+    /// online backup, the database as of one commit. PostgreSQL: use pg_dump (docs/operations.md).
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Manage bearer credentials for officers, banks and admins.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
@@ -132,6 +138,7 @@ fn run(cli: Cli, bars: &indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
         Command::Serve => commands::serve(settings)?,
         Command::ChannelSim => commands::channel_sim(&settings)?,
         Command::Migrate => commands::migrate(&settings)?,
+        Command::Backup { file } => commands::backup(&settings, &file)?,
         Command::Credentials(CredentialsCommand::Add { role, officer, device, district, bank, name }) => {
             let new = match role.as_str() {
                 "officer" => NewCredential::Officer {

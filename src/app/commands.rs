@@ -41,6 +41,13 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Copies the SQLite database to `file` (see `db::backup`); prints what it copied.
+pub fn backup(settings: &Settings, file: &Path) -> anyhow::Result<()> {
+    let pages = crate::db::backup::backup(&settings.database.url, file)?;
+    println!("backed up {pages} pages to {}", file.display());
+    Ok(())
+}
+
 /// Who a new credential is for, as the command line gives it.
 pub enum NewCredential {
     Officer { officer: String, device: String, district: String },

@@ -107,6 +107,9 @@ fn bare_in(text: &str) -> Vec<DecisionNo> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

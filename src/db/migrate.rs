@@ -75,7 +75,8 @@ mod tests {
         )
         .expect("rows of the old schema");
         drop(conn);
-        assert_eq!(run_pending(&pool).expect("migration 6 and on").len(), 2);
+        let applied = run_pending(&pool).expect("migration 6 and on");
+        assert!(applied.first().is_some_and(|v| v.ends_with("000006")), "from migration 6 on: {applied:?}");
         let mut conn = pool.get().expect("connection");
         let DbConnection::Sqlite(c) = &mut *conn else { panic!("SQLite") };
         #[derive(diesel::QueryableByName)]

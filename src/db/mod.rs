@@ -32,6 +32,7 @@ macro_rules! prepared_once_on_postgres {
 pub(crate) use prepared_once_on_postgres;
 
 pub mod audit;
+pub mod backup;
 pub mod bank_payments;
 pub mod bank_statements;
 pub mod channel_orders;
@@ -47,6 +48,7 @@ pub mod oauth_states;
 pub mod pay_page;
 pub mod payments;
 mod pool;
+pub mod rate_limits;
 pub mod reconciliation;
 pub mod refunds;
 pub mod schema;

@@ -234,9 +234,12 @@ pub struct Manager {
 const WAL_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Applied to every SQLite connection. WAL is set once, by the migration step.
-/// Checkpoints are left to the checkpointer thread (see `checkpoint.rs`); the journal limit
-/// shrinks the WAL file back after a burst.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+/// `synchronous = FULL`: every commit is on disk (the WAL fsynced) before finepay answers, so an
+/// acknowledged fine, payment or bank record survives a power loss; under NORMAL the last commits
+/// before one could be lost. The group-commit writers make that one fsync per batch, not per
+/// request. Checkpoints are left to the checkpointer thread (see `checkpoint.rs`); the journal
+/// limit shrinks the WAL file back after a burst.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
                               PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
 
 /// A stuck statement or lock fails (and is retried or reported as 503) instead of hanging.

@@ -108,6 +108,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (scope, key) {
+        scope -> Text,
+        key -> Text,
+        refilled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refunds (out_refund_no) {
         out_refund_no -> Text,
         channel -> Text,
@@ -235,5 +243,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reconciliation_reports,
     exceptions,
     bank_payments,
-    bank_statements
+    bank_statements,
+    rate_limits
 );

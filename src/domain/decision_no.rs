@@ -81,6 +81,9 @@ impl fmt::Display for DecisionNo {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

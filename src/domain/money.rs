@@ -57,6 +57,9 @@ impl fmt::Display for Fen {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

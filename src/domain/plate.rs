@@ -71,6 +71,9 @@ pub fn valid_plate_type(raw: &str) -> bool {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -65,6 +65,9 @@ fn mod97<'a>(chars: impl Iterator<Item = &'a u8>) -> u32 {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::DistrictCode;

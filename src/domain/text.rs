@@ -34,6 +34,9 @@ pub fn storable(text: &str) -> Result<&str, ControlChar> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -2,14 +2,15 @@
 //! a driver who lost the paper, finds the fine by decision number + the 6-digit verification code
 //! and lands on the same pay page the QR code opens. A code has a million values, so lookups are
 //! limited per client address, and wrong codes per decision number (from all addresses), and a
-//! wrong number and a wrong code get the same answer.
+//! wrong number and a wrong code get the same answer. The limits are kept in the database, so every
+//! instance behind a balancer counts against the same allowance.
 
 use super::LookupSettings;
 use super::edge::{parse_json, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
 use super::pages::{accepts_json, page_headers, templates};
-use super::rate_limit::{Limited, RateLimiter};
+use super::rate_limit::{LimitError, Limited, SharedLimiter};
 use crate::db::fines;
 use crate::domain::DecisionNo;
 use crate::http::AppState;
@@ -20,18 +21,49 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-/// The two limits, kept per instance.
+/// The two limits, kept in the database and shared by every instance (see `rate_limit`).
 pub struct LookupLimits {
-    by_address: RateLimiter,
-    failures_by_fine: RateLimiter,
+    by_address: SharedLimiter,
+    failures_by_fine: SharedLimiter,
 }
 
 impl LookupLimits {
     pub fn new(lookup: &LookupSettings) -> LookupLimits {
         LookupLimits {
-            by_address: RateLimiter::new(lookup.attempts_per_address, lookup.window),
-            failures_by_fine: RateLimiter::new(lookup.failures_per_fine, lookup.window),
+            by_address: SharedLimiter::new("lookup_address", lookup.attempts_per_address, lookup.window),
+            failures_by_fine: SharedLimiter::new("lookup_failures", lookup.failures_per_fine, lookup.window),
         }
+    }
+}
+
+/// Where one of the limits is applied to `key`: counted (`take`) or only checked.
+#[derive(Clone, Copy)]
+enum Apply {
+    Take,
+    Check,
+}
+
+/// Applies `limit` (one of `ctx.lookup_limits`, chosen by `pick`) to `key` in the database.
+async fn limit(
+    ctx: &web::Data<AppState>,
+    pick: fn(&LookupLimits) -> &SharedLimiter,
+    key: String,
+    apply: Apply,
+) -> Result<(), Refusal> {
+    let now = ctx.clock.now();
+    let work_ctx = ctx.clone();
+    let outcome = with_conn(ctx, move |conn| {
+        let limiter = pick(&work_ctx.lookup_limits);
+        Ok(match apply {
+            Apply::Take => limiter.take(&work_ctx.pool, conn, &key, now),
+            Apply::Check => limiter.check(conn, &key, now),
+        })
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(LimitError::Limited(limited)) => Err(Refusal::RateLimited(limited)),
+        Err(LimitError::Database(e)) => Err(Refusal::Api(ApiError::internal(e))),
     }
 }
 
@@ -116,8 +148,7 @@ async fn find(
 ) -> Result<(String, String), Refusal> {
     let body = read_body(req, payload, ctx.server.max_body_bytes).await?;
     *asked = if from_form { from_form_body(&body) } else { parse_json(&body)?.0 };
-    let now = ctx.clock.now();
-    ctx.lookup_limits.by_address.take(&super::edge::client_address(ctx, req), now).map_err(Refusal::RateLimited)?;
+    limit(ctx, |l| &l.by_address, super::edge::client_address(ctx, req), Apply::Take).await?;
     let no = DecisionNo::parse(&asked.decision_no)
         .map_err(|e| ApiError::bad_decision_number(e).with_details(serde_json::json!({"field": "decision_no"})))?;
     let code = asked.verification_code.trim().to_owned();
@@ -130,14 +161,13 @@ async fn find(
         .with_details(serde_json::json!({"field": "verification_code"}))
         .into());
     }
-    let limits = &ctx.lookup_limits.failures_by_fine;
-    limits.check(no.as_str(), now).map_err(Refusal::RateLimited)?;
+    limit(ctx, |l| &l.failures_by_fine, no.as_str().to_owned(), Apply::Check).await?;
     let decision_no = no.as_str().to_owned();
     let fine = with_conn(ctx, move |conn| Ok(fines::find(conn, &decision_no)?)).await?;
     let fine = fine.filter(|f| same_code(&f.verification_code, &code));
     let Some(fine) = fine else {
         // Counted once the answer is known, so a right code is never refused for others' errors.
-        let _ = limits.take(no.as_str(), now);
+        let _ = limit(ctx, |l| &l.failures_by_fine, no.as_str().to_owned(), Apply::Take).await;
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

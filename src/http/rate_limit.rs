@@ -1,9 +1,16 @@
-//! A per-key rate limiter in memory (the generic cell-rate algorithm): `limit` events per
-//! `window`, allowed in a burst, then one every `window / limit`. One timestamp per key; keys
-//! whose allowance is whole again are dropped when the map grows, so memory follows the number of
-//! keys active within one window. Per instance: several instances each apply the limit.
+//! Per-key rate limits (the generic cell-rate algorithm): `limit` events per `window`, allowed in
+//! a burst, then one every `window / limit`. One timestamp per key: the moment its allowance is
+//! whole again.
+//!
+//! [`RateLimiter`] keeps them in memory, per instance; keys whose allowance is whole again are
+//! dropped when the map grows, so memory follows the number of keys active within one window.
+//! [`SharedLimiter`] keeps them in the database (`db::rate_limits`), so N instances behind a
+//! balancer allow what one would; it asks its own instance's memory first, so that a flood is
+//! turned away without a database write per request.
 
-use chrono::{DateTime, Duration, Utc};
+use crate::db::{DbConnection, DbPool, rate_limits};
+use crate::domain::time::utc;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -58,9 +65,75 @@ impl RateLimiter {
         self.allowed(start, now)
     }
 
+    /// When the allowance is whole again after one more event, given when it was to be
+    /// (`None`: it is whole); or when that event may come.
+    fn after_one_more(&self, refilled_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Limited> {
+        let start = refilled_at.filter(|at| *at > now).unwrap_or(now);
+        self.allowed(start, now)?;
+        Ok(start + self.interval)
+    }
+
     fn allowed(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Limited> {
         let ahead = start - now;
         if ahead > self.tolerance { Err(Limited { retry_after: ahead - self.tolerance }) } else { Ok(()) }
+    }
+}
+
+/// A limit kept in the database, shared by every instance; see the module header.
+pub(super) struct SharedLimiter {
+    /// Names the limit in `rate_limits`.
+    scope: &'static str,
+    local: RateLimiter,
+}
+
+/// Why a shared limit refused, or could not say.
+#[derive(Debug)]
+pub(super) enum LimitError {
+    Limited(Limited),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for LimitError {
+    fn from(e: diesel::result::Error) -> Self {
+        LimitError::Database(e)
+    }
+}
+
+/// How often a count that lost a race to another instance is read and tried again.
+const ATTEMPTS: usize = 8;
+
+impl SharedLimiter {
+    pub(super) fn new(scope: &'static str, limit: u32, window: std::time::Duration) -> SharedLimiter {
+        SharedLimiter { scope, local: RateLimiter::new(limit, window) }
+    }
+
+    /// Counts one event for `key` (in this instance's memory, then in the database), or says when
+    /// it may come again.
+    pub(super) fn take(
+        &self,
+        pool: &DbPool,
+        conn: &mut DbConnection,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LimitError> {
+        self.local.take(key, now).map_err(LimitError::Limited)?;
+        for _ in 0..ATTEMPTS {
+            let read = rate_limits::refilled_at(conn, self.scope, key)?;
+            let next = self.local.after_one_more(read.map(utc), now).map_err(LimitError::Limited)?;
+            let next = next.trunc_subsecs(3).naive_utc();
+            if pool.write(conn, |conn| rate_limits::advance(conn, self.scope, key, read, next))? {
+                return Ok(());
+            }
+        }
+        // Other instances counted this key in every one of those moments: they spent it.
+        Err(LimitError::Limited(Limited { retry_after: self.local.interval }))
+    }
+
+    /// Whether an event for `key` would be allowed now, without counting one.
+    pub(super) fn check(&self, conn: &mut DbConnection, key: &str, now: DateTime<Utc>) -> Result<(), LimitError> {
+        self.local.check(key, now).map_err(LimitError::Limited)?;
+        let read = rate_limits::refilled_at(conn, self.scope, key)?;
+        self.local.after_one_more(read.map(utc), now).map(|_| ()).map_err(LimitError::Limited)
     }
 }
 

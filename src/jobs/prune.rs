@@ -1,10 +1,11 @@
 //! `prune`: deletes officers' idempotency records once clients can no longer retry with them
 //! (`scheduler.idempotency_retention`, at least the 24 hours the officer API promises), a slice at a time
-//! so no single transaction holds the database for long; and the WeChat OAuth states pay pages
-//! issued, a day after they could last be used.
+//! so no single transaction holds the database for long; the WeChat OAuth states pay pages
+//! issued, a day after they could last be used; and the lookup limits' rows whose allowance is
+//! whole again.
 
 use super::{JobEnv, JobError, write};
-use crate::db::{idempotency, oauth_states};
+use crate::db::{idempotency, oauth_states, rate_limits};
 use serde::Serialize;
 
 const SLICE: i64 = 5000;
@@ -13,6 +14,7 @@ const SLICE: i64 = 5000;
 pub(super) struct PruneReport {
     pub idempotency_records_deleted: usize,
     pub oauth_states_deleted: usize,
+    pub rate_limits_deleted: usize,
 }
 
 /// How long an OAuth state is kept: far past its ten minutes, so that a late replay is told
@@ -25,6 +27,8 @@ pub(super) async fn run(env: &JobEnv) -> Result<PruneReport, JobError> {
     let mut report = PruneReport::default();
     let states_before = (env.clock.now() - OAUTH_STATE_RETENTION).naive_utc();
     report.oauth_states_deleted = write(&env.pool, move |conn| oauth_states::prune(conn, states_before)).await?;
+    let now = env.clock.now().naive_utc();
+    report.rate_limits_deleted = write(&env.pool, move |conn| rate_limits::prune(conn, now)).await?;
     loop {
         let deleted = write(&env.pool, move |conn| idempotency::prune(conn, cutoff, SLICE)).await?;
         report.idempotency_records_deleted += deleted;

@@ -6,6 +6,11 @@ use std::process::{Command, Output};
 
 /// `finepay args…`, to be run from the crate root (where config/ lives) against `db` only.
 pub fn finepay_command(db: &TestDb, args: &[&str]) -> Command {
+    finepay_command_url(db.url(), args)
+}
+
+/// As [`finepay_command`], against the database at `url`.
+pub fn finepay_command_url(url: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_finepay"));
     command.current_dir(env!("CARGO_MANIFEST_DIR")).args(args).env_remove("FINEPAY_CONFIG");
     for (name, _) in std::env::vars_os() {
@@ -13,7 +18,7 @@ pub fn finepay_command(db: &TestDb, args: &[&str]) -> Command {
             command.env_remove(name);
         }
     }
-    command.env("FINEPAY__DATABASE__URL", db.url());
+    command.env("FINEPAY__DATABASE__URL", url);
     command
 }
 
@@ -170,7 +175,7 @@ async fn jobs_run_from_the_command_line_and_show_their_last_run() {
     let report: serde_json::Value = serde_json::from_str(stdout(&ran).trim()).expect("JSON on stdout");
     assert_eq!(
         report,
-        serde_json::json!({"outcome": "ran", "report": {"idempotency_records_deleted": 0, "oauth_states_deleted": 0}})
+        serde_json::json!({"outcome": "ran", "report": {"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0}})
     );
     let ran = finepay(&db, &["jobs", "run", "expire"]);
     assert_success(&ran, "jobs run expire");

@@ -84,6 +84,7 @@ async fn a_nul_in_any_text_is_refused_where_it_enters_and_changes_nothing() {
 
     // Paths and forms: whatever the NUL is in, the answer is a 4xx.
     let bank_token = bank.token.clone();
+    let page = format!("/P/{}", fine["pay_url"].as_str().and_then(|u| u.rsplit('/').next()).expect("a token"));
     for (method, path, body, token) in [
         ("GET", "/p/abc%00def".to_owned(), "", None),
         ("POST", "/p/abc%00def/pay".to_owned(), "channel=alipay%00", None),
@@ -98,6 +99,10 @@ async fn a_nul_in_any_text_is_refused_where_it_enters_and_changes_nothing() {
         ("GET", "/admin/api/audit?decision_no=%00".to_owned(), "", Some(admin.as_str())),
         ("GET", "/admin/api/stats?district=%00".to_owned(), "", Some(admin.as_str())),
         ("POST", "/admin/login".to_owned(), "token=%00", None),
+        ("GET", format!("{page}/wechat-oauth?code=abc&state=%00"), "", None),
+        ("GET", format!("{page}/wechat-oauth?code=%00&state={}", "a".repeat(32)), "", None),
+        ("POST", format!("{page}/pay"), "channel=alipay%00&client=phone%00", None),
+        ("POST", format!("{page}/back"), "order=%00", None),
     ] {
         let mut request = app
             .http

@@ -19,8 +19,19 @@ use std::sync::Arc;
 /// A clock that only moves when a test moves it.
 /// The database behind one test; dropping it removes everything the test wrote.
 pub enum TestDb {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { base_url: String, schema: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        base_url: String,
+        schema: String,
+        url: String,
+    },
+    /// Another instance's way into a database a first `TestDb` owns: dropping it removes nothing.
+    Shared {
+        url: String,
+    },
 }
 
 impl TestDb {
@@ -43,9 +54,14 @@ impl TestDb {
         }
     }
 
+    /// The same database, for a second instance (it must not outlive this one).
+    pub fn shared(&self) -> TestDb {
+        TestDb::Shared { url: self.url().to_owned() }
+    }
+
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } | TestDb::Shared { url } => url,
         }
     }
 }

@@ -239,3 +239,41 @@ async fn wrong_codes_are_limited_per_decision_number_across_addresses() {
     app.clock.advance(Duration::minutes(31));
     assert_eq!(lookup_json(&app, &right, Some("192.0.2.3")).await.status(), 200, "half the window gives one back");
 }
+
+#[actix_web::test]
+async fn two_instances_allow_together_what_one_would() {
+    let limits = [
+        ("lookup.attempts_per_address", "4"),
+        ("lookup.failures_per_fine", "3"),
+        ("lookup.window", "10m"),
+        ("server.client_address_header", "X-Real-IP"),
+    ];
+    let first = spawn_app_with(&limits).await;
+    let second = crate::helpers::spawn_app_on(first.db.shared(), &limits).await;
+    let officer = first.officer("110105");
+    let fine = first.issue_ok(&officer, "lookup-two", &motor_fine(&first)).await;
+    let (no, code) = (fine["decision_no"].as_str().expect("no"), fine["verification_code"].as_str().expect("code"));
+    let right = json!({"decision_no": no, "verification_code": code});
+    let wrong = json!({"decision_no": no, "verification_code": wrong_code(code)});
+
+    // One address, alternating between the instances: four lookups in all, not four each.
+    let statuses = {
+        let mut statuses = Vec::new();
+        for i in 0..6 {
+            let app = if i % 2 == 0 { &first } else { &second };
+            statuses.push(lookup_json(app, &right, Some("198.51.100.20")).await.status().as_u16());
+        }
+        statuses
+    };
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+
+    // Wrong codes for one fine, from many addresses, on either instance: three in all.
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &second } else { &first };
+        statuses.push(lookup_json(app, &wrong, Some(&format!("203.0.113.{i}"))).await.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 429, 429]);
+    assert_eq!(lookup_json(&first, &right, Some("203.0.113.99")).await.status(), 429, "the fine is locked on both");
+    assert_eq!(lookup_json(&second, &right, Some("203.0.113.98")).await.status(), 429);
+}

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod admin_exceptions;
 mod admin_page;
+mod backup;
 mod bad_input;
 mod bank;
 mod bank_cli;

@@ -161,6 +161,9 @@ fn positive(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -5,6 +5,8 @@
 mod bounded;
 mod camt;
 mod csv;
+#[cfg(test)]
+mod proptests;
 mod values;
 
 use crate::domain::text;

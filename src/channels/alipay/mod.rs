@@ -9,3 +9,6 @@ pub use client::{AlipayClient, AlipayConfig};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

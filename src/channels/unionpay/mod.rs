@@ -15,3 +15,6 @@ pub(crate) use protocol::FRONT_TRANS_PATH;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

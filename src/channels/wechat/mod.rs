@@ -12,3 +12,6 @@ pub use oauth::WechatOauth;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

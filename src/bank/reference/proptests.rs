@@ -1,0 +1,90 @@
+//! Property tests of reading which fine a bank transfer pays from its remittance texts, which the
+//! payer writes freely: any texts are read without a panic, and a transfer whose texts hold
+//! exactly one valid decision number — bare or as its RF reference, amid any text without
+//! digits — names exactly that fine.
+
+use super::{Named, find_decision_no};
+use crate::domain::rf_reference::rf_for_decision;
+use crate::domain::{DecisionNo, DistrictCode};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+fn config(cases: u32) -> Config {
+    Config { failure_persistence: None, ..Config::with_cases(cases) }
+}
+
+/// A decision number as finepay issues it.
+fn decision_no() -> impl Strategy<Value = DecisionNo> {
+    let first = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date");
+    ("[1-9][0-9]{5}", 0u64..60_000, 1u32..=99_999).prop_map(move |(district, day, serial)| {
+        let district = DistrictCode::parse(&district).expect("six digits, no leading zero");
+        DecisionNo::new(&district, first + chrono::Days::new(day), serial).expect("serial in range")
+    })
+}
+
+/// Free text without an ASCII digit (any other character, `RF` and spaces often).
+fn no_digits() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            3 => any::<char>().prop_filter("no ASCII digit", |c| !c.is_ascii_digit()),
+            1 => prop::sample::select(vec!["RF", "rf", " ", "罚款", "-", ":"]).prop_map(|s| s.chars().next().expect("a char")),
+            1 => "[A-Za-z ]{1,4}".prop_map(|s| s.chars().next().expect("a char")),
+        ],
+        0..30,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn any_remittance_texts_are_read_without_a_panic(texts in proptest::collection::vec("\\PC*", 0..4)) {
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        match find_decision_no(&texts) {
+            Named::Nothing | Named::One(_) => {}
+            Named::Several(nos) => prop_assert!(nos.len() >= 2),
+        }
+    }
+
+    #[test]
+    fn any_texts_of_digits_and_rf_pieces_are_read_without_a_panic(
+        texts in proptest::collection::vec("([rR][fF]|[0-9]{1,19}| |[A-Z])*", 0..4),
+    ) {
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let _ = find_decision_no(&texts);
+    }
+
+    #[test]
+    fn one_bare_number_among_text_without_digits_is_found(
+        no in decision_no(),
+        before in no_digits(),
+        after in no_digits(),
+        others in proptest::collection::vec(no_digits(), 0..3),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let text = format!("{before}{no}{after}");
+        let mut texts: Vec<&str> = others.iter().map(String::as_str).collect();
+        texts.insert(at.index(texts.len() + 1), &text);
+        prop_assert_eq!(find_decision_no(&texts), Named::One(no));
+    }
+
+    #[test]
+    fn one_rf_reference_among_text_without_digits_is_found(
+        no in decision_no(),
+        before in no_digits(),
+        after in no_digits(),
+        grouped in any::<bool>(),
+    ) {
+        let rf = rf_for_decision(&no);
+        let rf = if grouped {
+            rf.as_bytes().chunks(4).map(|group| std::str::from_utf8(group).expect("ASCII")).collect::<Vec<_>>().join(" ")
+        } else {
+            rf
+        };
+        // A reference starts a word and ends one: glued to letters it would be another word.
+        let text = format!("{before} {rf} {after}");
+        prop_assert_eq!(find_decision_no(&[text.as_str()]), Named::One(no));
+    }
+}
