@@ -91,7 +91,7 @@ pub fn record(
         reference: payment.bank_serial,
         source: Source::Api { online: payment.online },
         decision_no: Some(decision_no.as_str()),
-        named_several: &[],
+        named_several: Vec::new(),
         amount_fen: payment.amount_fen,
         paid_at: payment.paid_at,
         paid_at_exact: true,

@@ -10,40 +10,83 @@ use crate::domain::rf_reference::parse_rf;
 const RF_DECISION_LEN: usize = 23;
 const DECISION_LEN: usize = 19;
 
-/// The fines a transfer's remittance texts name.
+/// The fines a transfer's remittance texts may name, each once: the decision numbers of its RF
+/// references, then its bare numbers (those no RF reference named already), in the order written.
+/// A number's own check digits let one random 19-digit number in 97 through (a card or account
+/// number in the same text), so which of them are fines is decided against the fines finepay has
+/// ([`Named::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Named {
+    pub rf: Vec<DecisionNo>,
+    pub bare: Vec<DecisionNo>,
+}
+
+/// Which fine a transfer pays, once it is known which of the numbers it names are fines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Named {
+pub(super) enum Resolved<'a> {
+    /// It names no decision number.
     Nothing,
-    One(DecisionNo),
-    /// Two or more different fines, RF references first, in the order written.
-    Several(Vec<DecisionNo>),
+    /// It names numbers, none of them a fine here: the first, kept in the exception.
+    Unknown(&'a DecisionNo),
+    One(&'a DecisionNo),
+    /// Two or more fines, as strongly named: it pays none of them until a person has looked.
+    Several(Vec<&'a DecisionNo>),
 }
 
 impl Named {
-    pub(super) fn one(&self) -> Option<&DecisionNo> {
-        match self {
-            Named::One(no) => Some(no),
-            Named::Nothing | Named::Several(_) => None,
+    /// Every number named, RF references first.
+    pub(super) fn candidates(&self) -> impl Iterator<Item = &DecisionNo> {
+        self.rf.iter().chain(&self.bare)
+    }
+
+    /// The one number named, when exactly one is.
+    #[cfg(test)]
+    pub(super) fn sole(&self) -> Option<&DecisionNo> {
+        let mut candidates = self.candidates();
+        let first = candidates.next();
+        if candidates.next().is_some() { None } else { first }
+    }
+
+    /// Which fine it pays, `is_fine` saying which numbers are fines. An RF reference is the
+    /// structured form the payer's bank checked: one that names a fine wins over bare numbers;
+    /// two that name different fines, or (without one) two bare numbers of fines, pay neither.
+    pub(super) fn resolve<E>(
+        &self,
+        mut is_fine: impl FnMut(&DecisionNo) -> Result<bool, E>,
+    ) -> Result<Resolved<'_>, E> {
+        for tier in [&self.rf, &self.bare] {
+            let mut fines = Vec::new();
+            for no in tier {
+                if is_fine(no)? {
+                    fines.push(no);
+                }
+            }
+            match fines.len() {
+                0 => {}
+                1 => return Ok(Resolved::One(fines[0])),
+                _ => return Ok(Resolved::Several(fines)),
+            }
         }
+        Ok(self.candidates().next().map_or(Resolved::Nothing, Resolved::Unknown))
     }
 }
 
-/// The fines `texts` (in the statement's order: structured reference first) name, counting every
-/// valid RF reference and bare number in every text; a number written twice (as an RF reference
-/// and bare, say) is one fine.
+/// The numbers `texts` (in the statement's order: structured reference first) name: every valid
+/// RF reference and bare number in every text; a number written twice (as an RF reference and
+/// bare, say) counts once, as the stronger.
 pub(super) fn find_decision_no(texts: &[&str]) -> Named {
-    let mut named: Vec<DecisionNo> = Vec::new();
-    let found = texts.iter().flat_map(|text| rf_in(text)).chain(texts.iter().flat_map(|text| bare_in(text)));
-    for no in found {
-        if !named.contains(&no) {
-            named.push(no);
+    let mut named = Named::default();
+    for no in texts.iter().flat_map(|text| rf_in(text)) {
+        if !named.rf.contains(&no) {
+            named.rf.push(no);
         }
     }
-    match named.len() {
-        0 => Named::Nothing,
-        1 => Named::One(named.remove(0)),
-        _ => Named::Several(named),
+    for no in texts.iter().flat_map(|text| bare_in(text)) {
+        if !named.rf.contains(&no) && !named.bare.contains(&no) {
+            named.bare.push(no);
+        }
     }
+    named
 }
 
 /// The RF references in `text` whose reference is a valid decision number. A reference starts a
@@ -140,33 +183,68 @@ mod tests {
         ];
         for (name, texts, expected) in cases {
             let found = find_decision_no(texts);
-            assert_eq!(found.one().map(DecisionNo::as_str), expected, "{name}");
+            let every_number_a_fine = found.resolve(|_| Ok::<_, ()>(true)).expect("resolved");
+            let paid = match every_number_a_fine {
+                Resolved::One(no) => Some(no.as_str()),
+                _ => None,
+            };
+            assert_eq!(paid, expected, "{name}");
         }
     }
 
     #[test]
-    fn a_transfer_naming_two_fines_names_neither_alone() {
-        let several = |nos: &[&str]| {
-            Named::Several(nos.iter().map(|no| DecisionNo::parse(no).expect("a valid number")).collect())
-        };
-        let cases: [(&str, &[&str], Named); 3] = [
-            ("two bare numbers in one text", &["1101052611210000176 1101052611210000273"], several(&[NO_176, NO_273])),
-            ("two texts", &[NO_273, NO_176], several(&[NO_273, NO_176])),
-            ("an RF and a different bare number", &[NO_273, "RF741101052611210000176"], several(&[NO_176, NO_273])),
+    fn a_transfer_naming_two_fines_pays_neither_but_a_stray_number_is_no_fine() {
+        let no = |text: &str| DecisionNo::parse(text).expect("a valid number");
+        let (n176, n273) = (no(NO_176), no(NO_273));
+        let rf_273 = crate::domain::rf_reference::rf_for_decision(&n273);
+        let two_rf = format!("RF741101052611210000176 and {rf_273}");
+        // (texts, which numbers are fines here, what the transfer pays)
+        let cases: [(&str, Vec<&str>, &[&str], Resolved<'_>); 7] = [
+            (
+                "two bare fines",
+                vec!["1101052611210000176 1101052611210000273"],
+                &[NO_176, NO_273],
+                Resolved::Several(vec![&n176, &n273]),
+            ),
+            ("two texts", vec![NO_273, NO_176], &[NO_176, NO_273], Resolved::Several(vec![&n273, &n176])),
+            ("two RF references", vec![two_rf.as_str()], &[NO_176, NO_273], Resolved::Several(vec![&n176, &n273])),
+            (
+                "an RF reference beats a bare fine",
+                vec![NO_273, "RF741101052611210000176"],
+                &[NO_176, NO_273],
+                Resolved::One(&n176),
+            ),
+            (
+                "a bare number that is no fine (a card number)",
+                vec!["1101052611210000176 1101052611210000273"],
+                &[NO_176],
+                Resolved::One(&n176),
+            ),
+            (
+                "an RF reference of no fine leaves the bare fine",
+                vec!["RF741101052611210000176", NO_273],
+                &[NO_273],
+                Resolved::One(&n273),
+            ),
+            (
+                "no fine at all: the first number, for the exception",
+                vec![NO_273, NO_176],
+                &[],
+                Resolved::Unknown(&n273),
+            ),
         ];
-        for (name, texts, expected) in cases {
-            assert_eq!(find_decision_no(texts), expected, "{name}");
+        for (name, texts, fines, expected) in cases {
+            let named = find_decision_no(&texts);
+            let resolved = named.resolve(|no| Ok::<_, ()>(fines.contains(&no.as_str()))).expect("resolved");
+            assert_eq!(resolved, expected, "{name}");
         }
-        // Two RF references, each of a valid number.
-        let rf_273 = crate::domain::rf_reference::rf_for_decision(&DecisionNo::parse(NO_273).expect("valid"));
-        let text = format!("RF741101052611210000176 and {rf_273}");
-        assert_eq!(find_decision_no(&[text.as_str()]), several(&[NO_176, NO_273]));
+        assert_eq!(find_decision_no(&["no number"]).resolve(|_| Ok::<_, ()>(true)), Ok(Resolved::Nothing));
     }
 
     #[test]
     fn an_invalid_rf_still_leaves_its_digits_to_the_bare_search() {
         // The payer typed the RF check digits wrong but the decision number right: its own check
         // digits make it trustworthy on its own.
-        assert_eq!(find_decision_no(&["RF00 1101052611210000176"]).one().map(DecisionNo::as_str), Some(NO_176));
+        assert_eq!(find_decision_no(&["RF00 1101052611210000176"]).sole().map(DecisionNo::as_str), Some(NO_176));
     }
 }

@@ -21,9 +21,9 @@ use crate::db::DbConnection;
 use crate::db::audit;
 use crate::db::bank_payments::{BankPaymentRow, NewBankPayment};
 use crate::db::exceptions::NewException;
+use crate::domain::FineStatus;
 use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::{Implausible, plausible_payment_day, plausible_payment_time, utc};
-use crate::domain::{DecisionNo, FineStatus};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -63,7 +63,7 @@ pub(super) struct BankReport<'a> {
     /// The fine it names, when its reference held a valid decision number.
     pub decision_no: Option<&'a str>,
     /// The fines it names when it names more than one: it pays none of them.
-    pub named_several: &'a [DecisionNo],
+    pub named_several: Vec<&'a str>,
     pub amount_fen: i64,
     pub paid_at: DateTime<Utc>,
     /// Whether the bank gave the time of payment; a statement line may give only its day, and
@@ -181,8 +181,7 @@ pub(super) fn record_in(
         if report.named_several.is_empty() {
             return store(book, report, Outcome::Unmatched, None, None, now);
         }
-        let named: Vec<&str> = report.named_several.iter().map(DecisionNo::as_str).collect();
-        let extra = serde_json::json!({ "named_decision_nos": named, "why": "the transfer names several fines" });
+        let extra = serde_json::json!({ "named_decision_nos": report.named_several, "why": "the transfer names several fines" });
         return store_with(book, report, Outcome::Unmatched, None, None, extra, now);
     };
     let Some(fine) = book.fine(decision_no)? else {
@@ -258,7 +257,9 @@ fn unpaired_counterpart(
             && row.counterpart.is_none()
             && row.reversed_by.is_none()
             && row.amount_fen == report.amount_fen
-            && matches!(Outcome::parse(&row.outcome), Some(o) if o != Outcome::Reversed)
+            // A reversal cancels, and a line dated where it cannot be true paid nothing: neither is
+            // the record of a payment a later report could be.
+            && matches!(Outcome::parse(&row.outcome), Some(o) if o != Outcome::Reversed && o != Outcome::ImplausibleDate)
     });
     let (by_transaction, others): (Vec<_>, Vec<_>) = candidates.partition(|row| {
         report.transaction_ref.is_some()

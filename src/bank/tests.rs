@@ -40,7 +40,7 @@ fn record_after_a_void(pool: &DbPool, settle_at_once: bool) -> (diesel::QueryRes
         reference: "E1",
         source: Source::Statement { statement_id: 1 },
         decision_no: Some(FINE),
-        named_several: &[],
+        named_several: Vec::new(),
         amount_fen: 20000,
         paid_at,
         paid_at_exact: true,

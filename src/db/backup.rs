@@ -1,8 +1,9 @@
 //! `finepay backup FILE`: a copy of a SQLite database taken with SQLite's online backup API while
 //! the daemon keeps serving. The copy is made in one step, inside one read transaction of the
 //! source: in WAL mode that blocks no writer, and the copy is the database as of one commit —
-//! every write acknowledged before the backup began is in it. The copy is written beside FILE and
-//! renamed into place only when whole, so FILE is never a half-written database.
+//! every write acknowledged before the backup began is in it. The copy is written to a temporary
+//! file of its own beside FILE and linked into place only when whole and on disk, never over an
+//! existing file: FILE is never a half-written database, and two backups at once cannot mix.
 //!
 //! PostgreSQL has its own tools (`pg_dump`, base backups); `docs/operations.md` gives them.
 
@@ -21,7 +22,7 @@ pub enum BackupError {
     Exists(String),
     #[error("the path {0:?} cannot be given to SQLite")]
     BadPath(String),
-    #[error("moving the finished copy into place")]
+    #[error("writing the copy beside the target")]
     Io(#[from] std::io::Error),
 }
 
@@ -34,17 +35,26 @@ pub fn backup(database_url: &str, target: &Path) -> Result<i32, BackupError> {
     if target.exists() {
         return Err(BackupError::Exists(target.display().to_string()));
     }
-    let partial = target.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
+    let folder = match target.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    // Removed again if anything below fails.
+    let partial = tempfile::Builder::new().prefix(".finepay-backup-").suffix(".partial").tempfile_in(folder)?;
     // Opened as the daemon opens it (read-write, never created): a read-only connection to a
     // WAL database needs its shared-memory file writable anyway. The backup only reads.
     let source = Handle::open(&path, ffi::SQLITE_OPEN_READWRITE)?;
     let pages = {
-        let destination =
-            Handle::open(&partial.display().to_string(), ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_CREATE)?;
+        let destination = Handle::open(&partial.path().display().to_string(), ffi::SQLITE_OPEN_READWRITE)?;
         copy(&source, &destination)?
     };
-    std::fs::rename(&partial, target)?;
+    partial.as_file().sync_all()?;
+    // A link, not a rename: it fails rather than replace a file that appeared meanwhile.
+    partial.persist_noclobber(target).map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => BackupError::Exists(target.display().to_string()),
+        _ => BackupError::Io(e.error),
+    })?;
+    std::fs::File::open(folder)?.sync_all()?;
     Ok(pages)
 }
 
@@ -69,7 +79,12 @@ fn copy(source: &Handle, destination: &Handle) -> Result<i32, BackupError> {
         }
         let pages = ffi::sqlite3_backup_pagecount(backup);
         let finished = ffi::sqlite3_backup_finish(backup);
-        if rc != ffi::SQLITE_DONE || finished != ffi::SQLITE_OK {
+        if rc != ffi::SQLITE_DONE {
+            // The step's own code says why (busy for too long, say); the handles may not.
+            let why = CStr::from_ptr(ffi::sqlite3_errstr(rc)).to_string_lossy().into_owned();
+            return Err(BackupError::Sqlite { path: destination.path.clone(), message: why });
+        }
+        if finished != ffi::SQLITE_OK {
             return Err(destination.error());
         }
         Ok(pages)

@@ -4,6 +4,7 @@
 
 use super::DbConnection;
 use super::schema::refunds;
+use crate::domain::text::scrubbed;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -87,11 +88,13 @@ pub fn retry_later(
     next_attempt_at: NaiveDateTime,
     error: Option<&str>,
 ) -> QueryResult<bool> {
+    // The error text comes from the channel's answer: kept, never refused.
+    let error = error.map(scrubbed);
     let updated = diesel::update(refunds::table.find(out_refund_no).filter(refunds::status.eq("pending")))
         .set((
             refunds::attempts.eq(refunds::attempts + 1),
             refunds::next_attempt_at.eq(next_attempt_at),
-            refunds::last_error.eq(error),
+            refunds::last_error.eq(error.as_deref()),
         ))
         .execute(conn)?;
     Ok(updated == 1)
@@ -107,12 +110,13 @@ pub fn complete(
     error: Option<&str>,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
+    let (channel_refund_id, error) = (channel_refund_id.map(scrubbed), error.map(scrubbed));
     let updated = diesel::update(refunds::table.find(out_refund_no).filter(refunds::status.eq("pending")))
         .set((
             refunds::status.eq(status),
             refunds::attempts.eq(refunds::attempts + 1),
-            refunds::channel_refund_id.eq(channel_refund_id),
-            refunds::last_error.eq(error),
+            refunds::channel_refund_id.eq(channel_refund_id.as_deref()),
+            refunds::last_error.eq(error.as_deref()),
             refunds::completed_at.eq(Some(at)),
         ))
         .execute(conn)?;

@@ -36,6 +36,16 @@ pub fn storable(text: &str) -> Result<&str, ControlChar> {
 #[cfg(test)]
 mod proptests;
 
+/// `text` with every character that may not be stored replaced by U+FFFD: for what finepay keeps
+/// of a channel's answer (a refund id, an error message), which is recorded rather than refused.
+pub fn scrubbed(text: &str) -> std::borrow::Cow<'_, str> {
+    if storable(text).is_ok() {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.chars().map(|c| if storable_char(c) { c } else { '\u{FFFD}' }).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +67,7 @@ mod tests {
             assert_eq!(storable(text).err().map(|e| e.0), refused, "{text:?}");
         }
         assert_eq!(ControlChar('\u{0}').to_string(), "holds the control character U+0000");
+        assert_eq!(scrubbed("R\u{0}1\tok"), "R\u{FFFD}1\tok");
+        assert!(matches!(scrubbed("clean"), std::borrow::Cow::Borrowed("clean")));
     }
 }

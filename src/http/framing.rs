@@ -4,10 +4,13 @@
 //! would count become a "second request"; and it serves a request pipelined after one that said
 //! `Connection: close`. Both are how request smuggling starts. Here:
 //!
-//! - a request with both headers is refused (400 `ambiguous_framing`) and the connection closed;
+//! - a request with both headers is refused (400 `ambiguous_framing`) and the connection closed,
+//!   as is one whose `Transfer-Encoding` is anything but `chunked` (actix-http takes `identity`,
+//!   and ignores the header on HTTP/1.0, where RFC 9112 §6.1 calls the framing faulty);
 //! - a request that says `Connection: close` (or an HTTP/1.0 one without keep-alive) is served,
-//!   and its connection marked: anything after it on that connection is refused unprocessed
-//!   (400 `connection_closing`) and the connection closed.
+//!   its response closes the connection (actix-http reads `close` only when it is the header's
+//!   whole value, not in a list such as `keep-alive, close`), and its connection is marked:
+//!   anything after it on that connection is refused unprocessed (400 `connection_closing`).
 //!
 //! The mark lives in the connection's data ([`mark_connection`], run by the server for every new
 //! connection), so it follows the connection, not the request.
@@ -15,7 +18,7 @@
 use super::error::ApiError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
-use actix_web::http::{StatusCode, Version, header};
+use actix_web::http::{ConnectionType, StatusCode, Version, header};
 use actix_web::middleware::Next;
 use std::any::Any;
 use std::cell::Cell;
@@ -48,7 +51,15 @@ pub async fn guard<B: MessageBody>(
         );
     }
     let headers = req.headers();
-    if headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING) {
+    let transfer_encodings: Vec<_> = headers.get_all(header::TRANSFER_ENCODING).collect();
+    let only_chunked = match transfer_encodings.as_slice() {
+        [te] => {
+            req.version() == Version::HTTP_11 && te.to_str().is_ok_and(|te| te.trim().eq_ignore_ascii_case("chunked"))
+        }
+        _ => false,
+    };
+    let framed_twice = headers.contains_key(header::CONTENT_LENGTH) && !transfer_encodings.is_empty();
+    if framed_twice || (!transfer_encodings.is_empty() && !only_chunked) {
         if let Some(closing) = &closing {
             closing.0.set(true);
         }
@@ -57,16 +68,19 @@ pub async fn guard<B: MessageBody>(
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "ambiguous_framing",
-                "a request may not carry both Content-Length and Transfer-Encoding",
+                "a request's body is framed by Content-Length, or on HTTP/1.1 by Transfer-Encoding: chunked alone",
             ),
         );
     }
-    if let Some(closing) = &closing
-        && asks_to_close(&req)
-    {
+    let ends_connection = asks_to_close(&req);
+    if let Some(closing) = closing.as_ref().filter(|_| ends_connection) {
         closing.0.set(true);
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    let mut response = next.call(req).await?;
+    if ends_connection {
+        response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+    }
+    Ok(response.map_into_left_body())
 }
 
 /// Whether the request ends its connection: `Connection: close`, or HTTP/1.0 without keep-alive.

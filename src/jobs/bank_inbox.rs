@@ -5,7 +5,10 @@
 //! again. A file still being written — its name starts with a dot or ends in `.part` — is left for
 //! the next run. A file left in `importing/` by a run that was killed is imported again first
 //! (the lines recorded before change nothing), and the killed run's statement is marked
-//! `interrupted`. What lies in the inbox and names no bank is reported every run.
+//! `interrupted`. An import touches its file after every batch, and a file in `importing/` touched
+//! within the last two minutes is another run's, still going (a run on another instance that
+//! took the job's lease while a long import went on), and is left to it. What lies in the inbox
+//! and names no bank is reported every run.
 
 use super::lease::Lease;
 use super::{JobEnv, JobError, background};
@@ -16,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 /// Where a claimed file waits while it is imported.
 const IMPORTING: &str = "importing";
+
+/// How recently a file in `importing/` must have been touched to be a live import's.
+const IN_USE_FOR: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The longest file name kept whole: a name filed away gains the statement id in front and
 /// `.report.json` behind, and must stay within the file system's 255 bytes.
@@ -97,6 +103,7 @@ fn waiting_files(inbox: &Path) -> Waiting {
         }
         for folder in [bank.path().join(IMPORTING), bank.path()] {
             let mut files = finished_files(&folder);
+            files.retain(|file| !in_use(file));
             files.sort();
             waiting.files.extend(files.into_iter().map(|file| (name.clone(), file)));
         }
@@ -117,6 +124,18 @@ fn finished_files(folder: &Path) -> Vec<PathBuf> {
         })
         .map(|entry| entry.path())
         .collect()
+}
+
+/// Whether `file` is claimed and an import touched it within [`IN_USE_FOR`].
+fn in_use(file: &Path) -> bool {
+    let claimed = file.parent().and_then(Path::file_name).is_some_and(|folder| folder == IMPORTING);
+    let touched = std::fs::metadata(file).and_then(|m| m.modified()).ok();
+    claimed && touched.and_then(|at| at.elapsed().ok()).is_some_and(|age| age < IN_USE_FOR)
+}
+
+/// Says that the import of the claimed file is alive (see [`in_use`]).
+fn touch(file: &std::fs::File) {
+    let _ = file.set_modified(std::time::SystemTime::now());
 }
 
 /// `name` whole when it is short enough, else its start and its end (where the extension is)
@@ -158,10 +177,12 @@ fn import_one(env: &JobEnv, bank: &str, found: &Path) -> Result<FileOutcome, Str
     let name = found.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let path = &claim(found)?;
     let file = std::fs::File::open(path).map_err(|e| format!("opening: {e}"))?;
+    let alive = file.try_clone().map_err(|e| format!("opening: {e}"))?;
+    touch(&alive);
     let actor = format!("system:bank_inbox:{bank}");
     let importer = Importer::new(&env.pool, &env.bank, &actor, env.clock.now());
     let report = importer
-        .import(bank, &name, None, BufReader::with_capacity(crate::bank::READ_BUFFER, file), &mut |_| {})
+        .import(bank, &name, None, BufReader::with_capacity(crate::bank::READ_BUFFER, file), &mut |_| touch(&alive))
         .map_err(|e| crate::errors::chain(&e))?;
     let moved_to = file_away(path, &bounded_name(&name), &report).map_err(|e| format!("moving it away: {e}"))?;
     let exceptions = crate::bank::Outcome::ALL.iter().filter(|o| o.is_exception()).map(|o| report.count(*o)).sum();

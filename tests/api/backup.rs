@@ -52,7 +52,11 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_fine() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout(&output).starts_with("backed up "), "{}", stdout(&output));
     assert_eq!(busy.await.expect("issuing ran"), 40, "the daemon kept serving");
-    assert!(!dir.path().join("finepay.partial").exists(), "no half-written copy is left");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("listing")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["finepay.bak"], "no half-written copy is left");
 
     // A second backup to the same file is refused; the first is untouched.
     let again = finepay(&app.db, &["backup", file.to_str().expect("UTF-8")]);

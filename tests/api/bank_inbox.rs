@@ -195,7 +195,10 @@ async fn an_import_killed_midway_is_marked_interrupted_and_its_file_imported_aga
     let icbc = inbox.path().join("ICBC");
     std::fs::create_dir_all(icbc.join("importing")).expect("importing folder");
     let first_line = csv_line("K-1", &now, 20_000, "C,BOOK,", "", &first);
-    std::fs::write(icbc.join("importing").join("day.csv"), format!("{CSV_HEADER}{first_line}")).expect("written");
+    let left_first = icbc.join("importing").join("day.csv");
+    std::fs::write(&left_first, format!("{CSV_HEADER}{first_line}")).expect("written");
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(300);
+    std::fs::File::options().write(true).open(&left_first).expect("opened").set_modified(long_ago).expect("aged");
     let killed = app.run_job(Job::BankInbox).await;
     assert_eq!(killed["imported"][0]["settled"], 1, "{killed}");
     {
@@ -209,9 +212,16 @@ async fn an_import_killed_midway_is_marked_interrupted_and_its_file_imported_aga
     }
     let whole = format!("{CSV_HEADER}{first_line}{}", csv_line("K-2", &now, 20_000, "C,BOOK,", "", &second));
     std::fs::create_dir_all(icbc.join("importing")).expect("importing folder");
-    std::fs::write(icbc.join("importing").join("day.csv"), &whole).expect("left behind");
+    let left = icbc.join("importing").join("day.csv");
+    std::fs::write(&left, &whole).expect("left behind");
 
-    // Touched a moment ago, it may still be running: not marked yet, but its file is taken up.
+    // A claimed file touched a moment ago is a live import's (another instance's run): left to it.
+    let busy = app.run_job(Job::BankInbox).await;
+    assert_eq!((busy["imported"].clone(), busy["failed"].clone()), (json!([]), json!([])), "{busy}");
+    // Untouched for five minutes, it was left by a run that died: taken up. Its statement,
+    // touched a moment ago, may still be running: not marked yet.
+    let aged = std::time::SystemTime::now() - std::time::Duration::from_secs(300);
+    std::fs::File::options().write(true).open(&left).expect("opened").set_modified(aged).expect("aged");
     let soon = app.run_job(Job::BankInbox).await;
     assert_eq!(soon["interrupted"], json!([]), "{soon}");
     assert_eq!(soon["imported"][0]["file"], "day.csv", "picked up again: {soon}");

@@ -152,3 +152,42 @@ async fn a_request_after_connection_close_is_not_served() {
     assert!(closed, "the connection is closed");
     assert_eq!(app.counts(), before, "no fine was issued");
 }
+
+#[tokio::test]
+async fn a_transfer_encoding_other_than_chunked_alone_is_refused() {
+    let app = spawn_app_with(&[]).await;
+    let officer = app.officer("110105");
+    let body = r#"{"reason": "issued in error"}"#;
+    let void = "POST /api/v1/fines/1101052611210000176/void";
+    for (what, head) in [
+        ("identity", format!("{void} HTTP/1.1\r\nTransfer-Encoding: identity\r\n")),
+        ("chunked on HTTP/1.0", format!("{void} HTTP/1.0\r\nTransfer-Encoding: chunked\r\n")),
+        ("gzip, chunked", format!("{void} HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n")),
+        ("two headers", format!("{void} HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n")),
+    ] {
+        let request = format!(
+            "{head}Host: x\r\nAuthorization: Bearer {officer}\r\nContent-Type: application/json\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+            body.len()
+        );
+        let (answer, closed) = exchange(&app, request.as_bytes(), false, Duration::from_secs(5));
+        assert_eq!(statuses(&answer).first(), Some(&400), "{what}: {answer}");
+        // actix-http refuses some framings itself, while parsing, with an empty 400; the rest
+        // reach the guard and get the documented body.
+        let parsed_by_the_server = answer.contains("content-length: 0\r\n");
+        assert!(parsed_by_the_server || answer.contains("ambiguous_framing"), "{what}: {answer}");
+        assert!(closed, "{what}: the connection is closed");
+    }
+}
+
+#[tokio::test]
+async fn close_in_a_connection_list_closes_the_connection() {
+    let app = spawn_app_with(&[]).await;
+    let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n\
+                   GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (answer, closed) = exchange(&app, request.as_bytes(), false, Duration::from_secs(5));
+    let answered = statuses(&answer);
+    assert_eq!(answered.first(), Some(&200), "{answer}");
+    assert!(answered[1..].iter().all(|&s| s == 400), "nothing after it is served: {answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "the response says so: {answer}");
+    assert!(closed, "the connection is closed");
+}

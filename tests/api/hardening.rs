@@ -219,6 +219,13 @@ async fn a_payment_dated_before_its_fine_or_after_now_settles_nothing() {
             .expect("rows")
     };
     assert_eq!(priced, vec![None; 6], "no surcharge is counted to an impossible day");
+
+    // A real-time post of the real payment later is not taken for one of those lines: it settles.
+    let posted = bank.post(&payment("RT-REAL", &unpaid, 20000, &app)).await;
+    assert_eq!(posted.status(), 201);
+    let posted: Value = posted.json().await.expect("the payment");
+    assert_eq!(posted["outcome"], "settled", "{posted}");
+    assert_eq!(fine_status(&app, &unpaid).0, "paid");
 }
 
 #[tokio::test]

@@ -54,11 +54,20 @@ impl RawServer {
             listen: self.listen,
             public_base_url,
             max_body_bytes: self.max_body_bytes.clamp(1024, 16 * 1024 * 1024),
-            body_timeout: positive("server.body_timeout", &self.body_timeout)?,
+            body_timeout: at_most_an_hour("server.body_timeout", &self.body_timeout)?,
             workers: self.workers,
             client_address_header: client_address_header(&self.client_address_header)?,
         })
     }
+}
+
+/// A positive duration of at most an hour: a body that takes longer is no client's.
+fn at_most_an_hour(key: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    let duration = positive(key, text)?;
+    if duration > Duration::from_secs(3600) {
+        return Err(invalid(key, "must be at most 1h"));
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Deserialize)]

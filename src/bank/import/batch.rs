@@ -5,8 +5,9 @@
 //! written at the end.
 
 use super::{BadLine, ImportError, ImportReport, Importer};
+use crate::bank::book::Book;
 use crate::bank::book::batch::{self as book, BatchBook};
-use crate::bank::reference::{Named, find_decision_no};
+use crate::bank::reference::{Named, Resolved, find_decision_no};
 use crate::bank::settle::{self, BankReport, Outcome, Recorded, Source};
 use crate::bank::statement::{Direction, EntryStatus, StatementLine};
 use crate::db::LostRace;
@@ -44,8 +45,10 @@ pub(super) fn record(
             let result = match prepared {
                 Prepared::Skip(result) => result.clone(),
                 Prepared::Payment(payment) => {
-                    let report = payment.report(line, &bank_code, statement_id);
-                    let matched = payment.named.one().is_some();
+                    let resolved =
+                        payment.named.resolve(|no| Ok::<_, BatchFailed>(book.fine(no.as_str())?.is_some()))?;
+                    let matched = matches!(resolved, Resolved::One(_));
+                    let report = payment.report(line, &bank_code, statement_id, &resolved);
                     match settle::record_in(&mut book, &importer.rule, &report, importer.actor, now)? {
                         Recorded::New { outcome, .. } => LineResult::Recorded { outcome, matched },
                         Recorded::Repeat(_) => LineResult::Repeated { matched },
@@ -132,15 +135,24 @@ struct Payment {
 }
 
 impl Payment {
-    fn report<'a>(&'a self, line: &'a StatementLine, bank_code: &'a str, statement_id: i64) -> BankReport<'a> {
+    fn report<'a>(
+        &'a self,
+        line: &'a StatementLine,
+        bank_code: &'a str,
+        statement_id: i64,
+        resolved: &Resolved<'a>,
+    ) -> BankReport<'a> {
         BankReport {
             bank_code,
             reference: &line.entry_ref,
             source: Source::Statement { statement_id },
-            decision_no: self.named.one().map(DecisionNo::as_str),
-            named_several: match &self.named {
-                Named::Several(nos) => nos,
-                Named::Nothing | Named::One(_) => &[],
+            decision_no: match resolved {
+                Resolved::One(no) | Resolved::Unknown(no) => Some(no.as_str()),
+                Resolved::Nothing | Resolved::Several(_) => None,
+            },
+            named_several: match resolved {
+                Resolved::Several(nos) => nos.iter().map(|no| no.as_str()).collect(),
+                _ => Vec::new(),
             },
             amount_fen: line.amount_fen,
             paid_at: self.paid_at,
@@ -192,7 +204,7 @@ impl<'a> Keys<'a> {
         for (line, prepared) in lines.iter().zip(prepared) {
             let Prepared::Payment(payment) = prepared else { continue };
             keys.references.push(&line.entry_ref);
-            keys.decision_nos.extend(payment.named.one().map(DecisionNo::as_str));
+            keys.decision_nos.extend(payment.named.candidates().map(DecisionNo::as_str));
             if line.reversal {
                 keys.reversed.extend(line.transaction_ref.as_deref());
             }

@@ -3,7 +3,7 @@
 //! exactly one valid decision number — bare or as its RF reference, amid any text without
 //! digits — names exactly that fine.
 
-use super::{Named, find_decision_no};
+use super::{Named, Resolved, find_decision_no};
 use crate::domain::rf_reference::rf_for_decision;
 use crate::domain::{DecisionNo, DistrictCode};
 use chrono::NaiveDate;
@@ -42,9 +42,13 @@ proptest! {
     #[test]
     fn any_remittance_texts_are_read_without_a_panic(texts in proptest::collection::vec("\\PC*", 0..4)) {
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        match find_decision_no(&texts) {
-            Named::Nothing | Named::One(_) => {}
-            Named::Several(nos) => prop_assert!(nos.len() >= 2),
+        let named = find_decision_no(&texts);
+        let every: Vec<&DecisionNo> = named.candidates().collect();
+        prop_assert!(every.iter().enumerate().all(|(i, no)| !every[..i].contains(no)), "each number once");
+        match named.resolve(|_| Ok::<_, ()>(true)) {
+            Ok(Resolved::Several(nos)) => prop_assert!(nos.len() >= 2),
+            Ok(Resolved::One(_) | Resolved::Nothing) => {}
+            other => prop_assert!(false, "every number is a fine here: {:?}", other),
         }
     }
 
@@ -67,7 +71,7 @@ proptest! {
         let text = format!("{before}{no}{after}");
         let mut texts: Vec<&str> = others.iter().map(String::as_str).collect();
         texts.insert(at.index(texts.len() + 1), &text);
-        prop_assert_eq!(find_decision_no(&texts), Named::One(no));
+        prop_assert_eq!(find_decision_no(&texts), Named { rf: vec![], bare: vec![no] });
     }
 
     #[test]
@@ -85,6 +89,7 @@ proptest! {
         };
         // A reference starts a word and ends one: glued to letters it would be another word.
         let text = format!("{before} {rf} {after}");
-        prop_assert_eq!(find_decision_no(&[text.as_str()]), Named::One(no));
+        let named = find_decision_no(&[text.as_str()]);
+        prop_assert_eq!(named.sole(), Some(&no));
     }
 }

@@ -100,7 +100,7 @@ fn reads_every_kind_of_entry_of_a_camt053() {
     let found: Vec<_> = [&first, ustrd, pending]
         .iter()
         .map(|l| find_decision_no(&l.references.iter().map(String::as_str).collect::<Vec<_>>()))
-        .map(|named| named.one().map(|no| no.to_string()))
+        .map(|named| named.sole().map(|no| no.to_string()))
         .collect();
     assert_eq!(
         found,
