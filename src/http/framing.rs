@@ -50,16 +50,7 @@ pub async fn guard<B: MessageBody>(
             ),
         );
     }
-    let headers = req.headers();
-    let transfer_encodings: Vec<_> = headers.get_all(header::TRANSFER_ENCODING).collect();
-    let only_chunked = match transfer_encodings.as_slice() {
-        [te] => {
-            req.version() == Version::HTTP_11 && te.to_str().is_ok_and(|te| te.trim().eq_ignore_ascii_case("chunked"))
-        }
-        _ => false,
-    };
-    let framed_twice = headers.contains_key(header::CONTENT_LENGTH) && !transfer_encodings.is_empty();
-    if framed_twice || (!transfer_encodings.is_empty() && !only_chunked) {
+    if req.headers().contains_key(header::TRANSFER_ENCODING) && !framed_by_chunked_alone(&req) {
         if let Some(closing) = &closing {
             closing.0.set(true);
         }
@@ -81,6 +72,16 @@ pub async fn guard<B: MessageBody>(
         response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
     }
     Ok(response.map_into_left_body())
+}
+
+/// Whether a request with `Transfer-Encoding` is framed by it alone, as `chunked` on HTTP/1.1.
+fn framed_by_chunked_alone(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    let mut encodings = headers.get_all(header::TRANSFER_ENCODING);
+    let only_chunked =
+        encodings.next().is_some_and(|te| te.to_str().is_ok_and(|te| te.trim().eq_ignore_ascii_case("chunked")))
+            && encodings.next().is_none();
+    only_chunked && req.version() == Version::HTTP_11 && !headers.contains_key(header::CONTENT_LENGTH)
 }
 
 /// Whether the request ends its connection: `Connection: close`, or HTTP/1.0 without keep-alive.
