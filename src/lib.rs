@@ -5,6 +5,7 @@ mod admin;
 pub mod app;
 pub mod bank;
 pub mod bench;
+pub mod bill;
 pub mod channels;
 pub mod credentials;
 pub mod db;

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("errors", 0),
     ("db", 1),
     ("qr", 2),
+    ("bill", 2),
     ("channels", 2),
     ("credentials", 2),
     ("fines", 3),
