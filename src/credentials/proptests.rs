@@ -3,15 +3,11 @@
 //! plausible, and nothing of another length or prefix is.
 
 use super::plausible_token;
+use crate::domain::proptest_support::cases;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_is_answered_never_a_panic(token in "\\PC*") {

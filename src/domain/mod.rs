@@ -8,6 +8,8 @@ pub mod district;
 pub mod fine;
 pub mod money;
 pub mod plate;
+#[cfg(test)]
+pub(crate) mod proptest_support;
 pub mod qr_window;
 pub mod rf_reference;
 pub mod secret;

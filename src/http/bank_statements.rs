@@ -7,14 +7,13 @@
 //! for the body's end, so the upload must declare its length (`Content-Length`; a chunked upload
 //! without it gets 411) and is imported only when exactly that much arrived.
 
-use super::edge::{BearerToken, declared_length, with_conn};
+use super::edge::{BearerToken, declared_length, next_piece, with_conn};
 use super::error::ApiError;
 use crate::bank::{Format, ImportStatus, Importer};
 use crate::credentials::{Binding, Role};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use std::io::{BufReader, Seek, Write};
 
 pub(super) async fn upload(
@@ -54,14 +53,7 @@ pub(super) async fn upload(
     let deadline = tokio::time::Instant::now() + idle + std::time::Duration::from_secs(declared / MIN_BYTES_PER_SECOND);
     let mut spool = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut received: u64 = 0;
-    loop {
-        let piece = tokio::time::timeout(idle, payload.next());
-        let next = tokio::time::timeout_at(deadline, piece)
-            .await
-            .and_then(|piece| piece)
-            .map_err(|_| ApiError::request_timeout())?;
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))?;
+    while let Some(chunk) = next_piece(&mut payload, deadline, idle).await? {
         received += chunk.len() as u64;
         if received > limit {
             return Err(statement_too_large(limit));

@@ -80,10 +80,7 @@ pub(super) async fn read_body(req: &HttpRequest, mut payload: web::Payload, limi
         req.app_data::<web::Data<crate::http::AppState>>().map_or(DEFAULT_BODY_TIMEOUT, |ctx| ctx.server.body_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut body = BytesMut::new();
-    loop {
-        let next = tokio::time::timeout_at(deadline, payload.next()).await.map_err(|_| ApiError::request_timeout())?;
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))?;
+    while let Some(chunk) = next_piece(&mut payload, deadline, timeout).await? {
         if body.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large(limit));
         }
@@ -93,6 +90,20 @@ pub(super) async fn read_body(req: &HttpRequest, mut payload: web::Payload, limi
         Some(declared) if declared != body.len() => Err(ApiError::incomplete_body(body.len(), declared)),
         _ => Ok(body.freeze()),
     }
+}
+
+/// The next piece of a body, or `None` at its end: 408 when it has not come by `deadline`, or
+/// within `idle` of asking for it; 400 when the connection failed.
+pub(super) async fn next_piece(
+    payload: &mut web::Payload,
+    deadline: tokio::time::Instant,
+    idle: std::time::Duration,
+) -> Result<Option<Bytes>, ApiError> {
+    let piece = tokio::time::timeout(idle, payload.next());
+    let next = tokio::time::timeout_at(deadline, piece).await.and_then(|piece| piece);
+    next.map_err(|_| ApiError::request_timeout())?
+        .transpose()
+        .map_err(|e| ApiError::invalid_request(format!("reading the body: {e}")))
 }
 
 /// `server.body_timeout`'s default, for a request served without finepay's state.

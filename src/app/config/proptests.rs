@@ -5,13 +5,9 @@
 //! a panic.
 
 use super::{Settings, parse_duration, positive};
+use crate::domain::proptest_support::cases;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use std::time::Duration;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 /// Keys whose values are parsed or checked by finepay itself, and read nothing from disk.
 const KEYS: &[&str] = &[
@@ -48,7 +44,7 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_is_a_duration_or_an_error_never_a_panic(raw in value()) {

@@ -4,24 +4,10 @@
 //! digits — names exactly that fine.
 
 use super::{Named, Resolved, find_decision_no};
+use crate::domain::DecisionNo;
+use crate::domain::proptest_support::{cases, decision_no};
 use crate::domain::rf_reference::rf_for_decision;
-use crate::domain::{DecisionNo, DistrictCode};
-use chrono::NaiveDate;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
-
-/// A decision number as finepay issues it.
-fn decision_no() -> impl Strategy<Value = DecisionNo> {
-    let first = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date");
-    ("[1-9][0-9]{5}", 0u64..60_000, 1u32..=99_999).prop_map(move |(district, day, serial)| {
-        let district = DistrictCode::parse(&district).expect("six digits, no leading zero");
-        DecisionNo::new(&district, first + chrono::Days::new(day), serial).expect("serial in range")
-    })
-}
 
 /// Free text without an ASCII digit (any other character, `RF` and spaces often).
 fn no_digits() -> impl Strategy<Value = String> {
@@ -37,7 +23,7 @@ fn no_digits() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_remittance_texts_are_read_without_a_panic(texts in proptest::collection::vec("\\PC*", 0..4)) {

@@ -4,13 +4,9 @@
 //! quoting, the camt.054 shape a bank sends) reads back to the very lines that were written.
 
 use super::{Direction, EntryStatus, Format, StatementLine, StatementReader, csv};
+use crate::domain::proptest_support::cases;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 /// Reads `bytes` to its end and says whether `new` took the file at all. Fails the property on
 /// a reader that does not end within `bytes.len() + 10` items, reads past the end, or answers
@@ -265,7 +261,7 @@ fn camt_lines() -> impl Strategy<Value = Vec<Written>> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_bytes_end_in_lines_or_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {

@@ -4,26 +4,19 @@
 //! exactly that payment — and stops verifying when any one byte of its body changes, unless the
 //! change only re-spells the same form (`%3A` as `%3a`, `+` as a space).
 
+use super::AlipayClient;
 use super::protocol::{
     CHARSET, NOTIFY_TYPE, Params, SIGN_TYPE, VERSION, beijing_time, encode_form, parse_form, sign_notification, status,
 };
-use super::{AlipayClient, AlipayConfig};
-use crate::channels::crypto::{RsaPublicKey, RsaSigningKey};
-use crate::channels::simulator_fixture as fixture;
+use super::tests::{APP_ID, SELLER_ID, client_config, signing_key};
+use crate::channels::crypto::RsaSigningKey;
 use crate::channels::{ChannelPayment, Inbound, PaymentChannel};
 use crate::domain::Fen;
+use crate::domain::proptest_support::cases;
 use crate::domain::time::{Clock, ManualClock};
 use chrono::{SubsecRound, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use std::sync::{Arc, LazyLock};
-
-const APP_ID: &str = "2021000117694410";
-const SELLER_ID: &str = "2088102119685838";
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 /// finepay's client with the simulator's test keys (as `tests.rs` configures it), Alipay's own
 /// signing key, and the clock the notifications are dated by. Made once.
@@ -36,16 +29,10 @@ struct Alipay {
 fn alipay() -> &'static Alipay {
     static ALIPAY: LazyLock<Alipay> = LazyLock::new(|| {
         let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
-        let config = AlipayConfig {
-            gateway_url: "http://127.0.0.1:9/gateway.do".into(),
-            app_id: APP_ID.into(),
-            seller_id: SELLER_ID.into(),
-            app_private_key: RsaSigningKey::from_pem(&fixture("alipay_app.key.pem")).expect("key"),
-            alipay_public_key: RsaPublicKey::from_pem(&fixture("alipay_platform.pub.pem")).expect("key"),
-            notify_url: "http://127.0.0.1:8080/notify/alipay".into(),
-        };
-        let client = AlipayClient::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
-        let signing_key = RsaSigningKey::from_pem(&fixture("alipay_platform.key.pem")).expect("key");
+        // Port 9 (discard): nothing here calls the channel.
+        let client =
+            AlipayClient::new(client_config(9), clock.clone(), std::time::Duration::from_secs(5)).expect("client");
+        let signing_key = signing_key("alipay_platform.key.pem");
         Alipay { client, signing_key, clock }
     });
     &ALIPAY
@@ -102,7 +89,7 @@ fn verify(body: &[u8]) -> Result<ChannelPayment, crate::channels::NotifyError> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_body_is_refused_never_a_panic(body in proptest::collection::vec(any::<u8>(), 0..1024)) {
@@ -121,7 +108,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn a_signed_notification_verifies_to_its_payment_and_no_changed_byte_does(

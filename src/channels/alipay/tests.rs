@@ -19,10 +19,10 @@ use crate::domain::time::{Clock, ManualClock, shanghai_date};
 use chrono::Duration;
 use std::sync::Arc;
 
-const APP_ID: &str = "2021000117694410";
-const SELLER_ID: &str = "2088102119685838";
+pub(super) const APP_ID: &str = "2021000117694410";
+pub(super) const SELLER_ID: &str = "2088102119685838";
 
-fn signing_key(name: &str) -> RsaSigningKey {
+pub(super) fn signing_key(name: &str) -> RsaSigningKey {
     RsaSigningKey::from_pem(&fixture(name)).expect("private key")
 }
 
@@ -49,7 +49,8 @@ impl Setup {
     }
 }
 
-fn client_config(port: u16) -> AlipayConfig {
+/// finepay's client configuration for the simulator at `port`.
+pub(super) fn client_config(port: u16) -> AlipayConfig {
     AlipayConfig {
         gateway_url: format!("http://127.0.0.1:{port}/gateway.do"),
         app_id: APP_ID.into(),

@@ -5,35 +5,22 @@
 //! — and stops verifying when any one byte of its body changes, unless the change only re-spells
 //! the same form (`%3A` as `%3a`, `+` as a space).
 
+use super::UnionpayClient;
 use super::protocol::{
     CURRENCY_CNY, ENCODING, Fields, SIGN_METHOD_RSA, VERSION, beijing_time, code, encode_form, fields_of, parse_form,
     sign_message,
 };
-use super::{UnionpayClient, UnionpayConfig};
-use crate::channels::crypto::{Certificate, RsaSigningKey};
+use super::tests::{MER_ID, client_with, key};
+use crate::channels::crypto::RsaSigningKey;
 use crate::channels::simulator_fixture as fixture;
 use crate::channels::{ChannelPayment, Inbound, NotifyError, PaymentChannel};
 use crate::domain::Fen;
+use crate::domain::proptest_support::cases;
 use crate::domain::time::{Clock, ManualClock, SHANGHAI};
 use chrono::{SubsecRound, Utc};
 use data_encoding::BASE64_MIME;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use std::sync::{Arc, LazyLock};
-
-const MER_ID: &str = "777290058110048";
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
-
-fn cert(name: &str) -> Certificate {
-    Certificate::from_pem(&fixture(name)).expect("certificate")
-}
-
-fn key(name: &str) -> RsaSigningKey {
-    RsaSigningKey::from_pem(&fixture(name)).expect("key")
-}
 
 /// finepay's client with the simulator's test certificates (as `tests.rs` configures it), the
 /// simulator's signing certificate and key, and the clock; no server is started. Made once.
@@ -47,18 +34,8 @@ struct Unionpay {
 fn unionpay() -> &'static Unionpay {
     static UNIONPAY: LazyLock<Unionpay> = LazyLock::new(|| {
         let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
-        let config = UnionpayConfig {
-            base_url: "http://127.0.0.1:9".into(),
-            file_transfer_url: "http://127.0.0.1:9/gateway/api/fileTransRequest.do".into(),
-            mer_id: MER_ID.into(),
-            cert_id: cert("unionpay_merchant.cert.pem").serial_decimal,
-            signing_key: key("unionpay_merchant.key.pem"),
-            root: cert("unionpay_root.cert.pem"),
-            middle: cert("unionpay_middle.cert.pem"),
-            validate_cn_name: true,
-            back_url: "http://127.0.0.1:8080/notify/unionpay".into(),
-        };
-        let client = UnionpayClient::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
+        // Port 9 (discard): nothing here calls the channel.
+        let client = client_with(9, clock.clone(), |_| {});
         Unionpay {
             client,
             signing_cert_pem: fixture("unionpay_sign.cert.pem"),
@@ -113,7 +90,7 @@ fn verify(body: &[u8]) -> Result<ChannelPayment, NotifyError> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_body_is_refused_never_a_panic(body in proptest::collection::vec(any::<u8>(), 0..1024)) {
@@ -136,7 +113,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn a_signed_notification_verifies_to_its_payment_and_no_changed_byte_does(

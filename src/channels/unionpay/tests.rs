@@ -18,14 +18,14 @@ use crate::domain::time::{Clock, ManualClock, SHANGHAI, shanghai_date};
 use chrono::{DateTime, Days, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use std::sync::Arc;
 
-const MER_ID: &str = "777290058110048";
+pub(super) const MER_ID: &str = "777290058110048";
 const REFUND_SETTLES_AFTER: Duration = Duration::minutes(2);
 
-fn cert(name: &str) -> Certificate {
+pub(super) fn cert(name: &str) -> Certificate {
     Certificate::from_pem(&fixture(name)).expect("certificate")
 }
 
-fn key(name: &str) -> RsaSigningKey {
+pub(super) fn key(name: &str) -> RsaSigningKey {
     RsaSigningKey::from_pem(&fixture(name)).expect("key")
 }
 
@@ -63,7 +63,12 @@ fn client(s: &Setup, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient
     client_with(s.server.port, s.clock.clone(), adjust)
 }
 
-fn client_with(port: u16, clock: Arc<ManualClock>, adjust: impl FnOnce(&mut UnionpayConfig)) -> UnionpayClient {
+/// finepay's client of the simulator at `port`, configured as in production but for `adjust`.
+pub(super) fn client_with(
+    port: u16,
+    clock: Arc<ManualClock>,
+    adjust: impl FnOnce(&mut UnionpayConfig),
+) -> UnionpayClient {
     let mut config = UnionpayConfig {
         base_url: format!("http://127.0.0.1:{port}"),
         file_transfer_url: format!("http://127.0.0.1:{port}{FILE_TRANS_PATH}"),

@@ -4,33 +4,23 @@
 //! verifies to exactly that payment — and stops verifying when any one byte of its body or any
 //! one of its signature headers changes.
 
-use super::protocol::{Payer, SIGNATURE_TYPE, Transaction, TransactionAmount, Verifier};
-use super::{WechatConfig, WechatPay};
-use crate::channels::crypto::{Certificate, RsaSigningKey};
-use crate::channels::sim::{Delivery, WechatSim, WechatSimConfig};
-use crate::channels::simulator_fixture as fixture;
+use super::WechatPay;
+use super::protocol::{Payer, SIGNATURE_TYPE, Transaction, TransactionAmount};
+use super::tests::{client_config, sim_config};
+use crate::channels::sim::{Delivery, WechatSim};
 use crate::channels::{ChannelPayment, Inbound, PaymentChannel};
 use crate::domain::Fen;
+use crate::domain::proptest_support::cases;
 use crate::domain::time::{Clock, ManualClock, rfc3339};
 use chrono::{SubsecRound, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use std::sync::{Arc, LazyLock};
 
 const APPID: &str = "wxd678efh567hg6787";
 const MCHID: &str = "1230000109";
-const APIV3_KEY: &[u8] = b"finepay-simulator-apiv3-key-0032";
 const NOTIFY_URL: &str = "http://127.0.0.1:8080/notify/wechat";
 const HEADERS: [&str; 5] =
     ["Wechatpay-Signature-Type", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Signature", "Wechatpay-Serial"];
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
-
-fn cert(name: &str) -> Certificate {
-    Certificate::from_pem(&fixture(name)).expect("certificate")
-}
 
 /// finepay's client and the simulator that signs its notifications, with the simulator's test
 /// keys (as `tests/mod.rs` configures them), on one clock; no server is started. Made once.
@@ -47,36 +37,10 @@ fn wechat() -> &'static Wechat {
 
 fn setup() -> Wechat {
     let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
-    let merchant = cert("wechat_merchant.cert.pem");
-    let platform = cert("wechat_platform.cert.pem");
-    let sim = WechatSim::new(
-        WechatSimConfig {
-            appid: APPID.into(),
-            mchid: MCHID.into(),
-            merchant_keys: [(merchant.serial_hex.clone(), merchant.public_key.clone())].into(),
-            signing_serial: platform.serial_hex.clone(),
-            signing_key: RsaSigningKey::from_pem(&fixture("wechat_platform.key.pem")).expect("key"),
-            apiv3_key: APIV3_KEY.to_vec(),
-            public_url: "http://127.0.0.1".into(),
-            app_secret: "finepay-simulator-app-secret".into(),
-            web_domain: "http://127.0.0.1:8080".into(),
-            platform_certificate: fixture("wechat_platform.cert.pem"),
-            refund_settles_after: chrono::Duration::minutes(1),
-        },
-        clock.clone(),
-    );
-    let config = WechatConfig {
-        base_url: "http://127.0.0.1:9".into(),
-        appid: APPID.into(),
-        mchid: MCHID.into(),
-        merchant_serial: merchant.serial_hex.clone(),
-        merchant_key: RsaSigningKey::from_pem(&fixture("wechat_merchant.key.pem")).expect("key"),
-        apiv3_key: APIV3_KEY.to_vec(),
-        verifier: Verifier::new([(platform.serial_hex.clone(), platform.public_key.clone())].into()),
-        notify_url: NOTIFY_URL.into(),
-        public_key_id: None,
-    };
-    let client = WechatPay::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
+    let sim = WechatSim::new(sim_config(chrono::Duration::minutes(1)), clock.clone());
+    // Port 9 (discard): nothing here calls the channel.
+    let client = WechatPay::new(client_config("http://127.0.0.1:9"), clock.clone(), std::time::Duration::from_secs(5))
+        .expect("client");
     Wechat { client, sim, clock }
 }
 
@@ -124,7 +88,7 @@ fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_body_under_any_headers_is_refused_never_a_panic(
@@ -148,7 +112,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn a_signed_notification_verifies_to_its_payment_and_no_changed_byte_does(

@@ -4,32 +4,11 @@
 //! and survives the u64 form QR tokens carry; and a single mistyped digit is always refused.
 
 use super::{DecisionNo, DecisionNoError, MAX_SERIAL};
-use crate::domain::district::DistrictCode;
-use chrono::NaiveDate;
+use crate::domain::proptest_support::{cases, date, decision_no, district};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
-
-fn district() -> impl Strategy<Value = DistrictCode> {
-    "[1-9][0-9]{5}".prop_map(|code| DistrictCode::parse(&code).expect("six digits, no leading zero"))
-}
-
-fn date() -> impl Strategy<Value = NaiveDate> {
-    let first = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date");
-    (0u64..60_000).prop_map(move |n| first + chrono::Days::new(n))
-}
-
-/// A number as finepay issues it.
-fn decision_no() -> impl Strategy<Value = DecisionNo> {
-    (district(), date(), 1..=MAX_SERIAL)
-        .prop_map(|(district, date, serial)| DecisionNo::new(&district, date, serial).expect("serial in range"))
-}
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_parses_or_is_refused_never_a_panic(raw in "\\PC*") {

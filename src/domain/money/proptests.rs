@@ -4,15 +4,11 @@
 //! back the same.
 
 use super::Fen;
+use crate::domain::proptest_support::cases;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_parses_or_is_refused_never_a_panic(text in "\\PC*") {

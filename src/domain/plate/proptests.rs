@@ -4,14 +4,10 @@
 //! never panics and keeps its length in characters.
 
 use super::{Plate, PlateError, mask_plate, valid_plate_type};
+use crate::domain::proptest_support::cases;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 /// A plate of the shape `plate.rs` documents.
 fn plate() -> impl Strategy<Value = String> {
@@ -21,7 +17,7 @@ fn plate() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_parses_or_is_refused_never_a_panic(raw in "\\PC*") {

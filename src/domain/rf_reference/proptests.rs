@@ -4,23 +4,8 @@
 //! cased; and a single mistyped character of it is refused.
 
 use super::{RfError, parse_rf, rf_for_decision, rf_from_reference};
-use crate::domain::{DecisionNo, DistrictCode};
-use chrono::NaiveDate;
+use crate::domain::proptest_support::{cases, decision_no};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
-
-/// A decision number as finepay issues it.
-fn decision_no() -> impl Strategy<Value = DecisionNo> {
-    let first = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date");
-    ("[1-9][0-9]{5}", 0u64..60_000, 1u32..=99_999).prop_map(move |(district, day, serial)| {
-        let district = DistrictCode::parse(&district).expect("six digits, no leading zero");
-        DecisionNo::new(&district, first + chrono::Days::new(day), serial).expect("serial in range")
-    })
-}
 
 /// `text` with a space before each character whose flag is set, in upper or lower case.
 fn respaced(text: &str, spaces: &[bool], lower: bool) -> String {
@@ -35,7 +20,7 @@ fn respaced(text: &str, spaces: &[bool], lower: bool) -> String {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_checks_or_is_refused_never_a_panic(raw in "\\PC*") {

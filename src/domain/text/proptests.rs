@@ -3,12 +3,8 @@
 //! character — on arbitrary text, biased towards the control characters the rule is about.
 
 use super::{ControlChar, storable, storable_char};
+use crate::domain::proptest_support::cases;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 /// Any character, the ASCII controls, DEL and the C1 controls often.
 fn a_char() -> impl Strategy<Value = char> {
@@ -22,7 +18,7 @@ fn a_char() -> impl Strategy<Value = char> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn storable_agrees_with_storable_char_on_every_character(chars in proptest::collection::vec(a_char(), 0..40)) {

@@ -4,15 +4,10 @@
 //! character of a token makes it worthless.
 
 use super::{QrSigner, TOKEN_LEN};
-use crate::domain::{DecisionNo, DistrictCode, Secret};
-use chrono::NaiveDate;
+use crate::domain::Secret;
+use crate::domain::proptest_support::{cases, decision_no};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
 use std::collections::BTreeMap;
-
-fn config(cases: u32) -> Config {
-    Config { failure_persistence: None, ..Config::with_cases(cases) }
-}
 
 const BASE32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -22,17 +17,8 @@ fn signer(current: u8, ids: &[u8]) -> QrSigner {
     QrSigner::new(current, &keys)
 }
 
-/// A decision number as finepay issues it.
-fn decision_no() -> impl Strategy<Value = DecisionNo> {
-    let first = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a date");
-    ("[1-9][0-9]{5}", 0u64..60_000, 1u32..=99_999).prop_map(move |(district, day, serial)| {
-        let district = DistrictCode::parse(&district).expect("six digits, no leading zero");
-        DecisionNo::new(&district, first + chrono::Days::new(day), serial).expect("serial in range")
-    })
-}
-
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_is_refused_never_a_panic(token in "\\PC{0,40}") {

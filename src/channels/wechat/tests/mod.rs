@@ -38,34 +38,31 @@ struct Setup {
     base_url: String,
 }
 
-/// The simulator on a free port and a client configured for it; `adjust` changes the client.
-fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
-    let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
+/// The simulator's WeChat side, as the tests configure it (the simulator's test keys).
+pub(super) fn sim_config(refund_settles_after: chrono::Duration) -> WechatSimConfig {
     let merchant = cert("wechat_merchant.cert.pem");
     let platform = cert("wechat_platform.cert.pem");
-    let simulator = Simulator {
-        wechat: Some(WechatSim::new(
-            WechatSimConfig {
-                appid: "wxd678efh567hg6787".into(),
-                mchid: "1230000109".into(),
-                merchant_keys: [(merchant.serial_hex.clone(), merchant.public_key.clone())].into(),
-                signing_serial: platform.serial_hex.clone(),
-                signing_key: RsaSigningKey::from_pem(&fixture("wechat_platform.key.pem")).expect("key"),
-                apiv3_key: APIV3_KEY.to_vec(),
-                public_url: "http://127.0.0.1".into(),
-                app_secret: "finepay-simulator-app-secret".into(),
-                web_domain: "http://127.0.0.1:8080".into(),
-                platform_certificate: fixture("wechat_platform.cert.pem"),
-                refund_settles_after: REFUND_SETTLES_AFTER,
-            },
-            clock.clone(),
-        )),
-        ..Default::default()
-    };
-    let server = sim::start("127.0.0.1:0", simulator).expect("simulator starts");
-    let base_url = format!("http://127.0.0.1:{}", server.port);
-    let mut config = WechatConfig {
-        base_url: base_url.clone(),
+    WechatSimConfig {
+        appid: "wxd678efh567hg6787".into(),
+        mchid: "1230000109".into(),
+        merchant_keys: [(merchant.serial_hex.clone(), merchant.public_key.clone())].into(),
+        signing_serial: platform.serial_hex.clone(),
+        signing_key: RsaSigningKey::from_pem(&fixture("wechat_platform.key.pem")).expect("key"),
+        apiv3_key: APIV3_KEY.to_vec(),
+        public_url: "http://127.0.0.1".into(),
+        app_secret: "finepay-simulator-app-secret".into(),
+        web_domain: "http://127.0.0.1:8080".into(),
+        platform_certificate: fixture("wechat_platform.cert.pem"),
+        refund_settles_after,
+    }
+}
+
+/// finepay's client configuration for the simulator at `base_url`.
+pub(super) fn client_config(base_url: &str) -> WechatConfig {
+    let merchant = cert("wechat_merchant.cert.pem");
+    let platform = cert("wechat_platform.cert.pem");
+    WechatConfig {
+        base_url: base_url.to_owned(),
         appid: "wxd678efh567hg6787".into(),
         mchid: "1230000109".into(),
         merchant_serial: merchant.serial_hex.clone(),
@@ -74,7 +71,19 @@ fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
         verifier: Verifier::new([(platform.serial_hex.clone(), platform.public_key.clone())].into()),
         notify_url: "http://127.0.0.1:8080/notify/wechat".into(),
         public_key_id: None,
+    }
+}
+
+/// The simulator on a free port and a client configured for it; `adjust` changes the client.
+fn setup(adjust: impl FnOnce(&mut WechatConfig)) -> Setup {
+    let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
+    let simulator = Simulator {
+        wechat: Some(WechatSim::new(sim_config(REFUND_SETTLES_AFTER), clock.clone())),
+        ..Default::default()
     };
+    let server = sim::start("127.0.0.1:0", simulator).expect("simulator starts");
+    let base_url = format!("http://127.0.0.1:{}", server.port);
+    let mut config = client_config(&base_url);
     adjust(&mut config);
     let client = WechatPay::new(config, clock.clone(), std::time::Duration::from_secs(5)).expect("client");
     Setup { client, server, clock, base_url }
