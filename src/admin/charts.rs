@@ -164,7 +164,7 @@ pub(super) fn vertical(chart: &Chart) -> String {
     for (i, (bar, rects)) in chart.bars.iter().zip(&bars).enumerate() {
         group(&mut svg, chart, bar, rects);
         // Counted from the last bar, so the latest day always has its label.
-        if (chart.bars.len() - 1 - i) % every == 0 {
+        if (chart.bars.len() - 1 - i).is_multiple_of(every) {
             let _ = write!(
                 svg,
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,

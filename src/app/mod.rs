@@ -14,12 +14,12 @@ use crate::channels::sim::{self, SimServer};
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::fines::{self, IssueEnv};
-use crate::http::{self, AppState, LookupLimits, Metrics};
+use crate::http::{self, AppState, LookupLimits, Metrics, RenderCache};
 use crate::jobs::{self, JobEnv};
 use crate::payments::{
     self, ChannelSet, ChannelSetupError, Endpoints, OrderCloser, PaymentWriter, RecentQueries, RefundDriver,
 };
-use crate::qr::{QrSigner, RenderCache};
+use crate::qr::QrSigner;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -129,6 +129,7 @@ impl Application {
             catalogue: settings.catalogue,
             districts: settings.districts,
             bank: settings.bank,
+            bill: settings.bill,
         });
         let app_context = context.clone();
         let server = HttpServer::new(move || {

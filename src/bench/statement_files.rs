@@ -25,7 +25,7 @@ impl Line<'_> {
 
     /// Even lines carry the RF reference, odd ones the bare number in a payer's words.
     fn by_rf(&self) -> bool {
-        self.i % 2 == 0
+        self.i.is_multiple_of(2)
     }
 }
 

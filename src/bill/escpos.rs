@@ -8,14 +8,59 @@
 //! Byte values as Epson's ESC/POS reference gives them; `FS C` and `ESC t` are never sent (on
 //! Epson the first selects the Japanese code system; the second only the one-byte code page).
 
+use super::layout::{Block, Paper};
+use super::{BillError, QR_MODULE_DOTS, QrMode, qr_matrix};
 use encoding_rs::GB18030;
 
-/// Where a line sits across the paper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    Left = 0,
-    Center = 1,
-    Right = 2,
+pub use super::layout::Align;
+
+/// The bill's blocks as a printer's byte stream, and the characters written as boxes. The QR code
+/// goes through the printer's own commands, or as a raster image for a printer without them.
+pub fn render(blocks: &[Block], paper: Paper, qr: QrMode) -> Result<(Vec<u8>, Vec<char>), BillError> {
+    let mut out = EscPos::new();
+    for block in blocks {
+        match block {
+            Block::Line(line) => {
+                let scale = line.size.factor() as u8;
+                out.align(line.align).size(scale, scale).bold(line.bold).line(&line.text);
+            }
+            Block::Rule => {
+                out.align(Align::Left).size(1, 1).bold(false).line(&"-".repeat(paper.cells()));
+            }
+            Block::Gap => {
+                out.size(1, 1).line("");
+            }
+            Block::Qr(payload) => {
+                out.align(Align::Center);
+                match qr {
+                    QrMode::Printer => {
+                        out.qr(payload, QR_MODULE_DOTS as u8).map_err(|e| BillError::Qr(e.to_string()))?;
+                    }
+                    QrMode::Raster => {
+                        let matrix = qr_matrix(payload)?;
+                        let side = matrix.outer_width() * QR_MODULE_DOTS;
+                        let quiet = (matrix.outer_width() - matrix.width()) / 2;
+                        let rows: Vec<Vec<bool>> = (0..side)
+                            .map(|y| {
+                                (0..side)
+                                    .map(|x| {
+                                        let (mx, my) = (x / QR_MODULE_DOTS, y / QR_MODULE_DOTS);
+                                        mx >= quiet && my >= quiet && matrix.is_dark(mx - quiet, my - quiet)
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        out.raster(&rows);
+                    }
+                }
+                out.line("");
+            }
+        }
+    }
+    // Past the tear bar on printers without a cutter; the cut on those with one.
+    out.align(Align::Left).size(1, 1).bold(false).feed(3).cut();
+    let missing = out.unprintable().to_vec();
+    Ok((out.into_bytes(), missing))
 }
 
 /// A QR payload the printer's store command cannot hold (its length field is two bytes).
@@ -151,6 +196,8 @@ fn fits_gbk(c: char) -> bool {
     let (encoded, _, had_errors) = GB18030.encode(c.encode_utf8(&mut buffer));
     !had_errors && encoded.len() <= 2
 }
+
+pub mod reader;
 
 #[cfg(test)]
 mod tests;

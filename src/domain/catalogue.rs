@@ -24,6 +24,13 @@ impl SubjectKind {
         }
     }
 
+    /// The kind a stored fine names (`as_str`'s inverse).
+    pub fn parse(raw: &str) -> Option<SubjectKind> {
+        [SubjectKind::MotorVehicle, SubjectKind::NonMotorVehicle, SubjectKind::Pedestrian]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+
     /// The amounts an officer may impose on the spot for this kind of offender.
     pub fn statutory_range(self) -> RangeInclusive<Fen> {
         match self {

@@ -31,6 +31,18 @@ pub struct District {
 }
 
 impl District {
+    /// The name's Chinese and English parts, for the bill: `朝阳区 Chaoyang` is `朝阳区` and
+    /// `Chaoyang`, split at the first space that has only ASCII after it; a name with no English
+    /// part is all Chinese.
+    pub fn names(&self) -> (&str, &str) {
+        self.name
+            .char_indices()
+            .filter(|(_, c)| *c == ' ')
+            .map(|(at, _)| (self.name[..at].trim(), self.name[at..].trim()))
+            .find(|(zh, en)| !zh.is_empty() && !zh.is_ascii() && en.is_ascii())
+            .unwrap_or((self.name.as_str(), ""))
+    }
+
     /// Whether a fine issued on `date` (Asia/Shanghai) gets a QR code.
     pub fn qr_payment_on(&self, date: NaiveDate) -> bool {
         self.qr_payment_from.is_some_and(|from| date >= from)
@@ -87,5 +99,22 @@ mod tests {
         for bad in ["11010", "1101055", "11010a", "010105", ""] {
             assert!(DistrictCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_name_splits_into_its_chinese_and_english_parts() {
+        let named = |name: &str| District {
+            code: DistrictCode::parse("110105").expect("valid"),
+            name: name.into(),
+            qr_payment_from: None,
+        };
+        assert_eq!(named("朝阳区 Chaoyang").names(), ("朝阳区", "Chaoyang"));
+        assert_eq!(
+            named("经济技术开发区 Beijing Economic-Technological Development Area").names(),
+            ("经济技术开发区", "Beijing Economic-Technological Development Area")
+        );
+        assert_eq!(named("朝阳区").names(), ("朝阳区", ""));
+        assert_eq!(named("Chaoyang").names(), ("Chaoyang", ""));
+        assert_eq!(named("朝阳 区 Chaoyang").names(), ("朝阳 区", "Chaoyang"));
     }
 }

@@ -1,43 +1,70 @@
-//! What a fine's printed bill says. Thermal printers' fonts differ, so the bill is drawn in ASCII
-//! and reads the same everywhere; the layout itself is `qr::bill`'s job.
+//! What a fine's bill says, gathered from the fine, the catalogue, its district and the
+//! configuration; how it reads and how it is drawn is `bill`'s.
 
+use crate::bill::{BillSettings, Facts, QrPayment};
 use crate::db::fines::FineRow;
+use crate::domain::catalogue::SubjectKind;
+use crate::domain::rf_reference::rf_for_decision;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::{shanghai_date, shanghai_wall_clock, utc};
-use crate::domain::{Catalogue, Fen};
-use crate::qr::{BillContent, QrMatrix, RenderError, bill_png};
+use crate::domain::time::{shanghai_date, utc};
+use crate::domain::{Catalogue, DecisionNo, Districts, Fen, FineStatus};
+use chrono::{DateTime, Utc};
 
-/// The bill for a 58 mm thermal printer, with `qr` when the fine can be paid by QR code.
-pub(crate) fn render(
-    fine: &FineRow,
-    catalogue: &Catalogue,
-    rule: &SurchargeRule,
-    qr: Option<&QrMatrix>,
-) -> Result<Vec<u8>, RenderError> {
-    let violation = catalogue.get(&fine.violation_code).map(|v| v.description_en.as_str()).unwrap_or_default();
-    let deadline = match fine.qr_expires_at {
-        Some(at) if qr.is_some() => {
-            format!("Pay by QR before {} (UTC+8)", shanghai_wall_clock(utc(at)))
+/// What a bill is made from besides the fine itself.
+pub(crate) struct BillSources<'a> {
+    pub catalogue: &'a Catalogue,
+    pub districts: &'a Districts,
+    pub bill: &'a BillSettings,
+    pub surcharge: &'a SurchargeRule,
+    pub public_base_url: &'a str,
+}
+
+/// The facts on `fine`'s bill at `now`. `pay_url` is the fine's QR payload; the code is printed
+/// only while it can still be paid (awaiting payment, inside its window): a bill printed again
+/// after the window is the bank bill.
+pub(crate) fn facts(fine: &FineRow, sources: &BillSources<'_>, pay_url: Option<String>, now: DateTime<Utc>) -> Facts {
+    let violation = sources.catalogue.get(&fine.violation_code);
+    let (district_zh, district_en) = match sources.districts.get(&fine.district_code) {
+        Some(district) => {
+            let (zh, en) = district.names();
+            (zh.to_owned(), en.to_owned())
         }
-        _ => {
-            let due = shanghai_date(utc(fine.issued_at)) + chrono::Days::new(rule.grace_days.unsigned_abs());
-            format!("Pay at an agent bank by {due}")
-        }
+        None => (fine.district_code.clone(), String::new()),
     };
-    let footer = format!(
-        "After {} days a surcharge of {}% of the fine per day applies, up to the fine.",
-        rule.grace_days,
-        rule.daily_rate_bp as f64 / 100.0
-    );
-    bill_png(&BillContent {
-        header: &format!("TRAFFIC FINE - DISTRICT {}", fine.district_code),
-        decision_no: &fine.decision_no,
-        violation: &format!("{} {violation}", fine.violation_code),
-        amount: &Fen(fine.amount_fen).to_string(),
-        deadline: &deadline,
+    let payable_by_code = FineStatus::parse(&fine.status) == Some(FineStatus::AwaitingPayment);
+    let qr = match (pay_url, fine.qr_expires_at) {
+        (Some(pay_url), Some(until)) if payable_by_code && utc(until) > now => {
+            Some(QrPayment { pay_url, until: minutes(utc(until)) })
+        }
+        _ => None,
+    };
+    let due = shanghai_date(utc(fine.issued_at)) + chrono::Days::new(sources.surcharge.grace_days.unsigned_abs());
+    Facts {
+        authority_zh: sources.bill.authority_zh.clone(),
+        authority_en: sources.bill.authority_en.clone(),
+        district_zh,
+        district_en,
+        decision_no: fine.decision_no.clone(),
+        violation_code: fine.violation_code.clone(),
+        violation_zh: violation.map(|v| v.description_zh.clone()).unwrap_or_default(),
+        violation_en: violation.map(|v| v.description_en.clone()).unwrap_or_default(),
+        points: fine.points,
+        subject: SubjectKind::parse(&fine.subject_kind).unwrap_or(SubjectKind::MotorVehicle),
+        plate: fine.plate.clone(),
+        plate_type: fine.plate_type.clone(),
+        location: fine.location.clone(),
+        occurred_at: minutes(utc(fine.occurred_at)),
+        amount: Fen(fine.amount_fen),
         qr,
-        no_qr_note: "Pay at an agent bank or online banking with the decision number",
-        verification_code: &fine.verification_code,
-        footer: &footer,
-    })
+        verification_code: fine.verification_code.clone(),
+        lookup_url: format!("{}/lookup", sources.public_base_url.trim_end_matches('/')),
+        due_date: due.format("%Y-%m-%d").to_string(),
+        daily_rate_bp: sources.surcharge.daily_rate_bp,
+        rf_reference: DecisionNo::parse(&fine.decision_no).map(|no| rf_for_decision(&no)).unwrap_or_default(),
+    }
+}
+
+/// Beijing wall-clock time to the minute, as a bill prints it.
+fn minutes(at: DateTime<Utc>) -> String {
+    crate::domain::time::shanghai_wall_clock(at).chars().take(16).collect()
 }

@@ -8,7 +8,7 @@ mod payment_list;
 mod view;
 mod void;
 
-pub(crate) use bill::render as render_bill;
+pub(crate) use bill::{BillSources, facts as bill_facts};
 pub(crate) use issue::{IssueError, IssueRequest, request_hash};
 pub(crate) use issue_write::{IssueEnv, IssueInput, IssueWriter, issue, start_writer as start_issue_writer};
 pub(crate) use payment_list::{PaymentView, payments_of};

@@ -51,6 +51,8 @@ pub(crate) struct Links {
     pub qr_svg: Option<String>,
     pub qr_png: Option<String>,
     pub bill_png: String,
+    pub bill_escpos: String,
+    pub bill_pdf: String,
 }
 
 /// What building a view needs from the application.
@@ -188,6 +190,8 @@ fn build(ctx: &ViewContext<'_>, p: Parts<'_>) -> FineView {
             qr_svg: has_qr.then(|| format!("{base}/qr.svg")),
             qr_png: has_qr.then(|| format!("{base}/qr.png")),
             bill_png: format!("{base}/bill.png"),
+            bill_escpos: format!("{base}/bill.escpos"),
+            bill_pdf: format!("{base}/bill.pdf"),
         },
         paid_at: p.paid_at,
         paid_channel: p.paid_channel,

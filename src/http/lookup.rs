@@ -128,10 +128,10 @@ pub(super) async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: 
             } else {
                 actix_web::ResponseError::error_response(&error)
             };
-            if let Some(seconds) = retry_after {
-                if let Ok(value) = seconds.to_string().parse() {
-                    response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
-                }
+            if let Some(seconds) = retry_after
+                && let Ok(value) = seconds.to_string().parse()
+            {
+                response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
             }
             response
         }

@@ -1,16 +1,15 @@
 //! The officer API used by handhelds: the catalogue and districts for the menus, issuing,
-//! reading and voiding fines, and the QR code and bill images to print or show.
+//! reading and voiding fines, and the QR code's images to show (the bill is `bill.rs`'s).
 
 use super::edge::{BearerToken, idempotency_key, parse_json, read_body, with_conn};
 use super::error::ApiError;
+use super::render_cache::ImageKind;
 use crate::credentials::{self, Role};
 use crate::db::fines::{self, FineRow};
 use crate::domain::{DecisionNo, FineStatus};
-use crate::fines::{
-    FineView, IssueError, IssueInput, IssueRequest, issue, readable_by, render_bill, request_hash, void,
-};
+use crate::fines::{FineView, IssueError, IssueInput, IssueRequest, issue, readable_by, request_hash, void};
 use crate::http::AppState;
-use crate::qr::{ImageKind, QrMatrix, to_png, to_svg};
+use crate::qr::{QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -70,7 +69,11 @@ pub(super) async fn issue_fine(
 
 /// Loads a fine the caller may read. The credential is checked first (401/403), then the number
 /// (422 for bad check digits); an unknown fine or one of another district is 404.
-async fn readable_fine(ctx: &web::Data<AppState>, token: BearerToken, raw_no: &str) -> Result<FineRow, ApiError> {
+pub(super) async fn readable_fine(
+    ctx: &web::Data<AppState>,
+    token: BearerToken,
+    raw_no: &str,
+) -> Result<FineRow, ApiError> {
     let no = DecisionNo::parse(raw_no).map_err(ApiError::bad_decision_number);
     with_conn(ctx, move |conn| {
         let principal = token.authorize(conn, READERS)?;
@@ -124,7 +127,7 @@ pub(super) async fn void_fine(
 }
 
 /// The QR code is dead once the fine is paid or void: no image of it is handed out then.
-fn check_printable(fine: &FineRow) -> Result<(), ApiError> {
+pub(super) fn check_printable(fine: &FineRow) -> Result<(), ApiError> {
     match FineStatus::parse(&fine.status) {
         Some(FineStatus::Paid) => Err(ApiError::new(StatusCode::CONFLICT, "already_paid", "the fine is paid")),
         Some(FineStatus::Void) => Err(ApiError::new(StatusCode::CONFLICT, "fine_void", "the fine is void")),
@@ -175,8 +178,8 @@ async fn render(ctx: web::Data<AppState>, fine: FineRow, kind: ImageKind) -> Res
 fn draw(ctx: &AppState, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
     let matrix = qr_matrix(ctx, fine)?;
     let rendered = match (kind, &matrix) {
-        (ImageKind::Bill, _) => render_bill(fine, &ctx.catalogue, &ctx.bank.surcharge, matrix.as_ref()),
-        (_, None) => return Err(no_qr()),
+        // Bills are drawn by `bill.rs`, which never asks here.
+        (ImageKind::Bill { .. }, _) | (_, None) => return Err(no_qr()),
         (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
         (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),
     };
@@ -210,16 +213,5 @@ pub(super) async fn qr_png(
     let module_px = module_px?;
     check_printable(&fine)?;
     let bytes = render(ctx, fine, ImageKind::Png { module_px }).await?;
-    Ok(image_response("image/png", bytes))
-}
-
-pub(super) async fn bill(
-    ctx: web::Data<AppState>,
-    token: BearerToken,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let fine = readable_fine(&ctx, token, &path).await?;
-    check_printable(&fine)?;
-    let bytes = render(ctx, fine, ImageKind::Bill).await?;
     Ok(image_response("image/png", bytes))
 }

@@ -5,15 +5,17 @@
 
 use super::lookup::LookupLimits;
 use super::metrics::Metrics;
+use super::render_cache::RenderCache;
 use super::settings::ServerSettings;
 use crate::bank::BankSettings;
+use crate::bill::BillSettings;
 use crate::db::DbPool;
 use crate::domain::time::Clock;
 use crate::domain::{Catalogue, Districts};
 use crate::fines::{IssueWriter, ViewContext};
 use crate::jobs::{Job, JobEnv};
 use crate::payments::{ChannelSet, OrderCloser, PaymentWriter, RecentQueries};
-use crate::qr::{QrSigner, RenderCache};
+use crate::qr::QrSigner;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub struct AppState {
     pub server: ServerSettings,
     pub catalogue: Catalogue,
     pub districts: Districts,
+    /// Who issues the bills and the font they are drawn with.
+    pub bill: BillSettings,
     /// The late surcharge's rule and how statements are taken.
     pub bank: BankSettings,
     pub pool: DbPool,

@@ -65,7 +65,6 @@ impl QrMatrix {
     }
 
     /// Modules per side, without the quiet zone.
-    #[cfg(test)]
     pub(crate) fn width(&self) -> usize {
         self.width
     }
@@ -76,7 +75,6 @@ impl QrMatrix {
     }
 
     /// Coordinates outside the symbol count as light, because that is what the quiet zone is.
-    #[cfg(test)]
     pub(crate) fn is_dark(&self, x: usize, y: usize) -> bool {
         x < self.width && y < self.width && self.dark[y * self.width + x]
     }
@@ -84,7 +82,7 @@ impl QrMatrix {
     /// Maximal horizontal runs of dark modules as `(x, y, len)`, row by row, in symbol
     /// coordinates (no quiet zone). Every renderer draws these, which keeps SVG paths short
     /// and turns PNG drawing into a few hundred slice fills.
-    fn dark_runs(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    pub(crate) fn dark_runs(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         self.dark.chunks_exact(self.width.max(1)).enumerate().flat_map(|(y, row)| {
             let mut x = 0;
             std::iter::from_fn(move || {

@@ -157,7 +157,7 @@ async fn issue_and_pay(
     let path = &pay_url[pay_url.find("/P/").expect("QR path")..];
     let port = ports[n % ports.len()];
     // Half pay on the phone that scanned (H5, wap.pay, mobile web), half scan a second screen.
-    let client = if n % 2 == 0 { "mobile" } else { "desktop" };
+    let client = if n.is_multiple_of(2) { "mobile" } else { "desktop" };
     let Ok(opened) = http
         .post(format!("http://127.0.0.1:{port}{path}/pay"))
         .json(&json!({"channel": channel, "client": client}))

@@ -12,6 +12,7 @@ mod bank;
 mod bank_cli;
 mod bank_inbox;
 mod bank_statements;
+mod bill;
 mod browser;
 mod cli;
 mod cli_config;

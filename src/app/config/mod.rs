@@ -5,6 +5,7 @@
 //! unknown key stops the start with a message that names the key.
 
 mod bank;
+mod bill;
 mod channels;
 mod files;
 mod jobs;
@@ -13,6 +14,7 @@ mod server;
 mod sources;
 
 use crate::bank::BankSettings;
+use crate::bill::BillSettings;
 use crate::channels::ChannelSettings;
 use crate::channels::sim::SimulatorSettings;
 use crate::db::DatabaseSettings;
@@ -39,6 +41,7 @@ pub struct Settings {
     pub lookup: LookupSettings,
     pub jobs: JobSettings,
     pub bank: BankSettings,
+    pub bill: BillSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,7 @@ struct RawSettings {
     jobs: BTreeMap<String, String>,
     scheduler: jobs::RawScheduler,
     bank: bank::RawBank,
+    bill: bill::RawBill,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +122,8 @@ impl RawSettings {
         let lookup = self.lookup.validate()?;
         let jobs = jobs::validate(self.jobs, self.scheduler)?;
         let bank = self.bank.validate()?;
-        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank })
+        let bill = self.bill.validate()?;
+        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank, bill })
     }
 }
 

@@ -5,7 +5,7 @@ use super::{ConfigError, invalid, is_loopback_url, parse_duration, positive};
 use crate::db::{Backend, DatabaseSettings};
 use crate::domain::{QrWindowPolicy, Secret};
 use crate::http::ServerSettings;
-use crate::qr::{QR_V3_M_ALPHANUMERIC_CAPACITY, QrSettings};
+use crate::qr::{QR_V3_M_ALPHANUMERIC_CAPACITY, QR_V4_M_ALPHANUMERIC_CAPACITY, QrSettings};
 use chrono::NaiveTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -149,7 +149,8 @@ fn client_address_header(raw: &str) -> Result<Option<String>, ConfigError> {
 }
 
 /// QR codes hold the upper-case pay URL in alphanumeric mode; the base URL must leave room for
-/// the `/P/` path and the 31-character token inside a version-3 symbol.
+/// the `/P/` path and the 31-character token inside a version-4 symbol, and the code is the
+/// smaller version 3 whenever it fits (a base URL of up to 27 characters).
 fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
     let key = "server.public_base_url";
     if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -160,13 +161,20 @@ fn check_public_base_url(base: &str) -> Result<(), ConfigError> {
         return Err(invalid(key, "may hold only letters, digits and $%*+-./: (QR alphanumeric mode)"));
     }
     let url_len = base.len() + "/P/".len() + crate::qr::TOKEN_LEN;
-    if url_len > QR_V3_M_ALPHANUMERIC_CAPACITY {
+    if url_len > QR_V4_M_ALPHANUMERIC_CAPACITY {
         return Err(invalid(
             key,
             format!(
-                "pay URLs would be {url_len} characters; a version-3 QR code at level M holds {QR_V3_M_ALPHANUMERIC_CAPACITY}"
+                "pay URLs would be {url_len} characters; a version-4 QR code at level M holds {QR_V4_M_ALPHANUMERIC_CAPACITY}, so the base URL may be at most {} characters",
+                QR_V4_M_ALPHANUMERIC_CAPACITY - (url_len - base.len())
             ),
         ));
+    }
+    if url_len > QR_V3_M_ALPHANUMERIC_CAPACITY {
+        log::info!(
+            "pay URLs are {url_len} characters: QR codes are version 4 (33 modules); a base URL of {} characters or fewer would keep them version 3",
+            QR_V3_M_ALPHANUMERIC_CAPACITY - (url_len - base.len())
+        );
     }
     Ok(())
 }
@@ -179,8 +187,13 @@ mod tests {
     fn public_base_url_must_fit_a_small_qr_code() {
         assert!(check_public_base_url("http://127.0.0.1:8080").is_ok());
         assert!(check_public_base_url("https://pay.example.gov.cn").is_ok());
-        assert!(check_public_base_url("https://a-very-long-host-name.traffic.example.gov.cn").is_err());
-        assert!(check_public_base_url("https://pay.example.gov.cn/pay?x=1").is_err());
+        assert!(check_public_base_url("https://jtgl.beijing.gov.cn").is_ok(), "27 characters: version 3");
+        assert!(check_public_base_url("https://jtgl.gaj.beijing.gov.cn/jtfk/pay").is_ok(), "40 characters: version 4");
+        assert!(check_public_base_url("https://a-very-long-host-name.traffic.example.gov.cn/payments").is_err());
+        assert!(
+            check_public_base_url("https://pay.example.gov.cn/pay?x=1").is_err(),
+            "? is outside the alphanumeric set"
+        );
         assert!(check_public_base_url("ftp://pay.example.gov.cn").is_err());
     }
 }

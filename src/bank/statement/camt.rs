@@ -64,11 +64,11 @@ impl<R: BufRead> CamtReader<R> {
             let not_a_statement = |message: String| Err(StatementError::NotAStatement(message));
             match event {
                 Event::Decl(declaration) => {
-                    if let Some(Ok(encoding)) = declaration.encoding() {
-                        if !matches!(encoding.to_ascii_lowercase().as_slice(), b"utf-8" | b"utf8") {
-                            let encoding = String::from_utf8_lossy(&encoding);
-                            return not_a_statement(format!("the file is in {encoding}; only UTF-8 is read"));
-                        }
+                    if let Some(Ok(encoding)) = declaration.encoding()
+                        && !matches!(encoding.to_ascii_lowercase().as_slice(), b"utf-8" | b"utf8")
+                    {
+                        let encoding = String::from_utf8_lossy(&encoding);
+                        return not_a_statement(format!("the file is in {encoding}; only UTF-8 is read"));
                     }
                 }
                 Event::Start(start) => {

@@ -2,72 +2,11 @@
 //! with a blob: the text decoded from GB18030, the QR payload out of its store command, the
 //! raster's dots out of their bytes.
 
+use super::reader::{self, Command};
 use super::*;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Command {
-    Init,
-    ChineseMode,
-    Align(u8),
-    Size { width: u8, height: u8 },
-    Bold(bool),
-    Line(String),
-    QrModel(u8),
-    QrModule(u8),
-    QrLevel(u8),
-    QrStore(Vec<u8>),
-    QrPrint,
-    Raster { row_bytes: usize, rows: Vec<Vec<u8>> },
-    Feed(u8),
-    Cut,
-}
-
-/// Reads `bytes` as a printer would; panics on anything it does not know, so that a test fails
-/// on a byte finepay should not have sent.
 fn read(bytes: &[u8]) -> Vec<Command> {
-    let mut commands = Vec::new();
-    let mut i = 0;
-    let word = |at: usize| usize::from(bytes[at]) | usize::from(bytes[at + 1]) << 8;
-    while i < bytes.len() {
-        let (command, length) = match &bytes[i..] {
-            [ESC, b'@', ..] => (Command::Init, 2),
-            [FS, b'&', ..] => (Command::ChineseMode, 2),
-            [ESC, b'a', n, ..] => (Command::Align(*n), 3),
-            [GS, b'!', n, ..] => (Command::Size { width: (n >> 4) + 1, height: (n & 0x0F) + 1 }, 3),
-            [ESC, b'E', n, ..] => (Command::Bold(*n == 1), 3),
-            [ESC, b'd', n, ..] => (Command::Feed(*n), 3),
-            [GS, b'V', 66, 0, ..] => (Command::Cut, 4),
-            [GS, b'(', b'k', ..] => {
-                let data = word(i + 3);
-                let function = &bytes[i + 5..i + 5 + data];
-                let command = match function {
-                    [0x31, 0x41, model, 0x00] => Command::QrModel(*model),
-                    [0x31, 0x43, size] => Command::QrModule(*size),
-                    [0x31, 0x45, level] => Command::QrLevel(*level),
-                    [0x31, 0x50, 0x30, payload @ ..] => Command::QrStore(payload.to_vec()),
-                    [0x31, 0x51, 0x30] => Command::QrPrint,
-                    other => panic!("an unknown QR function {other:?}"),
-                };
-                (command, 5 + data)
-            }
-            [GS, b'v', b'0', 0, ..] => {
-                let (row_bytes, height) = (word(i + 4), word(i + 6));
-                let data = &bytes[i + 8..i + 8 + row_bytes * height];
-                let rows = data.chunks(row_bytes).map(<[u8]>::to_vec).collect();
-                (Command::Raster { row_bytes, rows }, 8 + row_bytes * height)
-            }
-            [first, ..] if ![ESC, FS, GS].contains(first) => {
-                let end = bytes[i..].iter().position(|&b| b == b'\n').expect("a line ends with LF");
-                let (text, _, errors) = GB18030.decode(&bytes[i..i + end]);
-                assert!(!errors, "the text is GB18030");
-                (Command::Line(text.into_owned()), end + 1)
-            }
-            other => panic!("an unknown command at byte {i}: {:?}", &other[..other.len().min(4)]),
-        };
-        commands.push(command);
-        i += length;
-    }
-    commands
+    reader::read(bytes).expect("every byte is a command finepay sends")
 }
 
 #[test]

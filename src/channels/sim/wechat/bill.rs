@@ -56,12 +56,12 @@ impl WechatSim {
         let (mut paid, mut refunded, mut fees) = (0, 0, 0);
         let mut lines: Vec<(DateTime<Utc>, DetailLine)> = Vec::new();
         for (out_trade_no, order) in orders.iter() {
-            if let SimState::Paid { transaction_id, at } = &order.state {
-                if shanghai_date(*at) == day {
-                    let fee = (order.amount * FEE_BASIS_POINTS + 5_000) / 10_000;
-                    (paid, fees) = (paid + order.amount, fees + fee);
-                    lines.push((*at, self.payment_line(out_trade_no, transaction_id, *at, order, fee)));
-                }
+            if let SimState::Paid { transaction_id, at } = &order.state
+                && shanghai_date(*at) == day
+            {
+                let fee = (order.amount * FEE_BASIS_POINTS + 5_000) / 10_000;
+                (paid, fees) = (paid + order.amount, fees + fee);
+                lines.push((*at, self.payment_line(out_trade_no, transaction_id, *at, order, fee)));
             }
         }
         for (out_refund_no, refund) in refunds.iter().filter(|(_, r)| shanghai_date(r.created_at) == day) {

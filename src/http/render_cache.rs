@@ -1,7 +1,10 @@
-//! Rendered QR images, kept in memory. Encoding a QR symbol scores all eight masks (~0.4 ms), so
+//! Rendered QR images and bills, kept in memory. Encoding a QR symbol scores all eight masks (~0.4 ms), so
 //! images are rendered on first request — never on the issue path — and kept. A fine's images
-//! never change, so entries need no invalidation; the oldest are dropped when the cache is full.
+//! never change (a bill's key says whether it carries the code, so the bank bill printed after
+//! the window is another entry), so entries need no invalidation; the oldest are dropped when the
+//! cache is full.
 
+use crate::bill::{Format, Language, Paper};
 use actix_web::web::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -10,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 pub enum ImageKind {
     Svg,
     Png { module_px: u32 },
-    Bill,
+    Bill { format: Format, paper: Paper, language: Language, with_qr: bool },
 }
 
 pub struct RenderCache {
@@ -75,6 +78,9 @@ impl RenderCache {
 mod tests {
     use super::*;
 
+    const BILL: ImageKind =
+        ImageKind::Bill { format: Format::Png, paper: Paper::Mm58, language: Language::Zh, with_qr: true };
+
     #[test]
     fn renders_once_and_evicts_the_oldest() {
         let cache = RenderCache::new(2);
@@ -86,7 +92,7 @@ mod tests {
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(1)), Ok(Bytes::from_static(&[1])));
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(9)), Ok(Bytes::from_static(&[1])));
         cache.get_or_render("b", ImageKind::Svg, || render(2)).expect("renders");
-        cache.get_or_render("c", ImageKind::Bill, || render(3)).expect("renders");
+        cache.get_or_render("c", BILL, || render(3)).expect("renders");
         assert_eq!(cache.len(), 2);
         // "a" was evicted, so it renders again.
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(4)), Ok(Bytes::from_static(&[4])));
@@ -96,7 +102,7 @@ mod tests {
     #[test]
     fn errors_are_not_cached() {
         let cache = RenderCache::new(4);
-        assert_eq!(cache.get_or_render("a", ImageKind::Bill, || Err::<Vec<u8>, _>("boom")), Err("boom"));
+        assert_eq!(cache.get_or_render("a", BILL, || Err::<Vec<u8>, _>("boom")), Err("boom"));
         assert!(cache.is_empty());
     }
 }
