@@ -103,6 +103,10 @@ enum CredentialsCommand {
         /// The admin's name, written in the audit trail (role admin).
         #[arg(long, required_if_eq("role", "admin"))]
         name: Option<String>,
+        /// Also draw a QR code on standard error that signs the handheld in to the officer app
+        /// (role officer): the app's address with the token, to scan with the handheld.
+        #[arg(long)]
+        qr: bool,
     },
     /// List credentials (never their tokens); times in Beijing time.
     List,
@@ -139,7 +143,7 @@ fn run(cli: Cli, bars: &indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
         Command::ChannelSim => commands::channel_sim(&settings)?,
         Command::Migrate => commands::migrate(&settings)?,
         Command::Backup { file } => commands::backup(&settings, &file)?,
-        Command::Credentials(CredentialsCommand::Add { role, officer, device, district, bank, name }) => {
+        Command::Credentials(CredentialsCommand::Add { role, officer, device, district, bank, name, qr }) => {
             let new = match role.as_str() {
                 "officer" => NewCredential::Officer {
                     officer: officer.unwrap_or_default(),
@@ -149,7 +153,7 @@ fn run(cli: Cli, bars: &indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
                 "bank" => NewCredential::Bank { bank: bank.unwrap_or_default() },
                 _ => NewCredential::Admin { name: name.unwrap_or_default() },
             };
-            commands::add_credential(&settings, new)?;
+            commands::add_credential(&settings, new, qr)?;
         }
         Command::Credentials(CredentialsCommand::List) => commands::list_credentials(&settings)?,
         Command::Credentials(CredentialsCommand::Revoke { id }) => commands::revoke_credential(&settings, &id)?,

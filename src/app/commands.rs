@@ -55,8 +55,14 @@ pub enum NewCredential {
     Admin { name: String },
 }
 
-/// Creates a credential and prints its token, the only line on standard output.
-pub fn add_credential(settings: &Settings, new: NewCredential) -> anyhow::Result<()> {
+/// Creates a credential and prints its token, the only line on standard output; with `qr`, an
+/// officer's also as a QR code on standard error, holding the officer app's address with the
+/// token in its fragment (a fragment never reaches a server's logs).
+pub fn add_credential(settings: &Settings, new: NewCredential, qr: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !qr || matches!(new, NewCredential::Officer { .. }),
+        "--qr is for officers: it signs a handheld in to the officer app"
+    );
     let binding = match new {
         NewCredential::Officer { officer, device, district } => {
             anyhow::ensure!(
@@ -86,6 +92,12 @@ pub fn add_credential(settings: &Settings, new: NewCredential) -> anyhow::Result
     let (id, token) = credentials::create(&mut *pool.get()?, &binding, chrono::Utc::now())?;
     log::info!("created credential {id}");
     println!("{token}");
+    if qr {
+        let url = format!("{}/officer/#token={token}", settings.server.public_base_url.trim_end_matches('/'));
+        let matrix = crate::qr::QrMatrix::encode(&url)?;
+        eprint!("{}", crate::qr::to_terminal(&matrix));
+        eprintln!("Scan it with the handheld's camera, or in the officer app's sign-in, to sign {id} in.");
+    }
     Ok(())
 }
 

@@ -14,12 +14,12 @@ use crate::channels::sim::{self, SimServer};
 use crate::db::{DbPool, migrate};
 use crate::domain::time::{Clock, SystemClock};
 use crate::fines::{self, IssueEnv};
-use crate::http::{self, AppState, LookupLimits, Metrics, RenderCache};
+use crate::http::{self, AppState, LookupLimits, Metrics};
 use crate::jobs::{self, JobEnv};
 use crate::payments::{
     self, ChannelSet, ChannelSetupError, Endpoints, OrderCloser, PaymentWriter, RecentQueries, RefundDriver,
 };
-use crate::qr::QrSigner;
+use crate::qr::{QrSigner, RenderCache};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};

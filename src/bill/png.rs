@@ -182,3 +182,50 @@ impl Dots {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bill::layout::{Language, lay_out};
+    use crate::bill::tests::facts;
+
+    #[test]
+    fn every_line_is_drawn_in_its_own_band_and_a_character_the_font_lacks_is_a_box() {
+        let font = BillFont::built_in();
+        let mut facts = facts();
+        facts.location = "朝阳路\u{20000}".into();
+        for paper in [Paper::Mm58, Paper::Mm80] {
+            let blocks = lay_out(&facts, paper.cells(), Language::ZhEn);
+            let (bytes, missing) = render(&blocks, paper, &font).expect("renders");
+            assert_eq!(missing, ['\u{20000}']);
+            let mut decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
+            decoder.set_transformations(::png::Transformations::EXPAND);
+            let mut reader = decoder.read_info().expect("a PNG");
+            let mut grey = vec![0; reader.output_buffer_size().expect("a size")];
+            let frame = reader.next_frame(&mut grey).expect("a frame");
+            let width = frame.width as usize;
+            let inked = |rows: std::ops::Range<usize>| {
+                rows.flat_map(|y| grey[y * width..(y + 1) * width].to_vec()).filter(|g| *g == 0).count()
+            };
+            let mut top = TOP_AND_BOTTOM;
+            for block in &blocks {
+                let height = match block {
+                    Block::Line(line) => LINE_PITCH * line.size.factor(),
+                    Block::Rule => RULE_HEIGHT,
+                    Block::Gap => GAP_HEIGHT,
+                    Block::Qr(payload) => qr_matrix(payload).expect("a code").outer_width() * QR_MODULE_DOTS,
+                };
+                if let Block::Line(line) = block {
+                    // A line's glyphs are ink in its band: a few dots per character at least.
+                    let dots = inked(top..top + height);
+                    assert!(
+                        dots >= 8 * line.text.chars().filter(|c| *c != ' ').count(),
+                        "{paper:?} {:?}: {dots} dots",
+                        line.text
+                    );
+                }
+                top += height;
+            }
+        }
+    }
+}

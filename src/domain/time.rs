@@ -69,6 +69,14 @@ pub fn shanghai_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&SHANGHAI).date_naive()
 }
 
+/// The instants of a Beijing calendar day, `[midnight, next midnight)`, as UTC wall clock (how
+/// the database keeps times).
+pub fn shanghai_day_bounds(day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    let offset = chrono::Duration::seconds(i64::from(SHANGHAI.local_minus_utc()));
+    let midnight = day.and_time(chrono::NaiveTime::MIN) - offset;
+    (midnight, midnight + chrono::Duration::days(1))
+}
+
 /// RFC 3339 in Asia/Shanghai with whole seconds, as the API prints times.
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.with_timezone(&SHANGHAI).to_rfc3339_opts(SecondsFormat::Secs, false)

@@ -4,7 +4,6 @@
 
 use super::error::ApiError;
 use super::officer::{check_printable, readable_fine};
-use super::render_cache::ImageKind;
 use crate::bill::{self, Format, Language, Paper, QrMode};
 use crate::domain::DecisionNo;
 use crate::fines::{BillSources, bill_facts};
@@ -62,6 +61,8 @@ async fn serve(
     let disposition = disposition(&fine.decision_no, extension);
     let now = ctx.clock.now();
     let pay_url = DecisionNo::parse(&fine.decision_no).ok().and_then(|no| ctx.view().pay_url(&no, fine.qr_key_id));
+    // Not kept once drawn: a bill is tens of kilobytes, printed once or twice, and drawn in
+    // milliseconds on a blocking thread.
     let bytes = web::block(move || {
         let sources = BillSources {
             catalogue: &ctx.catalogue,
@@ -71,10 +72,7 @@ async fn serve(
             public_base_url: &ctx.server.public_base_url,
         };
         let facts = bill_facts(&fine, &sources, pay_url, now);
-        let kind = ImageKind::Bill { format, paper, language, with_qr: facts.qr.is_some() };
-        ctx.renders.get_or_render(&fine.decision_no, kind, || {
-            bill::render(&facts, format, paper, language, &ctx.bill.font).map_err(ApiError::internal)
-        })
+        bill::render(&facts, format, paper, language, &ctx.bill.font).map_err(ApiError::internal)
     })
     .await??;
     Ok(HttpResponse::Ok()

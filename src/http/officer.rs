@@ -1,17 +1,18 @@
 //! The officer API used by handhelds: the catalogue and districts for the menus, issuing,
 //! reading and voiding fines, and the QR code's images to show (the bill is `bill.rs`'s).
 
-use super::edge::{BearerToken, idempotency_key, parse_json, read_body, with_conn};
+use super::edge::{BearerToken, idempotency_key, parse_json, query, read_body, with_conn};
 use super::error::ApiError;
-use super::render_cache::ImageKind;
-use crate::credentials::{self, Role};
+use crate::credentials::{self, Binding, Role};
 use crate::db::fines::{self, FineRow};
+use crate::domain::time::{shanghai_date, shanghai_day_bounds};
 use crate::domain::{DecisionNo, FineStatus};
 use crate::fines::{FineView, IssueError, IssueInput, IssueRequest, issue, readable_by, request_hash, void};
 use crate::http::AppState;
-use crate::qr::{QrMatrix, to_png, to_svg};
+use crate::qr::{ImageKind, QrMatrix, to_png, to_svg};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -97,6 +98,50 @@ pub(super) async fn get_fine(
     Ok(HttpResponse::Ok().json(FineView { payments, ..FineView::from_row(&ctx.view(), &fine) }))
 }
 
+/// The most fines one list answer holds: far more than a handheld issues in a day.
+const DAY_LIST_LIMIT: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DayQuery {
+    /// A Beijing date, `YYYY-MM-DD`; today when absent.
+    date: Option<String>,
+}
+
+/// `GET /api/v1/fines?date=YYYY-MM-DD`: the fines the caller's handheld issued that Beijing day
+/// (today by default), newest first — the officer app's list, with each fine's state.
+pub(super) async fn device_fines(
+    ctx: web::Data<AppState>,
+    req: HttpRequest,
+    token: BearerToken,
+) -> Result<HttpResponse, ApiError> {
+    let query = query::<DayQuery>(&req);
+    let today = shanghai_date(ctx.clock.now());
+    let view_ctx = ctx.clone();
+    let (day, rows) = with_conn(&ctx, move |conn| {
+        let principal = token.authorize(conn, &[Role::Officer])?;
+        let Binding::Officer { device_id, district_code, .. } = &principal.binding else {
+            return Err(ApiError::forbidden("only an officer's handheld has a list of its fines"));
+        };
+        let day = match query?.date {
+            None => today,
+            // Days finepay can have issued on: chrono's own range ends where a day's bounds overflow.
+            Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+                .ok()
+                .filter(|day| (2000..=2999).contains(&day.year()))
+                .ok_or_else(|| {
+                    ApiError::invalid_request("date is a day from 2000 on, YYYY-MM-DD")
+                        .with_details(json!({"field": "date"}))
+                })?,
+        };
+        let rows = fines::issued_by_device(conn, district_code, device_id, shanghai_day_bounds(day), DAY_LIST_LIMIT)?;
+        Ok((day, rows))
+    })
+    .await?;
+    let views: Vec<FineView> = rows.iter().map(|row| FineView::from_row(&view_ctx.view(), row)).collect();
+    Ok(HttpResponse::Ok().json(json!({"date": day.format("%Y-%m-%d").to_string(), "fines": views})))
+}
+
 #[derive(Debug, Deserialize)]
 struct VoidRequest {
     reason: String,
@@ -178,8 +223,7 @@ async fn render(ctx: web::Data<AppState>, fine: FineRow, kind: ImageKind) -> Res
 fn draw(ctx: &AppState, fine: &FineRow, kind: ImageKind) -> Result<Vec<u8>, ApiError> {
     let matrix = qr_matrix(ctx, fine)?;
     let rendered = match (kind, &matrix) {
-        // Bills are drawn by `bill.rs`, which never asks here.
-        (ImageKind::Bill { .. }, _) | (_, None) => return Err(no_qr()),
+        (_, None) => return Err(no_qr()),
         (ImageKind::Svg, Some(m)) => Ok(to_svg(m).into_bytes()),
         (ImageKind::Png { module_px }, Some(m)) => to_png(m, module_px),
     };

@@ -5,7 +5,6 @@
 
 use super::lookup::LookupLimits;
 use super::metrics::Metrics;
-use super::render_cache::RenderCache;
 use super::settings::ServerSettings;
 use crate::bank::BankSettings;
 use crate::bill::BillSettings;
@@ -15,7 +14,7 @@ use crate::domain::{Catalogue, Districts};
 use crate::fines::{IssueWriter, ViewContext};
 use crate::jobs::{Job, JobEnv};
 use crate::payments::{ChannelSet, OrderCloser, PaymentWriter, RecentQueries};
-use crate::qr::QrSigner;
+use crate::qr::{QrSigner, RenderCache};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

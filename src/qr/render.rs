@@ -102,6 +102,27 @@ impl QrMatrix {
     }
 }
 
+/// The code for a terminal: two rows of modules a line in half blocks, black on white whatever
+/// the terminal's colours (ANSI 30;47), with its quiet zone, so a phone can scan it off the screen.
+pub(crate) fn to_terminal(m: &QrMatrix) -> String {
+    let side = m.outer_width();
+    let dark = |x: usize, y: usize| x >= QUIET_ZONE && y >= QUIET_ZONE && m.is_dark(x - QUIET_ZONE, y - QUIET_ZONE);
+    let mut out = String::with_capacity(side * side * 2);
+    for y in (0..side).step_by(2) {
+        out.push_str("\x1b[30;47m");
+        for x in 0..side {
+            out.push(match (dark(x, y), y + 1 < side && dark(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push_str("\x1b[0m\n");
+    }
+    out
+}
+
 /// Standalone SVG document (with a 4-module quiet zone), dark modules black, crisp edges.
 /// The viewBox is in modules so the page can scale it freely; width/height default to
 /// `SVG_MODULE_PX` pixels per module.

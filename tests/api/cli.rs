@@ -104,6 +104,45 @@ async fn credentials_from_the_command_line_work_against_the_server() {
     assert!(officer_row.contains("revoked"), "{officer_row}");
 }
 
+/// The modules a terminal QR code in half blocks stands for: each character is two modules, one
+/// above the other (`█` both dark, `▀` the upper, `▄` the lower, a space neither).
+fn terminal_modules(art: &str) -> Vec<Vec<bool>> {
+    let mut rows = Vec::new();
+    for line in art.lines().filter(|l| l.contains('\u{1b}')) {
+        let cells: String = line.replace("\u{1b}[30;47m", "").replace("\u{1b}[0m", "");
+        let (upper, lower): (Vec<bool>, Vec<bool>) =
+            cells.chars().map(|c| (matches!(c, '█' | '▀'), matches!(c, '█' | '▄'))).unzip();
+        rows.push(upper);
+        rows.push(lower);
+    }
+    rows
+}
+
+#[test]
+fn an_officer_credential_comes_with_a_qr_code_that_signs_the_handheld_in() {
+    let db = TestDb::new();
+    let args =
+        ["credentials", "add", "--role", "officer", "--officer", "7", "--device", "d1", "--district", "110105", "--qr"];
+    let output = finepay(&db, &args);
+    let token = single_token(&output, "fpo_");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let modules = terminal_modules(&stderr);
+    assert!(modules.len() > 20, "a code on standard error:\n{stderr}");
+    // Drawn four pixels a module, as a camera would see the screen.
+    let (width, height) = (modules[0].len() * 4, modules.len() * 4);
+    let grey: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .map(|(x, y)| if modules[y / 4].get(x / 4).copied().unwrap_or(false) { 0 } else { 255 })
+        .collect();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    let found: Vec<String> =
+        image.detect_grids().iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect();
+    assert_eq!(found, [format!("http://127.0.0.1:8080/officer/#token={token}")]);
+
+    let bank = finepay(&db, &["credentials", "add", "--role", "bank", "--bank", "ICBC", "--qr"]);
+    assert!(!bank.status.success() && bank.stdout.is_empty(), "--qr is for officers");
+}
+
 #[actix_web::test]
 async fn channel_sim_serves_the_simulator_alone() {
     use std::io::BufRead;

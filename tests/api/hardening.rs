@@ -287,7 +287,8 @@ async fn a_fine_path_without_a_number_is_not_found() {
     let officer = app.officer("110105");
     assert_eq!(error_of(app.get(&officer, "/api/v1/fines/").await).await, (404, "not_found".into()));
     assert_eq!(error_of(app.get(&officer, "/API/v1/fines/x").await).await, (404, "not_found".into()));
-    assert_eq!(error_of(app.get(&officer, "/api/v1/fines").await).await, (405, "method_not_allowed".into()));
+    let delete = app.http.delete(format!("{}/api/v1/fines", app.address)).bearer_auth(&officer).send().await;
+    assert_eq!(error_of(delete.expect("sent")).await, (405, "method_not_allowed".into()));
 }
 
 /// A listener that counts the connections made to it: what an XML parser that fetches external

@@ -187,6 +187,9 @@ mod tests {
             ("jobs.nightly", "0 0 0 * * *", "jobs"),
             ("scheduler.lease", "0s", "scheduler.lease"),
             ("scheduler.idempotency_retention", "1h", "scheduler.idempotency_retention"),
+            ("bill.font", "/nonexistent/font.otf", "bill.font"),
+            ("bill.font", "Cargo.toml", "bill.font"),
+            ("bill.authority", " ", "bill.authority"),
         ] {
             let error = Settings::load_with_overrides(None, &[(key, value)]).expect_err(key).to_string();
             assert!(error.contains(named), "{key}={value}: {error}");

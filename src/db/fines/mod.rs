@@ -115,6 +115,28 @@ pub fn find(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Option<Fi
     super::on_concrete!(conn, |c| super::unique_row(fines::table.find(decision_no).select(FineRow::as_select()), c))
 }
 
+/// The fines one device of one district issued in `[from, to)`, newest first, at most `limit`:
+/// the handheld's list of its day (index `fines_by_device`).
+pub fn issued_by_device(
+    conn: &mut DbConnection,
+    district: &str,
+    device: &str,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    limit: i64,
+) -> QueryResult<Vec<FineRow>> {
+    super::on_concrete!(conn, |c| {
+        fines::table
+            .filter(fines::district_code.eq(district))
+            .filter(fines::device_id.eq(device))
+            .filter(fines::issued_at.ge(from))
+            .filter(fines::issued_at.lt(to))
+            .order((fines::issued_at.desc(), fines::decision_no.desc()))
+            .limit(limit)
+            .select(FineRow::as_select())
+            .load(c)
+    })
+}
+
 /// Moves a fine from `expected` to void. False when its status was no longer `expected`.
 pub fn void(
     conn: &mut DbConnection,

@@ -1,10 +1,8 @@
-//! Rendered QR images and bills, kept in memory. Encoding a QR symbol scores all eight masks (~0.4 ms), so
+//! Rendered QR images, kept in memory. Encoding a QR symbol scores all eight masks (~0.4 ms), so
 //! images are rendered on first request — never on the issue path — and kept. A fine's images
-//! never change (a bill's key says whether it carries the code, so the bank bill printed after
-//! the window is another entry), so entries need no invalidation; the oldest are dropped when the
-//! cache is full.
+//! never change, so entries need no invalidation; the oldest are dropped when the cache is full.
+//! Bills are not kept: each is tens of kilobytes, printed once or twice, and quick to draw.
 
-use crate::bill::{Format, Language, Paper};
 use actix_web::web::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -13,7 +11,6 @@ use std::sync::{Mutex, PoisonError};
 pub enum ImageKind {
     Svg,
     Png { module_px: u32 },
-    Bill { format: Format, paper: Paper, language: Language, with_qr: bool },
 }
 
 pub struct RenderCache {
@@ -78,9 +75,6 @@ impl RenderCache {
 mod tests {
     use super::*;
 
-    const BILL: ImageKind =
-        ImageKind::Bill { format: Format::Png, paper: Paper::Mm58, language: Language::Zh, with_qr: true };
-
     #[test]
     fn renders_once_and_evicts_the_oldest() {
         let cache = RenderCache::new(2);
@@ -92,7 +86,7 @@ mod tests {
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(1)), Ok(Bytes::from_static(&[1])));
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(9)), Ok(Bytes::from_static(&[1])));
         cache.get_or_render("b", ImageKind::Svg, || render(2)).expect("renders");
-        cache.get_or_render("c", BILL, || render(3)).expect("renders");
+        cache.get_or_render("c", ImageKind::Png { module_px: 4 }, || render(3)).expect("renders");
         assert_eq!(cache.len(), 2);
         // "a" was evicted, so it renders again.
         assert_eq!(cache.get_or_render("a", ImageKind::Svg, || render(4)), Ok(Bytes::from_static(&[4])));
@@ -102,7 +96,10 @@ mod tests {
     #[test]
     fn errors_are_not_cached() {
         let cache = RenderCache::new(4);
-        assert_eq!(cache.get_or_render("a", BILL, || Err::<Vec<u8>, _>("boom")), Err("boom"));
+        assert_eq!(
+            cache.get_or_render("a", ImageKind::Png { module_px: 4 }, || Err::<Vec<u8>, _>("boom")),
+            Err("boom")
+        );
         assert!(cache.is_empty());
     }
 }

@@ -1,0 +1,1 @@
+DROP INDEX fines_by_device;
