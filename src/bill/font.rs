@@ -70,6 +70,17 @@ impl BillFont {
         self.glyphs.glyph_id(c) != GlyphId(0)
     }
 
+    /// The characters of `texts` the font lacks, each once, in order: what would print as boxes.
+    pub fn lacking<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> String {
+        let mut lacking = String::new();
+        for c in texts.into_iter().flat_map(str::chars) {
+            if !c.is_whitespace() && !c.is_control() && !self.has(c) && !lacking.contains(c) {
+                lacking.push(c);
+            }
+        }
+        lacking
+    }
+
     /// The scale at which one em is `em` pixels (ab_glyph's `PxScale` counts ascent to descent).
     pub(super) fn scale_for_em(&self, em: f32) -> PxScale {
         let units_per_em = self.glyphs.units_per_em().unwrap_or(1000.0);
@@ -106,6 +117,13 @@ mod tests {
     fn a_file_that_is_no_font_or_lacks_the_bills_characters_is_refused() {
         let error = BillFont::from_bytes(b"not a font".to_vec(), 0, "bad.otf").expect_err("refused");
         assert!(error.contains("bad.otf"), "{error}");
+    }
+
+    #[test]
+    fn what_the_font_lacks_is_listed_once() {
+        let font = BillFont::built_in();
+        assert_eq!(font.lacking(["朝阳区 Chaoyang", "喆庄", "喆\u{20000}"]), "喆\u{20000}");
+        assert_eq!(font.lacking(["北京市公安局公安交通管理局"]), "");
     }
 
     #[test]

@@ -346,3 +346,46 @@ async fn without_bluetooth_or_serial_the_pdf_goes_to_the_print_dialog() {
     assert!(frame[0].as_str().unwrap_or_default().starts_with("blob:"), "{frame}");
     browser.quit().await;
 }
+
+/// A serial printer's stand-in (Web Serial), where there is no Bluetooth: what the app writes to
+/// the port it opened lands in `window.__printed`.
+const SERIAL_PRINTER: &str = r"
+Object.defineProperty(navigator, 'bluetooth', { value: undefined, configurable: true });
+window.__printed = [];
+const port = {
+  opened: null,
+  async open(options) { this.opened = options; },
+  async close() { window.__closed = true; },
+  writable: { getWriter: () => ({ write: async (data) => { window.__printed.push(Array.from(data)); }, releaseLock() {} }) },
+};
+Object.defineProperty(navigator, 'serial', {
+  configurable: true,
+  value: { requestPort: async () => { window.__port = port; return port; } },
+});
+";
+
+#[actix_web::test]
+async fn without_bluetooth_the_bill_goes_to_a_serial_printer() {
+    let Some(tools) = Tools::find() else { return };
+    let app = spawn_app().await;
+    let token = app.officer("110105");
+    let browser = Browser::start(&tools, "zh-CN,zh", Some(crate::browser::ANDROID)).await;
+    browser.cdp("Page.addScriptToEvaluateOnNewDocument", json!({"source": SERIAL_PRINTER})).await;
+    browser.goto(&format!("{}/officer/", app.address)).await;
+    sign_in(&browser, &token).await;
+    issue(&browser, "1625", "motor_vehicle", Some("A12345"), "东三环中路").await;
+    let no = shown_decision_no(&browser).await;
+    browser.click_on("#result-print").await;
+    let printed = browser.wait_for("the bill written to the port", "return window.__closed && window.__printed").await;
+    let bytes: Vec<u8> = printed
+        .as_array()
+        .expect("writes")
+        .iter()
+        .flat_map(|w| w.as_array().expect("bytes").iter().map(|b| u8::try_from(b.as_u64().unwrap_or(0)).unwrap_or(0)))
+        .collect();
+    let commands = reader::read(&bytes).expect("the printer reads every byte");
+    assert!(reader::lines(&commands).join("").contains(&no), "the bill of the fine just issued");
+    let opened = browser.script("return window.__port.opened", json!([])).await;
+    assert_eq!(opened["baudRate"], 9600);
+    browser.quit().await;
+}

@@ -123,7 +123,26 @@ impl RawSettings {
         let jobs = jobs::validate(self.jobs, self.scheduler)?;
         let bank = self.bank.validate()?;
         let bill = self.bill.validate()?;
+        warn_of_characters_the_bill_font_lacks(&bill, &catalogue, &districts);
         Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank, bill })
+    }
+}
+
+/// The bill's PNG and PDF draw a character their font lacks as a box: said at start for what
+/// every bill of a violation or a district prints (the places officers type are logged per bill).
+/// Not refused: the ESC/POS bill is printed in the printer's own font.
+fn warn_of_characters_the_bill_font_lacks(bill: &BillSettings, catalogue: &Catalogue, districts: &Districts) {
+    let texts = catalogue
+        .all()
+        .flat_map(|v| [v.description_zh.as_str(), v.description_en.as_str()])
+        .chain(districts.all().map(|d| d.name.as_str()))
+        .chain([bill.authority_zh.as_str(), bill.authority_en.as_str()]);
+    let lacking = bill.font.lacking(texts);
+    if !lacking.is_empty() {
+        log::warn!(
+            "the bill font ({}) lacks {lacking:?}, which the catalogue, the districts or [bill] use: bills draw them as boxes; [bill] font can name a fuller font",
+            bill.font.name()
+        );
     }
 }
 
