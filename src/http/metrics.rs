@@ -152,7 +152,8 @@ mod tests {
         assert_eq!(route_label("/api/v1/fines/123/qr.png"), "/api/v1/fines/{decision_no}/qr.png");
         assert_eq!(route_label("/healthz"), "/healthz");
         assert_eq!(route_label("/lookup"), "/lookup");
-        assert_eq!(route_label("/"), "unmatched");
+        assert_eq!(route_label("/"), "/");
+        assert_eq!(route_label("//"), "unmatched");
         assert_eq!(route_label("/api/v1/fines/1/2/3/4/5/6/7/8"), "unmatched");
         assert_eq!(route_label("/nothing/here"), "unmatched");
     }

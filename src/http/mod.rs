@@ -70,13 +70,27 @@ macro_rules! routes {
         ];
 
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)*
+            $(cfg.route($path, verb::$method().to($handler));)*
         }
     };
     (@documented) => { true };
     (@documented $other:ident) => { false };
     (@alias alias) => { true };
     (@alias $($other:ident)?) => { false };
+}
+
+/// What each route answers: `get` answers HEAD the same (RFC 9110 §9.3.2; actix sends the head of
+/// the answer without its body).
+mod verb {
+    use actix_web::{Route, guard, web};
+
+    pub fn get() -> Route {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    }
+
+    pub fn post() -> Route {
+        web::post()
+    }
 }
 
 // Actix tries routes in this order, each by a regular expression: the bursts come first (the QR
@@ -103,6 +117,7 @@ routes! {
     get "/api/v1/fines/{decision_no}/bill.pdf" => bill::pdf;
     get "/r/{receipt_no}" => receipt::receipt;
     get "/lookup" => lookup::form;
+    get "/" => pages::home, hidden;
     post "/lookup" => lookup::lookup;
     get "/assets/pay.js" => pages::pay_script, hidden;
     get "/officer" => officer_app::redirect, hidden;
@@ -130,6 +145,13 @@ routes! {
 /// Unknown paths and wrong methods answer in the same JSON shape as every other error.
 pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     let path = req.path();
+    if is_page_path(path)
+        && matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD)
+        && !pages::accepts_json(&req)
+    {
+        let accept_language = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        return Ok(pages::page_not_found(i18n::Lang::pick(req.query_string(), accept_language)));
+    }
     let mut allowed: Vec<String> = ROUTES
         .iter()
         .filter(|route| matches_pattern(route.path, path))
@@ -147,6 +169,14 @@ pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResp
         format!("this path answers {}", allowed.join(", ")),
     )
     .with_details(serde_json::json!({ "allow": allowed })))
+}
+
+/// Whether a path is a person's (a page, answered as one) rather than a program's (the APIs, the
+/// channels' notifications, the operations endpoints, answered in JSON).
+fn is_page_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !["/api/", "/bank/", "/notify/", "/admin/api/", "/sim/"].iter().any(|prefix| lower.starts_with(prefix))
+        && !["/healthz", "/readyz", "/metrics"].contains(&lower.as_str())
 }
 
 fn matches_pattern(pattern: &str, path: &str) -> bool {

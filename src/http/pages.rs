@@ -61,11 +61,32 @@ pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     if wants_json {
         return actix_web::ResponseError::error_response(&ApiError::not_found());
     }
+    not_found_page(lang, Texts::of(lang).not_found_text)
+}
+
+/// A path finepay has no page at, for a browser: the pages' own frame and language, and the way
+/// on to the lookup.
+pub(crate) fn page_not_found(lang: Lang) -> HttpResponse {
+    not_found_page(lang, Texts::of(lang).page_not_found_text)
+}
+
+fn not_found_page(lang: Lang, text: &str) -> HttpResponse {
     let html = templates()
         .get_template("not_found.html")
-        .and_then(|t| t.render(context! { t => Texts::value(lang) }))
+        .and_then(|t| t.render(context! { t => Texts::value(lang), text => text, lang => lang.code() }))
         .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
     page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
+}
+
+/// `GET /`: a driver who types finepay's address is looking for a fine: the lookup page, in the
+/// language asked for.
+pub(super) async fn home(req: HttpRequest) -> HttpResponse {
+    // Only the language is carried over: the rest of a query has no meaning here.
+    let location = match req.query_string().split('&').find(|p| *p == "lang=en" || *p == "lang=zh") {
+        Some(lang) => format!("/lookup?{lang}"),
+        None => "/lookup".to_owned(),
+    };
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location)).finish()
 }
 
 /// `GET /assets/pay.js`: the pay page's countdown and language switch.

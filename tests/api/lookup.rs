@@ -138,7 +138,7 @@ async fn the_form_redirects_to_the_page_or_says_what_was_wrong() {
     // A forged QR link points the payer at the lookup page.
     let forged = app.http.get(format!("{}/p/AAAAAAAAAAAAAAAAAAAAAAAAAA", app.address)).send().await.expect("sent");
     assert_eq!(forged.status(), 404);
-    assert!(forged.text().await.expect("html").contains("href=\"/lookup\""));
+    assert!(forged.text().await.expect("html").contains("href=\"/lookup?lang=zh\""));
 }
 
 #[actix_web::test]

@@ -16,6 +16,7 @@ mod bill;
 mod browser;
 mod cli;
 mod cli_config;
+mod everywhere;
 mod faults;
 mod framing;
 mod hardening;
