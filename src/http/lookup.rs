@@ -13,6 +13,7 @@ use super::pages::{accepts_json, page_headers, templates};
 use super::rate_limit::{LimitError, Limited, SharedLimiter};
 use crate::db::fines;
 use crate::domain::DecisionNo;
+use crate::domain::decision_no::DecisionNoError;
 use crate::http::AppState;
 use crate::qr::constant_time_eq;
 use actix_web::http::StatusCode;
@@ -92,6 +93,39 @@ pub(super) async fn form(req: HttpRequest) -> HttpResponse {
     render(StatusCode::OK, lang, &LookupRequest::default(), None)
 }
 
+/// What the form says went wrong: the error codes of its two fields (GOV.UK's pattern: a summary
+/// at the top linking to each field, the message beside the field), or of the lookup as a whole,
+/// and how long to wait when the limits were passed.
+struct FormErrors {
+    decision_no: Option<&'static str>,
+    verification_code: Option<&'static str>,
+    whole: Option<&'static str>,
+    retry_after_secs: Option<u64>,
+}
+
+impl FormErrors {
+    fn of(error: &ApiError, asked: &LookupRequest, retry_after_secs: Option<u64>) -> FormErrors {
+        let mut errors = FormErrors { decision_no: None, verification_code: None, whole: None, retry_after_secs };
+        let (number_empty, code_empty) =
+            (asked.decision_no.trim().is_empty(), asked.verification_code.trim().is_empty());
+        match error.code {
+            "bad_decision_number" | "invalid_verification_code" if number_empty || code_empty => {
+                errors.decision_no = number_empty.then_some("missing_decision_no");
+                errors.verification_code = code_empty.then_some("missing_verification_code");
+            }
+            "bad_decision_number" if error.details["reason"] == "check_digits" => {
+                errors.decision_no = Some("check_digits")
+            }
+            "bad_decision_number" => errors.decision_no = Some("bad_decision_number"),
+            "invalid_verification_code" => errors.verification_code = Some("invalid_verification_code"),
+            "not_found" => errors.whole = Some("not_found"),
+            "rate_limited" => errors.whole = Some("rate_limited"),
+            _ => errors.whole = Some("incomplete"),
+        }
+        errors
+    }
+}
+
 /// `POST /lookup`: JSON `{decision_no, verification_code}` → `{decision_no, pay_url}`; the form →
 /// 303 to the pay page, or the form again saying what was wrong.
 pub(super) async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
@@ -124,7 +158,12 @@ pub(super) async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: 
             };
             let mut response = if from_form {
                 log::info!("lookup refused: {error}");
-                render(error.status, lang, &asked, Some(error.code))
+                render(
+                    error.status,
+                    lang,
+                    &asked,
+                    Some(FormErrors::of(&error, &asked, retry_after.and_then(|s| u64::try_from(s).ok()))),
+                )
             } else {
                 actix_web::ResponseError::error_response(&error)
             };
@@ -149,8 +188,14 @@ async fn find(
     let body = read_body(req, payload, ctx.server.max_body_bytes).await?;
     *asked = if from_form { from_form_body(&body) } else { parse_json(&body)?.0 };
     limit(ctx, |l| &l.by_address, super::edge::client_address(ctx, req), Apply::Take).await?;
-    let no = DecisionNo::parse(&asked.decision_no)
-        .map_err(|e| ApiError::bad_decision_number(e).with_details(serde_json::json!({"field": "decision_no"})))?;
+    let no = DecisionNo::parse(&asked.decision_no).map_err(|e| {
+        // Nineteen digits that fail their check are a typo, said as such on the page.
+        let reason = match e {
+            DecisionNoError::CheckDigits | DecisionNoError::SerialOutOfRange(_) => "check_digits",
+            _ => "format",
+        };
+        ApiError::bad_decision_number(e).with_details(serde_json::json!({"field": "decision_no", "reason": reason}))
+    })?;
     let code = asked.verification_code.trim().to_owned();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::new(
@@ -215,14 +260,27 @@ fn lang_code(lang: Lang) -> &'static str {
     }
 }
 
-fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, error: Option<&str>) -> HttpResponse {
+fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, errors: Option<FormErrors>) -> HttpResponse {
     let texts = Texts::of(lang);
+    let errors = errors.unwrap_or(FormErrors {
+        decision_no: None,
+        verification_code: None,
+        whole: None,
+        retry_after_secs: None,
+    });
+    // Whole minutes to wait, rounded up: "a few minutes" tells a driver nothing.
+    let wait_minutes = errors.retry_after_secs.map(|s| s.div_ceil(60).max(1));
+    let say = |code: &str| texts.lookup_error(code).replace("{minutes}", &wait_minutes.unwrap_or(1).to_string());
     let html = templates().get_template("lookup.html").and_then(|t| {
         t.render(context! {
             t => Texts::value(lang),
             lang => lang_code(lang),
             decision_no => asked.decision_no,
-            error => error.map(|code| texts.lookup_error(code)),
+            number_error => errors.decision_no.map(say),
+            code_error => errors.verification_code.map(say),
+            whole_error => errors.whole.map(say),
+            retry_after => errors.retry_after_secs,
+            has_errors => errors.decision_no.is_some() || errors.verification_code.is_some() || errors.whole.is_some(),
         })
     });
     match html {

@@ -129,11 +129,45 @@ async fn the_form_redirects_to_the_page_or_says_what_was_wrong() {
     let refused = lookup_form(&app, &[("decision_no", no), ("verification_code", &wrong_code(code))], "?lang=en").await;
     assert_eq!(refused.status(), 404);
     let html = refused.text().await.expect("html");
-    assert!(html.contains("id=\"lookup-error\"") && html.contains("check the decision number"), "{html}");
+    assert!(html.contains("<title>Error: Find a fine</title>"), "GOV.UK's 'Error:' in the title: {html}");
+    assert!(
+        html.contains("id=\"error-summary\"")
+            && html.contains("<a href=\"#decision_no\">No fine has this decision number"),
+        "{html}"
+    );
     assert!(html.contains(&format!("value=\"{no}\"")), "the number stays in the form");
+
+    // Each field's error beside it, linked from the summary; a missing field says so.
     let refused = lookup_form(&app, &[("verification_code", code)], "?lang=zh").await;
     assert_eq!(refused.status(), 422);
-    assert!(refused.text().await.expect("html").contains("决定书编号应为19位数字"));
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("<title>错误：查询罚款</title>"), "{html}");
+    assert!(html.contains("id=\"decision_no-error\"") && html.contains("请填写决定书编号"), "{html}");
+    assert!(
+        html.contains("aria-invalid=\"true\"")
+            && html.contains("aria-describedby=\"decision_no-hint decision_no-error\""),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"verification_code-error\""), "the code was given: {html}");
+
+    // Nineteen digits whose check digits fail are a typo, and said to be one.
+    let mut typo: Vec<u8> = no.bytes().collect();
+    typo[10] = if typo[10] == b'9' { b'0' } else { typo[10] + 1 };
+    let typo = String::from_utf8(typo).expect("digits");
+    let refused = lookup_form(&app, &[("decision_no", &typo), ("verification_code", code)], "?lang=en").await;
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("This decision number is mistyped: its check digits do not match"), "{html}");
+    assert!(!html.contains("has 19 digits"), "{html}");
+    let short = lookup_form(&app, &[("decision_no", "110105"), ("verification_code", "12")], "?lang=en").await;
+    let html = short.text().await.expect("html");
+    assert!(html.contains("A decision number has 19 digits"), "{html}");
+    let form =
+        app.http.get(format!("{}/lookup?lang=en", app.address)).send().await.expect("sent").text().await.expect("html");
+    assert!(
+        form.contains("printed at the top of the bill") && form.contains("printed large below the QR code"),
+        "where to find them: {form}"
+    );
+    assert!(!form.contains("id=\"error-summary\""), "no errors on a fresh form: {form}");
 
     // A forged QR link points the payer at the lookup page.
     let forged = app.http.get(format!("{}/p/AAAAAAAAAAAAAAAAAAAAAAAAAA", app.address)).send().await.expect("sent");
@@ -206,8 +240,14 @@ async fn lookups_are_limited_per_client_address() {
         .await
         .expect("sent");
     assert_eq!(limited.status(), 429);
-    assert!(limited.headers().contains_key("retry-after"));
-    assert!(limited.text().await.expect("html").contains("Too many lookups"));
+    let wait: u64 = limited.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    let html = limited.text().await.expect("html");
+    assert!(html.contains(&format!("Try again in {} minutes", wait.div_ceil(60).max(1))), "how long to wait: {html}");
+    assert!(html.contains("<fieldset disabled>"), "the form is off until then: {html}");
+    assert!(
+        html.contains(&format!("<meta http-equiv=\"refresh\" content=\"{wait};url=/lookup?lang=en\">")),
+        "and back on after: {html}"
+    );
 }
 
 #[actix_web::test]
