@@ -31,7 +31,15 @@ async fn the_pay_page_follows_the_browsers_language_and_its_switch_and_fits_a_ph
         browser.assert_fits_phone(&["#decision-no"]).await;
         browser.screenshot(lang.screenshot).await;
 
-        // The switch in the header shows the page in the other language.
+        // The switch in the header is a real tap target, and shows the page in the other language.
+        let size = browser
+            .script(
+                "const r = document.querySelector('#lang-switch').getBoundingClientRect(); return [r.width, r.height]",
+                json!([]),
+            )
+            .await;
+        let (width, height) = (size[0].as_f64().unwrap_or(0.0), size[1].as_f64().unwrap_or(0.0));
+        assert!(width >= 44.0 && height >= 44.0, "the language switch is {width} × {height} px");
         let switch = browser.wait("#lang-switch").await;
         browser.click(&switch).await;
         browser.wait(other.selector).await;

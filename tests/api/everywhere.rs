@@ -58,6 +58,11 @@ async fn a_path_without_a_page_gets_the_pages_404_in_the_browsers_language() {
             "the pages' frame: {html}"
         );
         assert!(html.contains("id=\"lookup-link\"") && html.contains("id=\"lang-switch\""), "{html}");
+        let other = if title == "未找到" { "en" } else { "zh" };
+        assert!(
+            html.contains(&format!("lang=\"{other}\" hreflang=\"{other}\"")),
+            "the switch names its language: {html}"
+        );
     }
     // Programs get JSON: the APIs' paths, and whoever asks for it.
     for path in ["/api/v1/nothing", "/API/v1/fines/x", "/bank/v1/nothing", "/admin/api/nothing"] {
