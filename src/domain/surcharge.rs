@@ -49,8 +49,13 @@ impl SurchargeRule {
             // The surcharge never passes the fine, so only a fine above i64::MAX / 2 fen could
             // overflow the sum: saturate rather than panic (debug) or wrap (release).
             total_fen: fine_fen.saturating_add(surcharge),
-            due_date: decided_on + chrono::Days::new(u64::try_from(self.grace_days).unwrap_or(0)),
+            due_date: self.due_date(decided_on),
         }
+    }
+
+    /// The last day free of surcharge for a decision made on `decided_on`.
+    pub fn due_date(&self, decided_on: NaiveDate) -> NaiveDate {
+        decided_on + chrono::Days::new(u64::try_from(self.grace_days).unwrap_or(0))
     }
 }
 

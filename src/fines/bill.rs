@@ -38,7 +38,7 @@ pub(crate) fn facts(fine: &FineRow, sources: &BillSources<'_>, pay_url: Option<S
         }
         _ => None,
     };
-    let due = shanghai_date(utc(fine.issued_at)) + chrono::Days::new(sources.surcharge.grace_days.unsigned_abs());
+    let due = sources.surcharge.due_date(shanghai_date(utc(fine.issued_at)));
     Facts {
         authority_zh: sources.bill.authority_zh.clone(),
         authority_en: sources.bill.authority_en.clone(),

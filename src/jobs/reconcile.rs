@@ -11,9 +11,9 @@ use crate::channels::{ChannelKind, PaymentChannel, StatementKind, StatementLine}
 use crate::db::exceptions::{self, NewException};
 use crate::db::reconciliation::{self, ReportRow};
 use crate::db::{DbPool, channel_orders, payments, refunds};
-use crate::domain::time::{SHANGHAI, shanghai_date};
+use crate::domain::time::{shanghai_date, shanghai_day_bounds};
 use crate::payments::{Recorded, settle_order};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,7 +110,7 @@ async fn compare(
     lines: &[StatementLine],
     report: &mut ReportRow,
 ) -> Result<(), JobError> {
-    let (from, to) = day_bounds(day);
+    let (from, to) = shanghai_day_bounds(day);
     let channel_name = kind.as_str();
     let ours = read(&env.pool, move |conn| payments::of_channel_between(conn, channel_name, from, to)).await?;
     report.finepay_payments = ours.len() as i64;
@@ -173,13 +173,6 @@ async fn compare(
         raise(env, kind, day, findings).await?;
     }
     Ok(())
-}
-
-/// The Beijing day as UTC instants, start inclusive, end exclusive.
-fn day_bounds(day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
-    let offset = chrono::Duration::seconds(i64::from(SHANGHAI.local_minus_utc()));
-    let start = day.and_time(NaiveTime::MIN) - offset;
-    (start, start + chrono::Duration::days(1))
 }
 
 async fn find_payment(
