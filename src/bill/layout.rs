@@ -9,6 +9,8 @@
 
 use crate::domain::Fen;
 use crate::domain::catalogue::SubjectKind;
+use crate::domain::rf_reference::spaced_in_fours;
+use crate::domain::surcharge::percent;
 
 /// The paper the bill is printed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -359,23 +361,6 @@ fn units(text: &str) -> Vec<String> {
         run = c.is_ascii_graphic();
     }
     units
-}
-
-/// `RF741101092611220000137` as `RF74 1101 0926 1122 0000 137`, the way ISO 11649 prints it.
-fn spaced_in_fours(reference: &str) -> String {
-    let chars: Vec<char> = reference.chars().collect();
-    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
-}
-
-/// Basis points as a percentage without trailing zeros: 300 → "3", 250 → "2.5".
-fn percent(bp: i64) -> String {
-    let whole = bp / 100;
-    let rest = bp % 100;
-    match rest {
-        0 => whole.to_string(),
-        r if r % 10 == 0 => format!("{whole}.{}", r / 10),
-        r => format!("{whole}.{r:02}"),
-    }
 }
 
 fn subject_names(subject: SubjectKind) -> (&'static str, &'static str) {

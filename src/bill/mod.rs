@@ -25,6 +25,9 @@ pub struct BillSettings {
     /// The issuing authority, at the top of every bill.
     pub authority_zh: String,
     pub authority_en: String,
+    /// Who is paid, as the receipts name it (the authority unless configured otherwise).
+    pub payee_zh: String,
+    pub payee_en: String,
     pub font: BillFont,
 }
 

@@ -12,8 +12,11 @@ use diesel::prelude::*;
 #[diesel(table_name = fines)]
 pub struct PageFine {
     pub decision_no: String,
+    pub district_code: String,
     pub violation_code: String,
     pub plate: Option<String>,
+    pub location: String,
+    pub occurred_at: NaiveDateTime,
     pub amount_fen: i64,
     pub status: String,
     pub issued_at: NaiveDateTime,

@@ -28,25 +28,33 @@ pub struct District {
     pub code: DistrictCode,
     pub name: String,
     pub qr_payment_from: Option<NaiveDate>,
+    /// The agent banks that take the district's fines at their counters, each `中文 English`,
+    /// named on the driver's pages (not part of the districts' API).
+    #[serde(skip)]
+    pub banks: Vec<String>,
 }
 
 impl District {
-    /// The name's Chinese and English parts, for the bill: `朝阳区 Chaoyang` is `朝阳区` and
-    /// `Chaoyang`, split at the first space that has only ASCII after it; a name with no English
-    /// part is all Chinese.
+    /// The name's Chinese and English parts, for the bill (see [`chinese_and_english`]).
     pub fn names(&self) -> (&str, &str) {
-        self.name
-            .char_indices()
-            .filter(|(_, c)| *c == ' ')
-            .map(|(at, _)| (self.name[..at].trim(), self.name[at..].trim()))
-            .find(|(zh, en)| !zh.is_empty() && !zh.is_ascii() && en.is_ascii())
-            .unwrap_or((self.name.as_str(), ""))
+        chinese_and_english(&self.name)
     }
 
     /// Whether a fine issued on `date` (Asia/Shanghai) gets a QR code.
     pub fn qr_payment_on(&self, date: NaiveDate) -> bool {
         self.qr_payment_from.is_some_and(|from| date >= from)
     }
+}
+
+/// A configured name's Chinese and English parts: `朝阳区 Chaoyang` is `朝阳区` and `Chaoyang`,
+/// split at the first space that has only ASCII after it; a name with no English part is all
+/// Chinese.
+pub fn chinese_and_english(name: &str) -> (&str, &str) {
+    name.char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .map(|(at, _)| (name[..at].trim(), name[at..].trim()))
+        .find(|(zh, en)| !zh.is_empty() && !zh.is_ascii() && en.is_ascii())
+        .unwrap_or((name, ""))
 }
 
 /// The configured districts, looked up by code.
@@ -85,6 +93,7 @@ mod tests {
             code: DistrictCode::parse("110105").expect("valid"),
             name: "Chaoyang".into(),
             qr_payment_from: from,
+            banks: Vec::new(),
         };
         let day = |d| NaiveDate::from_ymd_opt(2018, 10, d).expect("valid date");
         assert!(!district.qr_payment_on(day(21)));
@@ -107,6 +116,7 @@ mod tests {
             code: DistrictCode::parse("110105").expect("valid"),
             name: name.into(),
             qr_payment_from: None,
+            banks: Vec::new(),
         };
         assert_eq!(named("朝阳区 Chaoyang").names(), ("朝阳区", "Chaoyang"));
         assert_eq!(

@@ -21,6 +21,12 @@ pub fn rf_for_decision(no: &DecisionNo) -> String {
     with_check_digits(no.as_str())
 }
 
+/// `RF741101092611220000137` as `RF74 1101 0926 1122 0000 137`, the way ISO 11649 prints it.
+pub fn spaced_in_fours(reference: &str) -> String {
+    let chars: Vec<char> = reference.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+}
+
 /// The RF reference of any reference of 1 to 21 characters in `[0-9A-Za-z]` (upper-cased).
 pub fn rf_from_reference(reference: &str) -> Result<String, RfError> {
     let reference = reference.to_ascii_uppercase();
@@ -70,6 +76,12 @@ mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_in_groups_of_four() {
+        assert_eq!(spaced_in_fours("RF741101092611220000137"), "RF74 1101 0926 1122 0000 137");
+        assert_eq!(parse_rf(&spaced_in_fours("RF741101092611220000137")), Ok("1101092611220000137".to_owned()));
+    }
     use crate::domain::DistrictCode;
     use chrono::NaiveDate;
 

@@ -69,9 +69,27 @@ pub struct Quote {
     pub due_date: NaiveDate,
 }
 
+/// Basis points as a percentage without trailing zeros, as bills and pages print the daily
+/// rate: 300 → "3", 250 → "2.5".
+pub fn percent(bp: i64) -> String {
+    let whole = bp / 100;
+    match bp % 100 {
+        0 => whole.to_string(),
+        r if r % 10 == 0 => format!("{whole}.{}", r / 10),
+        r => format!("{whole}.{r:02}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_print_without_trailing_zeros() {
+        assert_eq!(percent(300), "3");
+        assert_eq!(percent(250), "2.5");
+        assert_eq!(percent(5), "0.05");
+    }
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 1, 1)

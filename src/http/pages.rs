@@ -1,6 +1,6 @@
 //! What the HTML pages share: their templates, the headers every page carries (no caching, no
-//! referrer, a strict content security policy), the 404 page, the pay page's script, and whether
-//! the client asked for JSON instead.
+//! referrer, a strict content security policy), the 404 page, QR codes as images, the pay page's
+//! script, and whether the client asked for JSON instead.
 
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
@@ -56,6 +56,18 @@ pub(crate) fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix
     builder
 }
 
+/// A problem on finepay's side (its database, say) met by a driver's page: a page in the
+/// page's language saying to try again, or to pay at a bank — JSON only when asked for.
+pub(crate) fn problem(wants_json: bool, lang: Lang, e: &ApiError) -> HttpResponse {
+    if wants_json {
+        return actix_web::ResponseError::error_response(e);
+    }
+    let cause = e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default();
+    log::error!("a driver's page failed: {} {} {cause}", e.code, e.message);
+    let t = Texts::of(lang);
+    message_page(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, lang, t.problem_title, t.problem_text)
+}
+
 /// The same answer for a forged token, a token of an unknown key and an unknown fine.
 pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
     if wants_json {
@@ -71,11 +83,29 @@ pub(crate) fn page_not_found(lang: Lang) -> HttpResponse {
 }
 
 fn not_found_page(lang: Lang, text: &str) -> HttpResponse {
+    message_page(actix_web::http::StatusCode::NOT_FOUND, lang, Texts::of(lang).not_found_title, text)
+}
+
+fn message_page(status: actix_web::http::StatusCode, lang: Lang, title: &str, text: &str) -> HttpResponse {
     let html = templates()
         .get_template("not_found.html")
-        .and_then(|t| t.render(context! { t => Texts::value(lang), text => text, lang => lang.code() }))
-        .unwrap_or_else(|_| "<h1>404</h1>".to_owned());
-    page_headers(HttpResponse::NotFound()).content_type("text/html; charset=utf-8").body(html)
+        .and_then(|t| t.render(context! { t => Texts::value(lang), title => title, text => text, lang => lang.code() }))
+        .unwrap_or_else(|_| format!("<h1>{}</h1>", status.as_u16()));
+    page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html)
+}
+
+/// A QR code of `content` as an image a page can show under its content security policy (a
+/// data: URL of an SVG); empty, and logged, when it does not fit a QR code.
+pub(crate) fn qr_data_url(content: &str) -> String {
+    match crate::qr::QrMatrix::encode(content) {
+        Ok(matrix) => {
+            format!("data:image/svg+xml;base64,{}", data_encoding::BASE64.encode(crate::qr::to_svg(&matrix).as_bytes()))
+        }
+        Err(e) => {
+            log::error!("{content:?} does not fit a QR code: {e}");
+            String::new()
+        }
+    }
 }
 
 /// `GET /`: a driver who types finepay's address is looking for a fine: the lookup page, in the

@@ -9,6 +9,7 @@
 use super::edge::{client_address, parse_json, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
+use super::pages::not_found;
 use super::pay_steps::{self, Step, StepPage};
 use crate::channels::{ChannelKind, Flow, Start, Started};
 use crate::db::channel_orders::{self, ChannelOrderRow};
@@ -48,11 +49,17 @@ pub(super) async fn pay(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, ctx.server.max_body_bytes).await?;
-    let no = ctx.signer.verify(&path).ok_or_else(ApiError::not_found)?;
     // The page's buttons post a form (no script needed); API clients post JSON.
     let from_form = req.content_type() == "application/x-www-form-urlencoded";
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let body = match read_body(&req, payload, ctx.server.max_body_bytes).await {
+        Ok(body) => body,
+        Err(e) if from_form => return Ok(refused_form(&path, lang, &e)),
+        Err(e) => return Err(e),
+    };
+    let Some(no) = ctx.signer.verify(&path) else {
+        return if from_form { Ok(not_found(false, lang)) } else { Err(ApiError::not_found()) };
+    };
     let tap = Tap { ctx: &ctx, req: &req, token: &path, decision_no: no.as_str(), lang };
     let answer = tap.answer(&body, from_form).await;
     let page = |channel, amount| StepPage { token: path.as_str(), lang, channel, amount };
@@ -63,11 +70,7 @@ pub(super) async fn pay(
         // A payer on the page whose window just closed sees the page again, which says why.
         Err(e) if ["qr_expired", "already_paid", "fine_void"].contains(&e.code) => back_to_page(&path, lang),
         // Anything else the page's form meets is a page in its language that says what to do.
-        Err(e) => {
-            let cause = e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default();
-            log::warn!("paying {}: {} {} {cause}", no.as_str(), e.code, e.message);
-            pay_steps::respond(&page(None, Fen(0)), &Step::CannotStart(e.status))
-        }
+        Err(e) => refused_form(&path, lang, e),
     };
     if let Ok((_, _, Next::Oauth { state, .. }, _)) = &answer {
         // The return counts only in the browser that went: WeChat keeps the cookie of its own
@@ -302,6 +305,15 @@ pub(super) fn next_page(page: &StepPage<'_>, next: &Next, client: Client) -> Htt
         Next::Elsewhere(page_url) => Step::Elsewhere { page_url },
     };
     pay_steps::respond(page, &step)
+}
+
+/// A tap the page's form made that cannot start a payment: a page in its language saying what to
+/// do (another channel, later, a bank), never JSON.
+fn refused_form(token: &str, lang: Lang, e: &ApiError) -> HttpResponse {
+    let cause = e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default();
+    log::warn!("paying by the page's form: {} {} {cause}", e.code, e.message);
+    let page = StepPage { token, lang, channel: None, amount: Fen(0) };
+    pay_steps::respond(&page, &Step::CannotStart(e.status))
 }
 
 fn back_to_page(token: &str, lang: Lang) -> HttpResponse {

@@ -6,13 +6,12 @@
 //! only its origin as the `Referer` (WeChat checks H5 payments come from the merchant's domain).
 
 use super::i18n::{Lang, Texts};
-use super::pages::{PAGE_CSP, page_headers, templates};
+use super::pages::{PAGE_CSP, page_headers, qr_data_url, templates};
 use crate::channels::{ChannelKind, JsapiParams};
 use crate::domain::Fen;
 use crate::domain::money::format_yuan;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use data_encoding::BASE64;
 use minijinja::context;
 
 /// What the step page shows.
@@ -86,7 +85,7 @@ fn render(page: &StepPage<'_>, step: &Step<'_>) -> Result<String, minijinja::Err
         Step::Qr { content, wechat_work } => context! {
             step => "qr",
             qr_content => content,
-            qr_image => qr_image(content),
+            qr_image => qr_data_url(content),
             note => if *wechat_work { "wechat_work" } else { "" },
         },
         Step::Redirect { url } => context! { step => "redirect", url => url },
@@ -95,21 +94,11 @@ fn render(page: &StepPage<'_>, step: &Step<'_>) -> Result<String, minijinja::Err
             context! { step => "jsapi", params => serde_json::to_string(params).unwrap_or_default() }
         }
         Step::Elsewhere { page_url } => context! { step => "elsewhere", page_url => page_url },
-        Step::CannotStart(_) => context! { step => "channel_down" },
+        Step::CannotStart(status) if status.is_server_error() => context! { step => "channel_down" },
+        Step::CannotStart(_) => context! { step => "refused" },
         Step::LinkUsed => context! { step => "link_used" },
     };
     templates().get_template("pay_step.html")?.render(context! { ..details, ..base })
-}
-
-/// The code as an image the page can show under its content security policy (a data: URL).
-fn qr_image(content: &str) -> String {
-    match crate::qr::QrMatrix::encode(content) {
-        Ok(matrix) => format!("data:image/svg+xml;base64,{}", BASE64.encode(crate::qr::to_svg(&matrix).as_bytes())),
-        Err(e) => {
-            log::error!("a channel's code does not fit a QR code: {e}");
-            String::new()
-        }
-    }
 }
 
 /// `scheme://host[:port]` of a URL, for a content security policy.
@@ -147,6 +136,7 @@ mod tests {
             Step::Jsapi { params: &params },
             Step::Elsewhere { page_url: "https://pay.example/p/TOKEN" },
             Step::CannotStart(StatusCode::SERVICE_UNAVAILABLE),
+            Step::CannotStart(StatusCode::PAYLOAD_TOO_LARGE),
             Step::LinkUsed,
         ];
         for lang in [Lang::Zh, Lang::En] {

@@ -26,8 +26,13 @@ pub(super) struct Shape {
     /// The channel that paid, when the page shows a receipt.
     pub receipt_channel: Option<String>,
     /// Back from a channel: `confirming` (the page refreshes itself until the payment is
-    /// confirmed) or `unconfirmed` (it gave up refreshing; the buttons are back).
+    /// confirmed) or `unconfirmed` (it gave up refreshing; the buttons are back); or `checked`
+    /// (the payer asked "I have paid" and the channels confirm nothing yet).
     pub notice: Option<&'static str>,
+    /// At a bank: whether today's amount includes a late surcharge.
+    pub surcharged: bool,
+    /// At a bank: whether the surcharge-free days are over.
+    pub overdue: bool,
 }
 
 /// The per-fine values the page prints, by position in [`Values`].
@@ -38,7 +43,8 @@ pub(super) enum Field {
     MaskedPlate,
     Amount,
     AmountDueAtBank,
-    IssuedLocal,
+    Location,
+    OccurredLocal,
     ExpiresLocal,
     ExpiresEpoch,
     Countdown,
@@ -51,9 +57,21 @@ pub(super) enum Field {
     ReceiptUrl,
     ReceiptAmount,
     ReceiptPaidLocal,
+    /// When the payer's "I have paid" asked the channels.
+    CheckedLocal,
+    /// Today in Beijing, for the amount due at a bank.
+    Today,
+    Surcharge,
+    /// The last day without surcharge.
+    DueDate,
+    /// The daily surcharge in percent.
+    DailyRate,
+    /// The district's agent banks, in the page's language.
+    Banks,
+    RfReference,
 }
 
-const FIELDS: usize = Field::ReceiptPaidLocal as usize + 1;
+const FIELDS: usize = Field::RfReference as usize + 1;
 
 /// One page's values; a field the shape does not show may stay empty.
 pub(super) type Values = [String; FIELDS];
@@ -141,7 +159,17 @@ fn render_template(shape: &Shape, value: impl Fn(Field) -> String) -> Result<Str
         masked_plate => shape.has_plate.then(|| value(Field::MaskedPlate)),
         amount => value(Field::Amount),
         amount_due_at_bank => value(Field::AmountDueAtBank),
-        issued_local => value(Field::IssuedLocal),
+        location => value(Field::Location),
+        occurred_local => value(Field::OccurredLocal),
+        checked_local => value(Field::CheckedLocal),
+        today => value(Field::Today),
+        surcharge => value(Field::Surcharge),
+        due_date => value(Field::DueDate),
+        daily_rate => value(Field::DailyRate),
+        banks => value(Field::Banks),
+        rf_reference => value(Field::RfReference),
+        surcharged => shape.surcharged,
+        overdue => shape.overdue,
         expires_local => value(Field::ExpiresLocal),
         expires_epoch => value(Field::ExpiresEpoch),
         countdown => value(Field::Countdown),
@@ -170,22 +198,34 @@ mod tests {
                 for channels in [vec![], vec!["wechat", "alipay", "unionpay"], vec!["unionpay"]] {
                     for has_plate in [false, true] {
                         for receipt_channel in [None, Some("wechat"), Some("alipay"), Some("unionpay")] {
-                            for notice in [None, Some("confirming"), Some("unconfirmed")] {
-                                let receipt_channel = receipt_channel.map(str::to_owned);
-                                let channels = channels.clone();
-                                let shape = Shape { lang, state, channels, has_plate, receipt_channel, notice };
-                                let direct = render_template(&shape, |f| values[f as usize].clone()).expect("renders");
-                                assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
-                                // From the remembered pieces, the same again.
-                                assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
-                                shapes += 1;
+                            for notice in [None, Some("confirming"), Some("unconfirmed"), Some("checked")] {
+                                for (surcharged, overdue) in [(false, false), (false, true), (true, true)] {
+                                    let receipt_channel = receipt_channel.map(str::to_owned);
+                                    let channels = channels.clone();
+                                    let shape = Shape {
+                                        lang,
+                                        state,
+                                        channels,
+                                        has_plate,
+                                        receipt_channel,
+                                        notice,
+                                        surcharged,
+                                        overdue,
+                                    };
+                                    let direct =
+                                        render_template(&shape, |f| values[f as usize].clone()).expect("renders");
+                                    assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
+                                    // From the remembered pieces, the same again.
+                                    assert_eq!(render(&shape, &values).expect("renders"), direct, "{shape:?}");
+                                    shapes += 1;
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        assert_eq!(shapes, 720);
+        assert_eq!(shapes, 2880);
         // The values were really printed, escaped.
         let page = render(
             &Shape {
@@ -195,6 +235,8 @@ mod tests {
                 has_plate: true,
                 receipt_channel: None,
                 notice: None,
+                surcharged: false,
+                overdue: false,
             },
             &values,
         )

@@ -5,17 +5,20 @@
 use super::edge::read_conn;
 use super::error::ApiError;
 use super::i18n::Lang;
-use super::pages::{accepts_json, not_found, page_headers};
+use super::pages::{accepts_json, not_found, page_headers, problem};
 use super::prerendered::{self, Field, Shape, Values};
 use super::receipt::ReceiptJson;
 use crate::channels::ChannelKind;
 use crate::db::channel_orders::ChannelOrderRow;
 use crate::db::pay_page::{self, PageFine};
 use crate::db::payments::{self, PaymentRow};
+use crate::domain::decision_no::DecisionNo;
+use crate::domain::district::chinese_and_english;
 use crate::domain::money::format_yuan;
 use crate::domain::plate::mask_plate;
 use crate::domain::qr_window::qr_active;
-use crate::domain::surcharge::SurchargeRule;
+use crate::domain::rf_reference::{rf_for_decision, spaced_in_fours};
+use crate::domain::surcharge::{Quote, SurchargeRule, percent};
 use crate::domain::time::{rfc3339, shanghai_date, shanghai_wall_clock, utc};
 use crate::domain::{Fen, FineStatus};
 use crate::http::AppState;
@@ -95,7 +98,7 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     let mut page = match load(&ctx, &decision_no).await {
         Ok(Some(page)) => page,
         Ok(None) => return not_found(wants_json, lang),
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+        Err(e) => return problem(wants_json, lang, &e),
     };
     // A notification may have been lost: before showing an unpaid fine that has channel orders,
     // ask the channels (see payments::query).
@@ -111,26 +114,33 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
             match load(&ctx, &decision_no).await {
                 Ok(Some(again)) => page = again,
                 Ok(None) => return not_found(wants_json, lang),
-                Err(e) => return actix_web::ResponseError::error_response(&e),
+                Err(e) => return problem(wants_json, lang, &e),
             }
         }
     }
     let (fine, receipt) = (&page.fine, page.receipt.as_ref().map(ReceiptJson::of));
     let now = ctx.clock.now();
     let state = PageState::of(fine, now);
-    let due_at_bank = amount_due_at_bank(&ctx.bank.surcharge, fine, now);
+    let quote = quote_at_bank(&ctx.bank.surcharge, fine, now);
     let channels: Vec<&'static str> = match state {
         PageState::Pending => ctx.channels.kinds().into_iter().map(ChannelKind::as_str).collect(),
         _ => Vec::new(),
     };
     if wants_json {
-        return page_headers(HttpResponse::Ok()).json(page_json(&ctx, fine, state, due_at_bank, channels, receipt));
+        return page_headers(HttpResponse::Ok()).json(page_json(&ctx, fine, state, quote.total_fen, channels, receipt));
     }
-    let returns = back_count(req.query_string()).filter(|_| state == PageState::Pending);
-    let view = PageView { state, due_at_bank, now, lang, channels, receipt, token: &path, returns };
+    let notice = match back_count(req.query_string()) {
+        _ if state != PageState::Pending => None,
+        Some(n) if n < CONFIRMING_REFRESHES => Some(Notice::Confirming(n)),
+        Some(_) => Some(Notice::Unconfirmed),
+        // "I have paid": the channels were asked above, and have confirmed nothing.
+        None if asks_to_check(req.query_string()) => Some(Notice::Checked),
+        None => None,
+    };
+    let view = PageView { state, now, lang, channels, receipt, token: &path, notice };
     match render_page(&ctx, fine, &view) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => ApiError::internal(e).respond(),
+        Err(e) => problem(false, lang, &ApiError::internal(e)),
     }
 }
 
@@ -160,15 +170,15 @@ async fn load(ctx: &web::Data<AppState>, decision_no: &str) -> Result<Option<Pag
 }
 
 /// What a bank would take for the fine today: the bank API's quote.
-fn amount_due_at_bank(rule: &SurchargeRule, fine: &PageFine, now: DateTime<Utc>) -> Fen {
-    Fen(rule.amount_due(fine.amount_fen, utc(fine.issued_at), shanghai_date(now)).total_fen)
+fn quote_at_bank(rule: &SurchargeRule, fine: &PageFine, now: DateTime<Utc>) -> Quote {
+    rule.amount_due(fine.amount_fen, utc(fine.issued_at), shanghai_date(now))
 }
 
 fn page_json(
     ctx: &AppState,
     fine: &PageFine,
     state: PageState,
-    due_at_bank: Fen,
+    due_at_bank_fen: i64,
     channels: Vec<&'static str>,
     receipt: Option<ReceiptJson>,
 ) -> PageJson {
@@ -178,7 +188,7 @@ fn page_json(
         status: fine.status.clone(),
         qr_active: state == PageState::Pending,
         amount_fen: fine.amount_fen,
-        amount_due_at_bank_fen: due_at_bank.get(),
+        amount_due_at_bank_fen: due_at_bank_fen,
         issued_at: rfc3339(utc(fine.issued_at)),
         qr_expires_at: fine.qr_expires_at.map(|t| rfc3339(utc(t))),
         masked_plate: fine.plate.as_deref().map(mask_plate),
@@ -195,15 +205,35 @@ fn page_json(
 /// Everything the HTML page shows besides the fine.
 struct PageView<'a> {
     state: PageState,
-    due_at_bank: Fen,
     now: DateTime<Utc>,
     lang: Lang,
     channels: Vec<&'static str>,
     receipt: Option<ReceiptJson>,
     /// The token as the request spelled it (the form posts back to the same spelling).
     token: &'a str,
-    /// How many times the page has shown itself since the payer came back from a channel.
-    returns: Option<u32>,
+    notice: Option<Notice>,
+}
+
+/// What a pending page says above the amount.
+#[derive(Debug, Clone, Copy)]
+enum Notice {
+    /// Back from a channel, shown the nth time: it refreshes itself until the payment is
+    /// confirmed.
+    Confirming(u32),
+    /// Back from a channel, and it gave up refreshing.
+    Unconfirmed,
+    /// The payer said "I have paid"; the channels confirm nothing yet.
+    Checked,
+}
+
+impl Notice {
+    fn name(self) -> &'static str {
+        match self {
+            Notice::Confirming(_) => "confirming",
+            Notice::Unconfirmed => "unconfirmed",
+            Notice::Checked => "checked",
+        }
+    }
 }
 
 /// How many times a page back from a channel refreshes itself (every 3 seconds) waiting for the
@@ -217,36 +247,51 @@ fn back_count(query: &str) -> Option<u32> {
     value.parse::<u32>().ok().filter(|n| *n >= 1).map(|n| n.min(CONFIRMING_REFRESHES))
 }
 
+/// `check=1`: the payer tapped "I have paid".
+fn asks_to_check(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key == "check" && value == "1")
+}
+
 fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
-    let PageView { state, due_at_bank, now, lang, .. } = *view;
+    let PageView { state, now, lang, .. } = *view;
+    let rule = &ctx.bank.surcharge;
+    let quote = quote_at_bank(rule, fine, now);
+    let today = shanghai_date(now);
     let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
     let expires = fine.qr_expires_at.map(utc);
     let seconds_left = expires.map(|e| (e - now).num_seconds().max(0)).unwrap_or(0);
+    let at_bank = matches!(state, PageState::Expired | PageState::Bank);
     let shape = Shape {
         lang,
         state: state.name(),
         channels: view.channels.clone(),
         has_plate: fine.plate.is_some(),
         receipt_channel: view.receipt.as_ref().map(|r| r.channel.clone()),
-        notice: view.returns.map(|n| if n < CONFIRMING_REFRESHES { "confirming" } else { "unconfirmed" }),
+        notice: view.notice.map(Notice::name),
+        surcharged: at_bank && quote.surcharge_fen > 0,
+        overdue: at_bank && today > quote.due_date,
     };
     let mut values = Values::default();
     let mut set = |field: Field, value: String| values[field as usize] = value;
     set(Field::DecisionNo, fine.decision_no.clone());
     set(Field::Violation, format!("{} {}", fine.violation_code, description.unwrap_or_default()));
     set(Field::MaskedPlate, fine.plate.as_deref().map(mask_plate).unwrap_or_default());
+    set(Field::Location, fine.location.clone());
+    set(Field::OccurredLocal, shanghai_wall_clock(utc(fine.occurred_at)));
     set(Field::Amount, format_yuan(Fen(fine.amount_fen)));
-    set(Field::AmountDueAtBank, format_yuan(due_at_bank));
-    set(Field::IssuedLocal, shanghai_wall_clock(utc(fine.issued_at)));
     set(Field::ExpiresLocal, expires.map(shanghai_wall_clock).unwrap_or_default());
     set(Field::ExpiresEpoch, expires.map(|e| e.timestamp().to_string()).unwrap_or_default());
     set(Field::Countdown, format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60));
     set(Field::PayAction, format!("/p/{}/pay?lang={}", view.token, lang.code()));
     set(Field::PagePath, format!("/p/{}", view.token));
-    if let Some(n) = view.returns {
-        set(Field::RefreshUrl, format!("/p/{}?back={}&lang={}", view.token, n + 1, lang.code()));
+    match view.notice {
+        Some(Notice::Confirming(n)) => {
+            set(Field::RefreshUrl, format!("/p/{}?back={}&lang={}", view.token, n + 1, lang.code()))
+        }
+        Some(Notice::Checked) => set(Field::CheckedLocal, shanghai_wall_clock(now)),
+        _ => {}
     }
     if let Some(receipt) = &view.receipt {
         set(Field::ReceiptNo, receipt.receipt_no.clone());
@@ -254,5 +299,26 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
         set(Field::ReceiptAmount, format_yuan(Fen(receipt.amount_fen)));
         set(Field::ReceiptPaidLocal, receipt.paid_local());
     }
+    if at_bank {
+        set(Field::AmountDueAtBank, format_yuan(Fen(quote.total_fen)));
+        set(Field::Surcharge, format_yuan(Fen(quote.surcharge_fen)));
+        set(Field::Today, today.to_string());
+        set(Field::DueDate, quote.due_date.to_string());
+        set(Field::DailyRate, percent(rule.daily_rate_bp));
+        set(Field::Banks, banks_of(ctx, &fine.district_code, lang));
+        let rf = DecisionNo::parse(&fine.decision_no).map(|no| spaced_in_fours(&rf_for_decision(&no)));
+        set(Field::RfReference, rf.unwrap_or_default());
+    }
     prerendered::render(&shape, &values)
+}
+
+/// The district's agent banks in the page's language: the Chinese names joined by 、, or the
+/// English names (the Chinese where a bank has none) by commas.
+fn banks_of(ctx: &AppState, district_code: &str, lang: Lang) -> String {
+    let banks = ctx.districts.get(district_code).map(|d| d.banks.as_slice()).unwrap_or_default();
+    let names = banks.iter().map(|bank| match chinese_and_english(bank) {
+        (_, en) if lang == Lang::En && !en.is_empty() => en,
+        (zh, _) => zh,
+    });
+    names.collect::<Vec<_>>().join(if lang == Lang::En { ", " } else { "、" })
 }

@@ -1,14 +1,17 @@
 //! `GET /r/{receipt_no}`: the electronic receipt of a payment that paid a fine. The receipt
 //! number is random and unguessable, so holding it is what lets someone see (and verify) the
-//! receipt; finepay shows it from its own records, in Chinese or English, or as JSON.
+//! receipt; finepay shows it from its own records, in Chinese or English, or as JSON. The page
+//! carries its own address as a QR code: whoever is shown a printout or a screenshot scans it and
+//! sees the bureau's record, which a doctored copy cannot change.
 
 use super::edge::read_conn;
 use super::i18n::{Lang, Texts};
-use super::pages::{accepts_json, not_found, page_headers, templates};
+use super::pages::{accepts_json, not_found, page_headers, problem, qr_data_url, templates};
 use crate::db::payments::{self, PaymentRow};
 use crate::db::{fines, fines::FineRow};
 use crate::domain::Fen;
 use crate::domain::money::format_yuan;
+use crate::domain::plate::mask_plate;
 use crate::domain::time::{rfc3339, shanghai_wall_clock, utc};
 use crate::http::AppState;
 use actix_web::http::header::ACCEPT_LANGUAGE;
@@ -69,30 +72,49 @@ pub(super) async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: we
     let (payment, fine) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(wants_json, lang),
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+        Err(e) => return problem(wants_json, lang, &e),
     };
     let receipt = ReceiptJson::of(&payment);
     if wants_json {
         return page_headers(HttpResponse::Ok()).json(&receipt);
     }
-    match render(&ctx, &receipt, &fine, lang) {
+    let refunded = payment.outcome != "applied";
+    match render(&ctx, &receipt, &fine, refunded, lang) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => super::error::ApiError::internal(e).respond(),
+        Err(e) => problem(false, lang, &super::error::ApiError::internal(e)),
     }
 }
 
-fn render(ctx: &AppState, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -> Result<String, minijinja::Error> {
+fn render(
+    ctx: &AppState,
+    receipt: &ReceiptJson,
+    fine: &FineRow,
+    refunded: bool,
+    lang: Lang,
+) -> Result<String, minijinja::Error> {
     let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
+    let bill = &ctx.bill;
+    let in_english =
+        |zh: &str, en: &str| if lang == Lang::En && !en.is_empty() { en.to_owned() } else { zh.to_owned() };
+    let verify_url = format!("{}/r/{}", ctx.server.public_base_url.trim_end_matches('/'), receipt.receipt_no);
     templates().get_template("receipt.html")?.render(context! {
         t => Texts::value(lang),
+        authority => in_english(&bill.authority_zh, &bill.authority_en),
+        payee => in_english(&bill.payee_zh, &bill.payee_en),
+        refunded => refunded,
         receipt_no => receipt.receipt_no,
         decision_no => receipt.decision_no,
         violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),
+        masked_plate => fine.plate.as_deref().map(mask_plate),
+        location => fine.location,
+        occurred_local => shanghai_wall_clock(utc(fine.occurred_at)),
         amount => format_yuan(Fen(receipt.amount_fen)),
         channel => receipt.channel,
         channel_txn_id => receipt.channel_txn_id,
         paid_local => receipt.paid_local(),
+        verify_qr => qr_data_url(&verify_url),
+        verify_url => verify_url,
     })
 }

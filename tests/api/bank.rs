@@ -234,15 +234,7 @@ async fn a_statement_line_ends_in_exactly_one_state_and_a_second_import_changes_
     assert_eq!(bank.post(&payment("RT-1", &known, 20000, &app)).await.status(), 201);
     assert_eq!(bank.post(&payment("RT-2", &duplicate, 20000, &app)).await.status(), 201);
     let officer = app.officer(BANK_DISTRICT);
-    let voided = app
-        .http
-        .post(format!("{}/api/v1/fines/{void}/void", app.address))
-        .bearer_auth(&officer)
-        .json(&json!({"reason": "issued in error"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(voided.status(), 200);
+    app.void_ok(&officer, &void, "issued in error").await;
 
     let now = app.now().to_rfc3339();
     let rf = finepay::domain::rf_reference::rf_for_decision(&finepay::domain::DecisionNo::parse(&settled).expect("no"));

@@ -11,7 +11,6 @@ use crate::cli::{finepay, finepay_command, stdout};
 use crate::helpers::{TestApp, motor_fine, spawn_app};
 use diesel::prelude::*;
 use finepay::db::schema::bank_statements;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -211,15 +210,7 @@ async fn bank_outstanding_prints_each_fine_payable_at_banks_with_a_valid_rf_refe
     assert_eq!(bank.post(&payment("S-1", &paid, 20_000, &app)).await.status(), 201);
     let voided = bank_fine(&app).await;
     let officer = app.officer(BANK_DISTRICT);
-    let response = app
-        .http
-        .post(format!("{}/api/v1/fines/{voided}/void", app.address))
-        .bearer_auth(&officer)
-        .json(&json!({"reason": "issued in error"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 200);
+    app.void_ok(&officer, &voided, "issued in error").await;
     // Still in its QR window: not (yet) the banks' business.
     let qr_officer = app.officer("110105");
     app.issue_ok(&qr_officer, "qr-1", &motor_fine(&app)).await;

@@ -5,7 +5,7 @@
 
 use crate::helpers::{TestApp, error_of, motor_fine, pedestrian_fine, spawn_app, spawn_app_with};
 use finepay::bill::escpos::reader::{self, Command};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::Cursor;
 
 /// The response's bytes, after checking its status and content type.
@@ -185,15 +185,7 @@ async fn bad_options_and_dead_fines_get_clear_errors() {
         app.http.get(format!("{}/api/v1/fines/{no}/bill.png?width=70", app.address)).send().await.expect("sent");
     assert_eq!(error_of(response).await, (401, "unauthorized".to_owned()));
 
-    let voided = app
-        .http
-        .post(format!("{}/api/v1/fines/{no}/void", app.address))
-        .bearer_auth(&token)
-        .json(&json!({"reason": "wrong plate"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(voided.status(), 200);
+    app.void_ok(&token, &no, "wrong plate").await;
     for form in ["bill.png", "bill.escpos", "bill.pdf"] {
         assert_eq!(
             error_of(app.get(&token, &format!("/api/v1/fines/{no}/{form}")).await).await,

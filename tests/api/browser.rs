@@ -26,8 +26,8 @@ async fn the_pay_page_follows_the_browsers_language_and_its_switch_and_fits_a_ph
         let browser = Browser::start(&tools, preference, Some(ANDROID)).await;
         browser.goto(&page_url).await;
         browser.wait(lang.selector).await;
-        assert_eq!(browser.text("header h1").await, lang.title, "Accept-Language {preference}");
-        assert_eq!(browser.text("#state").await, lang.pending);
+        assert_eq!(browser.text("main h1").await, lang.title, "Accept-Language {preference}");
+        assert_eq!(browser.text("#amount-label").await, lang.pending);
         browser.assert_fits_phone(&["#decision-no"]).await;
         browser.screenshot(lang.screenshot).await;
 
@@ -43,8 +43,8 @@ async fn the_pay_page_follows_the_browsers_language_and_its_switch_and_fits_a_ph
         let switch = browser.wait("#lang-switch").await;
         browser.click(&switch).await;
         browser.wait(other.selector).await;
-        assert_eq!(browser.text("header h1").await, other.title, "switched from {preference}");
-        assert_eq!(browser.text("#state").await, other.pending);
+        assert_eq!(browser.text("main h1").await, other.title, "switched from {preference}");
+        assert_eq!(browser.text("#amount-label").await, other.pending);
         browser.assert_fits_phone(&["#decision-no"]).await;
         browser.quit().await;
     }
@@ -223,19 +223,19 @@ async fn ends_on_the_receipt(
     let url = browser.url().await;
     assert!(url.starts_with(&page_of(app, fine)), "{channel}: back on the fine's page, not {url}");
     browser.wait(lang.selector).await;
-    assert_eq!(browser.text("#state").await, lang.paid, "{channel}: the page says paid");
+    assert_eq!(browser.text("#paid-title").await, lang.paid, "{channel}: the page says paid");
     assert!(browser.text("#receipt").await.contains(&amount), "{channel}: the receipt shows the amount");
     assert!(browser.find_all("#pay-wechat, #pay-alipay, #pay-unionpay, form.channels").await.is_empty());
     browser.assert_fits_phone(&["#receipt-link", "#decision-no"]).await;
     if lang.code == "zh" && channel == "alipay" {
         browser.screenshot("back-on-the-receipt").await;
     }
+    let receipt_no = browser.text("#paid-receipt-no").await;
     let link = browser.wait("#receipt-link").await;
-    let receipt_no = browser.element_text(&link).await;
     browser.click(&link).await;
     browser.wait("#receipt-no").await;
-    assert_eq!(browser.url().await, format!("{}/r/{receipt_no}", app.address));
-    assert_eq!(browser.text(".amount").await, amount, "{channel}: the receipt's amount");
+    assert_eq!(browser.url().await, format!("{}/r/{receipt_no}?lang={}", app.address, lang.code));
+    assert_eq!(browser.text("#amount").await, amount, "{channel}: the receipt's amount");
     browser.assert_fits_phone(&["#receipt-no", "#decision-no"]).await;
     if lang.code == "zh" && channel == "alipay" {
         browser.screenshot("receipt").await;
@@ -273,9 +273,9 @@ const ZH: Words = Words {
     code: "zh",
     languages: "zh-CN,zh",
     selector: "html[lang='zh-CN']",
-    title: "交通违法罚款缴纳",
-    pending: "待缴款：二维码有效",
-    paid: "已缴款",
+    title: "缴纳交通违法罚款",
+    pending: "应缴金额",
+    paid: "缴款成功",
     alipay: "支付宝",
     screenshot: "pay-page-zh",
 };
@@ -284,9 +284,9 @@ const EN: Words = Words {
     code: "en",
     languages: "en-US,en",
     selector: "html[lang='en']",
-    title: "Traffic fine payment",
-    pending: "Awaiting payment: this code is valid",
-    paid: "Paid",
+    title: "Pay a traffic fine",
+    pending: "Amount to pay",
+    paid: "Payment complete",
     alipay: "Alipay",
     screenshot: "pay-page-en",
 };

@@ -232,6 +232,19 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// Voids the fine as the officer of `token`, which must succeed.
+    pub async fn void_ok(&self, token: &str, decision_no: &str, reason: &str) {
+        let voided = self
+            .http
+            .post(format!("{}/api/v1/fines/{decision_no}/void", self.address))
+            .bearer_auth(token)
+            .json(&json!({"reason": reason}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(voided.status(), 200, "voiding {decision_no}");
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.address)).bearer_auth(token).send().await.expect("request sent")
     }
@@ -387,4 +400,24 @@ pub fn unescape_html(text: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// What a reader sees: the HTML without its tags and their attributes, scripts and styles. (The
+/// countdown element carries the "expired" wording in an attribute for its script, unseen.)
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let skip_to = ["<script", "<style"]
+            .iter()
+            .find(|open| tag.starts_with(*open))
+            .and_then(|open| tag.find(&format!("</{}>", &open[1..])))
+            .unwrap_or(0);
+        rest = tag[skip_to..].find('>').map_or("", |end| &tag[skip_to + end + 1..]);
+        text.push(' ');
+    }
+    text.push_str(rest);
+    text
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accessibility;
 mod admin;
 mod admin_exceptions;
 mod admin_page;
@@ -16,6 +17,7 @@ mod bill;
 mod browser;
 mod cli;
 mod cli_config;
+mod driver_pages;
 mod everywhere;
 mod faults;
 mod framing;

@@ -125,15 +125,7 @@ async fn a_payment_for_a_voided_fine_is_recorded_and_refunded() {
     let no = fine["decision_no"].as_str().expect("no").to_owned();
     let link = app.channel_pay_link(pay_url, "wechat").await;
     let paid = app.sim_pay(&link);
-    let voided = app
-        .http
-        .post(format!("{}/api/v1/fines/{no}/void", app.address))
-        .bearer_auth(&officer)
-        .json(&serde_json::json!({"reason": "issued to the wrong vehicle"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(voided.status(), 200);
+    app.void_ok(&officer, &no, "issued to the wrong vehicle").await;
     // Whether the void's close or the notification records it first, it is recorded once.
     assert_eq!(app.deliver(&paid.notification).await.0, 204);
     assert_eq!(app.deliver(&paid.notification).await.0, 204);

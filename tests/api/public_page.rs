@@ -1,7 +1,7 @@
 //! The public page a bill's QR code opens: JSON and HTML, in Chinese and English, active to the
 //! second, revealing nothing about forged tokens and never the full plate.
 
-use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with, visible_text};
 use chrono::Duration;
 use finepay::domain::time::shanghai_date;
 use finepay::domain::{DecisionNo, DistrictCode};
@@ -21,26 +21,6 @@ async fn html_text(response: reqwest::Response) -> String {
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     response.text().await.expect("body")
-}
-
-/// What a reader sees: the HTML without its tags and their attributes, scripts and styles. (The
-/// countdown element carries the "expired" wording in an attribute for its script, unseen.)
-fn visible_text(html: &str) -> String {
-    let mut text = String::new();
-    let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        text.push_str(&rest[..start]);
-        let tag = &rest[start..];
-        let skip_to = ["<script", "<style"]
-            .iter()
-            .find(|open| tag.starts_with(*open))
-            .and_then(|open| tag.find(&format!("</{}>", &open[1..])))
-            .unwrap_or(0);
-        rest = tag[skip_to..].find('>').map_or("", |end| &tag[skip_to + end + 1..]);
-        text.push(' ');
-    }
-    text.push_str(rest);
-    text
 }
 
 async fn page(app: &TestApp, pay_url: &str) -> Value {
@@ -85,24 +65,24 @@ async fn the_html_page_speaks_chinese_or_english_and_masks_the_plate() {
     let pay_url = fine["pay_url"].as_str().expect("pay_url");
 
     let zh = html_text(page_html(&app, pay_url, None, "").await).await;
-    assert!(visible_text(&zh).contains("待缴款"), "Chinese is the default");
+    assert!(visible_text(&zh).contains("前扫码缴款"), "Chinese is the default");
     assert!(visible_text(&zh).contains("京A***45"));
     assert!(!visible_text(&zh).contains("二维码已过期"));
 
     let en = html_text(page_html(&app, pay_url, Some("en-US,en;q=0.9"), "").await).await;
-    assert!(visible_text(&en).contains("Awaiting payment"), "English from Accept-Language");
-    assert!(!visible_text(&en).contains("This code has expired"), "not expired yet");
-    assert!(!en.contains("待缴款"));
+    assert!(visible_text(&en).contains("Pay with this code by"), "English from Accept-Language");
+    assert!(!visible_text(&en).contains("This code expired at"), "not expired yet");
+    assert!(!en.contains("前扫码缴款"));
 
     let switched = html_text(page_html(&app, pay_url, Some("zh-CN,zh;q=0.9"), "?lang=en").await).await;
-    assert!(visible_text(&switched).contains("Awaiting payment"), "?lang=en overrides Accept-Language");
-    assert!(!switched.contains("待缴款"));
+    assert!(visible_text(&switched).contains("Pay with this code by"), "?lang=en overrides Accept-Language");
+    assert!(!switched.contains("前扫码缴款"));
 
     app.clock.advance(Duration::hours(5));
     let expired = html_text(page_html(&app, pay_url, Some("en"), "").await).await;
     let seen = visible_text(&expired);
-    assert!(seen.contains("This code has expired"), "{seen}");
-    assert!(!seen.contains("Awaiting payment"));
+    assert!(seen.contains("This code expired at"), "{seen}");
+    assert!(!seen.contains("Pay with this code by"));
     assert!(seen.contains(fine["decision_no"].as_str().expect("no")), "the decision number for the bank");
 
     for html in [&zh, &en, &switched, &expired] {
@@ -123,8 +103,8 @@ async fn the_code_expires_to_the_second() {
     let body = page(&app, pay_url).await;
     assert_eq!((body["qr_active"].clone(), body["status"].clone()), (json!(true), json!("awaiting_payment")));
     let html = visible_text(&html_text(page_html(&app, pay_url, Some("en"), "").await).await);
-    assert!(html.contains("Awaiting payment"));
-    assert!(!html.contains("This code has expired"));
+    assert!(html.contains("Pay with this code by"));
+    assert!(!html.contains("This code expired at"));
     assert!(html.contains("00:00:01"), "one second left on the countdown: {html}");
 
     app.clock.advance(Duration::seconds(1));
@@ -133,10 +113,10 @@ async fn the_code_expires_to_the_second() {
     assert_eq!(body["qr_active"], false, "inactive from the second the window ends");
     assert_eq!(body["status"], "awaiting_payment", "no scheduler has run: the stored status is unchanged");
     let html = visible_text(&html_text(page_html(&app, pay_url, Some("en"), "").await).await);
-    assert!(html.contains("This code has expired"));
-    assert!(html.contains("Amount due at a bank today:"));
+    assert!(html.contains("This code expired at"));
+    assert!(html.contains("Amount due today ("));
     assert!(html.contains("¥200.00"), "the amount due at a bank");
-    assert!(!html.contains("Awaiting payment"));
+    assert!(!html.contains("Pay with this code by"));
 }
 
 #[actix_web::test]
@@ -183,15 +163,7 @@ async fn a_void_fine_shows_void() {
     let officer = app.officer("110105");
     let fine = app.issue_ok(&officer, "k", &motor_fine(&app)).await;
     let no = fine["decision_no"].as_str().expect("no");
-    let voided = app
-        .http
-        .post(format!("{}/api/v1/fines/{no}/void", app.address))
-        .bearer_auth(&officer)
-        .json(&json!({"reason": "issued in error"}))
-        .send()
-        .await
-        .expect("request sent");
-    assert_eq!(voided.status(), 200);
+    app.void_ok(&officer, no, "issued in error").await;
 
     let body = page(&app, fine["pay_url"].as_str().expect("pay_url")).await;
     assert_eq!(body["status"], "void");
@@ -200,7 +172,7 @@ async fn a_void_fine_shows_void() {
         &html_text(page_html(&app, fine["pay_url"].as_str().expect("pay_url"), Some("en"), "").await).await,
     );
     assert!(html.contains("This fine was cancelled: nothing to pay") && html.contains("you owe nothing"), "{html}");
-    assert!(!html.contains("Awaiting payment"));
+    assert!(!html.contains("Pay with this code by"));
     assert!(!html.contains("CNY") && !html.contains("200.00"), "no amount on a cancelled fine: {html}");
 }
 

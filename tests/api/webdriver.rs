@@ -60,9 +60,19 @@ const LINES: &str = "const text = document.createRange(); \
                      text.selectNodeContents(document.querySelector(arguments[0])); \
                      return new Set(Array.from(text.getClientRects(), r => Math.round(r.top))).size;";
 
-/// A 360-px phone screen, with `user_agent` if given.
-fn mobile_emulation(user_agent: Option<&str>) -> Value {
-    let mut emulation = json!({"deviceMetrics": {"width": PHONE_WIDTH, "height": 800, "pixelRatio": 1}});
+/// The elements (at most 8) whose content is wider than their box, as `tag#id.class content/box`.
+const OVERFLOWING: &str = "return Array.from(document.querySelectorAll('body *')) \
+                           .filter(e => e.scrollWidth > e.clientWidth + 1) \
+                           .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + e.scrollWidth + '/' + e.clientWidth) \
+                           .slice(0, 8);";
+
+/// A screen `width` CSS px wide (a phone's below 1000), with `user_agent` if given.
+fn mobile_emulation(user_agent: Option<&str>, width: i64) -> Value {
+    let mut emulation = json!({"deviceMetrics": {"width": width, "height": 800, "pixelRatio": 1}});
+    if width >= 1000 {
+        emulation["deviceMetrics"]["mobile"] = json!(false);
+        emulation["deviceMetrics"]["touch"] = json!(false);
+    }
     if let Some(user_agent) = user_agent {
         emulation["userAgent"] = json!(user_agent);
     }
@@ -77,6 +87,11 @@ impl Browser {
     /// language preference (its Accept-Language) is `languages`, saying it is `user_agent` (else
     /// headless Chromium's own, a desktop's).
     pub async fn start(tools: &Tools, languages: &str, user_agent: Option<&str>) -> Browser {
+        Browser::start_at(tools, languages, user_agent, PHONE_WIDTH).await
+    }
+
+    /// As [`Browser::start`], on a screen `width` CSS px wide (1280: a desktop's).
+    pub async fn start_at(tools: &Tools, languages: &str, user_agent: Option<&str>, width: i64) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let driver = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
@@ -109,8 +124,8 @@ impl Browser {
             "goog:chromeOptions": {
                 "binary": tools.chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         format!("--window-size={PHONE_WIDTH},800")],
-                "mobileEmulation": mobile_emulation(user_agent),
+                         format!("--window-size={width},800")],
+                "mobileEmulation": mobile_emulation(user_agent, width),
                 "prefs": {"intl.accept_languages": languages},
             },
         }}});
@@ -244,13 +259,22 @@ impl Browser {
         let sizes = self.script("return [window.innerWidth, document.documentElement.scrollWidth]", json!([])).await;
         let (viewport, content) = (sizes[0].as_i64().unwrap_or(0), sizes[1].as_i64().unwrap_or(i64::MAX));
         let url = self.url().await;
-        assert!(viewport <= PHONE_WIDTH, "the window is {viewport} px wide, not a phone's {PHONE_WIDTH}");
-        assert!(content <= PHONE_WIDTH, "{url} scrolls sideways: {content} px wide");
+        // What sticks out, named in the failure: elements whose content is wider than their box.
+        let wide = self.script(OVERFLOWING, json!([])).await;
+        assert!(viewport <= PHONE_WIDTH, "the window is {viewport} px wide, not a phone's {PHONE_WIDTH}: {wide}");
+        assert!(content <= PHONE_WIDTH, "{url} scrolls sideways: {content} px wide: {wide}");
         for css in numbers {
             self.wait(css).await;
             let lines = self.script(LINES, json!([css])).await;
             assert_eq!(lines, 1, "{css} on {url} is broken over lines: {:?}", self.text(css).await);
         }
+    }
+
+    /// The page printed to PDF on A4 paper (WebDriver's Print Page), as the browser's print would.
+    pub async fn print_a4(&self) -> Vec<u8> {
+        let page = json!({"page": {"width": 21.0, "height": 29.7}, "background": true});
+        let pdf = self.command(reqwest::Method::POST, "/print", Some(page)).await;
+        data_encoding::BASE64.decode(pdf.as_str().unwrap_or_default().as_bytes()).expect("base64 PDF")
     }
 
     /// Saves the screen as `<name>.png` under FINEPAY_SCREENSHOTS, when that is set.

@@ -17,10 +17,16 @@ pub(super) struct RawBank {
     #[serde(default)]
     inbox: String,
     import_batch: usize,
+    #[serde(default)]
+    agent_banks: Vec<String>,
 }
 
 impl RawBank {
-    pub(super) fn validate(self) -> Result<BankSettings, ConfigError> {
+    /// The settings, and the agent banks named on the driver's pages where a district names none.
+    pub(super) fn validate(self) -> Result<(BankSettings, Vec<String>), ConfigError> {
+        if self.agent_banks.iter().any(|b| b.trim().is_empty()) {
+            return Err(invalid("bank.agent_banks", "a bank's name is empty"));
+        }
         if !(0..=3650).contains(&self.surcharge_free_days) {
             return Err(invalid("bank.surcharge_free_days", "must be between 0 and 3650 days"));
         }
@@ -39,7 +45,7 @@ impl RawBank {
             return Err(invalid("bank.import_batch", "must be between 1 and 100000"));
         }
         let inbox = Some(self.inbox.trim()).filter(|p| !p.is_empty()).map(PathBuf::from);
-        Ok(BankSettings {
+        let settings = BankSettings {
             surcharge: SurchargeRule {
                 grace_days: self.surcharge_free_days,
                 daily_rate_bp: self.surcharge_daily_rate_bp,
@@ -48,6 +54,7 @@ impl RawBank {
             max_statement_bytes: self.max_statement_bytes,
             inbox,
             import_batch: self.import_batch,
-        })
+        };
+        Ok((settings, self.agent_banks))
     }
 }

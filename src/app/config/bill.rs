@@ -1,4 +1,4 @@
-//! The `[bill]` section: who issues the bills, and the font they are drawn with — the shipped
+//! The `[bill]` section: who issues the bills (and is paid, as receipts say), and the font they are drawn with — the shipped
 //! Noto Sans CJK SC subset, or a font file of the district's own (checked at start: a font that
 //! cannot print a bill stops the start rather than the first print).
 
@@ -10,6 +10,10 @@ use serde::Deserialize;
 pub(super) struct RawBill {
     authority: String,
     authority_en: String,
+    #[serde(default)]
+    payee: String,
+    #[serde(default)]
+    payee_en: String,
     font: String,
     font_index: u32,
 }
@@ -28,6 +32,12 @@ impl RawBill {
             }
         };
         log::debug!("bills are drawn with {}", font.name());
-        Ok(BillSettings { authority_zh, authority_en: self.authority_en.trim().to_owned(), font })
+        let authority_en = self.authority_en.trim().to_owned();
+        // The payee named on receipts: the authority unless the money goes to another account.
+        let (payee_zh, payee_en) = match self.payee.trim() {
+            "" => (authority_zh.clone(), authority_en.clone()),
+            payee => (payee.to_owned(), self.payee_en.trim().to_owned()),
+        };
+        Ok(BillSettings { authority_zh, authority_en, payee_zh, payee_en, font })
     }
 }

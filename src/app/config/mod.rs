@@ -89,6 +89,8 @@ struct RawDistrict {
     code: String,
     name: String,
     qr_payment_from: Option<String>,
+    /// The banks that take this district's fines; without it, `[bank] agent_banks`.
+    banks: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -116,12 +118,12 @@ impl RawSettings {
         let catalogue = Catalogue::from_toml(&catalogue_text).map_err(|e| invalid("catalogue.violations", e))?;
         files::warn_of_copies_not_read(&self.catalogue.violations);
         log::debug!("violation catalogue: {} ({} violations)", self.catalogue.violations, catalogue.all().count());
-        let districts = districts(self.districts)?;
         let channels = self.channels.validate(&server.public_base_url)?;
         let simulator = self.simulator.validate()?;
         let lookup = self.lookup.validate()?;
         let jobs = jobs::validate(self.jobs, self.scheduler)?;
-        let bank = self.bank.validate()?;
+        let (bank, agent_banks) = self.bank.validate()?;
+        let districts = districts(self.districts, &agent_banks)?;
         let bill = self.bill.validate()?;
         warn_of_characters_the_bill_font_lacks(&bill, &catalogue, &districts);
         Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank, bill })
@@ -146,7 +148,7 @@ fn warn_of_characters_the_bill_font_lacks(bill: &BillSettings, catalogue: &Catal
     }
 }
 
-fn districts(raw: Vec<RawDistrict>) -> Result<Districts, ConfigError> {
+fn districts(raw: Vec<RawDistrict>, agent_banks: &[String]) -> Result<Districts, ConfigError> {
     let mut districts = Vec::with_capacity(raw.len());
     for raw in raw {
         let code = DistrictCode::parse(&raw.code).map_err(|e| invalid("districts", e))?;
@@ -156,7 +158,11 @@ fn districts(raw: Vec<RawDistrict>) -> Result<Districts, ConfigError> {
                 invalid("districts", format!("{}: qr_payment_from {date:?} is not YYYY-MM-DD", raw.code))
             })?),
         };
-        districts.push(District { code, name: raw.name, qr_payment_from });
+        let banks = raw.banks.unwrap_or_else(|| agent_banks.to_vec());
+        if banks.iter().any(|b| b.trim().is_empty()) {
+            return Err(invalid("districts", format!("{}: a bank's name is empty", raw.code)));
+        }
+        districts.push(District { code, name: raw.name, qr_payment_from, banks });
     }
     if districts.is_empty() {
         return Err(invalid("districts", "at least one district must be configured"));

@@ -11,7 +11,8 @@ fn catalogue() -> Catalogue {
 
 fn districts() -> Districts {
     let code = DistrictCode::parse("110105").expect("code");
-    Districts::new(vec![District { code, name: "朝阳区".into(), qr_payment_from: None }]).expect("districts")
+    Districts::new(vec![District { code, name: "朝阳区".into(), qr_payment_from: None, banks: Vec::new() }])
+        .expect("districts")
 }
 
 fn now() -> DateTime<Utc> {

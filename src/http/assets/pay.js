@@ -2,7 +2,9 @@
 // - the countdown to the QR window's end, after which the page is shown again by the server;
 // - a page waiting for payment (or a channel's code on a second screen) asks the server every few
 //   seconds and, once the fine is paid or the window closed, shows the server's new page in place;
-// - the step pages: on to the channel (a link or a form), WeChat's bridge, copying the page's link.
+// - the step pages: on to the channel (a link or a form), WeChat's bridge, copying the page's link;
+// - the bank page: copying the decision number; the receipt: its print button;
+// - the lookup form, off while rate-limited, on again when the limit lifts.
 (function () {
   "use strict";
 
@@ -38,6 +40,7 @@
       main.parentNode.replaceChild(document.importNode(next, true), main);
       document.title = fresh.title;
       window.scrollTo(0, 0);
+      copyDecision();
     };
     request.onerror = function () { window.location.assign(url); };
     request.send();
@@ -67,6 +70,11 @@
   function payPage() {
     var page = document.getElementById("page");
     if (!page || page.getAttribute("data-state") !== "pending") return;
+    // Back from a channel: shown again every 3 seconds, counting, until the server gives up
+    // waiting and offers the buttons again (the poll below shows the receipt sooner if paid).
+    var confirming = document.getElementById("confirming");
+    var refresh = confirming && confirming.getAttribute("data-refresh");
+    if (refresh) setTimeout(function () { window.location.replace(refresh); }, 3000);
     watch(page.getAttribute("data-page") + "?lang=" + page.getAttribute("data-lang"));
   }
 
@@ -112,22 +120,65 @@
     whenReady();
   }
 
+  // Copies `text`, then says so on the button; the older way where the Clipboard API is missing
+  // or refused (a page opened over plain HTTP, some in-app browsers).
+  function copy(button, text, select) {
+    var done = function () { button.textContent = button.getAttribute("data-copied"); };
+    var fallback = function () { select(); document.execCommand("copy"); done(); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else {
+      fallback();
+    }
+  }
+
   function copyLink() {
     var button = document.getElementById("copy-link");
     var field = document.getElementById("page-link");
     button.addEventListener("click", function () {
       field.select();
-      var done = function () { button.textContent = button.getAttribute("data-copied"); };
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
-      } else {
-        document.execCommand("copy");
-        done();
-      }
+      copy(button, field.value, function () { field.select(); });
     });
+  }
+
+  // The bank page's decision number: a button to copy it, shown only where script runs (the
+  // number itself selects whole with one tap either way).
+  function copyDecision() {
+    var button = document.getElementById("copy-decision");
+    var number = document.getElementById("decision-no-big");
+    if (!button || !number) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      copy(button, button.getAttribute("data-copy"), function () {
+        var range = document.createRange();
+        range.selectNodeContents(number);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      });
+    });
+  }
+
+  // The receipt's print button, shown only where script runs (the browser's own print works too).
+  function printButton() {
+    var button = document.getElementById("print");
+    if (!button) return;
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  }
+
+  // The lookup form, off while the address is rate-limited: on again when the limit lifts.
+  function lookupLimit() {
+    var fieldset = document.getElementById("limited");
+    if (!fieldset) return;
+    var seconds = Number(fieldset.getAttribute("data-retry-after"));
+    setTimeout(function () { fieldset.disabled = false; }, seconds * 1000);
   }
 
   countdown();
   payPage();
+  lookupLimit();
+  copyDecision();
+  printButton();
   stepPage();
 })();
