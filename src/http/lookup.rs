@@ -9,7 +9,7 @@ use super::LookupSettings;
 use super::edge::{parse_json, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::{Lang, Texts};
-use super::pages::{accepts_json, page_headers, templates};
+use super::pages::{accepts_json, page_headers, problem, templates};
 use super::rate_limit::{LimitError, Limited, SharedLimiter};
 use crate::db::fines;
 use crate::domain::DecisionNo;
@@ -156,7 +156,9 @@ pub(super) async fn lookup(ctx: web::Data<AppState>, req: HttpRequest, payload: 
                 Refusal::Api(e) => (e, None),
                 Refusal::RateLimited(limited) => (rate_limited(limited), Some(limited.retry_after_secs())),
             };
-            let mut response = if from_form {
+            let mut response = if from_form && error.status.is_server_error() {
+                problem(false, lang, &error)
+            } else if from_form {
                 log::info!("lookup refused: {error}");
                 render(
                     error.status,
@@ -285,7 +287,7 @@ fn render(status: StatusCode, lang: Lang, asked: &LookupRequest, errors: Option<
     });
     match html {
         Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => ApiError::internal(e).respond(),
+        Err(e) => problem(false, lang, &ApiError::internal(e)),
     }
 }
 

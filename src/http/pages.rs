@@ -59,21 +59,30 @@ pub(crate) fn page_headers(mut builder: actix_web::HttpResponseBuilder) -> actix
 /// A problem on finepay's side (its database, say) met by a driver's page: a page in the
 /// page's language saying to try again, or to pay at a bank — JSON only when asked for.
 pub(crate) fn problem(wants_json: bool, lang: Lang, e: &ApiError) -> HttpResponse {
+    problem_saying(wants_json, lang, e, Texts::of(lang).problem_text)
+}
+
+/// [`problem`], saying `text` (what to do next on that page).
+pub(crate) fn problem_saying(wants_json: bool, lang: Lang, e: &ApiError, text: &str) -> HttpResponse {
     if wants_json {
         return actix_web::ResponseError::error_response(e);
     }
     let cause = e.cause.as_deref().map(|cause| crate::errors::chain(cause)).unwrap_or_default();
     log::error!("a driver's page failed: {} {} {cause}", e.code, e.message);
-    let t = Texts::of(lang);
-    message_page(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, lang, t.problem_title, t.problem_text)
+    message_page(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, lang, Texts::of(lang).problem_title, text)
 }
 
 /// The same answer for a forged token, a token of an unknown key and an unknown fine.
 pub(crate) fn not_found(wants_json: bool, lang: Lang) -> HttpResponse {
+    not_found_saying(wants_json, lang, Texts::of(lang).not_found_text)
+}
+
+/// [`not_found`], saying `text`.
+pub(crate) fn not_found_saying(wants_json: bool, lang: Lang, text: &str) -> HttpResponse {
     if wants_json {
         return actix_web::ResponseError::error_response(&ApiError::not_found());
     }
-    not_found_page(lang, Texts::of(lang).not_found_text)
+    not_found_page(lang, text)
 }
 
 /// A path finepay has no page at, for a browser: the pages' own frame and language, and the way

@@ -6,7 +6,7 @@
 //! only its origin as the `Referer` (WeChat checks H5 payments come from the merchant's domain).
 
 use super::i18n::{Lang, Texts};
-use super::pages::{PAGE_CSP, page_headers, qr_data_url, templates};
+use super::pages::{PAGE_CSP, page_headers, problem, qr_data_url, templates};
 use crate::channels::{ChannelKind, JsapiParams};
 use crate::domain::Fen;
 use crate::domain::money::format_yuan;
@@ -51,7 +51,7 @@ pub(super) fn respond(page: &StepPage<'_>, step: &Step<'_>) -> HttpResponse {
     };
     let html = match render(page, step) {
         Ok(html) => html,
-        Err(e) => return super::error::ApiError::internal(e).respond(),
+        Err(e) => return problem(false, page.lang, &super::error::ApiError::internal(e)),
     };
     let mut response = page_headers(HttpResponse::build(status));
     match step {

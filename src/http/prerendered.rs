@@ -25,9 +25,9 @@ pub(super) struct Shape {
     pub has_plate: bool,
     /// The channel that paid, when the page shows a receipt.
     pub receipt_channel: Option<String>,
-    /// Back from a channel: `confirming` (the page refreshes itself until the payment is
-    /// confirmed) or `unconfirmed` (it gave up refreshing; the buttons are back); or `checked`
-    /// (the payer asked "I have paid" and the channels confirm nothing yet).
+    /// `confirming` (back from a channel), or what "I have paid" found: `checked` (the channels
+    /// confirm nothing yet), `checked_none` (nothing to ask about), `checked_failed` (no channel
+    /// answered).
     pub notice: Option<&'static str>,
     /// At a bank: whether today's amount includes a late surcharge.
     pub surcharged: bool,
@@ -46,13 +46,13 @@ pub(super) enum Field {
     Location,
     OccurredLocal,
     ExpiresLocal,
-    ExpiresEpoch,
+    /// Whole seconds until the window ends, from which the page's script counts down (the
+    /// phone's own clock may be wrong).
+    SecondsLeft,
     Countdown,
     PayAction,
     /// The page's own path, which its script polls.
     PagePath,
-    /// Where a confirming page refreshes to.
-    RefreshUrl,
     ReceiptNo,
     ReceiptUrl,
     ReceiptAmount,
@@ -152,7 +152,6 @@ fn render_template(shape: &Shape, value: impl Fn(Field) -> String) -> Result<Str
         state => shape.state,
         notice => shape.notice,
         page_path => value(Field::PagePath),
-        refresh_url => value(Field::RefreshUrl),
         channels => shape.channels,
         decision_no => value(Field::DecisionNo),
         violation => value(Field::Violation),
@@ -171,7 +170,7 @@ fn render_template(shape: &Shape, value: impl Fn(Field) -> String) -> Result<Str
         surcharged => shape.surcharged,
         overdue => shape.overdue,
         expires_local => value(Field::ExpiresLocal),
-        expires_epoch => value(Field::ExpiresEpoch),
+        seconds_left => value(Field::SecondsLeft),
         countdown => value(Field::Countdown),
         pay_action => value(Field::PayAction),
         receipt => shape.receipt_channel.as_ref().map(|channel| context! {
@@ -198,7 +197,13 @@ mod tests {
                 for channels in [vec![], vec!["wechat", "alipay", "unionpay"], vec!["unionpay"]] {
                     for has_plate in [false, true] {
                         for receipt_channel in [None, Some("wechat"), Some("alipay"), Some("unionpay")] {
-                            for notice in [None, Some("confirming"), Some("unconfirmed"), Some("checked")] {
+                            for notice in [
+                                None,
+                                Some("confirming"),
+                                Some("checked"),
+                                Some("checked_none"),
+                                Some("checked_failed"),
+                            ] {
                                 for (surcharged, overdue) in [(false, false), (false, true), (true, true)] {
                                     let receipt_channel = receipt_channel.map(str::to_owned);
                                     let channels = channels.clone();
@@ -225,7 +230,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(shapes, 2880);
+        assert_eq!(shapes, 3600);
         // The values were really printed, escaped.
         let page = render(
             &Shape {

@@ -22,7 +22,7 @@ use crate::domain::surcharge::{Quote, SurchargeRule, percent};
 use crate::domain::time::{rfc3339, shanghai_date, shanghai_wall_clock, utc};
 use crate::domain::{Fen, FineStatus};
 use crate::http::AppState;
-use crate::payments::{Recorded, settle_open_orders};
+use crate::payments::{Recorded, Settled, settle_open_orders};
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -102,8 +102,10 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     };
     // A notification may have been lost: before showing an unpaid fine that has channel orders,
     // ask the channels (see payments::query).
+    let mut settled = Settled::default();
     if page.open_orders.iter().any(|o| o.status == "open") {
-        let recorded = settle_open_orders(&ctx.channels, &ctx.payments, &ctx.recent_queries, &page.open_orders).await;
+        settled = settle_open_orders(&ctx.channels, &ctx.payments, &ctx.recent_queries, &page.open_orders).await;
+        let recorded = &settled.recorded;
         if recorded.iter().any(|(_, r)| matches!(r, Recorded::Refunding { .. })) {
             ctx.refund_wake.notify_one();
         }
@@ -129,13 +131,15 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
     if wants_json {
         return page_headers(HttpResponse::Ok()).json(page_json(&ctx, fine, state, quote.total_fen, channels, receipt));
     }
-    let notice = match back_count(req.query_string()) {
+    let query = req.query_string();
+    let notice = match () {
         _ if state != PageState::Pending => None,
-        Some(n) if n < CONFIRMING_REFRESHES => Some(Notice::Confirming(n)),
-        Some(_) => Some(Notice::Unconfirmed),
+        _ if came_back(query) => Some(Notice::Confirming),
         // "I have paid": the channels were asked above, and have confirmed nothing.
-        None if asks_to_check(req.query_string()) => Some(Notice::Checked),
-        None => None,
+        _ if asks_to_check(query) && settled.asked + settled.failed == 0 => Some(Notice::NothingToCheck),
+        _ if asks_to_check(query) && settled.asked == 0 => Some(Notice::ChannelsSilent),
+        _ if asks_to_check(query) => Some(Notice::Checked),
+        _ => None,
     };
     let view = PageView { state, now, lang, channels, receipt, token: &path, notice };
     match render_page(&ctx, fine, &view) {
@@ -215,36 +219,34 @@ struct PageView<'a> {
 }
 
 /// What a pending page says above the amount.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Notice {
-    /// Back from a channel, shown the nth time: it refreshes itself until the payment is
-    /// confirmed.
-    Confirming(u32),
-    /// Back from a channel, and it gave up refreshing.
-    Unconfirmed,
-    /// The payer said "I have paid"; the channels confirm nothing yet.
+    /// Back from a channel: the page's script watches for the payment, and offers the buttons
+    /// again after a minute.
+    Confirming,
+    /// The payer said "I have paid"; the channels, asked, confirm nothing yet.
     Checked,
+    /// "I have paid", but no payment was started from this page: nothing to ask about.
+    NothingToCheck,
+    /// "I have paid", and no channel answered.
+    ChannelsSilent,
 }
 
 impl Notice {
     fn name(self) -> &'static str {
         match self {
-            Notice::Confirming(_) => "confirming",
-            Notice::Unconfirmed => "unconfirmed",
+            Notice::Confirming => "confirming",
             Notice::Checked => "checked",
+            Notice::NothingToCheck => "checked_none",
+            Notice::ChannelsSilent => "checked_failed",
         }
     }
 }
 
-/// How many times a page back from a channel refreshes itself (every 3 seconds) waiting for the
-/// channel to confirm, before it shows the buttons again — still turning into the receipt by
-/// itself if the payment is confirmed later.
-const CONFIRMING_REFRESHES: u32 = 20;
-
-/// `back=N` in the query: the page is shown the Nth time since the payer came back.
-fn back_count(query: &str) -> Option<u32> {
-    let value = form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "back")?.1;
-    value.parse::<u32>().ok().filter(|n| *n >= 1).map(|n| n.min(CONFIRMING_REFRESHES))
+/// `back=1` in the query: the payer came back from a channel.
+fn came_back(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes())
+        .any(|(key, value)| key == "back" && value.parse::<u32>().is_ok_and(|n| n >= 1))
 }
 
 /// `check=1`: the payer tapped "I have paid".
@@ -282,16 +284,12 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
     set(Field::OccurredLocal, shanghai_wall_clock(utc(fine.occurred_at)));
     set(Field::Amount, format_yuan(Fen(fine.amount_fen)));
     set(Field::ExpiresLocal, expires.map(shanghai_wall_clock).unwrap_or_default());
-    set(Field::ExpiresEpoch, expires.map(|e| e.timestamp().to_string()).unwrap_or_default());
+    set(Field::SecondsLeft, seconds_left.to_string());
     set(Field::Countdown, format!("{:02}:{:02}:{:02}", seconds_left / 3600, seconds_left / 60 % 60, seconds_left % 60));
     set(Field::PayAction, format!("/p/{}/pay?lang={}", view.token, lang.code()));
     set(Field::PagePath, format!("/p/{}", view.token));
-    match view.notice {
-        Some(Notice::Confirming(n)) => {
-            set(Field::RefreshUrl, format!("/p/{}?back={}&lang={}", view.token, n + 1, lang.code()))
-        }
-        Some(Notice::Checked) => set(Field::CheckedLocal, shanghai_wall_clock(now)),
-        _ => {}
+    if view.notice == Some(Notice::Checked) {
+        set(Field::CheckedLocal, shanghai_wall_clock(now));
     }
     if let Some(receipt) = &view.receipt {
         set(Field::ReceiptNo, receipt.receipt_no.clone());

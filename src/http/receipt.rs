@@ -1,12 +1,12 @@
 //! `GET /r/{receipt_no}`: the electronic receipt of a payment that paid a fine. The receipt
 //! number is random and unguessable, so holding it is what lets someone see (and verify) the
-//! receipt; finepay shows it from its own records, in Chinese or English, or as JSON. The page
+//! receipt; a payment refunded later loses its number, and its receipt is no longer valid; finepay shows it from its own records, in Chinese or English, or as JSON. The page
 //! carries its own address as a QR code: whoever is shown a printout or a screenshot scans it and
 //! sees the bureau's record, which a doctored copy cannot change.
 
 use super::edge::read_conn;
 use super::i18n::{Lang, Texts};
-use super::pages::{accepts_json, not_found, page_headers, problem, qr_data_url, templates};
+use super::pages::{accepts_json, not_found_saying, page_headers, problem_saying, qr_data_url, templates};
 use crate::db::payments::{self, PaymentRow};
 use crate::db::{fines, fines::FineRow};
 use crate::domain::Fen;
@@ -62,7 +62,7 @@ pub(super) async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: we
     let lang = Lang::pick(req.query_string(), req.headers().get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let receipt_no = path.to_ascii_uppercase();
     if !plausible(&receipt_no) {
-        return not_found(wants_json, lang);
+        return not_found_saying(wants_json, lang, Texts::of(lang).receipt_not_found_text);
     }
     let found = read_conn(&ctx, move |conn| {
         let Some(payment) = payments::by_receipt(conn, &receipt_no)? else { return Ok(None) };
@@ -71,27 +71,22 @@ pub(super) async fn receipt(ctx: web::Data<AppState>, req: HttpRequest, path: we
     .await;
     let (payment, fine) = match found {
         Ok(Some(found)) => found,
-        Ok(None) => return not_found(wants_json, lang),
-        Err(e) => return problem(wants_json, lang, &e),
+        Ok(None) => return not_found_saying(wants_json, lang, Texts::of(lang).receipt_not_found_text),
+        Err(e) => return problem_saying(wants_json, lang, &e, Texts::of(lang).receipt_problem_text),
     };
     let receipt = ReceiptJson::of(&payment);
     if wants_json {
         return page_headers(HttpResponse::Ok()).json(&receipt);
     }
-    let refunded = payment.outcome != "applied";
-    match render(&ctx, &receipt, &fine, refunded, lang) {
+    match render(&ctx, &receipt, &fine, lang) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => problem(false, lang, &super::error::ApiError::internal(e)),
+        Err(e) => {
+            problem_saying(false, lang, &super::error::ApiError::internal(e), Texts::of(lang).receipt_problem_text)
+        }
     }
 }
 
-fn render(
-    ctx: &AppState,
-    receipt: &ReceiptJson,
-    fine: &FineRow,
-    refunded: bool,
-    lang: Lang,
-) -> Result<String, minijinja::Error> {
+fn render(ctx: &AppState, receipt: &ReceiptJson, fine: &FineRow, lang: Lang) -> Result<String, minijinja::Error> {
     let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
         violation.map(|v| if lang == Lang::En { v.description_en.as_str() } else { v.description_zh.as_str() });
@@ -103,7 +98,6 @@ fn render(
         t => Texts::value(lang),
         authority => in_english(&bill.authority_zh, &bill.authority_en),
         payee => in_english(&bill.payee_zh, &bill.payee_en),
-        refunded => refunded,
         receipt_no => receipt.receipt_no,
         decision_no => receipt.decision_no,
         violation => format!("{} {}", fine.violation_code, description.unwrap_or_default()),

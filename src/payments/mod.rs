@@ -21,7 +21,7 @@ pub(crate) use flows::{Client, Route, choose as choose_flow};
 pub(crate) use open::{
     OpenError, out_trade_no, payable, payer_digest, prepare as prepare_order, request as request_order,
 };
-pub(crate) use query::{RecentQueries, settle_open_orders, settle_order};
+pub(crate) use query::{RecentQueries, Settled, settle_open_orders, settle_order};
 pub(crate) use refunds::RefundDriver;
 
 use crate::channels::ChannelError;

@@ -44,29 +44,45 @@ impl RecentQueries {
     }
 }
 
+/// What asking about a fine's open orders found.
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    /// What was recorded, by order number.
+    pub recorded: Vec<(String, Recorded)>,
+    /// Open orders asked about now, or within the interval by another page (whose answer stands).
+    pub asked: usize,
+    /// Open orders whose channel did not answer.
+    pub failed: usize,
+}
+
 /// Queries the open orders not asked about lately, all at once, and records the payments found.
-/// Returns what was recorded, by order number; a channel that does not answer is logged and
-/// skipped (the next visit or the expiry job asks again).
+/// A channel that does not answer is logged and counted (the next visit or the expiry job asks
+/// again).
 pub(crate) async fn settle_open_orders(
     channels: &ChannelSet,
     writer: &PaymentWriter,
     recent: &RecentQueries,
     orders: &[ChannelOrderRow],
-) -> Vec<(String, Recorded)> {
-    let due = orders.iter().filter(|o| o.status == "open" && recent.due(&o.out_trade_no));
+) -> Settled {
+    let open: Vec<&ChannelOrderRow> = orders.iter().filter(|o| o.status == "open").collect();
+    let due = open.iter().filter(|o| recent.due(&o.out_trade_no));
     let answers = futures_util::future::join_all(
         due.map(|order| async move { (order, settle_order(channels, writer, order).await) }),
     )
     .await;
-    let mut recorded = Vec::new();
+    let mut settled = Settled { asked: open.len(), ..Settled::default() };
     for (order, answer) in answers {
         match answer {
-            Ok(Some(done)) => recorded.push((order.out_trade_no.clone(), done)),
+            Ok(Some(done)) => settled.recorded.push((order.out_trade_no.clone(), done)),
             Ok(None) => {}
-            Err(e) => log::warn!("order {}: {e}", order.out_trade_no),
+            Err(e) => {
+                log::warn!("order {}: {e}", order.out_trade_no);
+                settled.failed += 1;
+                settled.asked -= 1;
+            }
         }
     }
-    recorded
+    settled
 }
 
 /// Asks the channel about one order and records its payment, if it was paid.

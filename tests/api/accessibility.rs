@@ -111,7 +111,7 @@ async fn every_state(tools: &Tools, axe: &str, lang: &str, width: i64) {
     let fresh_page = page_of(&app, &fresh);
 
     check.page("fresh", &fresh_page, "#pay-wechat").await;
-    check.page("paying", &format!("{fresh_page}?back=20"), "#confirming").await;
+    check.page("paying", &format!("{fresh_page}?back=1"), "#confirming").await;
     check.page("checked", &format!("{fresh_page}?check=1"), "#confirming").await;
 
     // A channel that does not answer: the tap gets a page saying what to do.

@@ -78,6 +78,9 @@ async fn i_have_paid_asks_the_channel_now() {
     let app = spawn_app().await;
     let fine = app.issue_ok(&app.officer("110105"), "pages-2", &motor_fine(&app)).await;
     let path = page_path(&app, &fine);
+    // Nothing started from the page: nothing to ask about, and the page says so.
+    let nothing = html(&app, &format!("{path}?check=1"), "en").await;
+    assert!(nothing.contains("No payment was started from this page"), "{nothing}");
     let link = app.channel_pay_link(fine["pay_url"].as_str().expect("pay_url"), "wechat").await;
 
     // Not paid yet: the page says the channels confirm nothing, and when it asked.
@@ -105,6 +108,18 @@ async fn i_have_paid_asks_the_channel_now() {
 }
 
 #[actix_web::test]
+async fn i_have_paid_says_so_when_the_channel_does_not_answer() {
+    let app = spawn_app().await;
+    let fine = app.issue_ok(&app.officer("110105"), "pages-2b", &motor_fine(&app)).await;
+    let path = page_path(&app, &fine);
+    app.channel_pay_link(fine["pay_url"].as_str().expect("pay_url"), "alipay").await;
+    app.set_sim_faults(json!({"api_failure_rate": 1.0, "api_fault_channels": ["alipay"]})).await;
+    let silent = html(&app, &format!("{path}?check=1"), "zh").await;
+    assert!(silent.contains("暂时无法联系支付渠道，不能确认您的付款"), "{silent}");
+    assert!(!silent.contains("我们已于"), "it does not claim to have asked");
+}
+
+#[actix_web::test]
 async fn past_the_window_the_page_leads_with_what_to_do_at_a_bank() {
     let app = spawn_app().await;
     let fine = app.issue_ok(&app.officer("110105"), "pages-3", &motor_fine(&app)).await;
@@ -122,7 +137,7 @@ async fn past_the_window_the_page_leads_with_what_to_do_at_a_bank() {
         at(&en, "¥200.00"),
         at(&en, &format!("Pay by {due} (inclusive) and no surcharge is added.")),
         at(&en, "3% of the fine is added for each day, never more in all than the fine itself"),
-        at(&en, "Where to pay"),
+        at(&en, "Where and how to pay"),
     ];
     assert!(order.is_sorted(), "{order:?}");
     assert!(!en.contains("late surcharge of"), "nothing added yet");
@@ -176,7 +191,7 @@ async fn a_bank_only_fine_gets_the_bank_page_without_the_word_expired() {
         assert!(page.contains(&format!("id=\"decision-no-big\">{no}</p>")));
         assert!(page.contains("id=\"banks\""));
     }
-    assert!(html(&app, &path, "en").await.contains("This fine is paid through a bank."));
+    assert!(html(&app, &path, "en").await.contains("This fine is paid at a bank, not by QR code."));
 }
 
 #[actix_web::test]
@@ -229,6 +244,12 @@ async fn the_receipt_is_official_and_leads_back_to_the_record() {
     let zh = html(&app, &format!("/r/{receipt_no}"), "zh").await;
     assert_eq!(heading(&zh), "电子缴款凭证");
     assert!(zh.contains("北京市公安局公安交通管理局") && zh.contains("（北京时间）"));
+
+    // A number finepay never issued: whoever checks a copy is told it is not valid.
+    let forged: String = receipt_no.chars().rev().collect();
+    let answer = app.http.get(format!("{}/r/{forged}?lang=en", app.address)).send().await.expect("sent");
+    assert_eq!(answer.status(), 404);
+    assert!(answer.text().await.expect("html").contains("the receipt is not valid"));
 }
 
 #[actix_web::test]

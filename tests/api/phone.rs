@@ -353,8 +353,9 @@ async fn each_channel_sends_the_payer_back_to_a_page_that_confirms_with_the_chan
     let returned = location(pay.send().await.expect("paid"));
     assert!(receipt_shown(&app, &returned).await, "wechat: the receipt on return");
 
-    // Back before paying: the page says it is confirming and refreshes itself; after twenty
-    // tries it shows the buttons again with a word on what to do.
+    // Back before paying: the page says it is confirming, with the buttons held back (its script
+    // offers them again after a minute, with a word on what to do); "I have paid" asks the
+    // channel and, nothing confirmed, offers them at once.
     let bill = issue(&app, &officer, "phone-back-unpaid").await;
     tap_ok(&app, &bill, "alipay", "mobile").await;
     let page = |query: &'static str| {
@@ -364,11 +365,15 @@ async fn each_channel_sends_the_payer_back_to_a_page_that_confirms_with_the_chan
     };
     let confirming = unescape_html(&page("?back=1").await);
     assert!(confirming.contains("id=\"confirming\"") && confirming.contains("Confirming your payment"), "{confirming}");
-    assert!(confirming.contains("data-refresh=\"/p/") && confirming.contains("back=2&lang=en"), "{confirming}");
-    assert!(!confirming.contains("id=\"pay-alipay\""), "no buttons while confirming");
-    let given_up = page("?back=20").await;
-    assert!(given_up.contains("not been confirmed yet") && given_up.contains("id=\"pay-alipay\""), "{given_up}");
-    assert!(!given_up.contains("data-refresh"));
+    assert!(confirming.contains("data-later=\"Your payment has not been confirmed yet."), "{confirming}");
+    assert!(
+        confirming.contains("id=\"channels\" aria-labelledby=\"choose\" hidden>"),
+        "buttons held back: {confirming}"
+    );
+    assert!(!confirming.contains("http-equiv=\"refresh\""), "no timed refresh (WCAG 2.2.1)");
+    let checked = unescape_html(&page("?check=1").await);
+    assert!(checked.contains("We asked the payment channels at"), "{checked}");
+    assert!(checked.contains("id=\"channels\" aria-labelledby=\"choose\">"), "the buttons are back: {checked}");
 }
 
 fn location(response: reqwest::Response) -> String {

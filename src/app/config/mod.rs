@@ -162,6 +162,13 @@ fn districts(raw: Vec<RawDistrict>, agent_banks: &[String]) -> Result<Districts,
         if banks.iter().any(|b| b.trim().is_empty()) {
             return Err(invalid("districts", format!("{}: a bank's name is empty", raw.code)));
         }
+        // The bank page tells a late payer where to go: it must name somewhere.
+        if banks.is_empty() {
+            return Err(invalid(
+                "districts",
+                format!("{}: no agent banks; list them in [bank] agent_banks or the district's banks", raw.code),
+            ));
+        }
         districts.push(District { code, name: raw.name, qr_payment_from, banks });
     }
     if districts.is_empty() {
@@ -229,6 +236,23 @@ mod tests {
         let loaded = Settings::load_with_overrides(Some(&path), overrides);
         let _ = std::fs::remove_file(&path);
         loaded
+    }
+
+    #[test]
+    fn every_district_names_the_banks_that_take_its_fines() {
+        let shipped = Settings::load(None).expect("the shipped settings");
+        let chaoyang = shipped.districts.get("110105").expect("Chaoyang");
+        assert_eq!(chaoyang.banks.len(), 13, "[bank] agent_banks where a district names none");
+        assert_eq!(chaoyang.banks[0], "中国工商银行 ICBC");
+
+        let none = load_with_file("no-banks", "[bank]\nagent_banks = []\n", &[]).expect_err("nowhere to pay");
+        assert!(none.to_string().contains("no agent banks"), "{none}");
+        let own = "[bank]\nagent_banks = []\n[[districts]]\ncode = \"110105\"\nname = \"朝阳区 Chaoyang\"\n\
+                   banks = [\"北京银行 Bank of Beijing\"]\n";
+        let loaded = load_with_file("own-banks", own, &[]).expect("a district's own banks");
+        assert_eq!(loaded.districts.get("110105").expect("Chaoyang").banks, ["北京银行 Bank of Beijing"]);
+        let blank = load_with_file("blank-bank", "[bank]\nagent_banks = [\" \"]\n", &[]).expect_err("a blank name");
+        assert!(blank.to_string().contains("bank.agent_banks"), "{blank}");
     }
 
     #[test]

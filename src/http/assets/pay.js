@@ -10,15 +10,18 @@
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
+  // Counts down from the seconds the server said were left, by this phone's clock only as a
+  // stopwatch (its time of day may be wrong); at the end, the server's page in place.
   function countdown() {
     var el = document.getElementById("countdown");
     if (!el) return;
-    var expires = Number(el.getAttribute("data-expires")) * 1000;
+    var expires = Date.now() + Number(el.getAttribute("data-seconds-left")) * 1000;
     function tick() {
-      var left = Math.floor((expires - Date.now()) / 1000);
+      var left = Math.round((expires - Date.now()) / 1000);
       if (left <= 0) {
         el.textContent = el.getAttribute("data-expired-text");
-        setTimeout(function () { window.location.reload(); }, 1000);
+        var page = document.getElementById("page");
+        setTimeout(function () { showPage(page.getAttribute("data-page") + "?lang=" + page.getAttribute("data-lang")); }, 1000);
         return;
       }
       el.textContent = pad(Math.floor(left / 3600)) + ":" + pad(Math.floor(left / 60) % 60) + ":" + pad(left % 60);
@@ -40,6 +43,9 @@
       main.parentNode.replaceChild(document.importNode(next, true), main);
       document.title = fresh.title;
       window.scrollTo(0, 0);
+      // A screen reader hears the new page's heading, and reading goes on from there.
+      var heading = document.querySelector("main h1");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
       copyDecision();
     };
     request.onerror = function () { window.location.assign(url); };
@@ -70,11 +76,18 @@
   function payPage() {
     var page = document.getElementById("page");
     if (!page || page.getAttribute("data-state") !== "pending") return;
-    // Back from a channel: shown again every 3 seconds, counting, until the server gives up
-    // waiting and offers the buttons again (the poll below shows the receipt sooner if paid).
+    // Back from a channel: the poll below shows the receipt as soon as the payment is confirmed;
+    // after a minute without, the page says so and offers the buttons again.
     var confirming = document.getElementById("confirming");
-    var refresh = confirming && confirming.getAttribute("data-refresh");
-    if (refresh) setTimeout(function () { window.location.replace(refresh); }, 3000);
+    var later = confirming && confirming.getAttribute("data-later");
+    if (later) {
+      setTimeout(function () {
+        var channels = document.getElementById("channels");
+        if (!channels || !document.body.contains(confirming)) return;
+        document.getElementById("notice-text").textContent = later;
+        channels.hidden = false;
+      }, 60000);
+    }
     watch(page.getAttribute("data-page") + "?lang=" + page.getAttribute("data-lang"));
   }
 
@@ -124,7 +137,7 @@
   // or refused (a page opened over plain HTTP, some in-app browsers).
   function copy(button, text, select) {
     var done = function () { button.textContent = button.getAttribute("data-copied"); };
-    var fallback = function () { select(); document.execCommand("copy"); done(); };
+    var fallback = function () { select(); if (document.execCommand("copy")) done(); };
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(done, fallback);
     } else {
