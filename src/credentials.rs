@@ -78,9 +78,13 @@ impl Principal {
         }
     }
 
-    /// How the audit log names this caller.
+    /// How the audit log names this caller: the credential, and an admin's name with it (the
+    /// desk's actions carry who did them).
     pub fn actor(&self) -> String {
-        format!("credential:{}", self.credential_id)
+        match &self.binding {
+            Binding::Admin { name } if !name.is_empty() => format!("credential:{} ({name})", self.credential_id),
+            _ => format!("credential:{}", self.credential_id),
+        }
     }
 }
 
@@ -168,6 +172,11 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Princ
 /// The caller whose token hashes to `hash`, if it is live.
 pub fn authenticate_hash(conn: &mut DbConnection, hash: &str) -> Result<Option<Principal>, diesel::result::Error> {
     Ok(table::find_active_by_hash(conn, hash)?.and_then(principal_of))
+}
+
+/// The caller credential `id` names, if it is live.
+pub fn principal_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Principal>, diesel::result::Error> {
+    Ok(table::find_active(conn, id)?.and_then(principal_of))
 }
 
 /// The live callers among many token hashes, by hash, in one query.

@@ -126,6 +126,7 @@ impl Application {
             clock,
             schedules: settings.jobs.schedules,
             server: settings.server,
+            admin: settings.admin,
             catalogue: settings.catalogue,
             districts: settings.districts,
             bank: settings.bank,

@@ -56,6 +56,14 @@ pub fn find_active_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<O
 }
 
 /// The live credentials among `hashes`, in one query (a batch of the group-commit writer).
+/// The credential `id`, if it is not revoked.
+pub fn find_active(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CredentialRow>> {
+    super::unique_row(
+        credentials::table.find(id).filter(credentials::revoked_at.is_null()).select(CredentialRow::as_select()),
+        conn,
+    )
+}
+
 pub fn find_active_by_hashes(conn: &mut DbConnection, hashes: &[&str]) -> QueryResult<Vec<CredentialRow>> {
     // `IN` lists bind differently per backend (arrays on PostgreSQL).
     macro_rules! query {

@@ -31,6 +31,7 @@ macro_rules! prepared_once_on_postgres {
 }
 pub(crate) use prepared_once_on_postgres;
 
+pub mod admin_sessions;
 pub mod audit;
 pub mod backup;
 pub mod bank_payments;

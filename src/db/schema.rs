@@ -227,7 +227,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_sessions (id_hash) {
+        id_hash -> Text,
+        credential_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(channel_orders -> fines (decision_no));
+diesel::joinable!(admin_sessions -> credentials (credential_id));
 diesel::joinable!(payments -> fines (decision_no));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -244,5 +256,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     exceptions,
     bank_payments,
     bank_statements,
-    rate_limits
+    rate_limits,
+    admin_sessions
 );

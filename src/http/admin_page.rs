@@ -1,17 +1,16 @@
-//! The admin dashboard, `GET /admin`: server-rendered HTML without script. curl sends a bearer
-//! token; a browser signs in with a form (`POST /admin/login`) that keeps the admin's token in an
-//! HttpOnly, SameSite=Strict cookie scoped to /admin, and signs out with `POST /admin/logout`.
-//!
-//! The cookie is only ever good for reading this page. Every admin API, and above all the one
-//! that changes something (resolving an exception), takes a bearer token and ignores cookies, so
-//! a forged cross-site request has no credential to ride on: no CSRF token is needed.
+//! The admin dashboard, `GET /admin`: server-rendered HTML. curl sends a bearer token; a browser
+//! signs in with a form (`POST /admin/login`) that starts a session (`admin_session`): the cookie
+//! holds the session's random id, never the token, and the session ends at sign-out
+//! (`POST /admin/logout`, which carries the session's CSRF token), when idle or too old, or when
+//! the credential is revoked.
 
 use super::admin::stats_query;
-use super::edge::{bearer_of, cookie, read_body, with_conn};
+use super::admin_session::{self, CSRF_FIELD, Desk, session_cookie};
+use super::edge::{bearer_of, read_body, with_conn};
 use super::error::ApiError;
 use super::pages::{page_headers, templates};
 use crate::admin::{Stats, dashboard_view, load_stats};
-use crate::credentials::{self, Role};
+use crate::credentials::{self, Principal, Role};
 use crate::db::exceptions::{self, ListFilter, Resolution};
 use crate::db::{DbConnection, reconciliation};
 use crate::domain::time::shanghai_date;
@@ -21,8 +20,6 @@ use actix_web::http::header::{LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 
-/// The cookie that holds a signed-in admin's token.
-const SESSION_COOKIE: &str = "finepay_admin";
 /// The sign-in form holds one token of 37 characters.
 const LOGIN_BODY_LIMIT: usize = 1024;
 /// Open exceptions the page lists; the API pages through the rest.
@@ -32,7 +29,7 @@ const REPORT_DAYS: u64 = 7;
 
 /// What a presented token may do here.
 enum Access {
-    Admin,
+    Admin(Principal),
     OtherRole(Role),
     Unknown,
 }
@@ -44,38 +41,43 @@ fn access(conn: &mut DbConnection, token: &str) -> Result<Access, ApiError> {
     Ok(match credentials::authenticate(conn, token)? {
         None => Access::Unknown,
         Some(principal) => match principal.binding.role() {
-            Role::Admin => Access::Admin,
+            Role::Admin => Access::Admin(principal),
             role => Access::OtherRole(role),
         },
     })
-}
-
-/// The token a request presents: a bearer token, else the session cookie's (and whether it was
-/// the cookie's).
-fn presented_token(req: &HttpRequest) -> Option<(String, bool)> {
-    if let Some(token) = bearer_of(req) {
-        return Some((token.to_owned(), false));
-    }
-    let from_cookie = cookie(req, SESSION_COOKIE)?;
-    Some((from_cookie.to_owned(), true))
-}
-
-/// The `Set-Cookie` value that signs a browser in (`Some(token)`) or out (`None`). `Secure` when
-/// finepay is served over https.
-pub(super) fn session_cookie(token: Option<&str>, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    match token {
-        Some(token) => format!("{SESSION_COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{SESSION_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}"),
-    }
 }
 
 fn secure(ctx: &AppState) -> bool {
     ctx.server.public_base_url.starts_with("https://")
 }
 
+/// Who is at the desk: a browser's session, or an admin bearer token (curl).
+enum Caller {
+    Bearer(String),
+    Session(String),
+}
+
+/// The admin behind `caller`, or why not.
+fn admitted(ctx: &AppState, conn: &mut DbConnection, caller: &Caller) -> Result<Result<Desk, Access>, ApiError> {
+    match caller {
+        Caller::Bearer(token) => match access(conn, token)? {
+            Access::Admin(principal) => {
+                let name = match &principal.binding {
+                    credentials::Binding::Admin { name } => name.clone(),
+                    _ => String::new(),
+                };
+                // A bearer token posts no forms: its empty CSRF token matches nothing.
+                Ok(Ok(Desk { principal, name, csrf: String::new() }))
+            }
+            refused => Ok(Err(refused)),
+        },
+        Caller::Session(id) => Ok(admin_session::find(ctx, conn, id)?.ok_or(Access::Unknown)),
+    }
+}
+
 /// Everything the page shows, read in one go.
 struct Loaded {
+    desk: Desk,
     stats: Stats,
     open: Vec<exceptions::ExceptionRow>,
     more_open: bool,
@@ -90,17 +92,20 @@ enum Outcome {
 
 /// `GET /admin?from=&to=&district=`: the dashboard, or the sign-in form.
 pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let Some((token, from_cookie)) = presented_token(&req) else {
-        return login_page(StatusCode::OK, None, true);
+    let caller = match (bearer_of(&req), admin_session::id_of(&req)) {
+        (Some(token), _) => Caller::Bearer(token.to_owned()),
+        (None, Some(id)) => Caller::Session(id),
+        (None, None) => return login_page(StatusCode::OK, None, true),
     };
+    let from_cookie = matches!(caller, Caller::Session(_));
     let parsed = stats_query(&ctx, &req);
     let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
     let work_ctx = ctx.clone();
     let outcome = with_conn(&ctx, move |conn| {
-        match access(conn, &token)? {
-            Access::Admin => {}
-            refused => return Ok(Outcome::Refused(refused)),
-        }
+        let desk = match admitted(&work_ctx, conn, &caller)? {
+            Ok(desk) => desk,
+            Err(refused) => return Ok(Outcome::Refused(refused)),
+        };
         let query = match parsed {
             Ok(query) => query,
             Err(e) => return Ok(Outcome::BadQuery(e)),
@@ -113,7 +118,7 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
         open.truncate(QUEUE_ROWS as usize);
         let first = yesterday - chrono::Days::new(REPORT_DAYS - 1);
         let reports = (first, yesterday, reconciliation::between(conn, first, yesterday, None)?);
-        Ok(Outcome::Page(Box::new(Loaded { stats, open, more_open, reports })))
+        Ok(Outcome::Page(Box::new(Loaded { desk, stats, open, more_open, reports })))
     })
     .await;
     match outcome {
@@ -126,7 +131,7 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
         ),
         Ok(Outcome::Refused(_)) => {
             let message = if from_cookie {
-                "Your session has ended: its token is no longer live. Sign in again."
+                "Your session has ended (signed out, idle too long, or its credential revoked). Sign in again."
             } else {
                 "That token is not a live credential."
             };
@@ -144,7 +149,10 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
 fn render_dashboard(ctx: &AppState, loaded: &Loaded) -> HttpResponse {
     let (from, to, reports) = &loaded.reports;
     let view = dashboard_view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
-    let html = templates().get_template("admin.html").and_then(|t| t.render(context! { t => texts(), v => view }));
+    let desk = context! { name => loaded.desk.name, csrf => loaded.desk.csrf };
+    let html = templates()
+        .get_template("admin.html")
+        .and_then(|t| t.render(context! { t => texts(), v => view, desk => desk }));
     html_response(StatusCode::OK, html)
 }
 
@@ -162,38 +170,80 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
     if token.is_empty() {
         return refused_page(StatusCode::BAD_REQUEST, "invalid_request", "Enter an admin token.", true);
     }
-    let checked = token.clone();
-    match with_conn(&ctx, move |conn| access(conn, &checked)).await {
-        Ok(Access::Admin) => {
-            log::info!("admin signed in to the dashboard");
-            let mut response = HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/admin"))
-                .insert_header(("Cache-Control", "no-store"))
-                .finish();
-            set_cookie(&mut response, &session_cookie(Some(&token), secure(&ctx)));
+    let now = ctx.clock.now();
+    let signed_in = with_conn(&ctx, move |conn| {
+        Ok(match access(conn, &token)? {
+            Access::Admin(principal) => Ok((admin_session::start(conn, &principal, now)?, principal.actor())),
+            refused => Err(refused),
+        })
+    })
+    .await;
+    match signed_in {
+        Ok(Ok((session_id, actor))) => {
+            log::info!("{actor} signed in to the desk");
+            let mut response = see_other("/admin");
+            set_cookie(&mut response, &session_cookie(Some(&session_id), secure(&ctx)));
             response
         }
-        Ok(Access::OtherRole(role)) => refused_page(
+        Ok(Err(Access::OtherRole(role))) => refused_page(
             StatusCode::FORBIDDEN,
             "forbidden",
             &format!("{} credential cannot open the dashboard: sign in with an admin token.", a_role(role)),
             true,
         ),
-        Ok(Access::Unknown) => {
+        Ok(Err(_)) => {
             refused_page(StatusCode::UNAUTHORIZED, "unauthorized", "That token is not a live credential.", true)
         }
         Err(e) => e.error_response(),
     }
 }
 
-/// `POST /admin/logout`: forgets the session cookie.
-pub(super) async fn logout(ctx: web::Data<AppState>) -> HttpResponse {
-    let mut response = HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/admin"))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish();
-    set_cookie(&mut response, &session_cookie(None, secure(&ctx)));
-    response
+/// `POST /admin/logout` (form field `csrf`): ends the session and forgets its cookie. Without
+/// the session's CSRF token nothing ends (a page elsewhere cannot sign the desk out).
+pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let body = match read_body(&req, payload, LOGIN_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e) => return e.error_response(),
+    };
+    let presented = form_urlencoded::parse(&body)
+        .find(|(name, _)| name == CSRF_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let Some(id) = admin_session::id_of(&req) else { return see_other("/admin") };
+    let work_ctx = ctx.clone();
+    let ended = with_conn(&ctx, move |conn| {
+        Ok(match admin_session::find(&work_ctx, conn, &id)? {
+            Some(desk) if desk.csrf_matches(&presented) => {
+                admin_session::end(&work_ctx, conn, &id)?;
+                Some(Some(desk.principal.actor()))
+            }
+            Some(_) => None,
+            // Over already: only the cookie is left to forget.
+            None => Some(None),
+        })
+    })
+    .await;
+    match ended {
+        Ok(Some(actor)) => {
+            if let Some(actor) = actor {
+                log::info!("{actor} signed out of the desk");
+            }
+            let mut response = see_other("/admin");
+            set_cookie(&mut response, &session_cookie(None, secure(&ctx)));
+            response
+        }
+        Ok(None) => refused_page(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "That form was not the desk's own: nothing was done.",
+            false,
+        ),
+        Err(e) => e.error_response(),
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location)).insert_header(("Cache-Control", "no-store")).finish()
 }
 
 fn set_cookie(response: &mut HttpResponse, cookie: &str) {
@@ -231,40 +281,5 @@ fn html_response(status: StatusCode, html: Result<String, minijinja::Error>) -> 
     match html {
         Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
         Err(e) => ApiError::internal(e).respond(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_session_cookie_is_http_only_strict_scoped_and_secure_over_https() {
-        assert_eq!(session_cookie(Some("fpa_x"), false), "finepay_admin=fpa_x; Path=/admin; HttpOnly; SameSite=Strict");
-        assert_eq!(
-            session_cookie(Some("fpa_x"), true),
-            "finepay_admin=fpa_x; Path=/admin; HttpOnly; SameSite=Strict; Secure"
-        );
-        assert_eq!(
-            session_cookie(None, true),
-            "finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure"
-        );
-    }
-
-    #[test]
-    fn a_token_comes_from_the_bearer_header_first_then_the_cookie() {
-        use actix_web::http::header::COOKIE;
-        use actix_web::test::TestRequest;
-        let both = TestRequest::default()
-            .insert_header(("Authorization", "Bearer fpa_header"))
-            .insert_header((COOKIE, "finepay_admin=fpa_cookie"))
-            .to_http_request();
-        assert_eq!(presented_token(&both), Some(("fpa_header".into(), false)));
-        let cookie =
-            TestRequest::default().insert_header((COOKIE, "a=1; finepay_admin=fpa_cookie ; b=2")).to_http_request();
-        assert_eq!(presented_token(&cookie), Some(("fpa_cookie".into(), true)));
-        let empty = TestRequest::default().insert_header((COOKIE, "finepay_admin=; other=x")).to_http_request();
-        assert_eq!(presented_token(&empty), None);
-        assert_eq!(presented_token(&TestRequest::default().to_http_request()), None);
     }
 }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod admin_page;
+mod admin_session;
 mod bank;
 mod bank_statements;
 mod bill;
@@ -34,7 +35,7 @@ pub use framing::{guard as framing_guard, mark_connection};
 pub use lookup::LookupLimits;
 pub use metrics::{Metrics, track};
 pub(crate) use pages::page_headers;
-pub use settings::{LookupSettings, ServerSettings};
+pub use settings::{AdminSettings, LookupSettings, ServerSettings};
 pub use state::AppState;
 
 use actix_web::web;

@@ -1,5 +1,5 @@
-//! What the HTTP layer is configured with: the server (`[server]`) and the lookup page's limits
-//! (`[lookup]`).
+//! What the HTTP layer is configured with: the server (`[server]`), the lookup page's limits
+//! (`[lookup]`) and the desk's sessions (`[admin]`).
 
 use std::time::Duration;
 
@@ -24,4 +24,12 @@ pub struct LookupSettings {
     /// Wrong codes one decision number may receive per window, from all addresses together.
     pub failures_per_fine: u32,
     pub window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// A desk session ends after this long without a request.
+    pub session_idle: Duration,
+    /// And after this long in all.
+    pub session_max: Duration,
 }

@@ -5,7 +5,7 @@
 
 use super::lookup::LookupLimits;
 use super::metrics::Metrics;
-use super::settings::ServerSettings;
+use super::settings::{AdminSettings, ServerSettings};
 use crate::bank::BankSettings;
 use crate::bill::BillSettings;
 use crate::db::DbPool;
@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 pub struct AppState {
     pub server: ServerSettings,
+    /// How long the desk's sessions last.
+    pub admin: AdminSettings,
     pub catalogue: Catalogue,
     pub districts: Districts,
     /// Who issues the bills and the font they are drawn with.

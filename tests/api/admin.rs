@@ -12,7 +12,7 @@ pub(crate) fn admin(app: &TestApp) -> (String, String) {
     let mut conn = app.ctx.pool.get().expect("connection");
     let binding = Binding::Admin { name: "finance".into() };
     let (id, token) = credentials::create(&mut conn, &binding, Utc::now()).expect("credential");
-    (format!("credential:{id}"), token)
+    (format!("credential:{id} (finance)"), token)
 }
 
 pub(crate) fn no_of(fine: &Value) -> String {

@@ -5,7 +5,7 @@
 use crate::admin::{admin, no_of, pay, pay_at_bank};
 use crate::admin_exceptions::raise;
 use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with};
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use finepay::credentials::Binding;
 use finepay::db::reconciliation::{self, ReportRow};
 use finepay::domain::time::shanghai_date;
@@ -140,27 +140,44 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
         assert!(response.text().await.expect("html").contains(says), "{token}");
     }
 
-    let response = sign_in(&app, &admin).await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
-    let cookies = set_cookies(&response);
-    assert_eq!(cookies, [format!("finepay_admin={admin}; Path=/admin; HttpOnly; SameSite=Strict")], "http: not Secure");
-    let cookie = format!("finepay_admin={admin}");
+    let cookie = signed_in(&app, &admin).await;
+    assert!(!cookie.contains(&admin), "the cookie holds a session id, never the token");
 
     let (status, _, html) = page(&app, None, Some(&cookie), "").await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"id="sign-out""#) && html.contains("<svg"), "{html}");
+    assert!(html.contains(r#"<span id="signed-in-as">finance</span>"#), "the admin's name");
     // The cookie reads the page and nothing else: the API wants a bearer token.
     let api =
         app.http.get(format!("{}/admin/api/stats", app.address)).header("Cookie", &cookie).send().await.expect("sent");
     assert_eq!(api.status(), 401);
 
-    let out = app.http.post(format!("{}/admin/logout", app.address)).send().await.expect("sent");
+    // Signing out needs the session's own form: without its CSRF token, nothing ends.
+    for form in [vec![], vec![("csrf", "A".repeat(32))]] {
+        let forged = app
+            .http
+            .post(format!("{}/admin/logout", app.address))
+            .header("Cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(forged.status(), 403, "{form:?}");
+        assert!(set_cookies(&forged).is_empty());
+        assert_eq!(page(&app, None, Some(&cookie), "").await.0, 200, "still signed in");
+    }
+    let out = sign_out(&app, &cookie, &csrf_of(&html)).await;
     assert_eq!(out.status(), 303);
     assert_eq!(out.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
     assert_eq!(set_cookies(&out), ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
+    // The old cookie, kept by someone, is dead.
+    let (status, cookies, html) = page(&app, None, Some(&cookie), "").await;
+    assert_eq!(status, 401);
+    assert!(html.contains("Your session has ended"), "{html}");
+    assert_eq!(cookies, ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
 
-    // A session whose token was revoked since: signed out, told why.
+    // A session whose credential was revoked since: over, and told why.
+    let cookie = signed_in(&app, &admin).await;
     let id = {
         let mut conn = app.ctx.pool.get().expect("connection");
         let rows = finepay::credentials::list(&mut conn).expect("credentials");
@@ -175,6 +192,60 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
 }
 
 #[actix_web::test]
+async fn a_session_ends_when_left_idle_and_after_a_working_day() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app);
+    // Idle: 30 minutes without a request.
+    let cookie = signed_in(&app, &admin).await;
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(page(&app, None, Some(&cookie), "").await.0, 200, "used within the idle limit");
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(page(&app, None, Some(&cookie), "").await.0, 200, "each request keeps it going");
+    app.clock.advance(Duration::minutes(31));
+    assert_eq!(page(&app, None, Some(&cookie), "").await.0, 401, "idle too long");
+
+    // In use all day, it still ends after 12 hours.
+    let cookie = signed_in(&app, &admin).await;
+    for _ in 0..(12 * 60 / 20 - 1) {
+        app.clock.advance(Duration::minutes(20));
+        assert_eq!(page(&app, None, Some(&cookie), "").await.0, 200);
+    }
+    app.clock.advance(Duration::minutes(21));
+    assert_eq!(page(&app, None, Some(&cookie), "").await.0, 401, "past the working day");
+
+    // Two days after their last request, the prune job forgets both.
+    app.clock.advance(Duration::days(2));
+    let report = app.run_job(finepay::jobs::Job::Prune).await;
+    assert_eq!(report["admin_sessions_deleted"], 2, "{report}");
+}
+
+/// Signs in with the form; the session's `Cookie` header.
+async fn signed_in(app: &TestApp, token: &str) -> String {
+    let response = sign_in(app, token).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let id = cookies[0]
+        .strip_prefix("finepay_admin=")
+        .and_then(|rest| rest.strip_suffix("; Path=/admin; HttpOnly; SameSite=Strict"))
+        .unwrap_or_else(|| panic!("an HttpOnly, SameSite=Strict session cookie, not Secure over http: {cookies:?}"));
+    assert_eq!(id.len(), 32, "160 random bits: {id}");
+    format!("finepay_admin={id}")
+}
+
+/// The CSRF token the page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    html[at..at + html[at..].find('"').expect("its end")].to_owned()
+}
+
+async fn sign_out(app: &TestApp, cookie: &str, csrf: &str) -> reqwest::Response {
+    let url = format!("{}/admin/logout", app.address);
+    app.http.post(url).header("Cookie", cookie).form(&[("csrf", csrf)]).send().await.expect("sent")
+}
+
+#[actix_web::test]
 async fn the_session_cookie_is_secure_when_finepay_is_served_over_https() {
     let app = spawn_app_with(&[
         ("server.public_base_url", "https://pay.example.gov.cn"),
@@ -184,10 +255,10 @@ async fn the_session_cookie_is_secure_when_finepay_is_served_over_https() {
     let (_, admin) = admin(&app);
     let response = sign_in(&app, &admin).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        set_cookies(&response),
-        [format!("finepay_admin={admin}; Path=/admin; HttpOnly; SameSite=Strict; Secure")]
-    );
-    let out = app.http.post(format!("{}/admin/logout", app.address)).send().await.expect("sent");
+    let cookies = set_cookies(&response);
+    assert!(cookies[0].ends_with("; Path=/admin; HttpOnly; SameSite=Strict; Secure"), "{cookies:?}");
+    let cookie = cookies[0].split(';').next().expect("the pair").to_owned();
+    let (_, _, html) = page(&app, None, Some(&cookie), "").await;
+    let out = sign_out(&app, &cookie, &csrf_of(&html)).await;
     assert_eq!(set_cookies(&out), ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict; Secure"]);
 }

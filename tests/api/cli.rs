@@ -214,7 +214,7 @@ async fn jobs_run_from_the_command_line_and_show_their_last_run() {
     let report: serde_json::Value = serde_json::from_str(stdout(&ran).trim()).expect("JSON on stdout");
     assert_eq!(
         report,
-        serde_json::json!({"outcome": "ran", "report": {"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0}})
+        serde_json::json!({"outcome": "ran", "report": {"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0, "admin_sessions_deleted": 0}})
     );
     let ran = finepay(&db, &["jobs", "run", "expire"]);
     assert_success(&ran, "jobs run expire");

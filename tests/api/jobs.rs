@@ -167,17 +167,17 @@ async fn prune_forgets_idempotency_records_only_after_the_retention() {
     };
     assert_eq!(
         app.run_job(Job::Prune).await,
-        json!({"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0})
+        json!({"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0, "admin_sessions_deleted": 0})
     );
     app.clock.advance(Duration::hours(2));
     assert_eq!(
         app.run_job(Job::Prune).await,
-        json!({"idempotency_records_deleted": 2, "oauth_states_deleted": 0, "rate_limits_deleted": 0})
+        json!({"idempotency_records_deleted": 2, "oauth_states_deleted": 0, "rate_limits_deleted": 0, "admin_sessions_deleted": 0})
     );
     assert_eq!(keys(), ["young"]);
     assert_eq!(
         app.run_job(Job::Prune).await,
-        json!({"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0})
+        json!({"idempotency_records_deleted": 0, "oauth_states_deleted": 0, "rate_limits_deleted": 0, "admin_sessions_deleted": 0})
     );
 }
 

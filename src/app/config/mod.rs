@@ -4,6 +4,7 @@
 //! everything below them is handed the parts it uses. A bad duration, URL, key, catalogue or an
 //! unknown key stops the start with a message that names the key.
 
+mod admin;
 mod bank;
 mod bill;
 mod channels;
@@ -20,7 +21,7 @@ use crate::channels::sim::SimulatorSettings;
 use crate::db::DatabaseSettings;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::district::{District, DistrictCode, Districts};
-use crate::http::{LookupSettings, ServerSettings};
+use crate::http::{AdminSettings, LookupSettings, ServerSettings};
 use crate::jobs::JobSettings;
 use crate::qr::QrSettings;
 use chrono::NaiveDate;
@@ -42,6 +43,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub bank: BankSettings,
     pub bill: BillSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,7 @@ struct RawSettings {
     channels: channels::RawChannels,
     simulator: channels::RawSimulator,
     lookup: lookup::RawLookup,
+    admin: admin::RawAdmin,
     jobs: BTreeMap<String, String>,
     scheduler: jobs::RawScheduler,
     bank: bank::RawBank,
@@ -121,12 +124,26 @@ impl RawSettings {
         let channels = self.channels.validate(&server.public_base_url)?;
         let simulator = self.simulator.validate()?;
         let lookup = self.lookup.validate()?;
+        let admin = self.admin.validate()?;
         let jobs = jobs::validate(self.jobs, self.scheduler)?;
         let (bank, agent_banks) = self.bank.validate()?;
         let districts = districts(self.districts, &agent_banks)?;
         let bill = self.bill.validate()?;
         warn_of_characters_the_bill_font_lacks(&bill, &catalogue, &districts);
-        Ok(Settings { database, server, qr, catalogue, districts, channels, simulator, lookup, jobs, bank, bill })
+        Ok(Settings {
+            database,
+            server,
+            qr,
+            catalogue,
+            districts,
+            channels,
+            simulator,
+            lookup,
+            jobs,
+            bank,
+            bill,
+            admin,
+        })
     }
 }
 
