@@ -5,9 +5,6 @@
 
 use std::fmt::Write;
 
-/// What an empty chart says.
-pub(super) const NO_DATA: &str = "No fines in this period";
-
 /// One stacked part of every bar, drawn bottom (or left) first.
 #[derive(Debug, Clone)]
 pub(super) struct Series {
@@ -26,6 +23,8 @@ pub(super) struct Bar {
 pub(super) struct Chart {
     /// The chart's accessible name (`<title>`, `aria-label`).
     pub title: String,
+    /// What it says when it has nothing to show.
+    pub no_data: String,
     pub series: Vec<Series>,
     pub bars: Vec<Bar>,
 }
@@ -258,9 +257,9 @@ fn label_every(bars: usize) -> usize {
 }
 
 fn empty(chart: &Chart) -> String {
-    let title = escape(&chart.title);
+    let (title, no_data) = (escape(&chart.title), escape(&chart.no_data));
     format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 80" width="{WIDTH}" height="80" role="img" aria-label="{title}: {NO_DATA}" font-family="system-ui, sans-serif" font-size="14" style="max-width:100%;height:auto"><title>{title}</title><text x="{}" y="44" text-anchor="middle" fill="#5b6776">{NO_DATA}</text></svg>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 80" width="{WIDTH}" height="80" role="img" aria-label="{title}: {no_data}" font-family="system-ui, sans-serif" font-size="14" style="max-width:100%;height:auto"><title>{title}</title><text x="{}" y="44" text-anchor="middle" fill="#5b6776">{no_data}</text></svg>"##,
         WIDTH / 2.0
     )
 }

@@ -4,6 +4,7 @@
 
 use super::charts::{self, Bar, Chart, Series};
 use super::stats::{Figures, Stats};
+use super::words::DashboardWords;
 use crate::db::exceptions::ExceptionRow;
 use crate::db::reconciliation::ReportRow;
 use crate::domain::time::{shanghai_wall_clock, utc};
@@ -80,17 +81,14 @@ pub(crate) struct ReportLine {
 
 /// The parts of each bar, bottom first: paid by QR per channel, paid at banks, outstanding.
 /// Void fines (and any paid otherwise) are in the figures table, not in the bars.
-fn series() -> Vec<Series> {
-    [
-        ("WeChat Pay", "#07c160"),
-        ("Alipay", "#1677ff"),
-        ("UnionPay", "#d7000f"),
-        ("Paid at banks", "#8c6d1f"),
-        ("Outstanding", "#c5ccd6"),
-    ]
-    .into_iter()
-    .map(|(name, color)| Series { name: name.to_owned(), color })
-    .collect()
+fn series(words: &DashboardWords) -> Vec<Series> {
+    // Each colour at least 3:1 against the white card (WCAG 1.4.11), the channels' own hues.
+    let colors = ["#07a35a", "#1677ff", "#d7000f", "#8c6d1f", "#7d8896"];
+    words.series.iter().zip(colors).map(|(name, color)| Series { name: (*name).to_owned(), color }).collect()
+}
+
+fn title(template: &str, stats: &Stats) -> String {
+    template.replace("{from}", &stats.from.to_string()).replace("{to}", &stats.to.to_string())
 }
 
 fn bar(label: String, f: &Figures) -> Bar {
@@ -98,18 +96,20 @@ fn bar(label: String, f: &Figures) -> Bar {
     Bar { label, values: counts.iter().map(|t| u64::try_from(t.count).unwrap_or(0)).collect() }
 }
 
-pub(super) fn day_chart(stats: &Stats) -> Chart {
+pub(super) fn day_chart(stats: &Stats, words: &DashboardWords) -> Chart {
     Chart {
-        title: format!("Fines by issue day, {} to {}", stats.from, stats.to),
-        series: series(),
+        title: title(words.day_title, stats),
+        no_data: words.no_data.to_owned(),
+        series: series(words),
         bars: stats.days.iter().map(|d| bar(d.date.format("%m-%d").to_string(), &d.figures)).collect(),
     }
 }
 
-pub(super) fn district_chart(stats: &Stats) -> Chart {
+pub(super) fn district_chart(stats: &Stats, words: &DashboardWords) -> Chart {
     Chart {
-        title: format!("Fines by district, issued {} to {}", stats.from, stats.to),
-        series: series(),
+        title: title(words.district_title, stats),
+        no_data: words.no_data.to_owned(),
+        series: series(words),
         bars: stats
             .districts
             .iter()
@@ -133,19 +133,20 @@ fn yuan(fen: i64) -> String {
     crate::domain::money::format_yuan(Fen(fen))
 }
 
-fn figure_rows(t: &Figures) -> Vec<FigureRow> {
+fn figure_rows(t: &Figures, words: &DashboardWords) -> Vec<FigureRow> {
+    let [issued, wechat, alipay, unionpay, qr, bank, outstanding, void, other] = words.figures;
     let mut rows = vec![
-        ("Issued", t.issued),
-        ("Paid by QR: WeChat Pay", t.paid_qr.wechat),
-        ("Paid by QR: Alipay", t.paid_qr.alipay),
-        ("Paid by QR: UnionPay", t.paid_qr.unionpay),
-        ("Paid by QR: all channels", t.paid_qr.total),
-        ("Paid at banks", t.paid_bank),
-        ("Outstanding (awaiting payment or payable at banks)", t.outstanding),
-        ("Void", t.void),
+        (issued, t.issued),
+        (wechat, t.paid_qr.wechat),
+        (alipay, t.paid_qr.alipay),
+        (unionpay, t.paid_qr.unionpay),
+        (qr, t.paid_qr.total),
+        (bank, t.paid_bank),
+        (outstanding, t.outstanding),
+        (void, t.void),
     ];
     if t.other.count > 0 {
-        rows.push(("Paid through another channel", t.other));
+        rows.push((other, t.other));
     }
     rows.into_iter().map(|(label, tally)| FigureRow { label, count: tally.count, amount: yuan(tally.fen) }).collect()
 }
@@ -156,6 +157,7 @@ pub(crate) fn view(
     open: &[ExceptionRow],
     more_exceptions: bool,
     reports: (chrono::NaiveDate, chrono::NaiveDate, &[ReportRow]),
+    words: &DashboardWords,
 ) -> DashboardView {
     let share = &stats.totals.share;
     let headline = share.online_bp.zip(share.at_bank_bp).map(|(online, bank)| Headline {
@@ -180,9 +182,9 @@ pub(crate) fn view(
             .collect(),
         district,
         headline,
-        figures: figure_rows(&stats.totals),
-        day_chart: charts::vertical(&day_chart(stats)),
-        district_chart: charts::horizontal(&district_chart(stats)),
+        figures: figure_rows(&stats.totals, words),
+        day_chart: charts::vertical(&day_chart(stats, words)),
+        district_chart: charts::horizontal(&district_chart(stats, words)),
         exceptions: open
             .iter()
             .map(|e| ExceptionLine {
@@ -242,10 +244,10 @@ mod tests {
             row("void", None, 4),
         ];
         let stats = roll_up(&q, &rows, |_| Some("Chaoyang".to_owned()));
-        let days = day_chart(&stats);
+        let days = day_chart(&stats, &super::super::words::EN);
         let values: Vec<(&str, &[u64])> = days.bars.iter().map(|b| (b.label.as_str(), b.values.as_slice())).collect();
         assert_eq!(values, [("11-20", &[0u64, 0, 0, 0, 0][..]), ("11-21", &[0, 2, 0, 1, 3][..])]);
-        let districts = district_chart(&stats);
+        let districts = district_chart(&stats, &super::super::words::ZH);
         assert_eq!(districts.bars[0].label, "110105 Chaoyang");
         assert_eq!(districts.bars[0].values, [0, 2, 0, 1, 3], "void fines are not drawn");
         assert_eq!((percent(6667), percent(0), percent(10_000)), ("66.67%".into(), "0.00%".into(), "100.00%".into()));

@@ -8,10 +8,12 @@ mod charts;
 mod dashboard;
 mod exceptions;
 mod stats;
+mod words;
 
 pub(crate) use dashboard::view as dashboard_view;
 pub(crate) use exceptions::{ExceptionView, ResolveError, resolve as resolve_exception};
 pub(crate) use stats::{Stats, StatsQuery, load as load_stats};
+pub(crate) use words::{EN as WORDS_EN, ZH as WORDS_ZH};
 
 /// A query parameter that does not parse: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,12 @@
 
 use super::admin::stats_query;
 use super::admin_session::{self, CSRF_FIELD, Desk, session_cookie};
+use super::admin_texts::{self, AdminTexts};
 use super::edge::{bearer_of, read_body, with_conn};
 use super::error::ApiError;
+use super::i18n::Lang;
 use super::pages::{page_headers, templates};
-use crate::admin::{Stats, dashboard_view, load_stats};
+use crate::admin::{Stats, WORDS_EN, WORDS_ZH, dashboard_view, load_stats};
 use crate::credentials::{self, Principal, Role};
 use crate::db::exceptions::{self, ListFilter, Resolution};
 use crate::db::{DbConnection, reconciliation};
@@ -92,10 +94,12 @@ enum Outcome {
 
 /// `GET /admin?from=&to=&district=`: the dashboard, or the sign-in form.
 pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = lang_of(&req);
+    let t = texts_of(lang);
     let caller = match (bearer_of(&req), admin_session::id_of(&req)) {
         (Some(token), _) => Caller::Bearer(token.to_owned()),
         (None, Some(id)) => Caller::Session(id),
-        (None, None) => return login_page(StatusCode::OK, None, true),
+        (None, None) => return login_page(lang, StatusCode::OK, None, true),
     };
     let from_cookie = matches!(caller, Caller::Session(_));
     let parsed = stats_query(&ctx, &req);
@@ -122,43 +126,52 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
     })
     .await;
     match outcome {
-        Ok(Outcome::Page(loaded)) => render_dashboard(&ctx, &loaded),
-        Ok(Outcome::Refused(Access::OtherRole(role))) => refused_page(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            &format!("{} credential cannot open the dashboard: it is for admin credentials.", a_role(role)),
-            false,
-        ),
+        Ok(Outcome::Page(loaded)) => render_dashboard(&ctx, &req, lang, &loaded),
+        Ok(Outcome::Refused(Access::OtherRole(role))) => {
+            refused_page(lang, StatusCode::FORBIDDEN, "forbidden", &other_role(t, role), false)
+        }
         Ok(Outcome::Refused(_)) => {
-            let message = if from_cookie {
-                "Your session has ended (signed out, idle too long, or its credential revoked). Sign in again."
-            } else {
-                "That token is not a live credential."
-            };
-            let mut page = refused_page(StatusCode::UNAUTHORIZED, "unauthorized", message, true);
+            let message = if from_cookie { t.session_ended } else { t.not_live };
+            let mut page = refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", message, true);
             if from_cookie {
                 set_cookie(&mut page, &session_cookie(None, secure(&ctx)));
             }
             page
         }
-        Ok(Outcome::BadQuery(e)) => refused_page(e.status, e.code, &e.message, false),
+        Ok(Outcome::BadQuery(e)) => refused_page(lang, e.status, e.code, &e.message, false),
         Err(e) => e.error_response(),
     }
 }
 
-fn render_dashboard(ctx: &AppState, loaded: &Loaded) -> HttpResponse {
+fn render_dashboard(ctx: &AppState, req: &HttpRequest, lang: Lang, loaded: &Loaded) -> HttpResponse {
     let (from, to, reports) = &loaded.reports;
-    let view = dashboard_view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports));
+    let words = if lang == Lang::En { &WORDS_EN } else { &WORDS_ZH };
+    let view =
+        dashboard_view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports), words);
     let desk = context! { name => loaded.desk.name, csrf => loaded.desk.csrf };
+    let switch_url = switched(req, lang);
     let html = templates()
         .get_template("admin.html")
-        .and_then(|t| t.render(context! { t => texts(), v => view, desk => desk }));
+        .and_then(|t| t.render(context! { t => texts(lang), v => view, desk => desk, switch_url => switch_url }));
     html_response(StatusCode::OK, html)
+}
+
+/// This page in the other language: the query as it was, with `lang` switched.
+fn switched(req: &HttpRequest, lang: Lang) -> String {
+    let other = if lang == Lang::En { "zh" } else { "en" };
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()).filter(|(key, _)| key != "lang") {
+        query.append_pair(&key, &value);
+    }
+    query.append_pair("lang", other);
+    format!("{}?{}", req.path(), query.finish())
 }
 
 /// `POST /admin/login` (form field `token`): a live admin token is kept in the session cookie
 /// and the browser sent to the dashboard; anything else gets the form again, saying why.
 pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let lang = lang_of(&req);
+    let t = texts_of(lang);
     let body = match read_body(&req, payload, LOGIN_BODY_LIMIT).await {
         Ok(body) => body,
         Err(e) => return e.error_response(),
@@ -168,7 +181,7 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
         .map(|(_, value)| value.trim().to_owned())
         .unwrap_or_default();
     if token.is_empty() {
-        return refused_page(StatusCode::BAD_REQUEST, "invalid_request", "Enter an admin token.", true);
+        return refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.enter_token, true);
     }
     let now = ctx.clock.now();
     let signed_in = with_conn(&ctx, move |conn| {
@@ -181,19 +194,14 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
     match signed_in {
         Ok(Ok((session_id, actor))) => {
             log::info!("{actor} signed in to the desk");
-            let mut response = see_other("/admin");
+            let mut response = see_other(&format!("/admin?lang={}", lang.code()));
             set_cookie(&mut response, &session_cookie(Some(&session_id), secure(&ctx)));
             response
         }
-        Ok(Err(Access::OtherRole(role))) => refused_page(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            &format!("{} credential cannot open the dashboard: sign in with an admin token.", a_role(role)),
-            true,
-        ),
-        Ok(Err(_)) => {
-            refused_page(StatusCode::UNAUTHORIZED, "unauthorized", "That token is not a live credential.", true)
+        Ok(Err(Access::OtherRole(role))) => {
+            refused_page(lang, StatusCode::FORBIDDEN, "forbidden", &other_role(t, role), true)
         }
+        Ok(Err(_)) => refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.not_live, true),
         Err(e) => e.error_response(),
     }
 }
@@ -201,6 +209,7 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
 /// `POST /admin/logout` (form field `csrf`): ends the session and forgets its cookie. Without
 /// the session's CSRF token nothing ends (a page elsewhere cannot sign the desk out).
 pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let lang = lang_of(&req);
     let body = match read_body(&req, payload, LOGIN_BODY_LIMIT).await {
         Ok(body) => body,
         Err(e) => return e.error_response(),
@@ -209,7 +218,8 @@ pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: 
         .find(|(name, _)| name == CSRF_FIELD)
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    let Some(id) = admin_session::id_of(&req) else { return see_other("/admin") };
+    let back = format!("/admin?lang={}", lang.code());
+    let Some(id) = admin_session::id_of(&req) else { return see_other(&back) };
     let work_ctx = ctx.clone();
     let ended = with_conn(&ctx, move |conn| {
         Ok(match admin_session::find(&work_ctx, conn, &id)? {
@@ -228,16 +238,11 @@ pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: 
             if let Some(actor) = actor {
                 log::info!("{actor} signed out of the desk");
             }
-            let mut response = see_other("/admin");
+            let mut response = see_other(&back);
             set_cookie(&mut response, &session_cookie(None, secure(&ctx)));
             response
         }
-        Ok(None) => refused_page(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "That form was not the desk's own: nothing was done.",
-            false,
-        ),
+        Ok(None) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", texts_of(lang).not_our_form, false),
         Err(e) => e.error_response(),
     }
 }
@@ -252,28 +257,47 @@ fn set_cookie(response: &mut HttpResponse, cookie: &str) {
     }
 }
 
-/// "An officer", "A bank".
-fn a_role(role: Role) -> String {
-    let name = role.as_str();
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" };
-    format!("{article} {name}")
+/// "An officer credential cannot…", in the page's language.
+fn other_role(t: &AdminTexts, role: Role) -> String {
+    let role = match role {
+        Role::Bank => t.role_bank,
+        _ => t.role_officer,
+    };
+    t.other_role.replace("{role}", role)
 }
 
-/// The words `base.html` takes.
-fn texts() -> minijinja::Value {
-    context! { html_lang => "en", title => "finepay admin" }
+/// The desk's language: `?lang=`, else the browser's, Chinese by default.
+fn lang_of(req: &HttpRequest) -> Lang {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Lang::pick(req.query_string(), accept)
+}
+
+fn texts_of(lang: Lang) -> &'static AdminTexts {
+    match lang {
+        Lang::En => &admin_texts::EN,
+        Lang::Zh => &admin_texts::ZH,
+    }
+}
+
+/// The words the templates take, built once per language.
+fn texts(lang: Lang) -> minijinja::Value {
+    static VALUES: std::sync::OnceLock<[minijinja::Value; 2]> = std::sync::OnceLock::new();
+    let [zh, en] = VALUES.get_or_init(|| {
+        [minijinja::Value::from_serialize(&admin_texts::ZH), minijinja::Value::from_serialize(&admin_texts::EN)]
+    });
+    if lang == Lang::En { en.clone() } else { zh.clone() }
 }
 
 /// A refusal as a page, logged as the API's refusals are.
-fn refused_page(status: StatusCode, code: &str, message: &str, form: bool) -> HttpResponse {
+fn refused_page(lang: Lang, status: StatusCode, code: &str, message: &str, form: bool) -> HttpResponse {
     log::info!("refused: {} {code}: {message}", status.as_u16());
-    login_page(status, Some(message), form)
+    login_page(lang, status, Some(message), form)
 }
 
-fn login_page(status: StatusCode, message: Option<&str>, form: bool) -> HttpResponse {
+fn login_page(lang: Lang, status: StatusCode, message: Option<&str>, form: bool) -> HttpResponse {
     let html = templates()
         .get_template("admin_login.html")
-        .and_then(|t| t.render(context! { t => texts(), message => message, form => form }));
+        .and_then(|t| t.render(context! { t => texts(lang), message => message, form => form }));
     html_response(status, html)
 }
 

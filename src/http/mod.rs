@@ -6,6 +6,7 @@
 mod admin;
 mod admin_page;
 mod admin_session;
+mod admin_texts;
 mod bank;
 mod bank_statements;
 mod bill;

@@ -10,8 +10,9 @@ use finepay::credentials::Binding;
 use finepay::db::reconciliation::{self, ReportRow};
 use finepay::domain::time::shanghai_date;
 
+/// The page as an English-speaking browser asks for it (the desk's own default is Chinese).
 async fn page(app: &TestApp, token: Option<&str>, cookie: Option<&str>, query: &str) -> (u16, Vec<String>, String) {
-    let mut request = app.http.get(format!("{}/admin{query}", app.address));
+    let mut request = app.http.get(format!("{}/admin{query}", app.address)).header("Accept-Language", "en");
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -31,7 +32,8 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
 }
 
 async fn sign_in(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http.post(format!("{}/admin/login", app.address)).form(&[("token", token)]).send().await.expect("sent")
+    let url = format!("{}/admin/login", app.address);
+    app.http.post(url).header("Accept-Language", "en").form(&[("token", token)]).send().await.expect("sent")
 }
 
 #[actix_web::test]
@@ -109,12 +111,12 @@ async fn the_dashboard_shows_the_headline_charts_exceptions_and_reports() {
     }
     let (status, _, html) = page(&app, Some(&officer), None, "").await;
     assert_eq!(status, 403);
-    assert!(html.contains("An officer credential cannot open the dashboard") && !html.contains("<svg"), "{html}");
+    assert!(html.contains("An officer credential cannot open the desk") && !html.contains("<svg"), "{html}");
     let bank = app.credential(&Binding::Bank { bank_code: "ICBC".into() });
     assert_eq!(page(&app, Some(&bank), None, "").await.0, 403);
     let (status, _, html) = page(&app, Some("fpa_unknown"), None, "").await;
     assert_eq!(status, 401);
-    assert!(html.contains("That token is not a live credential.") && html.contains(r#"action="/admin/login""#));
+    assert!(html.contains("That token is not a live credential.") && html.contains(r#"action="/admin/login?lang=en""#));
 }
 
 #[actix_web::test]
@@ -126,12 +128,12 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
     let (status, cookies, html) = page(&app, None, None, "").await;
     assert_eq!(status, 200);
     assert!(cookies.is_empty());
-    assert!(html.contains(r#"<form method="post" action="/admin/login">"#) && !html.contains("<svg"), "{html}");
+    assert!(html.contains(r#"<form method="post" action="/admin/login?lang=en">"#) && !html.contains("<svg"), "{html}");
 
     for (token, status, says) in [
         ("fpa_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 401, "That token is not a live credential."),
         ("nonsense", 401, "That token is not a live credential."),
-        (officer.as_str(), 403, "An officer credential cannot open the dashboard"),
+        (officer.as_str(), 403, "An officer credential cannot open the desk"),
         ("   ", 400, "Enter an admin token."),
     ] {
         let response = sign_in(&app, token).await;
@@ -168,7 +170,7 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
     }
     let out = sign_out(&app, &cookie, &csrf_of(&html)).await;
     assert_eq!(out.status(), 303);
-    assert_eq!(out.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
+    assert_eq!(out.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin?lang=en"));
     assert_eq!(set_cookies(&out), ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
     // The old cookie, kept by someone, is dead.
     let (status, cookies, html) = page(&app, None, Some(&cookie), "").await;
@@ -189,6 +191,32 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
     assert_eq!(status, 401, "{id} is revoked");
     assert!(html.contains("Your session has ended"), "{html}");
     assert_eq!(cookies, ["finepay_admin=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict"]);
+}
+
+#[actix_web::test]
+async fn the_desk_speaks_chinese_first_and_switches_keeping_its_filters() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app);
+    let url = format!("{}/admin?from=2026-12-01&to=2026-12-06&district=110105", app.address);
+    let zh = app.http.get(&url).bearer_auth(&admin).send().await.expect("sent").text().await.expect("html");
+    assert!(zh.contains(r#"<html lang="zh-CN">"#) && zh.contains("<h1>概览</h1>"), "{zh}");
+    assert!(zh.contains("开具于 2026-12-01 至 2026-12-06 的罚单：扫码缴款与银行缴款，辖区 110105"), "{zh}");
+    assert!(zh.contains("按开具日统计的罚单"), "the charts speak Chinese too");
+    assert!(
+        zh.contains(
+            r#"href="&#x2f;admin?from=2026-12-01&amp;to=2026-12-06&amp;district=110105&amp;lang=en" id="lang-switch""#
+        ),
+        "the switch keeps the filters: {zh}"
+    );
+    let en = app.http.get(format!("{url}&lang=en")).bearer_auth(&admin).send().await.expect("sent");
+    let en = en.text().await.expect("html");
+    assert!(
+        en.contains(r#"<html lang="en">"#) && en.contains("<h1>Overview</h1>") && en.contains("Fines by issue day")
+    );
+    assert!(!en.contains("按开具日统计的罚单"));
+    // The sign-in form, in Chinese unless asked otherwise.
+    let form = app.http.get(format!("{}/admin", app.address)).send().await.expect("sent").text().await.expect("html");
+    assert!(form.contains("登录管理后台") && form.contains(r#"action="/admin/login?lang=zh""#), "{form}");
 }
 
 #[actix_web::test]
@@ -223,7 +251,7 @@ async fn a_session_ends_when_left_idle_and_after_a_working_day() {
 async fn signed_in(app: &TestApp, token: &str) -> String {
     let response = sign_in(app, token).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin"));
+    assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin?lang=en"));
     let cookies = set_cookies(&response);
     assert_eq!(cookies.len(), 1, "{cookies:?}");
     let id = cookies[0]
@@ -241,7 +269,7 @@ fn csrf_of(html: &str) -> String {
 }
 
 async fn sign_out(app: &TestApp, cookie: &str, csrf: &str) -> reqwest::Response {
-    let url = format!("{}/admin/logout", app.address);
+    let url = format!("{}/admin/logout?lang=en", app.address);
     app.http.post(url).header("Cookie", cookie).form(&[("csrf", csrf)]).send().await.expect("sent")
 }
 

@@ -3,10 +3,13 @@ use super::*;
 fn chart(title: &str, series: &[(&str, &'static str)], bars: &[(&str, &[u64])]) -> Chart {
     Chart {
         title: title.into(),
+        no_data: NO_DATA.into(),
         series: series.iter().map(|(name, color)| Series { name: (*name).into(), color }).collect(),
         bars: bars.iter().map(|(label, values)| Bar { label: (*label).into(), values: values.to_vec() }).collect(),
     }
 }
+
+const NO_DATA: &str = "No fines in this period <&>";
 
 const THREE: [(&str, &str); 3] = [("WeChat", "#07c160"), ("Bank", "#8c6d1f"), ("Outstanding", "#c5ccd6")];
 
@@ -94,7 +97,7 @@ fn a_chart_without_fines_says_so_instead_of_drawing_nan() {
         chart("Fines by day", &THREE, &[("11-20", &[0, 0, 0]), ("11-21", &[0, 0, 0])]),
     ] {
         for svg in [vertical(&c), horizontal(&c)] {
-            assert!(svg.contains(NO_DATA), "{svg}");
+            assert!(svg.contains("No fines in this period &lt;&amp;&gt;"), "said, escaped: {svg}");
             assert!(!svg.contains("<rect"), "no bars: {svg}");
             assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
             assert!(svg.contains(r#"role="img""#) && svg.contains("<title>Fines by day</title>"), "{svg}");
@@ -131,6 +134,7 @@ fn a_year_of_days_is_labelled_sparsely_so_labels_never_overlap() {
     let days: Vec<(String, Vec<u64>)> = (0..366).map(|d| (format!("d{d}"), vec![1, 0, 0])).collect();
     let c = Chart {
         title: "Fines by day".into(),
+        no_data: NO_DATA.into(),
         series: THREE.iter().map(|(name, color)| Series { name: (*name).into(), color }).collect(),
         bars: days.iter().map(|(label, values)| Bar { label: label.clone(), values: values.clone() }).collect(),
     };
