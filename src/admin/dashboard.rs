@@ -64,6 +64,9 @@ pub(crate) struct ExceptionLine {
     pub decision_no: String,
     pub amount: String,
     pub expected: String,
+    /// The payer's remittance texts of a bank line (what they wrote, which may name the fine),
+    /// or why the system raised it.
+    pub note: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +124,19 @@ pub(super) fn district_chart(stats: &Stats, words: &DashboardWords) -> Chart {
                 bar(label, &d.figures)
             })
             .collect(),
+    }
+}
+
+/// What a clerk needs from an exception's details: the payer's remittance texts (a bank line),
+/// else the reason it was raised.
+fn note_of(details: &str) -> String {
+    let details = crate::db::json_value(details);
+    match (&details["remittance"], &details["why"]) {
+        (serde_json::Value::Array(texts), _) if !texts.is_empty() => {
+            texts.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(" / ")
+        }
+        (_, serde_json::Value::String(why)) => why.clone(),
+        _ => String::new(),
     }
 }
 
@@ -196,6 +212,7 @@ pub(crate) fn view(
                 decision_no: e.decision_no.clone().unwrap_or_default(),
                 amount: optional_yuan(e.amount_fen),
                 expected: optional_yuan(e.expected_fen),
+                note: note_of(&e.details),
             })
             .collect(),
         more_exceptions,

@@ -102,6 +102,8 @@ pub struct ListFilter<'a> {
     pub resolution: Resolution,
     pub source: Option<&'a str>,
     pub kind: Option<&'a str>,
+    /// Only exceptions about fines of this district (decision numbers start with its code).
+    pub district: Option<&'a str>,
     pub after_id: i64,
     pub limit: i64,
 }
@@ -119,6 +121,10 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter<'_>) -> QueryResult<Vec
     }
     if let Some(kind) = filter.kind {
         query = query.filter(exceptions::kind.eq(kind));
+    }
+    if let Some(district) = filter.district {
+        // A 6-digit code, checked by the caller: no pattern characters in it.
+        query = query.filter(exceptions::decision_no.like(format!("{district}%")));
     }
     query.order(exceptions::id).limit(filter.limit).select(ExceptionRow::as_select()).load(conn)
 }

@@ -2,6 +2,7 @@
 //! and its resolution, a fine's audit trail, the reconciliation reports with the exceptions each
 //! raised, and how each scheduled job last ran. The dashboard is `admin_page.rs`.
 
+use super::admin_session::AdminReader;
 use super::edge::{BearerToken, parse_json, query, read_body, with_conn};
 use super::error::ApiError;
 use crate::admin::{BadParam, ExceptionView, StatsQuery, day_param, load_stats, period, resolve_exception};
@@ -10,8 +11,8 @@ use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
 use crate::db::reconciliation::{self, ReportRow};
 use crate::db::{audit, fines, leases};
-use crate::domain::DecisionNo;
 use crate::domain::time::{rfc3339, shanghai_date};
+use crate::domain::{DecisionNo, DistrictCode};
 use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
@@ -37,12 +38,13 @@ struct ReportWithExceptions {
 pub(super) async fn reconciliation(
     ctx: web::Data<AppState>,
     req: HttpRequest,
-    token: BearerToken,
+    reader: AdminReader,
 ) -> Result<HttpResponse, ApiError> {
     // Parsed first, refused only after the credential is checked: 401 before 400.
     let parsed = report_query(&ctx, &req);
+    let work_ctx = ctx.clone();
     let (from, to, reports) = with_conn(&ctx, move |conn| {
-        token.authorize(conn, &[Role::Admin])?;
+        reader.authorize(&work_ctx, conn)?;
         let (from, to, channel) = parsed?;
         let mut raised = exceptions::for_statements(conn, from, to)?;
         let reports = reconciliation::between(conn, from, to, channel)?;
@@ -63,9 +65,10 @@ pub(super) async fn reconciliation(
 }
 
 /// `GET /admin/api/jobs`: each job's lease and last run.
-pub(super) async fn jobs(ctx: web::Data<AppState>, token: BearerToken) -> Result<HttpResponse, ApiError> {
+pub(super) async fn jobs(ctx: web::Data<AppState>, reader: AdminReader) -> Result<HttpResponse, ApiError> {
+    let work_ctx = ctx.clone();
     let rows = with_conn(&ctx, move |conn| {
-        token.authorize(conn, &[Role::Admin])?;
+        reader.authorize(&work_ctx, conn)?;
         Ok(leases::all(conn)?)
     })
     .await?;
@@ -93,13 +96,13 @@ pub(crate) fn stats_query(ctx: &AppState, req: &HttpRequest) -> Result<StatsQuer
 pub(super) async fn stats(
     ctx: web::Data<AppState>,
     req: HttpRequest,
-    token: BearerToken,
+    reader: AdminReader,
 ) -> Result<HttpResponse, ApiError> {
     // Parsed first, refused only after the credential is checked: 401 before 400.
     let parsed = stats_query(&ctx, &req);
     let work_ctx = ctx.clone();
     let stats = with_conn(&ctx, move |conn| {
-        token.authorize(conn, &[Role::Admin])?;
+        reader.authorize(&work_ctx, conn)?;
         Ok(load_stats(conn, &work_ctx.districts, &parsed?)?)
     })
     .await?;
@@ -115,6 +118,7 @@ struct ListParams {
     status: Option<String>,
     source: Option<String>,
     kind: Option<String>,
+    district: Option<String>,
     limit: Option<String>,
     after_id: Option<String>,
 }
@@ -124,6 +128,7 @@ struct ListQuery {
     resolution: Resolution,
     source: Option<String>,
     kind: Option<String>,
+    district: Option<String>,
     after_id: i64,
     limit: i64,
 }
@@ -148,10 +153,20 @@ impl ListQuery {
                 })
             })
         };
+        let district = match params.district.filter(|v| !v.is_empty()) {
+            None => None,
+            Some(raw) => Some(
+                DistrictCode::parse(&raw)
+                    .map_err(|_| BadParam::new("district", "district is a 6-digit division code"))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
         Ok(ListQuery {
             resolution,
             source: text("source", params.source)?,
             kind: text("kind", params.kind)?,
+            district,
             after_id: number("after_id", params.after_id, 0..=i64::MAX, 0)?,
             limit: number("limit", params.limit, 1..=MAX_PAGE, DEFAULT_PAGE)?,
         })
@@ -163,16 +178,18 @@ impl ListQuery {
 pub(super) async fn exception_list(
     ctx: web::Data<AppState>,
     req: HttpRequest,
-    token: BearerToken,
+    reader: AdminReader,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = query::<ListParams>(&req).and_then(|params| Ok(ListQuery::parse(params)?));
+    let work_ctx = ctx.clone();
     let (rows, limit) = with_conn(&ctx, move |conn| {
-        token.authorize(conn, &[Role::Admin])?;
+        reader.authorize(&work_ctx, conn)?;
         let q = parsed?;
         let filter = ListFilter {
             resolution: q.resolution,
             source: q.source.as_deref(),
             kind: q.kind.as_deref(),
+            district: q.district.as_deref(),
             after_id: q.after_id,
             // One more than a page tells whether another page follows.
             limit: q.limit + 1,
@@ -239,7 +256,7 @@ struct AuditEntry {
 pub(super) async fn audit_trail(
     ctx: web::Data<AppState>,
     req: HttpRequest,
-    token: BearerToken,
+    reader: AdminReader,
 ) -> Result<HttpResponse, ApiError> {
     let no = query::<AuditParams>(&req).and_then(|params| {
         let raw = params.decision_no.ok_or_else(|| {
@@ -248,8 +265,9 @@ pub(super) async fn audit_trail(
         DecisionNo::parse(&raw)
             .map_err(|e| ApiError::bad_decision_number(e).with_details(json!({"field": "decision_no"})))
     });
+    let work_ctx = ctx.clone();
     let (no, rows) = with_conn(&ctx, move |conn| {
-        token.authorize(conn, &[Role::Admin])?;
+        reader.authorize(&work_ctx, conn)?;
         let no = no?;
         fines::find(conn, no.as_str())?.ok_or_else(ApiError::not_found)?;
         let rows = audit::for_fine(conn, no.as_str())?;

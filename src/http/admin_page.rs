@@ -115,8 +115,15 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
             Err(e) => return Ok(Outcome::BadQuery(e)),
         };
         let stats = load_stats(conn, &work_ctx.districts, &query)?;
-        let filter =
-            ListFilter { resolution: Resolution::Open, source: None, kind: None, after_id: 0, limit: QUEUE_ROWS + 1 };
+        let district = query.district.as_ref().map(|d| d.as_str().to_owned());
+        let filter = ListFilter {
+            resolution: Resolution::Open,
+            source: None,
+            kind: None,
+            district: district.as_deref(),
+            after_id: 0,
+            limit: QUEUE_ROWS + 1,
+        };
         let mut open = exceptions::list(conn, &filter)?;
         let more_open = open.len() as i64 > QUEUE_ROWS;
         open.truncate(QUEUE_ROWS as usize);

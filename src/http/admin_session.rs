@@ -8,17 +8,19 @@
 //! `SameSite=Strict` alone would leave a request from a same-site page (another service on the
 //! bureau's domain) riding on the cookie.
 
-use super::edge::cookie;
+use super::edge::{BearerToken, cookie};
 use super::error::ApiError;
-use crate::credentials::{self, Principal};
+use crate::credentials::{self, Principal, Role};
 use crate::db::{DbConnection, admin_sessions};
 use crate::http::AppState;
 use crate::qr::constant_time_eq;
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use chrono::{DateTime, SubsecRound, Utc};
 use data_encoding::BASE32_NOPAD;
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
+use std::future::{Ready, ready};
 
 /// The cookie that holds a session's id.
 pub(super) const SESSION_COOKIE: &str = "finepay_admin";
@@ -95,6 +97,39 @@ impl Desk {
     /// Whether `presented` is this session's CSRF token.
     pub(super) fn csrf_matches(&self, presented: &str) -> bool {
         constant_time_eq(self.csrf.as_bytes(), presented.as_bytes())
+    }
+}
+
+/// Who reads the admin API: an admin bearer token (scripts), or the desk's session cookie — so a
+/// signed-in browser can open the API its pages link to (a fine's audit trail, say). Only reads:
+/// what changes something takes a bearer token, or the session's CSRF token on the desk's forms.
+pub(super) enum AdminReader {
+    Bearer(BearerToken),
+    Session(String),
+}
+
+impl FromRequest for AdminReader {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let reader = match BearerToken::of(req) {
+            Some(token) => Some(AdminReader::Bearer(token)),
+            None => id_of(req).map(AdminReader::Session),
+        };
+        ready(reader.ok_or_else(ApiError::unauthorized))
+    }
+}
+
+impl AdminReader {
+    /// The admin behind the token or the live session; 401 or 403 otherwise.
+    pub(super) fn authorize(&self, ctx: &AppState, conn: &mut DbConnection) -> Result<Principal, ApiError> {
+        match self {
+            AdminReader::Bearer(token) => token.authorize(conn, &[Role::Admin]),
+            AdminReader::Session(id) => {
+                find(ctx, conn, id)?.map(|desk| desk.principal).ok_or_else(ApiError::unauthorized)
+            }
+        }
     }
 }
 

@@ -35,6 +35,11 @@ pub(super) fn bearer_of(req: &HttpRequest) -> Option<&str> {
 }
 
 impl BearerToken {
+    /// The request's bearer token, if it has one.
+    pub(super) fn of(req: &HttpRequest) -> Option<BearerToken> {
+        bearer_of(req).map(|t| BearerToken(t.to_owned()))
+    }
+
     /// The token, if it has the shape finepay's tokens have; anything else is refused here,
     /// without a database lookup, so garbage never queues behind real work.
     pub(super) fn plausible(self) -> Result<String, ApiError> {

@@ -12,6 +12,16 @@ use serde_json::{Value, json};
 
 /// Raises an exception as the reconciliation job would; its id.
 pub(crate) fn raise(app: &TestApp, kind: &str, source: &str, reference: &str, decision_no: Option<&str>) -> i64 {
+    raise_with(app, (kind, source, reference), decision_no, r#"{"note": "fixture"}"#)
+}
+
+/// [`raise`], with the exception's `details`.
+pub(crate) fn raise_with(
+    app: &TestApp,
+    (kind, source, reference): (&str, &str, &str),
+    decision_no: Option<&str>,
+    details: &str,
+) -> i64 {
     let mut conn = app.ctx.pool.get().expect("connection");
     let new = NewException {
         kind,
@@ -21,7 +31,7 @@ pub(crate) fn raise(app: &TestApp, kind: &str, source: &str, reference: &str, de
         statement_date: Some(shanghai_date(app.now())),
         amount_fen: None,
         expected_fen: Some(20_000),
-        details: r#"{"note": "fixture"}"#,
+        details,
         raised_at: app.now().naive_utc(),
     };
     assert!(exceptions::raise(&mut conn, &new).expect("raised"));
@@ -29,6 +39,7 @@ pub(crate) fn raise(app: &TestApp, kind: &str, source: &str, reference: &str, de
         resolution: exceptions::Resolution::All,
         source: Some(source),
         kind: Some(kind),
+        district: None,
         after_id: 0,
         limit: 1000,
     };
@@ -41,6 +52,22 @@ async fn list(app: &TestApp, token: &str, query: &str) -> (Vec<i64>, Value) {
     let ids =
         body["exceptions"].as_array().expect("exceptions").iter().map(|e| e["id"].as_i64().expect("id")).collect();
     (ids, body["next_after_id"].clone())
+}
+
+#[actix_web::test]
+async fn the_district_filter_reaches_the_exceptions() {
+    let app = spawn_app().await;
+    let (_, admin) = admin(&app);
+    let chaoyang = raise(&app, "unmatched", "bank:ICBC", "b-1", Some("1101052612060000013"));
+    let haidian = raise(&app, "unmatched", "bank:ICBC", "b-2", Some("1101082612060000016"));
+    raise(&app, "paid_at_channel_unknown_here", "wechat", "w-9", None);
+    assert_eq!(list(&app, &admin, "district=110105").await.0, [chaoyang]);
+    assert_eq!(list(&app, &admin, "district=110108&status=all").await.0, [haidian]);
+    assert_eq!(list(&app, &admin, "district=").await.0.len(), 3, "a blank district filters nothing");
+    for bad in ["district=1101", "district=11010%25", "district=abcdef"] {
+        let (status, code) = error_of(app.get(&admin, &format!("/admin/api/exceptions?{bad}")).await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_request"), "{bad}");
+    }
 }
 
 #[actix_web::test]

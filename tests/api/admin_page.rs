@@ -3,7 +3,7 @@
 //! cookie reads the page and nothing else.
 
 use crate::admin::{admin, no_of, pay, pay_at_bank};
-use crate::admin_exceptions::raise;
+use crate::admin_exceptions::{raise, raise_with};
 use crate::helpers::{TestApp, motor_fine, spawn_app, spawn_app_with};
 use chrono::{Duration, Utc};
 use finepay::credentials::Binding;
@@ -51,6 +51,9 @@ async fn the_dashboard_shows_the_headline_charts_exceptions_and_reports() {
     pay_at_bank(&app, &at_bank).await;
     app.issue_ok(&officer, "d-4", &motor_fine(&app)).await; // outstanding
     raise(&app, "amount_mismatch", "alipay", "ref-<b>&1", Some(&paid[0]));
+    // A bank line that named no fine: the payer's remittance text is what a clerk matches by.
+    let remittance = r#"{"remittance": ["罚款 京A12345 1101052612", "<script>"], "bank": "ICBC"}"#;
+    raise_with(&app, ("unmatched", "bank:ICBC", "stmt-7"), None, remittance);
     let yesterday = shanghai_date(app.now()) - chrono::Days::new(1);
     {
         let mut conn = app.ctx.pool.get().expect("connection");
@@ -76,6 +79,13 @@ async fn the_dashboard_shows_the_headline_charts_exceptions_and_reports() {
     let (status, cookies, html) = page(&app, Some(&admin), None, "").await;
     assert_eq!(status, 200, "{html}");
     assert!(cookies.is_empty(), "a bearer token sets no cookie");
+    assert!(
+        html.contains(r#"<td class="note">罚款 京A12345 1101052612 &#x2f; &lt;script&gt;</td>"#),
+        "the remittance texts, escaped: {html}"
+    );
+    // The dashboard's district reaches its exceptions: the bank line names no fine of 110108.
+    let (_, _, haidian) = page(&app, Some(&admin), None, "?district=110108").await;
+    assert!(!haidian.contains("stmt-7") && !haidian.contains("ref-&lt;b&gt;"), "{haidian}");
     // The headline: of the three paid fines, two online, one at a bank.
     assert!(html.contains(r#"<span class="online" id="share-online">66.67%</span>"#), "{html}");
     assert!(html.contains(r#"<span class="bank" id="share-bank">33.33%</span>"#), "{html}");
@@ -149,10 +159,21 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
     assert_eq!(status, 200);
     assert!(html.contains(r#"id="sign-out""#) && html.contains("<svg"), "{html}");
     assert!(html.contains(r#"<span id="signed-in-as">finance</span>"#), "the admin's name");
-    // The cookie reads the page and nothing else: the API wants a bearer token.
-    let api =
-        app.http.get(format!("{}/admin/api/stats", app.address)).header("Cookie", &cookie).send().await.expect("sent");
-    assert_eq!(api.status(), 401);
+    // The session reads the admin API too (what the pages link to), but changes nothing there:
+    // resolving takes a bearer token.
+    for path in ["/admin/api/stats", "/admin/api/exceptions", "/admin/api/jobs", "/admin/api/reconciliation"] {
+        let api = app.http.get(format!("{}{path}", app.address)).header("Cookie", &cookie).send().await.expect("sent");
+        assert_eq!(api.status(), 200, "{path}");
+    }
+    let resolve = app
+        .http
+        .post(format!("{}/admin/api/exceptions/1/resolve", app.address))
+        .header("Cookie", &cookie)
+        .json(&serde_json::json!({"resolution": "done"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resolve.status(), 401, "no change rides on the cookie");
 
     // Signing out needs the session's own form: without its CSRF token, nothing ends.
     for form in [vec![], vec![("csrf", "A".repeat(32))]] {
