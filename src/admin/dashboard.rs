@@ -127,19 +127,6 @@ pub(super) fn district_chart(stats: &Stats, words: &DashboardWords) -> Chart {
     }
 }
 
-/// What a clerk needs from an exception's details: the payer's remittance texts (a bank line),
-/// else the reason it was raised.
-fn note_of(details: &str) -> String {
-    let details = crate::db::json_value(details);
-    match (&details["remittance"], &details["why"]) {
-        (serde_json::Value::Array(texts), _) if !texts.is_empty() => {
-            texts.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(" / ")
-        }
-        (_, serde_json::Value::String(why)) => why.clone(),
-        _ => String::new(),
-    }
-}
-
 /// Basis points as a percentage with two decimals.
 pub(super) fn percent(bp: i64) -> String {
     format!("{}.{:02}%", bp / 100, bp % 100)
@@ -212,7 +199,7 @@ pub(crate) fn view(
                 decision_no: e.decision_no.clone().unwrap_or_default(),
                 amount: optional_yuan(e.amount_fen),
                 expected: optional_yuan(e.expected_fen),
-                note: note_of(&e.details),
+                note: super::exceptions::note(&e.details),
             })
             .collect(),
         more_exceptions,

@@ -110,3 +110,16 @@ impl From<ExceptionRow> for ExceptionView {
         }
     }
 }
+
+/// What a clerk needs from an exception's details: the payer's remittance texts (a bank line),
+/// else the reason it was raised.
+pub(crate) fn note(details: &str) -> String {
+    let details = crate::db::json_value(details);
+    match (&details["remittance"], &details["why"]) {
+        (serde_json::Value::Array(texts), _) if !texts.is_empty() => {
+            texts.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(" / ")
+        }
+        (_, serde_json::Value::String(why)) => why.clone(),
+        _ => String::new(),
+    }
+}

@@ -104,6 +104,9 @@ pub struct ListFilter<'a> {
     pub kind: Option<&'a str>,
     /// Only exceptions about fines of this district (decision numbers start with its code).
     pub district: Option<&'a str>,
+    /// Only those raised at or after this instant, and before that one.
+    pub raised_from: Option<NaiveDateTime>,
+    pub raised_before: Option<NaiveDateTime>,
     pub after_id: i64,
     pub limit: i64,
 }
@@ -121,6 +124,12 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter<'_>) -> QueryResult<Vec
     }
     if let Some(kind) = filter.kind {
         query = query.filter(exceptions::kind.eq(kind));
+    }
+    if let Some(from) = filter.raised_from {
+        query = query.filter(exceptions::raised_at.ge(from));
+    }
+    if let Some(before) = filter.raised_before {
+        query = query.filter(exceptions::raised_at.lt(before));
     }
     if let Some(district) = filter.district {
         // A 6-digit code, checked by the caller: no pattern characters in it.

@@ -11,7 +11,7 @@ use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
 use crate::db::reconciliation::{self, ReportRow};
 use crate::db::{audit, fines, leases};
-use crate::domain::time::{rfc3339, shanghai_date};
+use crate::domain::time::{rfc3339, shanghai_date, shanghai_day_bounds};
 use crate::domain::{DecisionNo, DistrictCode};
 use crate::http::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -113,28 +113,74 @@ pub(super) async fn stats(
 const DEFAULT_PAGE: i64 = 100;
 const MAX_PAGE: i64 = 1000;
 
+/// The exceptions queue's query, as the API and the desk's page take it.
 #[derive(Debug, Deserialize)]
-struct ListParams {
+pub(super) struct ListParams {
     status: Option<String>,
     source: Option<String>,
     kind: Option<String>,
     district: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     limit: Option<String>,
     after_id: Option<String>,
 }
 
 /// [`ListFilter`] with its strings owned, to take to the database thread.
-struct ListQuery {
+pub(super) struct ListQuery {
     resolution: Resolution,
     source: Option<String>,
     kind: Option<String>,
     district: Option<String>,
+    /// The Beijing days the exceptions were raised on, both ends included.
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     after_id: i64,
     limit: i64,
 }
 
+/// The query as the desk's filter form shows it back.
+#[derive(Debug, Serialize)]
+pub(super) struct ShownQuery {
+    status: &'static str,
+    source: String,
+    kind: String,
+    district: String,
+    from: String,
+    to: String,
+}
+
 impl ListQuery {
-    fn parse(params: ListParams) -> Result<ListQuery, BadParam> {
+    /// The filter this query asks for.
+    pub(super) fn filter(&self) -> ListFilter<'_> {
+        ListFilter {
+            resolution: self.resolution,
+            source: self.source.as_deref(),
+            kind: self.kind.as_deref(),
+            district: self.district.as_deref(),
+            raised_from: self.from.map(|day| shanghai_day_bounds(day).0),
+            raised_before: self.to.map(|day| shanghai_day_bounds(day).1),
+            after_id: self.after_id,
+            limit: self.limit,
+        }
+    }
+
+    pub(super) fn shown(&self) -> ShownQuery {
+        ShownQuery {
+            status: match self.resolution {
+                Resolution::Open => "open",
+                Resolution::Resolved => "resolved",
+                Resolution::All => "all",
+            },
+            source: self.source.clone().unwrap_or_default(),
+            kind: self.kind.clone().unwrap_or_default(),
+            district: self.district.clone().unwrap_or_default(),
+            from: self.from.map(|d| d.to_string()).unwrap_or_default(),
+            to: self.to.map(|d| d.to_string()).unwrap_or_default(),
+        }
+    }
+
+    pub(super) fn parse(params: ListParams) -> Result<ListQuery, BadParam> {
         let resolution = match params.status.as_deref() {
             None | Some("open") => Resolution::Open,
             Some("resolved") => Resolution::Resolved,
@@ -162,11 +208,20 @@ impl ListQuery {
                     .to_owned(),
             ),
         };
+        let day = |field, raw: Option<String>| day_param(field, raw.as_deref().filter(|v| !v.is_empty()));
+        let (from, to) = (day("from", params.from)?, day("to", params.to)?);
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(BadParam::new("from", "from is after to"));
+        }
         Ok(ListQuery {
             resolution,
             source: text("source", params.source)?,
             kind: text("kind", params.kind)?,
             district,
+            from,
+            to,
             after_id: number("after_id", params.after_id, 0..=i64::MAX, 0)?,
             limit: number("limit", params.limit, 1..=MAX_PAGE, DEFAULT_PAGE)?,
         })
@@ -185,15 +240,8 @@ pub(super) async fn exception_list(
     let (rows, limit) = with_conn(&ctx, move |conn| {
         reader.authorize(&work_ctx, conn)?;
         let q = parsed?;
-        let filter = ListFilter {
-            resolution: q.resolution,
-            source: q.source.as_deref(),
-            kind: q.kind.as_deref(),
-            district: q.district.as_deref(),
-            after_id: q.after_id,
-            // One more than a page tells whether another page follows.
-            limit: q.limit + 1,
-        };
+        // One more than a page tells whether another page follows.
+        let filter = ListFilter { limit: q.limit + 1, ..q.filter() };
         Ok((exceptions::list(conn, &filter)?, q.limit))
     })
     .await?;

@@ -5,20 +5,21 @@
 //! the credential is revoked.
 
 use super::admin::stats_query;
+use super::admin_frame::{
+    Access, Caller, access, admitted, html_response, lang_of, login_page, other_role, refusal, refused_page, secure,
+    see_other, set_cookie, switched, texts, texts_of,
+};
 use super::admin_session::{self, CSRF_FIELD, Desk, session_cookie};
-use super::admin_texts::{self, AdminTexts};
-use super::edge::{bearer_of, read_body, with_conn};
+use super::edge::{read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
-use super::pages::{page_headers, templates};
+use super::pages::templates;
 use crate::admin::{Stats, WORDS_EN, WORDS_ZH, dashboard_view, load_stats};
-use crate::credentials::{self, Principal, Role};
 use crate::db::exceptions::{self, ListFilter, Resolution};
-use crate::db::{DbConnection, reconciliation};
+use crate::db::reconciliation;
 use crate::domain::time::shanghai_date;
 use crate::http::AppState;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{LOCATION, SET_COOKIE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 
@@ -28,54 +29,6 @@ const LOGIN_BODY_LIMIT: usize = 1024;
 const QUEUE_ROWS: i64 = 100;
 /// Statement days of reconciliation reports the page shows, up to yesterday.
 const REPORT_DAYS: u64 = 7;
-
-/// What a presented token may do here.
-enum Access {
-    Admin(Principal),
-    OtherRole(Role),
-    Unknown,
-}
-
-fn access(conn: &mut DbConnection, token: &str) -> Result<Access, ApiError> {
-    if !credentials::plausible_token(token) {
-        return Ok(Access::Unknown);
-    }
-    Ok(match credentials::authenticate(conn, token)? {
-        None => Access::Unknown,
-        Some(principal) => match principal.binding.role() {
-            Role::Admin => Access::Admin(principal),
-            role => Access::OtherRole(role),
-        },
-    })
-}
-
-fn secure(ctx: &AppState) -> bool {
-    ctx.server.public_base_url.starts_with("https://")
-}
-
-/// Who is at the desk: a browser's session, or an admin bearer token (curl).
-enum Caller {
-    Bearer(String),
-    Session(String),
-}
-
-/// The admin behind `caller`, or why not.
-fn admitted(ctx: &AppState, conn: &mut DbConnection, caller: &Caller) -> Result<Result<Desk, Access>, ApiError> {
-    match caller {
-        Caller::Bearer(token) => match access(conn, token)? {
-            Access::Admin(principal) => {
-                let name = match &principal.binding {
-                    credentials::Binding::Admin { name } => name.clone(),
-                    _ => String::new(),
-                };
-                // A bearer token posts no forms: its empty CSRF token matches nothing.
-                Ok(Ok(Desk { principal, name, csrf: String::new() }))
-            }
-            refused => Ok(Err(refused)),
-        },
-        Caller::Session(id) => Ok(admin_session::find(ctx, conn, id)?.ok_or(Access::Unknown)),
-    }
-}
 
 /// Everything the page shows, read in one go.
 struct Loaded {
@@ -95,13 +48,7 @@ enum Outcome {
 /// `GET /admin?from=&to=&district=`: the dashboard, or the sign-in form.
 pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let lang = lang_of(&req);
-    let t = texts_of(lang);
-    let caller = match (bearer_of(&req), admin_session::id_of(&req)) {
-        (Some(token), _) => Caller::Bearer(token.to_owned()),
-        (None, Some(id)) => Caller::Session(id),
-        (None, None) => return login_page(lang, StatusCode::OK, None, true),
-    };
-    let from_cookie = matches!(caller, Caller::Session(_));
+    let Some(caller) = Caller::of(&req) else { return login_page(lang, StatusCode::OK, None, true) };
     let parsed = stats_query(&ctx, &req);
     let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
     let work_ctx = ctx.clone();
@@ -121,6 +68,8 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
             source: None,
             kind: None,
             district: district.as_deref(),
+            raised_from: None,
+            raised_before: None,
             after_id: 0,
             limit: QUEUE_ROWS + 1,
         };
@@ -134,17 +83,7 @@ pub(super) async fn dashboard(ctx: web::Data<AppState>, req: HttpRequest) -> Htt
     .await;
     match outcome {
         Ok(Outcome::Page(loaded)) => render_dashboard(&ctx, &req, lang, &loaded),
-        Ok(Outcome::Refused(Access::OtherRole(role))) => {
-            refused_page(lang, StatusCode::FORBIDDEN, "forbidden", &other_role(t, role), false)
-        }
-        Ok(Outcome::Refused(_)) => {
-            let message = if from_cookie { t.session_ended } else { t.not_live };
-            let mut page = refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", message, true);
-            if from_cookie {
-                set_cookie(&mut page, &session_cookie(None, secure(&ctx)));
-            }
-            page
-        }
+        Ok(Outcome::Refused(refused)) => refusal(&ctx, lang, refused, Caller::of(&req)),
         Ok(Outcome::BadQuery(e)) => refused_page(lang, e.status, e.code, &e.message, false),
         Err(e) => e.error_response(),
     }
@@ -157,21 +96,10 @@ fn render_dashboard(ctx: &AppState, req: &HttpRequest, lang: Lang, loaded: &Load
         dashboard_view(&loaded.stats, &ctx.districts, &loaded.open, loaded.more_open, (*from, *to, reports), words);
     let desk = context! { name => loaded.desk.name, csrf => loaded.desk.csrf };
     let switch_url = switched(req, lang);
-    let html = templates()
-        .get_template("admin.html")
-        .and_then(|t| t.render(context! { t => texts(lang), v => view, desk => desk, switch_url => switch_url }));
+    let html = templates().get_template("admin.html").and_then(|t| {
+        t.render(context! { t => texts(lang), v => view, desk => desk, switch_url => switch_url, page => "overview" })
+    });
     html_response(StatusCode::OK, html)
-}
-
-/// This page in the other language: the query as it was, with `lang` switched.
-fn switched(req: &HttpRequest, lang: Lang) -> String {
-    let other = if lang == Lang::En { "zh" } else { "en" };
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()).filter(|(key, _)| key != "lang") {
-        query.append_pair(&key, &value);
-    }
-    query.append_pair("lang", other);
-    format!("{}?{}", req.path(), query.finish())
 }
 
 /// `POST /admin/login` (form field `token`): a live admin token is kept in the session cookie
@@ -206,7 +134,7 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
             response
         }
         Ok(Err(Access::OtherRole(role))) => {
-            refused_page(lang, StatusCode::FORBIDDEN, "forbidden", &other_role(t, role), true)
+            refused_page(lang, StatusCode::FORBIDDEN, "forbidden", &other_role(texts_of(lang), role), true)
         }
         Ok(Err(_)) => refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.not_live, true),
         Err(e) => e.error_response(),
@@ -251,66 +179,5 @@ pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: 
         }
         Ok(None) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", texts_of(lang).not_our_form, false),
         Err(e) => e.error_response(),
-    }
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location)).insert_header(("Cache-Control", "no-store")).finish()
-}
-
-fn set_cookie(response: &mut HttpResponse, cookie: &str) {
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(cookie) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-}
-
-/// "An officer credential cannot…", in the page's language.
-fn other_role(t: &AdminTexts, role: Role) -> String {
-    let role = match role {
-        Role::Bank => t.role_bank,
-        _ => t.role_officer,
-    };
-    t.other_role.replace("{role}", role)
-}
-
-/// The desk's language: `?lang=`, else the browser's, Chinese by default.
-fn lang_of(req: &HttpRequest) -> Lang {
-    let accept = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    Lang::pick(req.query_string(), accept)
-}
-
-fn texts_of(lang: Lang) -> &'static AdminTexts {
-    match lang {
-        Lang::En => &admin_texts::EN,
-        Lang::Zh => &admin_texts::ZH,
-    }
-}
-
-/// The words the templates take, built once per language.
-fn texts(lang: Lang) -> minijinja::Value {
-    static VALUES: std::sync::OnceLock<[minijinja::Value; 2]> = std::sync::OnceLock::new();
-    let [zh, en] = VALUES.get_or_init(|| {
-        [minijinja::Value::from_serialize(&admin_texts::ZH), minijinja::Value::from_serialize(&admin_texts::EN)]
-    });
-    if lang == Lang::En { en.clone() } else { zh.clone() }
-}
-
-/// A refusal as a page, logged as the API's refusals are.
-fn refused_page(lang: Lang, status: StatusCode, code: &str, message: &str, form: bool) -> HttpResponse {
-    log::info!("refused: {} {code}: {message}", status.as_u16());
-    login_page(lang, status, Some(message), form)
-}
-
-fn login_page(lang: Lang, status: StatusCode, message: Option<&str>, form: bool) -> HttpResponse {
-    let html = templates()
-        .get_template("admin_login.html")
-        .and_then(|t| t.render(context! { t => texts(lang), message => message, form => form }));
-    html_response(status, html)
-}
-
-fn html_response(status: StatusCode, html: Result<String, minijinja::Error>) -> HttpResponse {
-    match html {
-        Ok(html) => page_headers(HttpResponse::build(status)).content_type("text/html; charset=utf-8").body(html),
-        Err(e) => ApiError::internal(e).respond(),
     }
 }

@@ -4,6 +4,8 @@
 //! result; errors become the documented JSON body in `error.rs`.
 
 mod admin;
+mod admin_exceptions_page;
+mod admin_frame;
 mod admin_page;
 mod admin_session;
 mod admin_texts;
@@ -136,6 +138,8 @@ routes! {
     post "/admin/api/exceptions/{id}/resolve" => admin::resolve;
     get "/admin/api/audit" => admin::audit_trail;
     get "/admin" => admin_page::dashboard;
+    get "/admin/exceptions" => admin_exceptions_page::queue;
+    post "/admin/exceptions/{id}/resolve" => admin_exceptions_page::resolve;
     post "/admin/login" => admin_page::login;
     post "/admin/logout" => admin_page::logout;
     get "/healthz" => ops::healthz;

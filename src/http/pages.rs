@@ -29,7 +29,9 @@ pub(crate) fn templates() -> &'static Environment<'static> {
             ("not_found.html", include_str!("templates/not_found.html")),
             ("receipt.html", include_str!("templates/receipt.html")),
             ("lookup.html", include_str!("templates/lookup.html")),
+            ("admin_base.html", include_str!("templates/admin_base.html")),
             ("admin.html", include_str!("templates/admin.html")),
+            ("admin_exceptions.html", include_str!("templates/admin_exceptions.html")),
             ("admin_login.html", include_str!("templates/admin_login.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {

@@ -13,7 +13,7 @@ use finepay::domain::DecisionNo;
 use serde_json::{Value, json};
 
 /// axe-core's script, from FINEPAY_AXE_JS.
-fn axe_source() -> Option<String> {
+pub(crate) fn axe_source() -> Option<String> {
     let path = std::env::var("FINEPAY_AXE_JS").ok().filter(|p| !p.is_empty());
     let required = std::env::var("FINEPAY_REQUIRE_BROWSER").as_deref() == Ok("1");
     match path {
@@ -37,6 +37,15 @@ const RUN_AXE: &str = "const done = arguments[arguments.length - 1];
                v.id + ' (' + v.impact + ') ' + n.target.join(' ') + ': ' + n.failureSummary))),
             e => done(['axe failed: ' + e]));";
 
+/// The WCAG 2.1 A and AA violations axe finds on the browser's page, each as one line.
+pub(crate) async fn violations(browser: &Browser, axe: &str) -> Vec<String> {
+    let present = browser.script("return typeof window.axe", json!([])).await;
+    if present != "object" {
+        browser.script(axe, json!([])).await;
+    }
+    serde_json::from_value(browser.script_async(RUN_AXE, json!([])).await).expect("a list")
+}
+
 struct Check<'a> {
     browser: &'a Browser,
     axe: &'a str,
@@ -59,12 +68,7 @@ impl Check<'_> {
         if self.width == PHONE_WIDTH {
             self.browser.assert_fits_phone(&[]).await;
         }
-        let present = self.browser.script("return typeof window.axe", json!([])).await;
-        if present != "object" {
-            self.browser.script(self.axe, json!([])).await;
-        }
-        let violations = self.browser.script_async(RUN_AXE, json!([])).await;
-        let violations: Vec<String> = serde_json::from_value(violations).expect("a list");
+        let violations = violations(self.browser, self.axe).await;
         assert!(
             violations.is_empty(),
             "{state} ({}, {} px) breaks WCAG 2.1 AA:\n{}",

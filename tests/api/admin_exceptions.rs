@@ -40,6 +40,8 @@ pub(crate) fn raise_with(
         source: Some(source),
         kind: Some(kind),
         district: None,
+        raised_from: None,
+        raised_before: None,
         after_id: 0,
         limit: 1000,
     };

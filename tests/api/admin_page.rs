@@ -31,7 +31,7 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
     response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
 }
 
-async fn sign_in(app: &TestApp, token: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> reqwest::Response {
     let url = format!("{}/admin/login", app.address);
     app.http.post(url).header("Accept-Language", "en").form(&[("token", token)]).send().await.expect("sent")
 }
@@ -269,7 +269,7 @@ async fn a_session_ends_when_left_idle_and_after_a_working_day() {
 }
 
 /// Signs in with the form; the session's `Cookie` header.
-async fn signed_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn signed_in(app: &TestApp, token: &str) -> String {
     let response = sign_in(app, token).await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers().get("location").and_then(|v| v.to_str().ok()), Some("/admin?lang=en"));
@@ -284,7 +284,7 @@ async fn signed_in(app: &TestApp, token: &str) -> String {
 }
 
 /// The CSRF token the page's forms carry.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
     html[at..at + html[at..].find('"').expect("its end")].to_owned()
 }

@@ -5,6 +5,8 @@ mod helpers;
 
 mod accessibility;
 mod admin;
+mod admin_browser;
+mod admin_desk;
 mod admin_exceptions;
 mod admin_page;
 mod backup;

@@ -1,0 +1,241 @@
+//! The exceptions queue at the desk, `GET /admin/exceptions`: filtered by state, source, kind,
+//! district and the Beijing days they were raised, each with what a clerk needs to decide — the
+//! amounts on both sides, the payer's remittance texts or why it was raised, who resolved it and
+//! how — and, while open, the decision: a form carrying the session's CSRF token that posts to
+//! `POST /admin/exceptions/{id}/resolve`. Resolving is the same conditional, audited update as the
+//! API's: of two clerks deciding at once, one wins and the other is told who did.
+
+use super::admin::ListQuery;
+use super::admin_frame::{self, Caller, admitted, lang_of, refused_page, texts, texts_of};
+use super::admin_session::{self, CSRF_FIELD};
+use super::edge::{query, read_body, with_conn};
+use super::error::ApiError;
+use super::i18n::Lang;
+use super::pages::templates;
+use crate::admin::{ResolveError, resolve_exception};
+use crate::db::exceptions::{self, ExceptionRow, ListFilter};
+use crate::domain::Fen;
+use crate::domain::money::format_yuan;
+use crate::domain::time::{shanghai_wall_clock, utc};
+use crate::http::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use minijinja::context;
+use serde::Serialize;
+
+/// Exceptions a page shows; the next page follows by id.
+const PAGE_ROWS: i64 = 50;
+/// A decision's form: a CSRF token, a decision and a note of at most 500 characters.
+const RESOLVE_FORM_LIMIT: usize = 8 * 1024;
+
+/// One exception as the queue shows it.
+#[derive(Debug, Serialize)]
+struct QueueRow {
+    id: i64,
+    kind_name: String,
+    source: String,
+    raised: String,
+    reference: String,
+    decision_no: String,
+    amount: String,
+    expected: String,
+    note: String,
+    resolved_at: String,
+    resolved_by: String,
+    resolution: String,
+}
+
+impl QueueRow {
+    fn of(row: ExceptionRow, lang: Lang) -> QueueRow {
+        let optional_yuan = |fen: Option<i64>| fen.map(|f| format_yuan(Fen(f))).unwrap_or_else(|| "—".to_owned());
+        QueueRow {
+            id: row.id,
+            kind_name: kind_name(&row.kind, lang),
+            note: crate::admin::exception_note(&row.details),
+            source: row.source,
+            raised: shanghai_wall_clock(utc(row.raised_at)),
+            reference: row.reference,
+            decision_no: row.decision_no.unwrap_or_default(),
+            amount: optional_yuan(row.amount_fen),
+            expected: optional_yuan(row.expected_fen),
+            resolved_at: row.resolved_at.map(|at| shanghai_wall_clock(utc(at))).unwrap_or_default(),
+            resolved_by: row.resolved_by.unwrap_or_default(),
+            resolution: row.resolution.unwrap_or_default(),
+        }
+    }
+}
+
+/// What a kind of exception is called at the desk (and its code, which the API and logs use).
+fn kind_name(kind: &str, lang: Lang) -> String {
+    let (zh, en) = match kind {
+        "paid_at_channel_unknown_here" => ("渠道有付款、本系统无记录", "paid at the channel, unknown here"),
+        "missing_at_channel" => ("本系统有付款、渠道账单无", "missing from the channel's statement"),
+        "amount_mismatch" => ("金额不符", "amounts differ"),
+        "refund_unknown_here" => ("渠道有退款、本系统无记录", "refund unknown here"),
+        "refund_amount_mismatch" => ("退款金额不符", "refund amounts differ"),
+        "implausible_paid_at" => ("付款时间不可信", "implausible payment time"),
+        "unmatched" => ("未匹配到罚单", "names no fine"),
+        "duplicate_payment" => ("重复缴款", "paid twice"),
+        "fine_void" => ("罚单已撤销", "fine was void"),
+        "reversed" => ("已冲正", "reversed"),
+        "implausible_date" => ("日期不可信", "implausible date"),
+        _ => return kind.to_owned(),
+    };
+    format!("{} ({kind})", if lang == Lang::En { en } else { zh })
+}
+
+/// `GET /admin/exceptions?status=&source=&kind=&district=&from=&to=&after_id=&done=`.
+pub(super) async fn queue(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = lang_of(&req);
+    let Some(caller) = Caller::of(&req) else { return admin_frame::login_page(lang, StatusCode::OK, None, true) };
+    let parsed = query(&req).and_then(|params| Ok(ListQuery::parse(params)?));
+    let done = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "done")
+        .and_then(|(_, id)| id.parse::<i64>().ok());
+    let work_ctx = ctx.clone();
+    let loaded = with_conn(&ctx, move |conn| {
+        let desk = match admitted(&work_ctx, conn, &caller)? {
+            Ok(desk) => desk,
+            Err(refused) => return Ok(Err(Err(refused))),
+        };
+        let q = match parsed {
+            Ok(q) => q,
+            Err(e) => return Ok(Err(Ok(e))),
+        };
+        let filter = ListFilter { limit: PAGE_ROWS + 1, ..q.filter() };
+        let rows = exceptions::list(conn, &filter)?;
+        Ok(Ok((desk, q, rows)))
+    })
+    .await;
+    let (desk, q, mut rows) = match loaded {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(Err(refused))) => return admin_frame::refusal(&ctx, lang, refused, Caller::of(&req)),
+        Ok(Err(Ok(bad))) => return refused_page(lang, bad.status, bad.code, &bad.message, false),
+        Err(e) => return e.error_response(),
+    };
+    let next_after_id = (rows.len() as i64 > PAGE_ROWS).then(|| rows[PAGE_ROWS as usize - 1].id);
+    rows.truncate(PAGE_ROWS as usize);
+    let next_url = next_after_id.map(|after| admin_frame::with_param(&req, "after_id", &after.to_string()));
+    let rows: Vec<QueueRow> = rows.into_iter().map(|row| QueueRow::of(row, lang)).collect();
+    let districts: Vec<_> =
+        ctx.districts.all().map(|d| context! { code => d.code.as_str(), name => d.name.as_str() }).collect();
+    let html = templates().get_template("admin_exceptions.html").and_then(|template| {
+        template.render(context! {
+            t => texts(lang),
+            page => "queue",
+            desk => context! { name => desk.name, csrf => desk.csrf },
+            switch_url => admin_frame::switched(&req, lang),
+            f => q.shown(),
+            districts => districts,
+            rows => rows,
+            done => done,
+            next_after_id => next_after_id,
+            next_url => next_url,
+        })
+    });
+    admin_frame::html_response(StatusCode::OK, html)
+}
+
+/// A clerk's decision on one exception.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    /// The matter was dealt with outside finepay (a call to the bank, a letter).
+    Handled,
+    /// The difference is accepted and booked off.
+    WrittenOff,
+}
+
+impl Decision {
+    fn parse(raw: &str) -> Option<Decision> {
+        match raw {
+            "handled" => Some(Decision::Handled),
+            "written_off" => Some(Decision::WrittenOff),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Decision::Handled => "handled",
+            Decision::WrittenOff => "written_off",
+        }
+    }
+}
+
+/// Why a decision was not taken.
+enum Refused {
+    NoSession,
+    NotOurForm,
+    Invalid,
+    NotFound,
+    Already { by: String, at: String },
+}
+
+/// `POST /admin/exceptions/{id}/resolve` (form: `csrf`, `decision`, `note`): resolves the
+/// exception as the signed-in admin, once, audited; back to the queue saying so.
+pub(super) async fn resolve(
+    ctx: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let lang = lang_of(&req);
+    let t = texts_of(lang);
+    let body = match read_body(&req, payload, RESOLVE_FORM_LIMIT).await {
+        Ok(body) => body,
+        Err(e) => return refused_page(lang, e.status, e.code, t.decision_invalid, false),
+    };
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    };
+    let (csrf, decision, note) = (field(CSRF_FIELD), Decision::parse(&field("decision")), field("note"));
+    let id = path.parse::<i64>().ok().filter(|id| *id > 0);
+    let Some(session) = admin_session::id_of(&req) else {
+        return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
+    };
+    let work_ctx = ctx.clone();
+    let outcome = with_conn(&ctx, move |conn| {
+        let Some(desk) = admin_session::find(&work_ctx, conn, &session)? else { return Ok(Err(Refused::NoSession)) };
+        if !desk.csrf_matches(&csrf) {
+            return Ok(Err(Refused::NotOurForm));
+        }
+        let (Some(id), Some(decision)) = (id, decision) else { return Ok(Err(Refused::Invalid)) };
+        let note = note.trim();
+        if note.is_empty() {
+            return Ok(Err(Refused::Invalid));
+        }
+        let resolution = format!("{}: {note}", decision.as_str());
+        match resolve_exception(&work_ctx.pool, conn, work_ctx.clock.now(), &desk.principal, id, &resolution) {
+            Ok(row) => {
+                log::info!("exception {} resolved ({}) by {}", row.id, decision.as_str(), desk.principal.actor());
+                Ok(Ok(row.id))
+            }
+            Err(ResolveError::AlreadyResolved { by, at, .. }) => Ok(Err(Refused::Already { by, at })),
+            Err(ResolveError::NotFound) => Ok(Err(Refused::NotFound)),
+            Err(ResolveError::InvalidResolution) => Ok(Err(Refused::Invalid)),
+            Err(ResolveError::Database(e)) => Err(ApiError::from(e)),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(id)) => admin_frame::see_other(&format!("/admin/exceptions?lang={}&done={id}", lang.code())),
+        Ok(Err(Refused::NoSession)) => {
+            refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
+        }
+        Ok(Err(Refused::NotOurForm)) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", t.not_our_form, false),
+        Ok(Err(Refused::Invalid)) => {
+            refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.decision_invalid, false)
+        }
+        Ok(Err(Refused::NotFound)) => {
+            refused_page(lang, StatusCode::NOT_FOUND, "not_found", t.no_such_exception, false)
+        }
+        Ok(Err(Refused::Already { by, at })) => {
+            let message = t.already_resolved.replace("{by}", &by).replace("{at}", &at);
+            refused_page(lang, StatusCode::CONFLICT, "conflict", &message, false)
+        }
+        Err(e) => e.error_response(),
+    }
+}
