@@ -24,19 +24,32 @@ pub enum ResolveError {
     Database(#[from] diesel::result::Error),
 }
 
-/// Resolves exception `id` as `principal`, with `resolution` saying what was done.
+/// What a person decided about an exception: the desk's decision (`handled`, `written_off`), if
+/// any, and a note of 1 to 500 characters saying what was done.
+pub(crate) struct Resolution<'a> {
+    pub decision: Option<&'static str>,
+    pub note: &'a str,
+}
+
+/// Resolves exception `id` as `principal`. The stored resolution is the note, after the decision
+/// when there is one (`written_off: …`).
 pub(crate) fn resolve(
     pool: &DbPool,
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     principal: &Principal,
     id: i64,
-    resolution: &str,
+    decided: &Resolution<'_>,
 ) -> Result<ExceptionRow, ResolveError> {
-    let resolution = resolution.trim();
-    if resolution.is_empty() || resolution.chars().count() > MAX_RESOLUTION_CHARS {
+    let note = decided.note.trim();
+    if note.is_empty() || note.chars().count() > MAX_RESOLUTION_CHARS {
         return Err(ResolveError::InvalidResolution);
     }
+    let resolution = match decided.decision {
+        Some(decision) => format!("{decision}: {note}"),
+        None => note.to_owned(),
+    };
+    let resolution = resolution.as_str();
     let at = now.trunc_subsecs(0).naive_utc();
     let actor = principal.actor();
     pool.write(conn, |conn| {
@@ -51,14 +64,17 @@ pub(crate) fn resolve(
             });
         }
         let row = exceptions::find(conn, id)?.ok_or(ResolveError::NotFound)?;
-        let details = serde_json::json!({
+        let mut details = serde_json::json!({
             "exception_id": id,
             "kind": row.kind,
             "source": row.source,
             "reference": row.reference,
             "resolution": resolution,
-        })
-        .to_string();
+        });
+        if let Some(decision) = decided.decision {
+            details["decision"] = decision.into();
+        }
+        let details = details.to_string();
         audit::record(
             conn,
             &audit::NewAuditEntry {

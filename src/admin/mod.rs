@@ -11,7 +11,10 @@ mod stats;
 mod words;
 
 pub(crate) use dashboard::view as dashboard_view;
-pub(crate) use exceptions::{ExceptionView, ResolveError, note as exception_note, resolve as resolve_exception};
+pub(crate) use exceptions::{
+    ExceptionView, Resolution as ExceptionResolution, ResolveError, note as exception_note,
+    resolve as resolve_exception,
+};
 pub(crate) use stats::{Stats, StatsQuery, load as load_stats};
 pub(crate) use words::{EN as WORDS_EN, ZH as WORDS_ZH};
 

@@ -32,7 +32,9 @@ impl StatsQuery {
     ) -> Result<StatsQuery, BadParam> {
         let to = day_param("to", to)?.unwrap_or(today);
         let (from, to) = period(day_param("from", from)?, to, DEFAULT_DAYS)?;
+        // An empty district (the form's "all districts") filters nothing.
         let district = district
+            .filter(|raw| !raw.is_empty())
             .map(|raw| DistrictCode::parse(raw).map_err(|_| BadParam::new("district", "district is a 6-digit code")))
             .transpose()?;
         Ok(StatsQuery { from, to, district })

@@ -19,13 +19,13 @@ pub(crate) struct DashboardWords {
 pub(crate) const ZH: DashboardWords = DashboardWords {
     series: ["微信支付", "支付宝", "云闪付", "银行缴款", "未缴"],
     figures: [
-        "开具",
+        "已开具",
         "扫码缴款：微信支付",
         "扫码缴款：支付宝",
         "扫码缴款：云闪付",
         "扫码缴款：合计",
         "银行缴款",
-        "未缴（待缴或转银行）",
+        "未缴（待缴，含须到银行缴纳）",
         "已撤销",
         "其他渠道缴款",
     ],

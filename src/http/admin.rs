@@ -1,11 +1,13 @@
-//! The admin API (role `admin`, bearer token only): statistics of fines, the exceptions queue
+//! The admin API (role `admin`: a bearer token; the reads also take the desk's session): statistics of fines, the exceptions queue
 //! and its resolution, a fine's audit trail, the reconciliation reports with the exceptions each
 //! raised, and how each scheduled job last ran. The dashboard is `admin_page.rs`.
 
 use super::admin_session::AdminReader;
 use super::edge::{BearerToken, parse_json, query, read_body, with_conn};
 use super::error::ApiError;
-use crate::admin::{BadParam, ExceptionView, StatsQuery, day_param, load_stats, period, resolve_exception};
+use crate::admin::{
+    BadParam, ExceptionResolution, ExceptionView, StatsQuery, day_param, load_stats, period, resolve_exception,
+};
 use crate::channels::ChannelKind;
 use crate::credentials::Role;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
@@ -279,7 +281,8 @@ pub(super) async fn resolve(
         let id = id?;
         let (request, _) = parse_json::<ResolveRequest>(&body?)?;
         let now = work_ctx.clock.now();
-        Ok(resolve_exception(&work_ctx.pool, conn, now, &principal, id, &request.resolution)?)
+        let decided = ExceptionResolution { decision: None, note: &request.resolution };
+        Ok(resolve_exception(&work_ctx.pool, conn, now, &principal, id, &decided)?)
     })
     .await?;
     log::info!("exception {} resolved by {}", resolved.id, resolved.resolved_by.as_deref().unwrap_or(""));

@@ -12,17 +12,19 @@ use super::edge::{query, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
-use crate::admin::{ResolveError, resolve_exception};
+use crate::admin::{ExceptionResolution, ResolveError, resolve_exception};
 use crate::db::exceptions::{self, ExceptionRow, ListFilter};
-use crate::domain::Fen;
 use crate::domain::money::format_yuan;
 use crate::domain::time::{shanghai_wall_clock, utc};
+use crate::domain::{Fen, text};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 use serde::Serialize;
 
+/// The longest note a decision takes, as the form says.
+const MAX_NOTE_CHARS: usize = 500;
 /// Exceptions a page shows; the next page follows by id.
 const PAGE_ROWS: i64 = 50;
 /// A decision's form: a CSRF token, a decision and a note of at most 500 characters.
@@ -69,16 +71,16 @@ impl QueueRow {
 fn kind_name(kind: &str, lang: Lang) -> String {
     let (zh, en) = match kind {
         "paid_at_channel_unknown_here" => ("渠道有付款、本系统无记录", "paid at the channel, unknown here"),
-        "missing_at_channel" => ("本系统有付款、渠道账单无", "missing from the channel's statement"),
+        "missing_at_channel" => ("渠道对账单中无此笔", "missing from the channel's statement"),
         "amount_mismatch" => ("金额不符", "amounts differ"),
         "refund_unknown_here" => ("渠道有退款、本系统无记录", "refund unknown here"),
         "refund_amount_mismatch" => ("退款金额不符", "refund amounts differ"),
-        "implausible_paid_at" => ("付款时间不可信", "implausible payment time"),
+        "implausible_paid_at" => ("付款时间异常", "implausible payment time"),
         "unmatched" => ("未匹配到罚单", "names no fine"),
         "duplicate_payment" => ("重复缴款", "paid twice"),
         "fine_void" => ("罚单已撤销", "fine was void"),
         "reversed" => ("已冲正", "reversed"),
-        "implausible_date" => ("日期不可信", "implausible date"),
+        "implausible_date" => ("日期异常", "implausible date"),
         _ => return kind.to_owned(),
     };
     format!("{} ({kind})", if lang == Lang::En { en } else { zh })
@@ -128,6 +130,7 @@ pub(super) async fn queue(ctx: web::Data<AppState>, req: HttpRequest) -> HttpRes
             f => q.shown(),
             districts => districts,
             rows => rows,
+            back_query => admin_frame::query_with(req.query_string(), &[("lang", lang.code())]),
             done => done,
             next_after_id => next_after_id,
             next_url => next_url,
@@ -204,16 +207,20 @@ pub(super) async fn resolve(
         }
         let (Some(id), Some(decision)) = (id, decision) else { return Ok(Err(Refused::Invalid)) };
         let note = note.trim();
-        if note.is_empty() {
+        if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS || text::storable(note).is_err() {
             return Ok(Err(Refused::Invalid));
         }
-        let resolution = format!("{}: {note}", decision.as_str());
-        match resolve_exception(&work_ctx.pool, conn, work_ctx.clock.now(), &desk.principal, id, &resolution) {
+        let decided = ExceptionResolution { decision: Some(decision.as_str()), note };
+        match resolve_exception(&work_ctx.pool, conn, work_ctx.clock.now(), &desk.principal, id, &decided) {
             Ok(row) => {
                 log::info!("exception {} resolved ({}) by {}", row.id, decision.as_str(), desk.principal.actor());
                 Ok(Ok(row.id))
             }
-            Err(ResolveError::AlreadyResolved { by, at, .. }) => Ok(Err(Refused::Already { by, at })),
+            Err(ResolveError::AlreadyResolved { by, at, .. }) => {
+                let at =
+                    chrono::DateTime::parse_from_rfc3339(&at).map(|at| shanghai_wall_clock(at.to_utc())).unwrap_or(at);
+                Ok(Err(Refused::Already { by, at }))
+            }
             Err(ResolveError::NotFound) => Ok(Err(Refused::NotFound)),
             Err(ResolveError::InvalidResolution) => Ok(Err(Refused::Invalid)),
             Err(ResolveError::Database(e)) => Err(ApiError::from(e)),
@@ -221,7 +228,11 @@ pub(super) async fn resolve(
     })
     .await;
     match outcome {
-        Ok(Ok(id)) => admin_frame::see_other(&format!("/admin/exceptions?lang={}&done={id}", lang.code())),
+        // Back to the queue as the clerk had it (the form's action carries the page's query).
+        Ok(Ok(id)) => admin_frame::see_other(&format!(
+            "/admin/exceptions?{}",
+            admin_frame::query_with(req.query_string(), &[("lang", lang.code()), ("done", &id.to_string())])
+        )),
         Ok(Err(Refused::NoSession)) => {
             refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
         }

@@ -66,7 +66,7 @@ pub(super) fn admitted(
                     credentials::Binding::Admin { name } => name.clone(),
                     _ => String::new(),
                 };
-                // A bearer token posts no forms: its empty CSRF token matches nothing.
+                // A bearer token posts no forms: an empty CSRF token matches nothing.
                 Ok(Ok(Desk { principal, name, csrf: String::new() }))
             }
             refused => Ok(Err(refused)),
@@ -129,14 +129,24 @@ pub(super) fn texts(lang: Lang) -> minijinja::Value {
     if lang == Lang::En { en.clone() } else { zh.clone() }
 }
 
+/// `query` with each of `set` replacing its key, and without `done` (a confirmation is shown
+/// once, not carried on to the next page).
+pub(super) fn query_with(query: &str, set: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in
+        form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "done" && !set.iter().any(|(s, _)| s == k))
+    {
+        out.append_pair(&k, &v);
+    }
+    for (k, v) in set {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
 /// This page with `key` set to `value`, the rest of its query kept.
 pub(super) fn with_param(req: &HttpRequest, key: &str, value: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k != key) {
-        query.append_pair(&k, &v);
-    }
-    query.append_pair(key, value);
-    format!("{}?{}", req.path(), query.finish())
+    format!("{}?{}", req.path(), query_with(req.query_string(), &[(key, value)]))
 }
 
 /// This page in the other language: the query as it was, with `lang` switched.
@@ -151,9 +161,10 @@ pub(super) fn refused_page(lang: Lang, status: StatusCode, code: &str, message: 
 }
 
 pub(super) fn login_page(lang: Lang, status: StatusCode, message: Option<&str>, form: bool) -> HttpResponse {
-    let html = templates()
-        .get_template("admin_login.html")
-        .and_then(|t| t.render(context! { t => texts(lang), message => message, form => form }));
+    let html = templates().get_template("admin_login.html").and_then(|t| {
+        let switch_url = format!("/admin?lang={}", if lang == Lang::En { "zh" } else { "en" });
+        t.render(context! { t => texts(lang), message => message, form => form, switch_url => switch_url })
+    });
     html_response(status, html)
 }
 

@@ -119,9 +119,12 @@ pub(super) async fn login(ctx: web::Data<AppState>, req: HttpRequest, payload: w
         return refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.enter_token, true);
     }
     let now = ctx.clock.now();
+    let work_ctx = ctx.clone();
     let signed_in = with_conn(&ctx, move |conn| {
         Ok(match access(conn, &token)? {
-            Access::Admin(principal) => Ok((admin_session::start(conn, &principal, now)?, principal.actor())),
+            Access::Admin(principal) => {
+                Ok((admin_session::start(&work_ctx, conn, &principal, now)?, principal.actor()))
+            }
             refused => Err(refused),
         })
     })
@@ -159,7 +162,7 @@ pub(super) async fn logout(ctx: web::Data<AppState>, req: HttpRequest, payload: 
     let ended = with_conn(&ctx, move |conn| {
         Ok(match admin_session::find(&work_ctx, conn, &id)? {
             Some(desk) if desk.csrf_matches(&presented) => {
-                admin_session::end(&work_ctx, conn, &id)?;
+                admin_session::end(&work_ctx, conn, &id, &desk.principal)?;
                 Some(Some(desk.principal.actor()))
             }
             Some(_) => None,

@@ -11,7 +11,7 @@
 use super::edge::{BearerToken, cookie};
 use super::error::ApiError;
 use crate::credentials::{self, Principal, Role};
-use crate::db::{DbConnection, admin_sessions};
+use crate::db::{DbConnection, admin_sessions, audit};
 use crate::http::AppState;
 use crate::qr::constant_time_eq;
 use actix_web::dev::Payload;
@@ -24,7 +24,7 @@ use std::future::{Ready, ready};
 
 /// The cookie that holds a session's id.
 pub(super) const SESSION_COOKIE: &str = "finepay_admin";
-/// The form field (and, for scripts, the header `X-CSRF-Token`) that carries the CSRF token.
+/// The form field that carries the CSRF token.
 pub(super) const CSRF_FIELD: &str = "csrf";
 /// A session's last use is written at most this often: not a write on every page.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
@@ -51,7 +51,12 @@ fn hash_of(session_id: &str) -> String {
 }
 
 /// Starts a session for the live admin `principal`; the id for the cookie.
-pub(super) fn start(conn: &mut DbConnection, principal: &Principal, now: DateTime<Utc>) -> Result<String, ApiError> {
+pub(super) fn start(
+    ctx: &AppState,
+    conn: &mut DbConnection,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
     let (id, csrf) = (random_token()?, random_token()?);
     let session = admin_sessions::NewSession {
         id_hash: &hash_of(&id),
@@ -59,7 +64,10 @@ pub(super) fn start(conn: &mut DbConnection, principal: &Principal, now: DateTim
         csrf_token: &csrf,
         now: now.trunc_subsecs(0).naive_utc(),
     };
-    admin_sessions::create(conn, &session)?;
+    ctx.pool.write(conn, |conn| {
+        admin_sessions::create(conn, &session)?;
+        audit_desk(conn, principal, "desk.sign_in", session.now)
+    })?;
     Ok(id)
 }
 
@@ -72,8 +80,13 @@ pub(super) fn id_of(req: &HttpRequest) -> Option<String> {
 /// recorded; `None` for a session that is over (ended, idle, too old, revoked) or never began.
 pub(super) fn find(ctx: &AppState, conn: &mut DbConnection, id: &str) -> Result<Option<Desk>, ApiError> {
     let now = ctx.clock.now();
-    let ago =
-        |d: std::time::Duration| (now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)).naive_utc();
+    let ago = |d: std::time::Duration| {
+        chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+            .naive_utc()
+    };
     let id_hash = hash_of(id);
     let found = admin_sessions::find_live(conn, &id_hash, ago(ctx.admin.session_idle), ago(ctx.admin.session_max))?;
     let Some(live) = found else { return Ok(None) };
@@ -82,21 +95,40 @@ pub(super) fn find(ctx: &AppState, conn: &mut DbConnection, id: &str) -> Result<
     let name = name.clone();
     let now = now.trunc_subsecs(0).naive_utc();
     if now - live.last_seen_at >= TOUCH_EVERY {
-        admin_sessions::touch(conn, &id_hash, now)?;
+        ctx.pool.write(conn, |conn| admin_sessions::touch(conn, &id_hash, now))?;
     }
     Ok(Some(Desk { principal, name, csrf: live.csrf_token }))
 }
 
-/// Ends the session `id` names.
-pub(super) fn end(ctx: &AppState, conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
-    admin_sessions::end(conn, &hash_of(id), ctx.clock.now().trunc_subsecs(0).naive_utc())?;
+/// Ends the session `id` names, signed out by `principal`.
+pub(super) fn end(ctx: &AppState, conn: &mut DbConnection, id: &str, principal: &Principal) -> Result<(), ApiError> {
+    let now = ctx.clock.now().trunc_subsecs(0).naive_utc();
+    ctx.pool.write(conn, |conn| {
+        if admin_sessions::end(conn, &hash_of(id), now)? {
+            audit_desk(conn, principal, "desk.sign_out", now)?;
+        }
+        Ok(())
+    })
+}
+
+/// Signing in and out of the desk are in the audit log, under the admin's name.
+fn audit_desk(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<(), ApiError> {
+    let details = serde_json::json!({"credential_id": principal.credential_id}).to_string();
+    let entry = audit::NewAuditEntry { at, actor: &principal.actor(), action, decision_no: None, details: &details };
+    audit::record(conn, &entry)?;
     Ok(())
 }
 
 impl Desk {
-    /// Whether `presented` is this session's CSRF token.
+    /// Whether `presented` is this session's CSRF token. A desk without one (a bearer token's)
+    /// matches nothing.
     pub(super) fn csrf_matches(&self, presented: &str) -> bool {
-        constant_time_eq(self.csrf.as_bytes(), presented.as_bytes())
+        !self.csrf.is_empty() && constant_time_eq(self.csrf.as_bytes(), presented.as_bytes())
     }
 }
 

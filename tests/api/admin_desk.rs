@@ -98,11 +98,21 @@ async fn a_decision_is_taken_once_with_the_sessions_own_form_and_audited_under_t
     assert_eq!(bearer.status(), 401);
     assert!(open(&app));
 
+    // A note of more than 500 characters, or with a control character, is refused.
+    let long = "长".repeat(501);
+    for bad in [long.as_str(), "bank\u{0}fee"] {
+        let refused = decide(&app, &cookie, id, &[("csrf", &csrf), ("decision", "handled"), ("note", bad)]).await;
+        assert_eq!(refused.status(), 400);
+        assert!(open(&app));
+    }
     let note = "差额 1 分为银行手续费 / bank fee";
-    let taken = decide(&app, &cookie, id, &[("csrf", &csrf), ("decision", "written_off"), ("note", note)]).await;
+    // Taken from a filtered page: back to the queue as the clerk had it.
+    let url = format!("{}/admin/exceptions/{id}/resolve?source=alipay&done=3&lang=en", app.address);
+    let form = [("csrf", csrf.as_str()), ("decision", "written_off"), ("note", note)];
+    let taken = app.http.post(url).header("Cookie", &cookie).form(&form).send().await.expect("sent");
     assert_eq!(taken.status(), 303);
     let back = taken.headers()["location"].to_str().expect("location").to_owned();
-    assert_eq!(back, format!("/admin/exceptions?lang=en&done={id}"));
+    assert_eq!(back, format!("/admin/exceptions?source=alipay&lang=en&done={id}"));
     assert!(!open(&app));
     let (_, done) = queue(&app, &cookie, &format!("?lang=en&done={id}&status=resolved")).await;
     assert!(done.contains(&format!("Exception #{id} is resolved.")), "{done}");
@@ -113,13 +123,26 @@ async fn a_decision_is_taken_once_with_the_sessions_own_form_and_audited_under_t
     assert_eq!(again.status(), 409);
     assert!(unescape_html(&again.text().await.expect("html")).contains(&format!("resolved by {actor}")));
 
+    // A note of exactly 500 characters is taken.
+    let other = raise(&app, "missing_at_channel", "wechat", "4200009", None);
+    let full = "满".repeat(500);
+    let taken = decide(&app, &cookie, other, &[("csrf", &csrf), ("decision", "handled"), ("note", &full)]).await;
+    assert_eq!(taken.status(), 303);
+
     let mut conn = app.ctx.pool.get().expect("connection");
     let entries: Vec<(String, String)> = audit_log::table
         .filter(audit_log::action.eq("exception.resolve"))
         .select((audit_log::actor, audit_log::details))
         .load(&mut *conn)
         .expect("audit");
-    assert_eq!(entries.len(), 1, "audited once");
+    assert_eq!(entries.len(), 2, "audited once each");
     assert_eq!(entries[0].0, actor, "under the admin's name");
+    let signed_in: i64 = audit_log::table
+        .filter(audit_log::action.eq("desk.sign_in"))
+        .filter(audit_log::actor.eq(&actor))
+        .count()
+        .get_result(&mut *conn)
+        .expect("audit");
+    assert_eq!(signed_in, 1, "signing in is audited too");
     assert!(entries[0].1.contains("written_off"), "{}", entries[0].1);
 }

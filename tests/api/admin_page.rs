@@ -235,7 +235,13 @@ async fn the_desk_speaks_chinese_first_and_switches_keeping_its_filters() {
         en.contains(r#"<html lang="en">"#) && en.contains("<h1>Overview</h1>") && en.contains("Fines by issue day")
     );
     assert!(!en.contains("按开具日统计的罚单"));
-    // The sign-in form, in Chinese unless asked otherwise.
+    // "All districts" is the form's empty district: no filter, not an error.
+    let all = app.http.get(format!("{}/admin?district=", app.address)).bearer_auth(&admin).send().await.expect("sent");
+    assert_eq!(all.status(), 200);
+    // The sign-in form, in Chinese unless asked otherwise; its switch leads to a page (a refused
+    // sign-in's address is a POST).
+    let refused = sign_in(&app, "fpa_unknown").await.text().await.expect("html");
+    assert!(refused.contains(r#"href="&#x2f;admin?lang=zh" id="lang-switch""#), "{refused}");
     let form = app.http.get(format!("{}/admin", app.address)).send().await.expect("sent").text().await.expect("html");
     assert!(form.contains("登录管理后台") && form.contains(r#"action="/admin/login?lang=zh""#), "{form}");
 }

@@ -256,6 +256,17 @@ mod tests {
     }
 
     #[test]
+    fn desk_sessions_are_bounded() {
+        for (key, value) in [("admin.session_idle", "1m"), ("admin.session_idle", "25h"), ("admin.session_max", "30d")]
+        {
+            let error = Settings::load_with_overrides(None, &[(key, value)]).expect_err(value).to_string();
+            assert!(error.contains(key), "{key}={value}: {error}");
+        }
+        let refused = Settings::load_with_overrides(None, &[("admin.session_idle", "2h"), ("admin.session_max", "1h")]);
+        assert!(refused.expect_err("max below idle").to_string().contains("admin.session_max"));
+    }
+
+    #[test]
     fn every_district_names_the_banks_that_take_its_fines() {
         let shipped = Settings::load(None).expect("the shipped settings");
         let chaoyang = shipped.districts.get("110105").expect("Chaoyang");
