@@ -61,14 +61,8 @@ pub(super) fn admitted(
 ) -> Result<Result<Desk, Access>, ApiError> {
     match caller {
         Caller::Bearer(token) => match access(conn, token)? {
-            Access::Admin(principal) => {
-                let name = match &principal.binding {
-                    credentials::Binding::Admin { name } => name.clone(),
-                    _ => String::new(),
-                };
-                // A bearer token posts no forms: an empty CSRF token matches nothing.
-                Ok(Ok(Desk { principal, name, csrf: String::new() }))
-            }
+            // A bearer token posts no forms: an empty CSRF token matches nothing.
+            Access::Admin(principal) => Ok(Desk::of(principal, String::new()).ok_or(Access::Unknown)),
             refused => Ok(Err(refused)),
         },
         Caller::Session(id) => Ok(admin_session::find(ctx, conn, id)?.ok_or(Access::Unknown)),

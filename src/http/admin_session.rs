@@ -91,13 +91,12 @@ pub(super) fn find(ctx: &AppState, conn: &mut DbConnection, id: &str) -> Result<
     let found = admin_sessions::find_live(conn, &id_hash, ago(ctx.admin.session_idle), ago(ctx.admin.session_max))?;
     let Some(live) = found else { return Ok(None) };
     let Some(principal) = credentials::principal_by_id(conn, &live.credential_id)? else { return Ok(None) };
-    let credentials::Binding::Admin { name } = &principal.binding else { return Ok(None) };
-    let name = name.clone();
+    let Some(desk) = Desk::of(principal, live.csrf_token) else { return Ok(None) };
     let now = now.trunc_subsecs(0).naive_utc();
     if now - live.last_seen_at >= TOUCH_EVERY {
         ctx.pool.write(conn, |conn| admin_sessions::touch(conn, &id_hash, now))?;
     }
-    Ok(Some(Desk { principal, name, csrf: live.csrf_token }))
+    Ok(Some(desk))
 }
 
 /// Ends the session `id` names, signed out by `principal`.
@@ -125,6 +124,14 @@ fn audit_desk(
 }
 
 impl Desk {
+    /// The desk of an admin `principal` with the session's CSRF token (empty for a bearer token,
+    /// which posts no forms); `None` for any other role.
+    pub(super) fn of(principal: Principal, csrf: String) -> Option<Desk> {
+        let credentials::Binding::Admin { name } = &principal.binding else { return None };
+        let name = name.clone();
+        Some(Desk { principal, name, csrf })
+    }
+
     /// Whether `presented` is this session's CSRF token. A desk without one (a bearer token's)
     /// matches nothing.
     pub(super) fn csrf_matches(&self, presented: &str) -> bool {

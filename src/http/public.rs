@@ -141,7 +141,7 @@ pub(super) async fn pay_page(ctx: web::Data<AppState>, req: HttpRequest, path: w
         _ if asks_to_check(query) => Some(Notice::Checked),
         _ => None,
     };
-    let view = PageView { state, now, lang, channels, receipt, token: &path, notice };
+    let view = PageView { state, quote, now, lang, channels, receipt, token: &path, notice };
     match render_page(&ctx, fine, &view) {
         Ok(html) => page_headers(HttpResponse::Ok()).content_type("text/html; charset=utf-8").body(html),
         Err(e) => problem(false, lang, &ApiError::internal(e)),
@@ -209,6 +209,8 @@ fn page_json(
 /// Everything the HTML page shows besides the fine.
 struct PageView<'a> {
     state: PageState,
+    /// What a bank takes today (asked once per scan, for the JSON or the page).
+    quote: Quote,
     now: DateTime<Utc>,
     lang: Lang,
     channels: Vec<&'static str>,
@@ -255,9 +257,7 @@ fn asks_to_check(query: &str) -> bool {
 }
 
 fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<String, minijinja::Error> {
-    let PageView { state, now, lang, .. } = *view;
-    let rule = &ctx.bank.surcharge;
-    let quote = quote_at_bank(rule, fine, now);
+    let PageView { state, quote, now, lang, .. } = *view;
     let today = shanghai_date(now);
     let violation = ctx.catalogue.get(&fine.violation_code);
     let description =
@@ -302,7 +302,7 @@ fn render_page(ctx: &AppState, fine: &PageFine, view: &PageView<'_>) -> Result<S
         set(Field::Surcharge, format_yuan(Fen(quote.surcharge_fen)));
         set(Field::Today, today.to_string());
         set(Field::DueDate, quote.due_date.to_string());
-        set(Field::DailyRate, percent(rule.daily_rate_bp));
+        set(Field::DailyRate, percent(ctx.bank.surcharge.daily_rate_bp));
         set(Field::Banks, banks_of(ctx, &fine.district_code, lang));
         let rf = DecisionNo::parse(&fine.decision_no).map(|no| spaced_in_fours(&rf_for_decision(&no)));
         set(Field::RfReference, rf.unwrap_or_default());
