@@ -2,9 +2,11 @@
 //! two admins resolving at once exactly one wins), audited in the same transaction. And how an
 //! exception is shown: times with their offset, `details` as JSON.
 
+use super::money_decisions::{self, Unfit};
 use crate::credentials::Principal;
 use crate::db::exceptions::{self, ExceptionRow};
 use crate::db::{DbConnection, DbPool, audit};
+use crate::domain::surcharge::SurchargeRule;
 use crate::domain::time::{rfc3339, utc};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
@@ -20,6 +22,8 @@ pub enum ResolveError {
     AlreadyResolved { id: i64, by: String, at: String, resolution: String },
     #[error("a resolution of 1 to 500 characters is required")]
     InvalidResolution,
+    #[error("the decision does not fit this exception: {0:?}")]
+    Unfit(Unfit),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -29,6 +33,16 @@ pub enum ResolveError {
 pub(crate) struct Resolution<'a> {
     pub decision: Option<&'static str>,
     pub note: &'a str,
+    /// The money the decision moves, in the same transaction (see `money_decisions`).
+    pub money: Option<MoneyAction<'a>>,
+}
+
+/// What a decision does with the money of its exception.
+pub(crate) enum MoneyAction<'a> {
+    /// Settle this fine with the unmatched bank line.
+    MatchTo { decision_no: &'a str, rule: &'a SurchargeRule },
+    /// Send the held channel payment back to its payer.
+    Refund,
 }
 
 /// Resolves exception `id` as `principal`. The stored resolution is the note, after the decision
@@ -64,6 +78,20 @@ pub(crate) fn resolve(
             });
         }
         let row = exceptions::find(conn, id)?.ok_or(ResolveError::NotFound)?;
+        // A refusal here rolls the resolution back with whatever the decision had written.
+        let moved = match &decided.money {
+            None => serde_json::Value::Null,
+            Some(MoneyAction::MatchTo { decision_no, rule }) => {
+                money_decisions::match_to_fine(conn, rule, &row, decision_no, &actor, at)?
+                    .map_err(ResolveError::Unfit)?;
+                serde_json::json!({ "matched_to": decision_no })
+            }
+            Some(MoneyAction::Refund) => {
+                let out_refund_no =
+                    money_decisions::refund_held(conn, &row, &actor, at)?.map_err(ResolveError::Unfit)?;
+                serde_json::json!({ "out_refund_no": out_refund_no })
+            }
+        };
         let mut details = serde_json::json!({
             "exception_id": id,
             "kind": row.kind,
@@ -73,6 +101,11 @@ pub(crate) fn resolve(
         });
         if let Some(decision) = decided.decision {
             details["decision"] = decision.into();
+        }
+        if let serde_json::Value::Object(moved) = moved {
+            for (key, value) in moved {
+                details[key] = value;
+            }
         }
         let details = details.to_string();
         audit::record(

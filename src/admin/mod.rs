@@ -7,14 +7,18 @@ use chrono::NaiveDate;
 mod charts;
 mod dashboard;
 mod exceptions;
+mod fine_file;
+mod money_decisions;
 mod stats;
 mod words;
 
 pub(crate) use dashboard::view as dashboard_view;
 pub(crate) use exceptions::{
-    ExceptionView, Resolution as ExceptionResolution, ResolveError, note as exception_note,
+    ExceptionView, MoneyAction, Resolution as ExceptionResolution, ResolveError, note as exception_note,
     resolve as resolve_exception,
 };
+pub(crate) use fine_file::{Event as FineEvent, FineFile, Found, search as search_fines};
+pub use money_decisions::Unfit;
 pub(crate) use stats::{Stats, StatsQuery, load as load_stats};
 pub(crate) use words::{EN as WORDS_EN, ZH as WORDS_ZH};
 

@@ -226,6 +226,29 @@ pub fn claim_counterpart(
     Ok(updated == 1)
 }
 
+/// A line that named no fine, matched by a person to fine `decision_no` which it settled: only
+/// while it is still unmatched and not reversed. False otherwise.
+pub fn match_to_fine(
+    conn: &mut DbConnection,
+    (bank_code, reference): (&str, &str),
+    decision_no: &str,
+    due_fen: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        bank_payments::table
+            .find((bank_code, reference))
+            .filter(bank_payments::outcome.eq("unmatched"))
+            .filter(bank_payments::reversed_by.is_null()),
+    )
+    .set((
+        bank_payments::decision_no.eq(Some(decision_no)),
+        bank_payments::due_fen.eq(Some(due_fen)),
+        bank_payments::outcome.eq("settled"),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// Marks the row cancelled by the reversal `reversal_ref`, if nothing cancelled it before.
 pub fn mark_reversed(
     conn: &mut DbConnection,

@@ -138,6 +138,15 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter<'_>) -> QueryResult<Vec
     query.order(exceptions::id).limit(filter.limit).select(ExceptionRow::as_select()).load(conn)
 }
 
+/// The exceptions raised about one fine, oldest first (index `exceptions_by_fine`).
+pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<ExceptionRow>> {
+    exceptions::table
+        .filter(exceptions::decision_no.eq(decision_no))
+        .order(exceptions::id)
+        .select(ExceptionRow::as_select())
+        .load(conn)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ExceptionRow>> {
     super::unique_row(exceptions::table.find(id).select(ExceptionRow::as_select()), conn)
 }

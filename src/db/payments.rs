@@ -63,6 +63,15 @@ pub fn mark_refund(conn: &mut DbConnection, channel: &str, channel_txn_id: &str)
         .map(|_| ())
 }
 
+/// A held payment (its date could not be true) that a person decided to refund: only while it is
+/// still held. False otherwise.
+pub fn release_held_to_refund(conn: &mut DbConnection, channel: &str, channel_txn_id: &str) -> QueryResult<bool> {
+    let updated = diesel::update(payments::table.find((channel, channel_txn_id)).filter(payments::outcome.eq("held")))
+        .set(payments::outcome.eq("refund"))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
 pub fn find(conn: &mut DbConnection, channel: &str, channel_txn_id: &str) -> QueryResult<Option<PaymentRow>> {
     super::unique_row(payments::table.find((channel, channel_txn_id)).select(PaymentRow::as_select()), conn)
 }

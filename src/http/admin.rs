@@ -281,7 +281,7 @@ pub(super) async fn resolve(
         let id = id?;
         let (request, _) = parse_json::<ResolveRequest>(&body?)?;
         let now = work_ctx.clock.now();
-        let decided = ExceptionResolution { decision: None, note: &request.resolution };
+        let decided = ExceptionResolution { decision: None, note: &request.resolution, money: None };
         Ok(resolve_exception(&work_ctx.pool, conn, now, &principal, id, &decided)?)
     })
     .await?;

@@ -8,15 +8,17 @@
 use super::admin::ListQuery;
 use super::admin_frame::{self, Caller, admitted, lang_of, refused_page, texts, texts_of};
 use super::admin_session::{self, CSRF_FIELD};
+use super::admin_texts::AdminTexts;
+use super::desk_names;
 use super::edge::{query, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
-use crate::admin::{ExceptionResolution, ResolveError, resolve_exception};
+use crate::admin::{ExceptionResolution, MoneyAction, ResolveError, Unfit, resolve_exception};
 use crate::db::exceptions::{self, ExceptionRow, ListFilter};
 use crate::domain::money::format_yuan;
 use crate::domain::time::{shanghai_wall_clock, utc};
-use crate::domain::{Fen, text};
+use crate::domain::{DecisionNo, Fen, text};
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -45,14 +47,27 @@ struct QueueRow {
     resolved_at: String,
     resolved_by: String,
     resolution: String,
+    /// The decisions that fit this exception, the likeliest first.
+    decisions: &'static [&'static str],
+    /// Whether it can be matched to a fine (a bank line that named none).
+    matchable: bool,
 }
 
 impl QueueRow {
     fn of(row: ExceptionRow, lang: Lang) -> QueueRow {
         let optional_yuan = |fen: Option<i64>| fen.map(|f| format_yuan(Fen(f))).unwrap_or_else(|| "—".to_owned());
+        let from_bank = row.source.starts_with("bank:");
+        let decisions: &'static [&'static str] = match row.kind.as_str() {
+            "unmatched" if from_bank => &["matched", "returned_to_bank", "handled", "written_off"],
+            _ if from_bank => &["returned_to_bank", "handled", "written_off"],
+            "implausible_paid_at" => &["refunded", "handled", "written_off"],
+            _ => &["handled", "written_off"],
+        };
         QueueRow {
+            decisions,
+            matchable: from_bank && row.kind == "unmatched",
             id: row.id,
-            kind_name: kind_name(&row.kind, lang),
+            kind_name: desk_names::exception_kind(&row.kind, lang),
             note: crate::admin::exception_note(&row.details),
             source: row.source,
             raised: shanghai_wall_clock(utc(row.raised_at)),
@@ -65,25 +80,6 @@ impl QueueRow {
             resolution: row.resolution.unwrap_or_default(),
         }
     }
-}
-
-/// What a kind of exception is called at the desk (and its code, which the API and logs use).
-fn kind_name(kind: &str, lang: Lang) -> String {
-    let (zh, en) = match kind {
-        "paid_at_channel_unknown_here" => ("渠道有付款、本系统无记录", "paid at the channel, unknown here"),
-        "missing_at_channel" => ("渠道对账单中无此笔", "missing from the channel's statement"),
-        "amount_mismatch" => ("金额不符", "amounts differ"),
-        "refund_unknown_here" => ("渠道有退款、本系统无记录", "refund unknown here"),
-        "refund_amount_mismatch" => ("退款金额不符", "refund amounts differ"),
-        "implausible_paid_at" => ("付款时间异常", "implausible payment time"),
-        "unmatched" => ("未匹配到罚单", "names no fine"),
-        "duplicate_payment" => ("重复缴款", "paid twice"),
-        "fine_void" => ("罚单已撤销", "fine was void"),
-        "reversed" => ("已冲正", "reversed"),
-        "implausible_date" => ("日期异常", "implausible date"),
-        _ => return kind.to_owned(),
-    };
-    format!("{} ({kind})", if lang == Lang::En { en } else { zh })
 }
 
 /// `GET /admin/exceptions?status=&source=&kind=&district=&from=&to=&after_id=&done=`.
@@ -140,12 +136,18 @@ pub(super) async fn queue(ctx: web::Data<AppState>, req: HttpRequest) -> HttpRes
 }
 
 /// A clerk's decision on one exception.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decision {
     /// The matter was dealt with outside finepay (a call to the bank, a letter).
     Handled,
     /// The difference is accepted and booked off.
     WrittenOff,
+    /// A bank line that named no fine settles the fine the clerk names (`decision_no`).
+    Matched,
+    /// A bank's money goes back to the bank, which returns it to the payer.
+    ReturnedToBank,
+    /// A held channel payment goes back to the payer through its channel.
+    Refunded,
 }
 
 impl Decision {
@@ -153,6 +155,9 @@ impl Decision {
         match raw {
             "handled" => Some(Decision::Handled),
             "written_off" => Some(Decision::WrittenOff),
+            "matched" => Some(Decision::Matched),
+            "returned_to_bank" => Some(Decision::ReturnedToBank),
+            "refunded" => Some(Decision::Refunded),
             _ => None,
         }
     }
@@ -161,6 +166,9 @@ impl Decision {
         match self {
             Decision::Handled => "handled",
             Decision::WrittenOff => "written_off",
+            Decision::Matched => "matched",
+            Decision::ReturnedToBank => "returned_to_bank",
+            Decision::Refunded => "refunded",
         }
     }
 }
@@ -172,6 +180,7 @@ enum Refused {
     Invalid,
     NotFound,
     Already { by: String, at: String },
+    Unfit(Unfit),
 }
 
 /// `POST /admin/exceptions/{id}/resolve` (form: `csrf`, `decision`, `note`): resolves the
@@ -195,6 +204,8 @@ pub(super) async fn resolve(
             .unwrap_or_default()
     };
     let (csrf, decision, note) = (field(CSRF_FIELD), Decision::parse(&field("decision")), field("note"));
+    // The fine a bank line is matched to, as the clerk typed it.
+    let matched_to = DecisionNo::parse(field("decision_no").trim()).ok();
     let id = path.parse::<i64>().ok().filter(|id| *id > 0);
     let Some(session) = admin_session::id_of(&req) else {
         return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
@@ -210,7 +221,15 @@ pub(super) async fn resolve(
         if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS || text::storable(note).is_err() {
             return Ok(Err(Refused::Invalid));
         }
-        let decided = ExceptionResolution { decision: Some(decision.as_str()), note };
+        let money = match decision {
+            Decision::Matched => match &matched_to {
+                Some(no) => Some(MoneyAction::MatchTo { decision_no: no.as_str(), rule: &work_ctx.bank.surcharge }),
+                None => return Ok(Err(Refused::Invalid)),
+            },
+            Decision::Refunded => Some(MoneyAction::Refund),
+            _ => None,
+        };
+        let decided = ExceptionResolution { decision: Some(decision.as_str()), note, money };
         match resolve_exception(&work_ctx.pool, conn, work_ctx.clock.now(), &desk.principal, id, &decided) {
             Ok(row) => {
                 log::info!("exception {} resolved ({}) by {}", row.id, decision.as_str(), desk.principal.actor());
@@ -223,6 +242,7 @@ pub(super) async fn resolve(
             }
             Err(ResolveError::NotFound) => Ok(Err(Refused::NotFound)),
             Err(ResolveError::InvalidResolution) => Ok(Err(Refused::Invalid)),
+            Err(ResolveError::Unfit(unfit)) => Ok(Err(Refused::Unfit(unfit))),
             Err(ResolveError::Database(e)) => Err(ApiError::from(e)),
         }
     })
@@ -247,6 +267,25 @@ pub(super) async fn resolve(
             let message = t.already_resolved.replace("{by}", &by).replace("{at}", &at);
             refused_page(lang, StatusCode::CONFLICT, "conflict", &message, false)
         }
+        Ok(Err(Refused::Unfit(unfit))) => {
+            refused_page(lang, StatusCode::CONFLICT, "conflict", &unfit_message(t, &unfit), false)
+        }
         Err(e) => e.error_response(),
+    }
+}
+
+/// Why a decision does not fit, in the clerk's language.
+fn unfit_message(t: &AdminTexts, unfit: &Unfit) -> String {
+    match unfit {
+        Unfit::NotAnUnmatchedBankLine => t.unfit_not_unmatched.to_owned(),
+        Unfit::NotAHeldPayment => t.unfit_not_held.to_owned(),
+        Unfit::NoSuchFine => t.unfit_no_fine.to_owned(),
+        Unfit::FineNotPayable { status } => t.unfit_not_payable.replace("{status}", status),
+        Unfit::AmountNotDue { amount_fen, due_fen } => t
+            .unfit_amount
+            .replace("{amount}", &format_yuan(Fen(*amount_fen)))
+            .replace("{due}", &format_yuan(Fen(*due_fen))),
+        Unfit::ImplausibleDate => t.unfit_date.to_owned(),
+        Unfit::RefundExists => t.unfit_refund_exists.to_owned(),
     }
 }

@@ -5,6 +5,7 @@
 use super::admin_session::{self, Desk, session_cookie};
 use super::admin_texts::{self, AdminTexts};
 use super::edge::bearer_of;
+use super::edge::with_conn;
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::{page_headers, templates};
@@ -13,7 +14,7 @@ use crate::db::DbConnection;
 use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{LOCATION, SET_COOKIE};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 
 /// What a presented credential may do at the desk.
@@ -69,6 +70,31 @@ pub(super) fn admitted(
     }
 }
 
+/// Runs a desk page's reads for the admin at the desk: the desk and what `work` read, or the page
+/// to answer instead — the sign-in form for a caller with no credential, the refusal for one not
+/// admitted (401, 403; checked before anything the request asks), and a refusal in the desk's
+/// frame for a request `work` turned down (4xx).
+pub(super) async fn read_as_desk<T: Send + 'static>(
+    ctx: &web::Data<AppState>,
+    req: &HttpRequest,
+    work: impl FnOnce(&mut DbConnection, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(Desk, T), HttpResponse> {
+    let lang = lang_of(req);
+    let Some(caller) = Caller::of(req) else { return Err(login_page(lang, StatusCode::OK, None, true)) };
+    let work_ctx = ctx.clone();
+    let loaded = with_conn(ctx, move |conn| match admitted(&work_ctx, conn, &caller)? {
+        Ok(desk) => Ok(Ok((desk, work(conn, &work_ctx)?))),
+        Err(refused) => Ok(Err(refused)),
+    })
+    .await;
+    match loaded {
+        Ok(Ok(read)) => Ok(read),
+        Ok(Err(refused)) => Err(refusal(ctx, lang, refused, Caller::of(req))),
+        Err(e) if e.status.is_client_error() => Err(refused_page(lang, e.status, e.code, &e.message, false)),
+        Err(e) => Err(e.error_response()),
+    }
+}
+
 /// The page for a caller the desk refused: another role's credential (403), or a token or session
 /// that is not live (401; an ended session's cookie is cleared).
 pub(super) fn refusal(ctx: &AppState, lang: Lang, refused: Access, caller: Option<Caller>) -> HttpResponse {
@@ -121,6 +147,18 @@ pub(super) fn texts(lang: Lang) -> minijinja::Value {
         [minijinja::Value::from_serialize(&admin_texts::ZH), minijinja::Value::from_serialize(&admin_texts::EN)]
     });
     if lang == Lang::En { en.clone() } else { zh.clone() }
+}
+
+/// What every desk page's template takes besides its own: the desk's words, the page's name (the
+/// navigation marks it), who is signed in with the session's CSRF token, and this page in the
+/// other language.
+pub(super) fn frame(req: &HttpRequest, lang: Lang, desk: &Desk, page: &str) -> minijinja::Value {
+    context! {
+        t => texts(lang),
+        page => page,
+        desk => context! { name => desk.name.clone(), csrf => desk.csrf.clone() },
+        switch_url => switched(req, lang),
+    }
 }
 
 /// `query` with each of `set` replacing its key, and without `done` (a confirmation is shown

@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::officer::{check_printable, readable_fine};
 use crate::bill::{self, Format, Language, Paper, QrMode};
+use crate::db::fines::FineRow;
 use crate::domain::DecisionNo;
 use crate::fines::{BillSources, bill_facts};
 use crate::http::AppState;
@@ -40,7 +41,7 @@ pub(super) async fn pdf(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Extension {
+pub(super) enum Extension {
     Png,
     EscPos,
     Pdf,
@@ -59,6 +60,16 @@ async fn serve(
     let (format, paper, language) = options?;
     check_printable(&fine)?;
     let disposition = disposition(&fine.decision_no, extension);
+    drawn(ctx, fine, (format, paper, language), disposition).await
+}
+
+/// The bill of `fine`, which is printable, drawn for the handheld or the desk.
+pub(super) async fn drawn(
+    ctx: web::Data<AppState>,
+    fine: FineRow,
+    (format, paper, language): (Format, Paper, Language),
+    disposition: String,
+) -> Result<HttpResponse, ApiError> {
     let now = ctx.clock.now();
     let pay_url = DecisionNo::parse(&fine.decision_no).ok().and_then(|no| ctx.view().pay_url(&no, fine.qr_key_id));
     // Not kept once drawn: a bill is tens of kilobytes, printed once or twice, and drawn in
@@ -83,7 +94,7 @@ async fn serve(
         .body(bytes))
 }
 
-fn disposition(no: &str, extension: Extension) -> String {
+pub(super) fn disposition(no: &str, extension: Extension) -> String {
     let (kind, ext) = match extension {
         Extension::Png => ("inline", "png"),
         Extension::EscPos => ("attachment", "bin"),

@@ -260,6 +260,8 @@ impl From<ResolveError> for ApiError {
             ResolveError::InvalidResolution => {
                 ApiError::invalid_request(e.to_string()).with_details(json!({"field": "resolution"}))
             }
+            // The API moves no money: only the desk's decisions can be unfit.
+            ResolveError::Unfit(_) => ApiError::conflict(e.to_string()),
             ResolveError::Database(e) => ApiError::internal(e),
         }
     }

@@ -5,6 +5,8 @@
 
 mod admin;
 mod admin_exceptions_page;
+mod admin_fines_page;
+mod admin_fines_texts;
 mod admin_frame;
 mod admin_page;
 mod admin_session;
@@ -12,6 +14,7 @@ mod admin_texts;
 mod bank;
 mod bank_statements;
 mod bill;
+mod desk_names;
 mod edge;
 mod error;
 mod framing;
@@ -140,6 +143,9 @@ routes! {
     get "/admin" => admin_page::dashboard;
     get "/admin/exceptions" => admin_exceptions_page::queue;
     post "/admin/exceptions/{id}/resolve" => admin_exceptions_page::resolve;
+    get "/admin/fines" => admin_fines_page::search;
+    get "/admin/fines/{decision_no}" => admin_fines_page::fine;
+    get "/admin/fines/{decision_no}/bill.png" => admin_fines_page::bill_png;
     post "/admin/login" => admin_page::login;
     post "/admin/logout" => admin_page::logout;
     get "/healthz" => ops::healthz;

@@ -15,6 +15,22 @@ pub(super) const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'
                         img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
                         frame-ancestors 'none'";
 
+/// The pages' templates, by name.
+const TEMPLATES: [(&str, &str); 12] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("pay.html", include_str!("templates/pay.html")),
+    ("pay_step.html", include_str!("templates/pay_step.html")),
+    ("not_found.html", include_str!("templates/not_found.html")),
+    ("receipt.html", include_str!("templates/receipt.html")),
+    ("lookup.html", include_str!("templates/lookup.html")),
+    ("admin_base.html", include_str!("templates/admin_base.html")),
+    ("admin.html", include_str!("templates/admin.html")),
+    ("admin_exceptions.html", include_str!("templates/admin_exceptions.html")),
+    ("admin_fines.html", include_str!("templates/admin_fines.html")),
+    ("admin_fine.html", include_str!("templates/admin_fine.html")),
+    ("admin_login.html", include_str!("templates/admin_login.html")),
+];
+
 /// The pages' templates, parsed once.
 pub(crate) fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -22,18 +38,7 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         let mut env = Environment::new();
         // Names ending in .html are auto-escaped. The templates are part of the binary and are
         // checked by the tests, so a failure here cannot depend on input.
-        for (name, source) in [
-            ("base.html", include_str!("templates/base.html")),
-            ("pay.html", include_str!("templates/pay.html")),
-            ("pay_step.html", include_str!("templates/pay_step.html")),
-            ("not_found.html", include_str!("templates/not_found.html")),
-            ("receipt.html", include_str!("templates/receipt.html")),
-            ("lookup.html", include_str!("templates/lookup.html")),
-            ("admin_base.html", include_str!("templates/admin_base.html")),
-            ("admin.html", include_str!("templates/admin.html")),
-            ("admin_exceptions.html", include_str!("templates/admin_exceptions.html")),
-            ("admin_login.html", include_str!("templates/admin_login.html")),
-        ] {
+        for (name, source) in TEMPLATES {
             if let Err(e) = env.add_template(name, source) {
                 log::error!("template {name}: {e}");
             }
@@ -136,4 +141,19 @@ pub(super) async fn pay_script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("assets/pay.js"))
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            if let Err(e) = env.add_template(name, source) {
+                panic!("template {name}: {e:#}");
+            }
+        }
+    }
 }

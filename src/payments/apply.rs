@@ -397,7 +397,7 @@ struct RefundScheduled<'a> {
 /// A payment's refund number: derived from its order (each order is paid at most once), so every
 /// attempt, on any instance, asks the channel for the same refund. Letters and digits only, as
 /// UnionPay requires.
-pub(super) fn refund_number(out_trade_no: &str) -> String {
+pub(crate) fn refund_number(out_trade_no: &str) -> String {
     format!("RF{out_trade_no}")
 }
 

@@ -12,7 +12,7 @@ mod query;
 mod refunds;
 
 pub(crate) use apply::{
-    ApplyError, PaymentSource, PaymentWriter, Recorded, ReportedPayment, record as record_payment,
+    ApplyError, PaymentSource, PaymentWriter, Recorded, ReportedPayment, record as record_payment, refund_number,
     start_writer as start_payment_writer,
 };
 pub(crate) use channel_set::{ChannelSet, ChannelSetupError, Endpoints};

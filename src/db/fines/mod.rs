@@ -137,6 +137,17 @@ pub fn issued_by_device(
     })
 }
 
+/// The fines issued to `plate` (exact), newest first, at most `limit`: the desk's search
+/// (index `fines_by_plate`).
+pub fn with_plate(conn: &mut DbConnection, plate: &str, limit: i64) -> QueryResult<Vec<FineRow>> {
+    fines::table
+        .filter(fines::plate.eq(plate))
+        .order((fines::issued_at.desc(), fines::decision_no.desc()))
+        .limit(limit)
+        .select(FineRow::as_select())
+        .load(conn)
+}
+
 /// Moves a fine from `expected` to void. False when its status was no longer `expected`.
 pub fn void(
     conn: &mut DbConnection,

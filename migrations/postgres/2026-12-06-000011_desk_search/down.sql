@@ -1,0 +1,2 @@
+DROP INDEX exceptions_by_fine;
+DROP INDEX fines_by_plate;
