@@ -4,6 +4,8 @@
 //! result; errors become the documented JSON body in `error.rs`.
 
 mod admin;
+mod admin_credential_create;
+mod admin_credentials_page;
 mod admin_exceptions_page;
 mod admin_frame;
 mod admin_page;
@@ -140,6 +142,9 @@ routes! {
     get "/admin" => admin_page::dashboard;
     get "/admin/exceptions" => admin_exceptions_page::queue;
     post "/admin/exceptions/{id}/resolve" => admin_exceptions_page::resolve;
+    get "/admin/credentials" => admin_credentials_page::list;
+    post "/admin/credentials" => admin_credential_create::create;
+    post "/admin/credentials/{id}/revoke" => admin_credentials_page::revoke;
     post "/admin/login" => admin_page::login;
     post "/admin/logout" => admin_page::logout;
     get "/healthz" => ops::healthz;

@@ -32,6 +32,8 @@ pub(crate) fn templates() -> &'static Environment<'static> {
             ("admin_base.html", include_str!("templates/admin_base.html")),
             ("admin.html", include_str!("templates/admin.html")),
             ("admin_exceptions.html", include_str!("templates/admin_exceptions.html")),
+            ("admin_credentials.html", include_str!("templates/admin_credentials.html")),
+            ("admin_credential_created.html", include_str!("templates/admin_credential_created.html")),
             ("admin_login.html", include_str!("templates/admin_login.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
