@@ -3,14 +3,18 @@
 //! stored only as its SHA-256: tokens are 160 random bits, so a fast hash is enough.
 
 use crate::db::credentials::{self as table, CredentialRow, NewCredential};
-use crate::db::{DbConnection, audit};
+use crate::db::{DbConnection, DbPool, audit};
 use crate::domain::time::{shanghai_wall_clock, utc};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use data_encoding::{BASE32_NOPAD, HEXLOWER};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use std::collections::HashMap;
+
+mod requested;
+
+pub use requested::{InvalidBinding, MAX_NAME_CHARS, NameField, Requested};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,10 +118,14 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], CredentialError> {
     Ok(bytes)
 }
 
-/// Creates a credential; returns its id and the token, which is never stored or shown again.
+/// Creates a credential as `actor` (`cli`, or the desk's admin), through the pool's single writer
+/// and audited in the same transaction; returns its id and the token, which is never stored or
+/// shown again.
 pub fn create(
+    pool: &DbPool,
     conn: &mut DbConnection,
     binding: &Binding,
+    actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(String, String), CredentialError> {
     let role = binding.role();
@@ -133,7 +141,8 @@ pub fn create(
         Binding::Bank { bank_code } => (None, None, None, Some(bank_code.as_str()), None),
         Binding::Admin { name } => (None, None, None, None, Some(name.as_str())),
     };
-    crate::db::write_transaction(conn, |conn| {
+    let at = now.naive_utc();
+    pool.write(conn, |conn| {
         table::insert(
             conn,
             &NewCredential {
@@ -145,20 +154,10 @@ pub fn create(
                 district_code,
                 bank_code,
                 name,
-                created_at: now.naive_utc(),
+                created_at: at,
             },
         )?;
-        let details = serde_json::json!({"credential_id": id, "role": role.as_str()}).to_string();
-        audit::record(
-            conn,
-            &audit::NewAuditEntry {
-                at: now.naive_utc(),
-                actor: "cli",
-                action: "credential.create",
-                decision_no: None,
-                details: &details,
-            },
-        )?;
+        audit_change(conn, actor, "credential.create", &id, role.as_str(), at)?;
         Ok::<_, CredentialError>(())
     })?;
     Ok((id, token))
@@ -206,8 +205,12 @@ fn principal_of(row: CredentialRow) -> Option<Principal> {
     Some(Principal { credential_id: row.id, binding })
 }
 
-pub fn list(conn: &mut DbConnection) -> Result<Vec<CredentialRow>, diesel::result::Error> {
-    table::list(conn)
+/// The credentials `filter` keeps, oldest first (their token hashes are for no one to show).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &table::ListFilter<'_>,
+) -> Result<Vec<CredentialRow>, diesel::result::Error> {
+    table::list(conn, filter)
 }
 
 /// The credentials as a text table for the command line: ids, roles and bindings, never tokens.
@@ -232,25 +235,51 @@ pub fn table(rows: &[CredentialRow]) -> String {
     out
 }
 
-/// Revokes a credential; false when no live credential has that id.
-pub fn revoke(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<bool, diesel::result::Error> {
-    crate::db::write_transaction(conn, |conn| {
-        let revoked = table::revoke(conn, id, now.naive_utc())?;
-        if revoked {
-            let details = serde_json::json!({"credential_id": id}).to_string();
-            audit::record(
-                conn,
-                &audit::NewAuditEntry {
-                    at: now.naive_utc(),
-                    actor: "cli",
-                    action: "credential.revoke",
-                    decision_no: None,
-                    details: &details,
-                },
-            )?;
+/// What came of revoking a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// Revoked now: its token, and any desk session signed in with it, stop working at once.
+    Revoked,
+    /// It had been revoked at this time; nothing changed.
+    AlreadyRevoked { at: DateTime<Utc> },
+    /// No credential has this id.
+    NotFound,
+}
+
+/// Revokes credential `id` as `actor`, once (a conditional update, so of two revoking at once one
+/// does it and the other is told when), through the pool's single writer and audited in the same
+/// transaction.
+pub fn revoke(
+    pool: &DbPool,
+    conn: &mut DbConnection,
+    id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Revocation, diesel::result::Error> {
+    let at = now.naive_utc();
+    pool.write(conn, |conn| {
+        let revoked = table::revoke(conn, id, at)?;
+        let Some(row) = table::find(conn, id)? else { return Ok(Revocation::NotFound) };
+        if !revoked {
+            // There, yet not updated: revoked before (the update's guard).
+            return Ok(Revocation::AlreadyRevoked { at: row.revoked_at.map_or(now, utc) });
         }
-        Ok(revoked)
+        audit_change(conn, actor, "credential.revoke", id, &row.role, at)?;
+        Ok(Revocation::Revoked)
     })
+}
+
+/// A credential made or revoked, in the audit log under who did it.
+fn audit_change(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    id: &str,
+    role: &str,
+    at: NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    let details = serde_json::json!({"credential_id": id, "role": role}).to_string();
+    audit::record(conn, &audit::NewAuditEntry { at, actor, action, decision_no: None, details: &details })
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use clap::{Parser, Subcommand};
 use finepay::app::Settings;
-use finepay::app::commands::{self, NewCredential};
+use finepay::app::commands;
 use finepay::bank::Format;
 use finepay::bench::{self, BenchArgs};
+use finepay::credentials::Requested;
 use finepay::jobs::Job;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -145,13 +146,13 @@ fn run(cli: Cli, bars: &indicatif::MultiProgress) -> anyhow::Result<ExitCode> {
         Command::Backup { file } => commands::backup(&settings, &file)?,
         Command::Credentials(CredentialsCommand::Add { role, officer, device, district, bank, name, qr }) => {
             let new = match role.as_str() {
-                "officer" => NewCredential::Officer {
+                "officer" => Requested::Officer {
                     officer: officer.unwrap_or_default(),
                     device: device.unwrap_or_default(),
                     district: district.unwrap_or_default(),
                 },
-                "bank" => NewCredential::Bank { bank: bank.unwrap_or_default() },
-                _ => NewCredential::Admin { name: name.unwrap_or_default() },
+                "bank" => Requested::Bank { bank: bank.unwrap_or_default() },
+                _ => Requested::Admin { name: name.unwrap_or_default() },
             };
             commands::add_credential(&settings, new, qr)?;
         }

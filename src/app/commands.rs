@@ -4,9 +4,9 @@
 
 use super::{Application, Settings, StartError};
 use crate::bank::{Format, ImportStatus};
-use crate::credentials::{self, Binding};
+use crate::credentials::{self, Requested, Revocation};
 use crate::db::{DbPool, migrate};
-use crate::domain::time::{Clock, SystemClock};
+use crate::domain::time::{Clock, SystemClock, shanghai_wall_clock};
 use crate::jobs::{self, Job, RunOutcome};
 use anyhow::Context;
 use indicatif::MultiProgress;
@@ -48,48 +48,20 @@ pub fn backup(settings: &Settings, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Who a new credential is for, as the command line gives it.
-pub enum NewCredential {
-    Officer { officer: String, device: String, district: String },
-    Bank { bank: String },
-    Admin { name: String },
-}
+/// How the audit log names what the command line does.
+const CLI_ACTOR: &str = "cli";
 
 /// Creates a credential and prints its token, the only line on standard output; with `qr`, an
 /// officer's also as a QR code on standard error, holding the officer app's address with the
 /// token in its fragment (a fragment never reaches a server's logs).
-pub fn add_credential(settings: &Settings, new: NewCredential, qr: bool) -> anyhow::Result<()> {
+pub fn add_credential(settings: &Settings, requested: Requested, qr: bool) -> anyhow::Result<()> {
     anyhow::ensure!(
-        !qr || matches!(new, NewCredential::Officer { .. }),
+        !qr || matches!(requested, Requested::Officer { .. }),
         "--qr is for officers: it signs a handheld in to the officer app"
     );
-    let binding = match new {
-        NewCredential::Officer { officer, device, district } => {
-            anyhow::ensure!(
-                settings.districts.get(&district).is_some(),
-                "district {district:?} is not configured; the districts are {}",
-                settings.districts.all().map(|d| d.code.as_str().to_owned()).collect::<Vec<_>>().join(", ")
-            );
-            anyhow::ensure!(
-                !officer.trim().is_empty() && !device.trim().is_empty(),
-                "--officer and --device must not be empty"
-            );
-            Binding::Officer { officer_id: officer, device_id: device, district_code: district }
-        }
-        NewCredential::Bank { bank } => {
-            anyhow::ensure!(
-                crate::bank::valid_bank_code(&bank),
-                "bank code {bank:?} must be 1 to 16 letters or digits"
-            );
-            Binding::Bank { bank_code: bank }
-        }
-        NewCredential::Admin { name } => {
-            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            Binding::Admin { name }
-        }
-    };
+    let binding = requested.binding(&settings.districts)?;
     let pool = connect_migrated(settings)?;
-    let (id, token) = credentials::create(&mut *pool.get()?, &binding, chrono::Utc::now())?;
+    let (id, token) = credentials::create(&pool, &mut *pool.get()?, &binding, CLI_ACTOR, chrono::Utc::now())?;
     log::info!("created credential {id}");
     println!("{token}");
     if qr {
@@ -104,18 +76,20 @@ pub fn add_credential(settings: &Settings, new: NewCredential, qr: bool) -> anyh
 /// Lists the credentials (never their tokens).
 pub fn list_credentials(settings: &Settings) -> anyhow::Result<()> {
     let pool = connect_migrated(settings)?;
-    print!("{}", credentials::table(&credentials::list(&mut *pool.get()?)?));
+    print!("{}", credentials::table(&credentials::list(&mut *pool.get()?, &Default::default())?));
     Ok(())
 }
 
 /// Revokes a credential; its token stops working at once.
 pub fn revoke_credential(settings: &Settings, id: &str) -> anyhow::Result<()> {
     let pool = connect_migrated(settings)?;
-    anyhow::ensure!(
-        credentials::revoke(&mut *pool.get()?, id, chrono::Utc::now())?,
-        "no active credential {id:?} (see `finepay credentials list`)"
-    );
-    println!("revoked {id}");
+    match credentials::revoke(&pool, &mut *pool.get()?, id, CLI_ACTOR, chrono::Utc::now())? {
+        Revocation::Revoked => println!("revoked {id}"),
+        Revocation::AlreadyRevoked { at } => {
+            anyhow::bail!("credential {id:?} was revoked already, at {} (+08:00)", shanghai_wall_clock(at))
+        }
+        Revocation::NotFound => anyhow::bail!("no credential {id:?} (see `finepay credentials list`)"),
+    }
     Ok(())
 }
 

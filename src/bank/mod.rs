@@ -24,8 +24,4 @@ pub(crate) use payment::{PaymentError, PostedPayment, record as record_posted_pa
 pub(crate) use settle::Outcome;
 pub(crate) use statement::StatementReader;
 
-/// A bank's code as credentials and statements carry it: 1 to 16 ASCII letters or digits (it also
-/// names the bank's inbox folder, so nothing else is allowed).
-pub(crate) fn valid_bank_code(code: &str) -> bool {
-    (1..=16).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+pub(crate) use crate::domain::bank_code::valid_bank_code;

@@ -65,7 +65,7 @@ impl Officers {
                     device_id: "bench".into(),
                     district_code: (*district).into(),
                 };
-                credentials::create(&mut conn, &binding, chrono::Utc::now()).map(|(_, token)| token)
+                credentials::create(&ctx.pool, &mut conn, &binding, "bench", chrono::Utc::now()).map(|(_, token)| token)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let body = serde_json::json!({

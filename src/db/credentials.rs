@@ -81,8 +81,32 @@ pub fn find_active_by_hashes(conn: &mut DbConnection, hashes: &[&str]) -> QueryR
     }
 }
 
-pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<CredentialRow>> {
-    credentials::table.order(credentials::created_at.asc()).select(CredentialRow::as_select()).load(conn)
+/// Which credentials a listing shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter<'a> {
+    /// Of this role only (`officer`, `bank`, `admin`).
+    pub role: Option<&'a str>,
+    /// Only the revoked ones (`Some(true)`) or only the live ones (`Some(false)`).
+    pub revoked: Option<bool>,
+}
+
+/// The credentials `filter` keeps, oldest first.
+pub fn list(conn: &mut DbConnection, filter: &ListFilter<'_>) -> QueryResult<Vec<CredentialRow>> {
+    let mut query = credentials::table.into_boxed();
+    if let Some(role) = filter.role {
+        query = query.filter(credentials::role.eq(role));
+    }
+    query = match filter.revoked {
+        Some(true) => query.filter(credentials::revoked_at.is_not_null()),
+        Some(false) => query.filter(credentials::revoked_at.is_null()),
+        None => query,
+    };
+    query.order((credentials::created_at.asc(), credentials::id.asc())).select(CredentialRow::as_select()).load(conn)
+}
+
+/// The credential `id`, live or revoked.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CredentialRow>> {
+    super::unique_row(credentials::table.find(id).select(CredentialRow::as_select()), conn)
 }
 
 /// Revokes a live credential; false when there is none with that id or it was revoked already.

@@ -2,6 +2,7 @@
 //! Everything here is built at the edge from raw input ("parse, don't validate") so that the rest
 //! of finepay only ever handles values that are already known to be valid.
 
+pub mod bank_code;
 pub mod catalogue;
 pub mod decision_no;
 pub mod district;

@@ -4,6 +4,8 @@
 //! result; errors become the documented JSON body in `error.rs`.
 
 mod admin;
+mod admin_credential_create;
+mod admin_credentials_page;
 mod admin_exceptions_page;
 mod admin_fines_page;
 mod admin_fines_texts;
@@ -146,6 +148,9 @@ routes! {
     get "/admin/fines" => admin_fines_page::search;
     get "/admin/fines/{decision_no}" => admin_fines_page::fine;
     get "/admin/fines/{decision_no}/bill.png" => admin_fines_page::bill_png;
+    get "/admin/credentials" => admin_credentials_page::list;
+    post "/admin/credentials" => admin_credential_create::create;
+    post "/admin/credentials/{id}/revoke" => admin_credentials_page::revoke;
     post "/admin/login" => admin_page::login;
     post "/admin/logout" => admin_page::logout;
     get "/healthz" => ops::healthz;

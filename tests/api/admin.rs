@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 pub(crate) fn admin(app: &TestApp) -> (String, String) {
     let mut conn = app.ctx.pool.get().expect("connection");
     let binding = Binding::Admin { name: "finance".into() };
-    let (id, token) = credentials::create(&mut conn, &binding, Utc::now()).expect("credential");
+    let (id, token) = credentials::create(&app.ctx.pool, &mut conn, &binding, "cli", Utc::now()).expect("credential");
     (format!("credential:{id} (finance)"), token)
 }
 

@@ -203,9 +203,10 @@ async fn a_browser_signs_in_with_the_form_reads_with_the_cookie_and_signs_out() 
     let cookie = signed_in(&app, &admin).await;
     let id = {
         let mut conn = app.ctx.pool.get().expect("connection");
-        let rows = finepay::credentials::list(&mut conn).expect("credentials");
+        let rows = finepay::credentials::list(&mut conn, &Default::default()).expect("credentials");
         let row = rows.into_iter().find(|c| c.role == "admin").expect("the admin");
-        assert!(finepay::credentials::revoke(&mut conn, &row.id, Utc::now()).expect("revoked"));
+        let revoked = finepay::credentials::revoke(&app.ctx.pool, &mut conn, &row.id, "cli", Utc::now());
+        assert_eq!(revoked.expect("revoked"), finepay::credentials::Revocation::Revoked);
         row.id
     };
     let (status, cookies, html) = page(&app, None, Some(&cookie), "").await;

@@ -47,8 +47,10 @@ async fn malformed_and_unauthorised_requests_are_refused_without_writing() {
         let mut conn = app.ctx.pool.get().expect("connection");
         let binding =
             Binding::Officer { officer_id: "0099".into(), device_id: "hh-lost".into(), district_code: "110105".into() };
-        let (id, token) = credentials::create(&mut conn, &binding, Utc::now()).expect("credential");
-        assert!(credentials::revoke(&mut conn, &id, Utc::now()).expect("revoke"), "the credential was live");
+        let (id, token) =
+            credentials::create(&app.ctx.pool, &mut conn, &binding, "cli", Utc::now()).expect("credential");
+        let revoked = credentials::revoke(&app.ctx.pool, &mut conn, &id, "cli", Utc::now()).expect("revoke");
+        assert_eq!(revoked, credentials::Revocation::Revoked, "the credential was live");
         token
     };
 

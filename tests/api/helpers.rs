@@ -188,7 +188,7 @@ impl TestApp {
 
     pub fn credential(&self, binding: &Binding) -> String {
         let mut conn = self.ctx.pool.get().expect("connection");
-        credentials::create(&mut conn, binding, Utc::now()).expect("credential").1
+        credentials::create(&self.ctx.pool, &mut conn, binding, "cli", Utc::now()).expect("credential").1
     }
 
     pub fn now(&self) -> DateTime<Utc> {

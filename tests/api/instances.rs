@@ -392,7 +392,8 @@ async fn killed_in_the_middle_of_batch_commits_again_and_again_every_acknowledge
     let officer =
         token(&["credentials", "add", "--role", "officer", "--officer", "7", "--device", "d1", "--district", "110109"]);
     let bank = token(&["credentials", "add", "--role", "bank", "--bank", "ICBC"]);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+    // The channels' client: its TLS provider is installed, though no app was built in this process.
+    let http = finepay::channels::http_client(Duration::from_secs(10)).expect("client");
     let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
     for round in 0..8 {
         let server = serve(&env);

@@ -6,6 +6,7 @@ mod helpers;
 mod accessibility;
 mod admin;
 mod admin_browser;
+mod admin_credentials;
 mod admin_decisions;
 mod admin_desk;
 mod admin_exceptions;
