@@ -9,6 +9,7 @@ mod dashboard;
 mod exceptions;
 mod fine_file;
 mod money_decisions;
+pub(crate) mod reconciliation;
 mod stats;
 mod words;
 

@@ -298,6 +298,22 @@ pub fn for_fine(conn: &mut DbConnection, decision_no: &str) -> QueryResult<Vec<B
         .load(conn)
 }
 
+/// The lines of statement import `statement_id`, by reference after `after`, at most `limit`.
+pub fn of_statement(
+    conn: &mut DbConnection,
+    statement_id: i64,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<BankPaymentRow>> {
+    bank_payments::table
+        .filter(bank_payments::statement_id.eq(statement_id))
+        .filter(bank_payments::reference.gt(after))
+        .order(bank_payments::reference)
+        .limit(limit)
+        .select(BankPaymentRow::as_select())
+        .load(conn)
+}
+
 /// `bank_payments` rows, column by column.
 struct InsertBankPayments<'a> {
     bank_code: Vec<&'a str>,

@@ -103,3 +103,22 @@ pub fn mark_interrupted(conn: &mut DbConnection, stale_before: NaiveDateTime) ->
 pub fn latest(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<StatementRow>> {
     bank_statements::table.order(bank_statements::id.desc()).limit(limit).select(StatementRow::as_select()).load(conn)
 }
+
+/// The imports started in `[from, to)`, newest first, at most `limit`.
+pub fn imported_between(
+    conn: &mut DbConnection,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    limit: i64,
+) -> QueryResult<Vec<StatementRow>> {
+    bank_statements::table
+        .filter(bank_statements::imported_at.ge(from))
+        .filter(bank_statements::imported_at.lt(to))
+        .order(bank_statements::id.desc())
+        .limit(limit)
+        .select(StatementRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<StatementRow>> {
+    super::unique_row(bank_statements::table.find(id).select(StatementRow::as_select()), conn)
+}

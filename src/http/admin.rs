@@ -10,8 +10,7 @@ use crate::admin::{
 };
 use crate::channels::ChannelKind;
 use crate::credentials::Role;
-use crate::db::exceptions::{self, ExceptionRow, ListFilter, Resolution};
-use crate::db::reconciliation::{self, ReportRow};
+use crate::db::exceptions::{self, ListFilter, Resolution};
 use crate::db::{audit, fines, leases};
 use crate::domain::time::{rfc3339, shanghai_date, shanghai_day_bounds};
 use crate::domain::{DecisionNo, DistrictCode};
@@ -28,13 +27,6 @@ struct ReportQuery {
     channel: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ReportWithExceptions {
-    #[serde(flatten)]
-    report: ReportRow,
-    exception_list: Vec<ExceptionRow>,
-}
-
 /// `GET /admin/api/reconciliation?from=YYYY-MM-DD&to=YYYY-MM-DD&channel=…`: the reports of those
 /// statement days (default: the last seven), oldest first.
 pub(super) async fn reconciliation(
@@ -48,19 +40,7 @@ pub(super) async fn reconciliation(
     let (from, to, reports) = with_conn(&ctx, move |conn| {
         reader.authorize(&work_ctx, conn)?;
         let (from, to, channel) = parsed?;
-        let mut raised = exceptions::for_statements(conn, from, to)?;
-        let reports = reconciliation::between(conn, from, to, channel)?;
-        let reports = reports
-            .into_iter()
-            .map(|report| {
-                let (mine, rest) = raised.drain(..).partition(|e: &ExceptionRow| {
-                    e.source == report.channel && e.statement_date == Some(report.statement_date)
-                });
-                raised = rest;
-                ReportWithExceptions { report, exception_list: mine }
-            })
-            .collect::<Vec<_>>();
-        Ok((from, to, reports))
+        Ok((from, to, crate::admin::reconciliation::reports(conn, from, to, channel)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "from": from, "to": to, "reports": reports })))
@@ -340,7 +320,10 @@ pub(super) async fn audit_trail(
 
 /// The statement days (default: the seven up to yesterday) and the channel a reconciliation
 /// request asks for.
-fn report_query(ctx: &AppState, req: &HttpRequest) -> Result<(NaiveDate, NaiveDate, Option<&'static str>), ApiError> {
+pub(super) fn report_query(
+    ctx: &AppState,
+    req: &HttpRequest,
+) -> Result<(NaiveDate, NaiveDate, Option<&'static str>), ApiError> {
     let params: ReportQuery = query(req)?;
     let yesterday = shanghai_date(ctx.clock.now()) - chrono::Days::new(1);
     let to = day_param("to", params.to.as_deref())?.unwrap_or(yesterday);

@@ -20,16 +20,30 @@ pub(super) async fn upload(
     ctx: web::Data<AppState>,
     req: HttpRequest,
     token: BearerToken,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Who it is comes first: nothing is spooled for a caller who may not upload.
     let principal = with_conn(&ctx, move |conn| token.authorize(conn, &[Role::Bank])).await?;
     let Binding::Bank { bank_code } = principal.binding.clone() else {
         return Err(ApiError::forbidden("only a bank credential may upload statements"));
     };
+    let name = file_name(req.headers().get("X-File-Name").and_then(|v| v.to_str().ok()));
+    receive_and_import(ctx, &req, payload, (bank_code, name), principal.actor()).await
+}
+
+/// Spools the request's body (its declared length, within the limit and in time) and imports it as
+/// `bank_code`'s statement named `file_name`, as `actor`: the bank's upload, and the desk's on a
+/// bank's behalf. The import's report, or why the file was refused.
+pub(super) async fn receive_and_import(
+    ctx: web::Data<AppState>,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    (bank_code, file_name): (String, String),
+    actor: String,
+) -> Result<HttpResponse, ApiError> {
     let limit = ctx.bank.max_statement_bytes;
     let chunked = req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING);
-    let declared = match declared_length(&req) {
+    let declared = match declared_length(req) {
         Some(len) => len as u64,
         // Neither header: a request without a body (RFC 9112 §6.3).
         None if !chunked => 0,
@@ -66,19 +80,11 @@ pub(super) async fn upload(
     spool.rewind().map_err(ApiError::internal)?;
     let content_type =
         req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let file_name = req
-        .headers()
-        .get("X-File-Name")
-        .and_then(|v| v.to_str().ok())
-        .filter(|name| (1..=200).contains(&name.len()) && !name.chars().any(char::is_control))
-        .unwrap_or("upload")
-        .to_owned();
     let work_ctx = ctx.clone();
     let report = web::block(move || {
         let mut input = BufReader::with_capacity(crate::bank::READ_BUFFER, spool);
         let head = std::io::BufRead::fill_buf(&mut input).map_err(ApiError::internal)?;
         let format = Format::detect(content_type.as_deref(), head);
-        let actor = principal.actor();
         let importer = Importer::new(&work_ctx.pool, &work_ctx.bank, &actor, work_ctx.clock.now());
         importer.import(&bank_code, &file_name, format, input, &mut |_| {}).map_err(ApiError::internal)
     })
@@ -99,6 +105,15 @@ pub(super) async fn upload(
         )
         .with_details(body)),
     }
+}
+
+/// The name the import records for an uploaded file: as given, if it is 1 to 200 bytes without
+/// control characters, else `upload`.
+pub(super) fn file_name(given: Option<&str>) -> String {
+    given
+        .filter(|name| (1..=200).contains(&name.len()) && !name.chars().any(char::is_control))
+        .unwrap_or("upload")
+        .into()
 }
 
 /// The slowest a statement upload may arrive on average.

@@ -83,6 +83,22 @@ pub(super) fn outcome(outcome: &str, lang: Lang) -> String {
     with_code(zh, en, outcome, lang)
 }
 
+/// How a statement import ended.
+pub(super) fn import_status(status: &str, lang: Lang) -> String {
+    let (zh, en) = match status {
+        "complete" => ("已导入", "imported"),
+        "malformed" => (
+            "文件中断：断点前各行已导入，请重新导入完整文件",
+            "broke off: the lines before were imported; import the whole file again",
+        ),
+        "refused" => ("不是对账单，未导入", "not a statement: refused"),
+        "interrupted" => ("导入中断，请重新导入", "interrupted: import it again"),
+        "importing" => ("导入中", "importing"),
+        _ => return status.to_owned(),
+    };
+    with_code(zh, en, status, lang)
+}
+
 fn with_code(zh: &str, en: &str, code: &str, lang: Lang) -> String {
     format!("{} ({code})", if lang == Lang::En { en } else { zh })
 }

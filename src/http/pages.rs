@@ -16,7 +16,7 @@ pub(super) const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'
                         frame-ancestors 'none'";
 
 /// The pages' templates, by name.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("templates/base.html")),
     ("pay.html", include_str!("templates/pay.html")),
     ("pay_step.html", include_str!("templates/pay_step.html")),
@@ -28,6 +28,8 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("admin_exceptions.html", include_str!("templates/admin_exceptions.html")),
     ("admin_fines.html", include_str!("templates/admin_fines.html")),
     ("admin_fine.html", include_str!("templates/admin_fine.html")),
+    ("admin_reconciliation.html", include_str!("templates/admin_reconciliation.html")),
+    ("admin_statement.html", include_str!("templates/admin_statement.html")),
     ("admin_credentials.html", include_str!("templates/admin_credentials.html")),
     ("admin_credential_created.html", include_str!("templates/admin_credential_created.html")),
     ("admin_login.html", include_str!("templates/admin_login.html")),

@@ -54,7 +54,7 @@ async fn a_clerk_signs_in_and_resolves_an_exception_in_the_browser() {
 }
 
 /// Signs the browser in to the desk with `token`.
-async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     browser.goto(&format!("{}/admin", app.address)).await;
     browser.type_into("#token", token).await;
     browser.click_on("#sign-in").await;

@@ -180,10 +180,7 @@ async fn a_clerk_finds_a_fine_by_plate_in_the_browser() {
     pay(&app, &fine, "wechat").await;
 
     let browser = Browser::start_at(&tools, "zh-CN,zh", None, 1280).await;
-    browser.goto(&format!("{}/admin/fines", app.address)).await;
-    browser.type_into("#token", &token).await;
-    browser.click_on("#sign-in").await;
-    browser.wait("#signed-in-as").await;
+    crate::admin_browser::sign_in(&browser, &app, &token).await;
     browser.click_on("#fines-link").await;
     browser.wait("#q").await;
     browser.type_into("#q", "京a12345").await;
