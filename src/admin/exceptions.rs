@@ -92,6 +92,8 @@ pub(crate) fn resolve(
                 serde_json::json!({ "out_refund_no": out_refund_no })
             }
         };
+        // The fine a match named is the exception's now.
+        let row = exceptions::find(conn, id)?.ok_or(ResolveError::NotFound)?;
         let mut details = serde_json::json!({
             "exception_id": id,
             "kind": row.kind,

@@ -11,16 +11,17 @@
 //!   goes back to its source: the payment becomes a refund and the refund job asks its channel,
 //!   as for any payment that could not pay its fine.
 
-use crate::db::{DbConnection, audit, bank_payments, exceptions::ExceptionRow, fines, payments, refunds};
+use crate::db::exceptions::{self, ExceptionRow};
+use crate::db::{DbConnection, audit, bank_payments, fines, payments, refunds};
 use crate::domain::FineStatus;
 use crate::domain::surcharge::SurchargeRule;
-use crate::domain::time::{plausible_payment_day, shanghai_date, utc};
+use crate::domain::time::{plausible_payment_day, plausible_payment_time, shanghai_date, shanghai_wall_clock, utc};
 use chrono::NaiveDateTime;
 
 /// Why a money decision does not fit its exception; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unfit {
-    /// Only a bank line that named no fine is matched to one.
+    /// Only a statement's line that named no fine is matched to one.
     NotAnUnmatchedBankLine,
     /// Only a channel payment held for its date is refunded from the desk.
     NotAHeldPayment,
@@ -52,8 +53,10 @@ pub(super) fn match_to_fine(
     let Some(bank_code) = exception.source.strip_prefix("bank:").filter(|_| exception.kind == "unmatched") else {
         return Ok(Err(Unfit::NotAnUnmatchedBankLine));
     };
+    // A statement's line: a post through the bank API that named no fine was answered 404 for the
+    // bank to return, and its money may be back with the payer already.
     let Some(line) = bank_payments::find(conn, bank_code, &exception.reference)?
-        .filter(|line| line.outcome == "unmatched" && line.reversed_by.is_none())
+        .filter(|line| line.outcome == "unmatched" && line.reversed_by.is_none() && line.source == "statement")
     else {
         return Ok(Err(Unfit::NotAnUnmatchedBankLine));
     };
@@ -62,7 +65,15 @@ pub(super) fn match_to_fine(
         return Ok(Err(Unfit::FineNotPayable { status: fine.status }));
     }
     let paid_on = shanghai_date(utc(line.paid_at));
-    if plausible_payment_day(paid_on, utc(fine.issued_at), utc(now)).is_err() {
+    // A line that gave only its day is dated that day's midnight (Beijing): its day is checked;
+    // one that gave its time, its time — as the bank's own report is.
+    let day_only = shanghai_wall_clock(utc(line.paid_at)).ends_with(" 00:00:00");
+    let plausible = if day_only {
+        plausible_payment_day(paid_on, utc(fine.issued_at), utc(now))
+    } else {
+        plausible_payment_time(utc(line.paid_at), utc(fine.issued_at), utc(now))
+    };
+    if plausible.is_err() {
         return Ok(Err(Unfit::ImplausibleDate));
     }
     let due = rule.amount_due(fine.amount_fen, utc(fine.issued_at), paid_on).total_fen;
@@ -71,10 +82,13 @@ pub(super) fn match_to_fine(
     }
     // Both conditional: a payment that committed since the reads above wins, and this refuses.
     if !fines::settle_at_bank(conn, decision_no, line.paid_at, now)? {
-        return Ok(Err(Unfit::FineNotPayable { status: "paid".into() }));
+        let status = fines::find(conn, decision_no)?.map(|f| f.status).unwrap_or_default();
+        return Ok(Err(Unfit::FineNotPayable { status }));
     }
-    if !bank_payments::match_to_fine(conn, (bank_code, &line.reference), decision_no, due)? {
-        // The caller's transaction is rolled back on a refusal: the fine is not left settled.
+    // The caller's transaction is rolled back on a refusal: the fine is not left settled.
+    if !bank_payments::match_to_fine(conn, (bank_code, &line.reference), decision_no, due)?
+        || !exceptions::name_fine(conn, exception.id, decision_no)?
+    {
         return Ok(Err(Unfit::NotAnUnmatchedBankLine));
     }
     let details = serde_json::json!({

@@ -26,8 +26,9 @@ pub(super) trait Book {
     fn with_transaction(&mut self, transaction_ref: &str) -> QueryResult<Vec<BankPaymentRow>>;
     /// Names `counterpart` as the other record of `reference`'s payment, if it has none yet.
     fn claim_counterpart(&mut self, reference: &str, counterpart: &str) -> QueryResult<bool>;
-    /// Marks `reference` cancelled by `reversal_ref`, if nothing cancelled it before.
-    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<bool>;
+    /// Marks `reference` cancelled by `reversal_ref`, if nothing cancelled it before: its outcome
+    /// and fine at that moment, or `None` when it was cancelled already.
+    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<Option<(String, Option<String>)>>;
     /// The one conditional update that settles a fine: false when it was no longer unpaid.
     fn settle_fine(&mut self, decision_no: &str, paid_at: NaiveDateTime, now: NaiveDateTime) -> QueryResult<bool>;
     /// Makes a fine a bank paid payable again: false when a bank had not paid it.
@@ -72,7 +73,7 @@ impl Book for DirectBook<'_> {
         bank_payments::claim_counterpart(self.conn, self.bank_code, reference, counterpart)
     }
 
-    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<bool> {
+    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<Option<(String, Option<String>)>> {
         bank_payments::mark_reversed(self.conn, self.bank_code, reference, reversal_ref)
     }
 

@@ -292,9 +292,11 @@ fn record_reversal(
         cancelled = book.for_fine(decision_no)?.into_iter().filter(|row| row.source == "statement").find(live);
     }
     let mut reopened = false;
-    if let Some(original) = &cancelled
-        && book.mark_reversed(&original.reference, report.reference)?
+    if let Some(original) = &mut cancelled
+        && let Some((outcome, decision_no)) = book.mark_reversed(&original.reference, report.reference)?
     {
+        // What the entry is now decides, not what was read: it may have been matched to a fine.
+        (original.outcome, original.decision_no) = (outcome, decision_no);
         let paid_this_fine =
             matches!(Outcome::parse(&original.outcome), Some(Outcome::Settled | Outcome::AlreadyKnown));
         if paid_this_fine && let Some(decision_no) = original.decision_no.as_deref() {

@@ -86,3 +86,44 @@ fn a_settlement_lost_to_another_writer_fails_the_batch_and_the_rerun_decides_by_
     assert_eq!(row.outcome, "duplicate_payment");
     assert_eq!(fines::bank_facts(&mut conn, FINE).expect("read").map(|f| f.status).as_deref(), Some("void"));
 }
+
+#[test]
+fn a_reversal_of_a_line_matched_to_a_fine_since_the_batch_read_it_makes_that_fine_payable_again() {
+    let (_dir, pool) = pool_with_a_fine();
+    let paid_at = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).single().expect("time");
+    let now = paid_at.naive_utc();
+    let line = BankReport {
+        bank_code: "CCB",
+        reference: "L1",
+        source: Source::Statement { statement_id: 1 },
+        decision_no: None,
+        named_several: Vec::new(),
+        amount_fen: 20000,
+        paid_at,
+        paid_at_exact: true,
+        paid_on: paid_at.date_naive(),
+        transaction_ref: Some("TX-1"),
+        reversal: false,
+        remittance: &[],
+    };
+    let mut conn = pool.get().expect("connection");
+    let stored = pool.write(&mut conn, |conn| settle::record(conn, &SurchargeRule::default(), &line, "test", now));
+    assert_eq!(stored.expect("stored"), Recorded::New { outcome: Outcome::Unmatched, due_fen: None });
+
+    // The next statement reverses the line; its batch has read it (unmatched) when a clerk
+    // matches it to the fine at the desk and commits.
+    let reversal = BankReport { reference: "R1", reversal: true, ..line.clone() };
+    let result = pool.write(&mut conn, |conn| {
+        let mut book = BatchBook::new(conn, "CCB", false);
+        book.prefetch(&["R1"], &[], &["TX-1"])?;
+        assert!(fines::settle_at_bank(book.connection(), FINE, now, now)?);
+        assert!(bank_payments::match_to_fine(book.connection(), ("CCB", "L1"), FINE, 20000)?);
+        settle::record_in(&mut book, &SurchargeRule::default(), &reversal, "test", now)?;
+        book.flush()
+    });
+    result.expect("the batch");
+    let row = bank_payments::find(&mut conn, "CCB", "L1").expect("read").expect("the line");
+    assert_eq!(row.reversed_by.as_deref(), Some("R1"));
+    let status = fines::bank_facts(&mut conn, FINE).expect("read").map(|f| f.status);
+    assert_eq!(status.as_deref(), Some("payable_at_bank"), "the money went back: the fine is to be paid again");
+}

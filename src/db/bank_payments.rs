@@ -249,18 +249,22 @@ pub fn match_to_fine(
     Ok(updated == 1)
 }
 
-/// Marks the row cancelled by the reversal `reversal_ref`, if nothing cancelled it before.
+/// Marks the row cancelled by the reversal `reversal_ref`, if nothing cancelled it before: the
+/// row's outcome and fine as they are at that moment (not as a caller read them before: a person
+/// may have matched the line to a fine since), or `None` when it was cancelled already.
 pub fn mark_reversed(
     conn: &mut DbConnection,
     bank_code: &str,
     reference: &str,
     reversal_ref: &str,
-) -> QueryResult<bool> {
-    let updated =
-        diesel::update(bank_payments::table.find((bank_code, reference)).filter(bank_payments::reversed_by.is_null()))
-            .set(bank_payments::reversed_by.eq(Some(reversal_ref)))
-            .execute(conn)?;
-    Ok(updated == 1)
+) -> QueryResult<Option<(String, Option<String>)>> {
+    let target = bank_payments::table.find((bank_code, reference)).filter(bank_payments::reversed_by.is_null());
+    let update = diesel::update(target).set(bank_payments::reversed_by.eq(Some(reversal_ref)));
+    let returned = (bank_payments::outcome, bank_payments::decision_no);
+    match conn {
+        DbConnection::Sqlite(c) => update.returning(returned).get_result(c).optional(),
+        DbConnection::Postgresql(c) => update.returning(returned).get_result(c).optional(),
+    }
 }
 
 /// How many rows PostgreSQL's planner takes `bank_payments` to hold; `None` on SQLite, which

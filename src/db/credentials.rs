@@ -116,3 +116,15 @@ pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResu
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// The bank codes of the live bank credentials, in order: the banks finepay takes statements of.
+pub fn bank_codes(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let codes: Vec<Option<String>> = credentials::table
+        .filter(credentials::role.eq("bank"))
+        .filter(credentials::revoked_at.is_null())
+        .select(credentials::bank_code)
+        .distinct()
+        .order(credentials::bank_code)
+        .load(conn)?;
+    Ok(codes.into_iter().flatten().collect())
+}

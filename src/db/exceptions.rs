@@ -163,3 +163,12 @@ pub fn resolve(conn: &mut DbConnection, id: i64, by: &str, at: NaiveDateTime, re
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Names the fine an exception turned out to be about (a bank line matched to one at the desk):
+/// only if it named none. False otherwise.
+pub fn name_fine(conn: &mut DbConnection, id: i64, decision_no: &str) -> QueryResult<bool> {
+    let updated = diesel::update(exceptions::table.find(id).filter(exceptions::decision_no.is_null()))
+        .set(exceptions::decision_no.eq(Some(decision_no)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

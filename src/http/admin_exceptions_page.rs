@@ -9,12 +9,14 @@ use super::admin::ListQuery;
 use super::admin_frame::{self, Caller, admitted, lang_of, refused_page, texts, texts_of};
 use super::admin_session::{self, CSRF_FIELD};
 use super::admin_texts::AdminTexts;
+use super::desk_facts;
 use super::desk_names;
 use super::edge::{query, read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
 use crate::admin::{ExceptionResolution, MoneyAction, ResolveError, Unfit, resolve_exception};
+use crate::db::channel_orders;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter};
 use crate::domain::money::format_yuan;
 use crate::domain::time::{shanghai_wall_clock, utc};
@@ -44,6 +46,9 @@ struct QueueRow {
     amount: String,
     expected: String,
     note: String,
+    /// The rest of what was recorded when it was raised (the bank, the statement, the number it
+    /// named, the payment's facts).
+    recorded: String,
     resolved_at: String,
     resolved_by: String,
     resolution: String,
@@ -56,19 +61,14 @@ struct QueueRow {
 impl QueueRow {
     fn of(row: ExceptionRow, lang: Lang) -> QueueRow {
         let optional_yuan = |fen: Option<i64>| fen.map(|f| format_yuan(Fen(f))).unwrap_or_else(|| "—".to_owned());
-        let from_bank = row.source.starts_with("bank:");
-        let decisions: &'static [&'static str] = match row.kind.as_str() {
-            "unmatched" if from_bank => &["matched", "returned_to_bank", "handled", "written_off"],
-            _ if from_bank => &["returned_to_bank", "handled", "written_off"],
-            "implausible_paid_at" => &["refunded", "handled", "written_off"],
-            _ => &["handled", "written_off"],
-        };
+        let decisions = fitting_decisions(&row);
         QueueRow {
             decisions,
-            matchable: from_bank && row.kind == "unmatched",
+            matchable: decisions.contains(&"matched"),
             id: row.id,
             kind_name: desk_names::exception_kind(&row.kind, lang),
             note: crate::admin::exception_note(&row.details),
+            recorded: recorded(&row.details),
             source: row.source,
             raised: shanghai_wall_clock(utc(row.raised_at)),
             reference: row.reference,
@@ -80,6 +80,29 @@ impl QueueRow {
             resolution: row.resolution.unwrap_or_default(),
         }
     }
+}
+
+/// The decisions that fit an exception, the likeliest first: a bank's money can go back to the
+/// bank, a statement line that named no fine can be matched to one, a held channel payment
+/// refunded; anything can be handled outside finepay or written off.
+fn fitting_decisions(row: &ExceptionRow) -> &'static [&'static str] {
+    match (row.source.starts_with("bank:"), row.kind.as_str()) {
+        (true, "unmatched") => &["matched", "returned_to_bank", "handled", "written_off"],
+        (true, _) => &["returned_to_bank", "handled", "written_off"],
+        (false, "implausible_paid_at") => &["refunded", "handled", "written_off"],
+        (false, _) => &["handled", "written_off"],
+    }
+}
+
+/// An exception's details but the remittance texts and the reason, which the queue shows as its
+/// note.
+fn recorded(details: &str) -> String {
+    let mut details = crate::db::json_value(details);
+    if let Some(fields) = details.as_object_mut() {
+        fields.remove("remittance");
+        fields.remove("why");
+    }
+    desk_facts::one_line(&details)
 }
 
 /// `GET /admin/exceptions?status=&source=&kind=&district=&from=&to=&after_id=&done=`.
@@ -179,8 +202,13 @@ enum Refused {
     NotOurForm,
     Invalid,
     NotFound,
-    Already { by: String, at: String },
+    Already {
+        by: String,
+        at: String,
+    },
     Unfit(Unfit),
+    /// A match without a valid decision number.
+    BadDecisionNo,
 }
 
 /// `POST /admin/exceptions/{id}/resolve` (form: `csrf`, `decision`, `note`): resolves the
@@ -205,7 +233,7 @@ pub(super) async fn resolve(
     };
     let (csrf, decision, note) = (field(CSRF_FIELD), Decision::parse(&field("decision")), field("note"));
     // The fine a bank line is matched to, as the clerk typed it.
-    let matched_to = DecisionNo::parse(field("decision_no").trim()).ok();
+    let matched_to = DecisionNo::parse(field("decision_no").trim());
     let id = path.parse::<i64>().ok().filter(|id| *id > 0);
     let Some(session) = admin_session::id_of(&req) else {
         return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
@@ -221,10 +249,22 @@ pub(super) async fn resolve(
         if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS || text::storable(note).is_err() {
             return Ok(Err(Refused::Invalid));
         }
+        // Only a decision the exception offers: the form never shows another.
+        match exceptions::find(conn, id)? {
+            None => return Ok(Err(Refused::NotFound)),
+            Some(row) if !fitting_decisions(&row).contains(&decision.as_str()) => {
+                return Ok(Err(match decision {
+                    Decision::Matched => Refused::Unfit(Unfit::NotAnUnmatchedBankLine),
+                    Decision::Refunded => Refused::Unfit(Unfit::NotAHeldPayment),
+                    _ => Refused::Invalid,
+                }));
+            }
+            Some(_) => {}
+        }
         let money = match decision {
             Decision::Matched => match &matched_to {
-                Some(no) => Some(MoneyAction::MatchTo { decision_no: no.as_str(), rule: &work_ctx.bank.surcharge }),
-                None => return Ok(Err(Refused::Invalid)),
+                Ok(no) => Some(MoneyAction::MatchTo { decision_no: no.as_str(), rule: &work_ctx.bank.surcharge }),
+                Err(_) => return Ok(Err(Refused::BadDecisionNo)),
             },
             Decision::Refunded => Some(MoneyAction::Refund),
             _ => None,
@@ -233,7 +273,12 @@ pub(super) async fn resolve(
         match resolve_exception(&work_ctx.pool, conn, work_ctx.clock.now(), &desk.principal, id, &decided) {
             Ok(row) => {
                 log::info!("exception {} resolved ({}) by {}", row.id, decision.as_str(), desk.principal.actor());
-                Ok(Ok(row.id))
+                // A fine a match paid takes no more payments: its channel orders still open close.
+                let orders = match (decision, &row.decision_no) {
+                    (Decision::Matched, Some(no)) => channel_orders::for_fine(conn, no)?,
+                    _ => Vec::new(),
+                };
+                Ok(Ok((row.id, orders)))
             }
             Err(ResolveError::AlreadyResolved { by, at, .. }) => {
                 let at =
@@ -249,10 +294,13 @@ pub(super) async fn resolve(
     .await;
     match outcome {
         // Back to the queue as the clerk had it (the form's action carries the page's query).
-        Ok(Ok(id)) => admin_frame::see_other(&format!(
-            "/admin/exceptions?{}",
-            admin_frame::query_with(req.query_string(), &[("lang", lang.code()), ("done", &id.to_string())])
-        )),
+        Ok(Ok((id, orders))) => {
+            ctx.closer.close_in_background(orders);
+            admin_frame::see_other(&format!(
+                "/admin/exceptions?{}",
+                admin_frame::query_with(req.query_string(), &[("lang", lang.code()), ("done", &id.to_string())])
+            ))
+        }
         Ok(Err(Refused::NoSession)) => {
             refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
         }
@@ -268,19 +316,24 @@ pub(super) async fn resolve(
             refused_page(lang, StatusCode::CONFLICT, "conflict", &message, false)
         }
         Ok(Err(Refused::Unfit(unfit))) => {
-            refused_page(lang, StatusCode::CONFLICT, "conflict", &unfit_message(t, &unfit), false)
+            refused_page(lang, StatusCode::CONFLICT, "conflict", &unfit_message(t, lang, &unfit), false)
+        }
+        Ok(Err(Refused::BadDecisionNo)) => {
+            refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.match_number_invalid, false)
         }
         Err(e) => e.error_response(),
     }
 }
 
 /// Why a decision does not fit, in the clerk's language.
-fn unfit_message(t: &AdminTexts, unfit: &Unfit) -> String {
+fn unfit_message(t: &AdminTexts, lang: Lang, unfit: &Unfit) -> String {
     match unfit {
         Unfit::NotAnUnmatchedBankLine => t.unfit_not_unmatched.to_owned(),
         Unfit::NotAHeldPayment => t.unfit_not_held.to_owned(),
         Unfit::NoSuchFine => t.unfit_no_fine.to_owned(),
-        Unfit::FineNotPayable { status } => t.unfit_not_payable.replace("{status}", status),
+        Unfit::FineNotPayable { status } => {
+            t.unfit_not_payable.replace("{status}", &desk_names::fine_status(status, lang))
+        }
         Unfit::AmountNotDue { amount_fen, due_fen } => t
             .unfit_amount
             .replace("{amount}", &format_yuan(Fen(*amount_fen)))

@@ -19,6 +19,7 @@ use super::pages::templates;
 use crate::admin::reconciliation::{self, ReportWithExceptions};
 use crate::db::bank_payments::BankPaymentRow;
 use crate::db::bank_statements::StatementRow;
+use crate::db::credentials;
 use crate::domain::Fen;
 use crate::domain::bank_code::valid_bank_code;
 use crate::domain::money::format_yuan;
@@ -44,10 +45,10 @@ pub(super) async fn overview(ctx: web::Data<AppState>, req: HttpRequest) -> Http
         let reports = reconciliation::reports(conn, from, to, channel)?;
         // A day's statement comes the next morning: the imports run a day later than the days.
         let statements = reconciliation::statements(conn, from, to + chrono::Days::new(1))?;
-        Ok((from, to, channel, reports, statements))
+        Ok((from, to, channel, reports, (statements, credentials::bank_codes(conn)?)))
     })
     .await;
-    let (desk, (from, to, channel, reports, statements)) = match read {
+    let (desk, (from, to, channel, reports, (statements, banks))) = match read {
         Ok(read) => read,
         Err(page) => return page,
     };
@@ -62,6 +63,7 @@ pub(super) async fn overview(ctx: web::Data<AppState>, req: HttpRequest) -> Http
             channel => channel.unwrap_or_default(),
             reports => reports,
             statements => statements,
+            banks => banks,
             ..admin_frame::frame(&req, lang, &desk, "reconciliation")
         })
     });
@@ -120,11 +122,17 @@ pub(super) async fn upload(
     let param = |name: &str| {
         form_urlencoded::parse(req.query_string().as_bytes()).find(|(key, _)| key == name).map(|(_, v)| v.into_owned())
     };
-    let bank =
-        param("bank").map(|b| b.trim().to_ascii_uppercase()).filter(|b| valid_bank_code(b)).ok_or_else(|| {
-            ApiError::invalid_request("bank is the bank's code, 1 to 16 letters or digits")
-                .with_details(json!({"field": "bank"}))
-        })?;
+    // A bank finepay knows (one with a live credential), spelt as its credential spells it: a
+    // statement filed under another code could not be paired with the bank's own posts.
+    let bank = param("bank").unwrap_or_default();
+    let known = valid_bank_code(&bank) && {
+        let bank = bank.clone();
+        with_conn(&ctx, move |conn| Ok(credentials::bank_codes(conn)?.contains(&bank))).await?
+    };
+    if !known {
+        return Err(ApiError::invalid_request("bank is the code of a bank with a live credential")
+            .with_details(json!({"field": "bank"})));
+    }
     let name = file_name(param("name").as_deref());
     let actor = desk.principal.actor();
     log::info!("{actor} uploads statement {name:?} for bank {bank}");

@@ -99,6 +99,22 @@ pub(super) fn import_status(status: &str, lang: Lang) -> String {
     with_code(zh, en, status, lang)
 }
 
+/// Who did something, as the audit trail names them: a job of finepay's, a channel, the command
+/// line, or a credential (its id, and an admin's name) as it is.
+pub(super) fn actor(actor: &str, lang: Lang) -> String {
+    let zh = lang != Lang::En;
+    if let Some(job) = actor.strip_prefix("system:") {
+        return if zh { format!("系统任务 {job}") } else { format!("finepay's job {job}") };
+    }
+    if let Some(channel) = actor.strip_prefix("channel:") {
+        return if zh { format!("渠道 {channel}") } else { format!("channel {channel}") };
+    }
+    match actor {
+        "cli" => (if zh { "命令行 (cli)" } else { "command line (cli)" }).to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 fn with_code(zh: &str, en: &str, code: &str, lang: Lang) -> String {
     format!("{} ({code})", if lang == Lang::En { en } else { zh })
 }
@@ -113,5 +129,7 @@ mod tests {
         assert_eq!(action("fine.paid", Lang::En), "paid online (fine.paid)");
         assert_eq!(fine_status("void", Lang::Zh), "已撤销 (void)");
         assert_eq!(outcome("something_new", Lang::En), "something_new");
+        assert_eq!(actor("system:expire", Lang::Zh), "系统任务 expire");
+        assert_eq!(actor("credential:cred_1 (finance)", Lang::Zh), "credential:cred_1 (finance)");
     }
 }

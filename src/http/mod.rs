@@ -18,6 +18,7 @@ mod admin_texts;
 mod bank;
 mod bank_statements;
 mod bill;
+mod desk_facts;
 mod desk_names;
 mod edge;
 mod error;

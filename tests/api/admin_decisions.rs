@@ -82,7 +82,7 @@ async fn a_clerk_matches_a_bank_line_that_named_no_fine_to_the_fine_its_payer_me
     assert_eq!(status, 400, "matching needs the fine's number");
     let (status, page) = decide(&app, &cookie, l3, &matched(&paid)).await;
     assert_eq!(status, 409, "{page}");
-    assert!(page.contains("That fine cannot be paid now (paid): return the money to the bank"), "{page}");
+    assert!(page.contains("That fine is paid (paid): it cannot be paid now. Return the money to the bank"), "{page}");
     assert_eq!(fine_status(&app, &meant).0, "payable_at_bank");
     assert_eq!(line(&app, "L1"), ("unmatched".to_owned(), None, None));
     assert!([l1, l2, l3].iter().all(|&id| resolution(&app, id).is_none()), "every exception still open");
@@ -102,12 +102,24 @@ async fn a_clerk_matches_a_bank_line_that_named_no_fine_to_the_fine_its_payer_me
         .expect("audit");
     assert_eq!(
         by_clerk.into_iter().filter(|(action, _)| action != "desk.sign_in").collect::<Vec<_>>(),
-        [("fine.paid_at_bank".to_owned(), Some(meant.clone())), ("exception.resolve".to_owned(), None)]
+        [("fine.paid_at_bank".to_owned(), Some(meant.clone())), ("exception.resolve".to_owned(), Some(meant.clone()))],
+        "the exception is the fine's now: its page lists it"
     );
     drop(conn);
     // Twice is never: the exception is resolved, and the line settled.
     let (status, _) = decide(&app, &cookie, l1, &matched(&meant)).await;
     assert_eq!(status, 409);
+
+    // A real-time post that named no fine was answered for the bank to return: it is not matched.
+    let district = finepay::domain::DistrictCode::parse("110109").expect("district");
+    let today = finepay::domain::time::shanghai_date(app.now());
+    let nobody = finepay::domain::DecisionNo::new(&district, today, 99_999).expect("a number of no fine");
+    let posted = serde_json::json!({"bank_serial": "RT-9", "decision_no": nobody.as_str(), "amount_fen": 20000,
+        "paid_at": app.now().to_rfc3339(), "method": "counter"});
+    assert_eq!(bank.post(&posted).await.status(), 404, "recorded for the bank to return");
+    let (status, page) = decide(&app, &cookie, exception_id(&app, "RT-9"), &matched(&meant)).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("Only a bank statement line that named no fine can be matched"), "{page}");
 
     // The line for the paid fine goes back to its bank: recorded, no money moves here.
     let form = [("csrf", csrf.as_str()), ("decision", "returned_to_bank"), ("note", "已通知工行退回付款人")];
@@ -142,7 +154,7 @@ async fn a_clerk_refunds_a_channel_payment_held_for_its_date_through_its_channel
     let form = [("csrf", csrf.as_str()), ("decision", "matched"), ("decision_no", no), ("note", "试图匹配")];
     let (status, page) = decide(&app, &cookie, id, &form).await;
     assert_eq!(status, 409, "{page}");
-    assert!(page.contains("Only a bank payment that named no fine can be matched"), "{page}");
+    assert!(page.contains("Only a bank statement line that named no fine can be matched"), "{page}");
 
     let form = [("csrf", csrf.as_str()), ("decision", "refunded"), ("note", "付款时间不可信，原路退回")];
     assert_eq!(decide(&app, &cookie, id, &form).await.0, 303);

@@ -102,7 +102,10 @@ async fn the_dashboard_shows_the_headline_charts_exceptions_and_reports() {
     assert!(!html.contains("<script"), "no script on the page");
     // The queue, escaped, and yesterday's reconciliation.
     assert!(html.contains("ref-&lt;b&gt;&amp;1") && !html.contains("ref-<b>"), "{html}");
-    assert!(html.contains(&format!("<td>{}</td>", paid[0])), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"/admin/fines/{0}?lang=en\">{0}</a>", paid[0])),
+        "the fine's page: {html}"
+    );
     assert!(html.contains(&format!("<tr><td>{yesterday}</td><td>unionpay</td><td>balanced</td><td class=\"n\">7</td><td class=\"n\">¥1400.00</td>")), "{html}");
 
     // A period without fines says so.

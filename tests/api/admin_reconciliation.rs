@@ -100,6 +100,7 @@ async fn a_statement_uploaded_at_the_desk_is_imported_once_under_the_admins_name
     let (_, html) = desk_get(&app, &cookie, "/admin/reconciliation?lang=en").await;
     let csrf = csrf_of(&html);
     let no = bank_fine(&app).await;
+    Bank::new(&app, "ICBC"); // the bank's credential: the banks the desk takes statements of
     let mut csv = String::from(CSV_HEADER);
     csv += &csv_line("U1", &app.now().to_rfc3339(), 20000, "C,BOOK,", "T1", &no);
 
@@ -114,11 +115,13 @@ async fn a_statement_uploaded_at_the_desk_is_imported_once_under_the_admins_name
     assert_eq!(bearer.send().await.expect("sent").status(), 401, "the desk's upload rides on its session only");
     assert_eq!(upload(&app, Some(&cookie), "forged", "bank=ICBC", csv.clone()).await.status(), 403);
     assert_eq!(upload(&app, Some(&cookie), &csrf, "bank=I%2FC", csv.clone()).await.status(), 400);
+    assert_eq!(upload(&app, Some(&cookie), &csrf, "bank=ICCB", csv.clone()).await.status(), 400, "no such bank");
+    assert_eq!(upload(&app, Some(&cookie), &csrf, "bank=icbc", csv.clone()).await.status(), 400, "spelt as it is");
     assert_eq!(upload(&app, Some(&cookie), &csrf, "", csv.clone()).await.status(), 400);
     assert_eq!(statements(&app), 0);
     assert_eq!(fine_status(&app, &no).0, "payable_at_bank");
 
-    let response = upload(&app, Some(&cookie), &csrf, "bank=icbc&name=%E5%B7%A5%E8%A1%8C-1206.csv", csv.clone()).await;
+    let response = upload(&app, Some(&cookie), &csrf, "bank=ICBC&name=%E5%B7%A5%E8%A1%8C-1206.csv", csv.clone()).await;
     assert_eq!(response.status(), 200);
     let report: Value = response.json().await.expect("the report");
     assert_eq!(report["bank_code"], "ICBC", "{report}");
@@ -147,6 +150,7 @@ async fn a_clerk_uploads_a_bank_statement_in_the_browser_and_sees_its_lines() {
     let app = spawn_app().await;
     let (_, token) = admin(&app);
     let no = bank_fine(&app).await;
+    Bank::new(&app, "ICBC");
     let dir = tempfile::tempdir().expect("a directory");
     let file = dir.path().join("icbc-statement.csv");
     let mut csv = String::from(CSV_HEADER);
@@ -157,7 +161,6 @@ async fn a_clerk_uploads_a_bank_statement_in_the_browser_and_sees_its_lines() {
     crate::admin_browser::sign_in(&browser, &app, &token).await;
     browser.click_on("#reconciliation-link").await;
     browser.wait("#upload-form").await;
-    browser.type_into("#upload-bank", "ICBC").await;
     browser.type_into("#upload-file", file.to_str().expect("a path")).await;
     if let Some(axe) = axe_source() {
         let found = violations(&browser, &axe).await;

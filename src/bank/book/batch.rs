@@ -284,9 +284,28 @@ impl Book for BatchBook<'_> {
         self.set_once(index, reference, counterpart, |row| &mut row.counterpart, bank_payments::claim_counterpart)
     }
 
-    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<bool> {
-        let Some(index) = self.locate(reference)? else { return Ok(false) };
-        self.set_once(index, reference, reversal_ref, |row| &mut row.reversed_by, bank_payments::mark_reversed)
+    fn mark_reversed(&mut self, reference: &str, reversal_ref: &str) -> QueryResult<Option<(String, Option<String>)>> {
+        let Some(index) = self.locate(reference)? else { return Ok(None) };
+        let Some(record) = self.rows.get_mut(index) else { return Ok(None) };
+        if record.row.reversed_by.is_some() {
+            return Ok(None);
+        }
+        if !record.new {
+            // Stored before this batch: its outcome as it is now, which a person may have changed
+            // since the batch read it (a line matched to a fine at the desk).
+            match bank_payments::mark_reversed(self.conn, self.bank_code, reference, reversal_ref)? {
+                Some((outcome, decision_no)) => {
+                    record.row.outcome = outcome;
+                    record.row.decision_no = decision_no;
+                }
+                None => {
+                    self.reread(index, reference)?;
+                    return Ok(None);
+                }
+            }
+        }
+        record.row.reversed_by = Some(reversal_ref.to_owned());
+        Ok(Some((record.row.outcome.clone(), record.row.decision_no.clone())))
     }
 
     fn settle_fine(&mut self, decision_no: &str, paid_at: NaiveDateTime, now: NaiveDateTime) -> QueryResult<bool> {
