@@ -12,6 +12,7 @@ mod admin_desk;
 mod admin_exceptions;
 mod admin_fines;
 mod admin_page;
+mod admin_statistics;
 mod backup;
 mod bad_input;
 mod bank;
