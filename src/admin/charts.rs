@@ -1,4 +1,4 @@
-//! Stacked bar charts as inline SVG, drawn on the server so the dashboard needs no script:
+//! Stacked bar charts as inline SVG, drawn on the server so the desk's pages need no script:
 //! vertical bars (fines by day) and horizontal bars (fines by district). The output depends only
 //! on the data (fixed geometry, one decimal place), every text in it is escaped, and a chart
 //! with nothing to show says so rather than dividing by zero.
@@ -7,20 +7,20 @@ use std::fmt::Write;
 
 /// One stacked part of every bar, drawn bottom (or left) first.
 #[derive(Debug, Clone)]
-pub(super) struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub color: &'static str,
 }
 
 /// One bar: its label and one value per series.
 #[derive(Debug, Clone)]
-pub(super) struct Bar {
+pub(crate) struct Bar {
     pub label: String,
     pub values: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Chart {
+pub(crate) struct Chart {
     /// The chart's accessible name (`<title>`, `aria-label`).
     pub title: String,
     /// What it says when it has nothing to show.
@@ -140,7 +140,7 @@ fn stack(values: &[u64], place: impl Fn(f64, f64) -> Rect) -> Vec<Option<Rect>> 
 }
 
 /// The chart with bars standing on the horizontal axis, one per label (a day).
-pub(super) fn vertical(chart: &Chart) -> String {
+pub(crate) fn vertical(chart: &Chart) -> String {
     if is_empty(chart) {
         return empty(chart);
     }
@@ -178,7 +178,7 @@ pub(super) fn vertical(chart: &Chart) -> String {
 }
 
 /// The chart with bars growing to the right, one row per label (a district).
-pub(super) fn horizontal(chart: &Chart) -> String {
+pub(crate) fn horizontal(chart: &Chart) -> String {
     if is_empty(chart) {
         return empty(chart);
     }
@@ -227,9 +227,15 @@ fn open(chart: &Chart, height: f64) -> String {
             x + 16.0,
             escape(&series.name)
         );
-        x += 32.0 + 7.0 * series.name.chars().count() as f64;
+        x += 32.0 + text_width(&series.name);
     }
     svg
+}
+
+/// About how wide `text` is drawn at 11 px: a Chinese character is as wide as it is high, a Latin
+/// one about two thirds of that.
+fn text_width(text: &str) -> f64 {
+    text.chars().map(|c| if c.is_ascii() { 7.0 } else { 11.0 }).sum()
 }
 
 /// One bar's segments in a group whose `<title>` (a tooltip, and what a screen reader reads)

@@ -128,7 +128,7 @@ pub(super) fn district_chart(stats: &Stats, words: &DashboardWords) -> Chart {
 }
 
 /// Basis points as a percentage with two decimals.
-pub(super) fn percent(bp: i64) -> String {
+pub(crate) fn percent(bp: i64) -> String {
     format!("{}.{:02}%", bp / 100, bp % 100)
 }
 

@@ -1,6 +1,7 @@
 //! The back office's use cases for finance and operations staff (role `admin`): statistics of
 //! issued, paid and outstanding fines, the exceptions queue and its resolution, and the charts
-//! the dashboard draws. The HTTP side is `http/admin.rs` (API) and `http/admin_page.rs` (page).
+//! the dashboard and the statistics page draw. The HTTP side is `http/admin.rs` (API) and the
+//! desk's pages (`http/admin_page.rs`, `http/admin_statistics_page.rs`, …).
 
 use chrono::NaiveDate;
 
@@ -9,18 +10,25 @@ mod dashboard;
 mod exceptions;
 mod fine_file;
 mod money_decisions;
+mod payment_times;
 pub(crate) mod reconciliation;
+mod statistics;
 mod stats;
 mod words;
 
-pub(crate) use dashboard::view as dashboard_view;
+pub(crate) use charts::{
+    Bar as ChartBar, Chart, Series as ChartSeries, horizontal as horizontal_chart, vertical as vertical_chart,
+};
+pub(crate) use dashboard::{percent, view as dashboard_view};
 pub(crate) use exceptions::{
     ExceptionView, MoneyAction, Resolution as ExceptionResolution, ResolveError, note as exception_note,
     resolve as resolve_exception,
 };
 pub(crate) use fine_file::{Event as FineEvent, FineFile, Found, search as search_fines};
 pub use money_decisions::Unfit;
-pub(crate) use stats::{Stats, StatsQuery, load as load_stats};
+pub(crate) use payment_times::{Delay, Delays};
+pub(crate) use statistics::{BANK_SHARE_2017_BP, InWindow, Statistics, Taken, load as load_statistics};
+pub(crate) use stats::{Figures, Share, Stats, StatsQuery, load as load_stats};
 pub(crate) use words::{EN as WORDS_EN, ZH as WORDS_ZH};
 
 /// A query parameter that does not parse: which one, and why.

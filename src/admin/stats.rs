@@ -86,10 +86,15 @@ pub(crate) struct Share {
 impl Share {
     fn of(online: i64, at_bank: i64) -> Share {
         let paid = online + at_bank;
-        // Rounded half up; the bank's share is the rest, so the two always add up to 100%.
-        let online_bp = (paid > 0).then(|| (online * 20_000 + paid) / (2 * paid));
+        // The bank's share is the rest, so the two always add up to 100%.
+        let online_bp = basis_points(online, paid);
         Share { paid, online, at_bank, online_bp, at_bank_bp: online_bp.map(|bp| 10_000 - bp) }
     }
+}
+
+/// `part` of `whole` in basis points, rounded half up; none of nothing.
+pub(super) fn basis_points(part: i64, whole: i64) -> Option<i64> {
+    (whole > 0).then(|| (part * 20_000 + whole) / (2 * whole))
 }
 
 /// The figures of one set of fines (all, one day's, one district's). Every fine is in exactly

@@ -47,6 +47,7 @@ pub mod leases;
 pub mod migrate;
 pub mod oauth_states;
 pub mod pay_page;
+pub mod payment_stats;
 pub mod payments;
 mod pool;
 pub mod rate_limits;
@@ -177,6 +178,28 @@ where
             Err(error)
         }
     }
+}
+
+/// Runs `body`'s reads in one snapshot, so that figures read by several queries agree with each
+/// other: a SQLite read transaction (WAL keeps it the database as it was at its first read), a
+/// PostgreSQL transaction REPEATABLE READ and READ ONLY (otherwise each statement sees its own).
+pub fn read_snapshot<T>(
+    conn: &mut DbConnection,
+    body: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?
+        }
+    }
+    let read = body(conn);
+    // Nothing was written: ending it is all there is to do, and a failure to end it leaves the
+    // connection for the pool to discard.
+    let ended = DbConnection::rollback_transaction(conn);
+    let value = read?;
+    ended?;
+    Ok(value)
 }
 
 /// True when a diesel error is a UNIQUE violation: another writer got there first.

@@ -16,7 +16,7 @@ pub(super) const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'
                         frame-ancestors 'none'";
 
 /// The pages' templates, by name.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("base.html", include_str!("templates/base.html")),
     ("pay.html", include_str!("templates/pay.html")),
     ("pay_step.html", include_str!("templates/pay_step.html")),
@@ -32,6 +32,7 @@ const TEMPLATES: [(&str, &str); 16] = [
     ("admin_statement.html", include_str!("templates/admin_statement.html")),
     ("admin_credentials.html", include_str!("templates/admin_credentials.html")),
     ("admin_credential_created.html", include_str!("templates/admin_credential_created.html")),
+    ("admin_statistics.html", include_str!("templates/admin_statistics.html")),
     ("admin_login.html", include_str!("templates/admin_login.html")),
 ];
 

@@ -13,6 +13,7 @@ mod admin_exceptions;
 mod admin_fines;
 mod admin_page;
 mod admin_reconciliation;
+mod admin_statistics;
 mod backup;
 mod bad_input;
 mod bank;

@@ -147,3 +147,11 @@ fn a_year_of_days_is_labelled_sparsely_so_labels_never_overlap() {
     assert!(svg.contains(">d365</text>") && svg.contains(">d338</text>") && svg.contains(">d14</text>"), "{svg}");
     assert!(!svg.contains(">d0</text>") && !svg.contains(">d364</text>"), "{svg}");
 }
+
+#[test]
+fn a_chinese_legend_leaves_room_for_its_wider_characters() {
+    let c = chart("按辖区", &[("有效期内缴款", "#1a7f37"), ("未缴", "#7d8896")], &[("110105", &[1, 1])]);
+    let svg = horizontal(&c);
+    // Six characters of 11 px after the 16-px swatch and gap: the next entry starts at 56 + 32 + 66.
+    assert!(svg.contains(r##"<rect x="154.0" y="12" width="12" height="12" fill="#7d8896"/>"##), "{svg}");
+}

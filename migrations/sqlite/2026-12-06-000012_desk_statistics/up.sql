@@ -1,0 +1,12 @@
+-- The desk's statistics page also reads, over a range of Beijing issue days, when each fine was
+-- paid (time from issue to payment) and when its QR window ended (paid within it or not). The
+-- statistics index is rebuilt with those two columns at its end: the same key order, so the
+-- dashboard's grouped count reads it as before, and the new queries read it alone, never a fine
+-- (SQLite would otherwise look each fine of the period up by its decision number). No index is
+-- added: an issue writes as many index entries as before; paid_at changes only when the status
+-- does, which moves the entry anyway. Rebuilding takes a pass over the fines, once. Measured
+-- over a million fines spread over a year, warm cache: the year's QR-window count took 1.7 s
+-- looking each fine up and 1.1 s from the index alone; cold, each lookup is a random read.
+DROP INDEX fines_for_stats;
+CREATE INDEX fines_for_stats
+    ON fines (date(issued_at, '+8 hours'), district_code, status, paid_channel, amount_fen, issued_at, paid_at, qr_expires_at);
