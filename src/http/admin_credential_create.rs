@@ -4,35 +4,27 @@
 //! is a page, not a redirect: the token exists only in it, shown this once and never stored.
 
 use super::admin_credentials_page::{FORM_LIMIT, bound_to, role_words};
-use super::admin_frame::{self, lang_of, refused_page, texts, texts_of};
-use super::admin_session::{self, CSRF_FIELD};
+use super::admin_frame::{self, Form, lang_of, post_as_desk, refused_page, texts, texts_of};
+use super::admin_session;
 use super::admin_texts::AdminTexts;
-use super::edge::{read_body, with_conn};
 use super::error::ApiError;
 use super::pages::templates;
 use crate::credentials::{self, InvalidBinding, MAX_NAME_CHARS, NameField, Requested};
 use crate::db::credentials::CredentialRow;
 use crate::http::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
 /// Why no credential was made.
 enum Refused {
-    NoSession,
-    NotOurForm,
     NoRole,
     Invalid(InvalidBinding),
 }
 
 /// The form's fields as a request for a credential; `None` without a role the form offers.
-fn requested(body: &[u8]) -> Option<Requested> {
-    let field = |name: &str| {
-        form_urlencoded::parse(body)
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default()
-    };
+fn requested(form: &Form) -> Option<Requested> {
+    let field = |name: &str| form.field(name);
     match field("role").as_str() {
         "officer" => Some(Requested::Officer {
             officer: field("officer_id"),
@@ -66,25 +58,9 @@ fn refusal_words(t: &AdminTexts, invalid: &InvalidBinding) -> String {
 pub(super) async fn create(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let lang = lang_of(&req);
     let t = texts_of(lang);
-    let body = match read_body(&req, payload, FORM_LIMIT).await {
-        Ok(body) => body,
-        Err(e) => return refused_page(lang, e.status, e.code, t.credential_form_invalid, false),
-    };
-    let csrf = form_urlencoded::parse(&body)
-        .find(|(key, _)| key == CSRF_FIELD)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
-    let requested = requested(&body);
-    let Some(session) = admin_session::id_of(&req) else {
-        return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
-    };
-    let work_ctx = ctx.clone();
-    let outcome = with_conn(&ctx, move |conn| {
-        let Some(desk) = admin_session::find(&work_ctx, conn, &session)? else { return Ok(Err(Refused::NoSession)) };
-        if !desk.csrf_matches(&csrf) {
-            return Ok(Err(Refused::NotOurForm));
-        }
-        let Some(requested) = requested else { return Ok(Err(Refused::NoRole)) };
+    let limits = (FORM_LIMIT, t.credential_form_invalid);
+    let outcome = post_as_desk(&ctx, &req, payload, limits, move |conn, work_ctx, desk, form| {
+        let Some(requested) = requested(form) else { return Ok(Err(Refused::NoRole)) };
         let binding = match requested.binding(&work_ctx.districts) {
             Ok(binding) => binding,
             Err(invalid) => return Ok(Err(Refused::Invalid(invalid))),
@@ -100,17 +76,13 @@ pub(super) async fn create(ctx: web::Data<AppState>, req: HttpRequest, payload: 
     .await;
     match outcome {
         Ok(Ok((desk, row, token))) => created_page(&ctx, &req, &desk, &row, &token),
-        Ok(Err(Refused::NoSession)) => {
-            refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
-        }
-        Ok(Err(Refused::NotOurForm)) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", t.not_our_form, false),
         Ok(Err(Refused::NoRole)) => {
             refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.credential_form_invalid, false)
         }
         Ok(Err(Refused::Invalid(invalid))) => {
             refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", &refusal_words(t, &invalid), false)
         }
-        Err(e) => e.error_response(),
+        Err(page) => page,
     }
 }
 

@@ -4,10 +4,9 @@
 //! CSRF token that revokes it, `POST /admin/credentials/{id}/revoke` — once, audited under the
 //! admin's name. An admin cannot revoke the credential of their own session from it.
 
-use super::admin_frame::{self, Caller, admitted, lang_of, refused_page, texts, texts_of};
-use super::admin_session::{self, CSRF_FIELD};
+use super::admin_frame::{self, Caller, admitted, lang_of, post_as_desk, refused_page, texts, texts_of};
 use super::admin_texts::AdminTexts;
-use super::edge::{query, read_body, with_conn};
+use super::edge::{query, with_conn};
 use super::pages::templates;
 use crate::credentials::{self, MAX_NAME_CHARS, Revocation, Role};
 use crate::db::credentials::{CredentialRow, ListFilter};
@@ -176,8 +175,6 @@ pub(super) async fn list(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResp
 
 /// Why a credential was not revoked.
 enum Refused {
-    NoSession,
-    NotOurForm,
     OwnSession,
     NotFound,
     Already { at: String },
@@ -194,24 +191,8 @@ pub(super) async fn revoke(
 ) -> HttpResponse {
     let lang = lang_of(&req);
     let t = texts_of(lang);
-    let body = match read_body(&req, payload, FORM_LIMIT).await {
-        Ok(body) => body,
-        Err(e) => return refused_page(lang, e.status, e.code, t.not_our_form, false),
-    };
-    let csrf = form_urlencoded::parse(&body)
-        .find(|(key, _)| key == CSRF_FIELD)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
     let id = path.into_inner();
-    let Some(session) = admin_session::id_of(&req) else {
-        return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
-    };
-    let work_ctx = ctx.clone();
-    let outcome = with_conn(&ctx, move |conn| {
-        let Some(desk) = admin_session::find(&work_ctx, conn, &session)? else { return Ok(Err(Refused::NoSession)) };
-        if !desk.csrf_matches(&csrf) {
-            return Ok(Err(Refused::NotOurForm));
-        }
+    let outcome = post_as_desk(&ctx, &req, payload, (FORM_LIMIT, t.not_our_form), move |conn, work_ctx, desk, _| {
         // Revoking it would end the session mid-action; another admin, or the CLI, may.
         if id == desk.principal.credential_id {
             return Ok(Err(Refused::OwnSession));
@@ -233,10 +214,6 @@ pub(super) async fn revoke(
             "/admin/credentials?{}",
             admin_frame::query_with(req.query_string(), &[("lang", lang.code()), ("done", &id)])
         )),
-        Ok(Err(Refused::NoSession)) => {
-            refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
-        }
-        Ok(Err(Refused::NotOurForm)) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", t.not_our_form, false),
         Ok(Err(Refused::OwnSession)) => refused_page(lang, StatusCode::CONFLICT, "conflict", t.own_credential, false),
         Ok(Err(Refused::NotFound)) => {
             refused_page(lang, StatusCode::NOT_FOUND, "not_found", t.no_such_credential, false)
@@ -244,6 +221,6 @@ pub(super) async fn revoke(
         Ok(Err(Refused::Already { at })) => {
             refused_page(lang, StatusCode::CONFLICT, "conflict", &t.already_revoked.replace("{at}", &at), false)
         }
-        Err(e) => e.error_response(),
+        Err(page) => page,
     }
 }

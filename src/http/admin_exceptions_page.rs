@@ -6,12 +6,11 @@
 //! API's: of two clerks deciding at once, one wins and the other is told who did.
 
 use super::admin::ListQuery;
-use super::admin_frame::{self, Caller, admitted, lang_of, refused_page, texts, texts_of};
-use super::admin_session::{self, CSRF_FIELD};
+use super::admin_frame::{self, Caller, admitted, lang_of, post_as_desk, refused_page, texts, texts_of};
 use super::admin_texts::AdminTexts;
 use super::desk_facts;
 use super::desk_names;
-use super::edge::{query, read_body, with_conn};
+use super::edge::{query, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
@@ -198,8 +197,6 @@ impl Decision {
 
 /// Why a decision was not taken.
 enum Refused {
-    NoSession,
-    NotOurForm,
     Invalid,
     NotFound,
     Already {
@@ -221,29 +218,12 @@ pub(super) async fn resolve(
 ) -> HttpResponse {
     let lang = lang_of(&req);
     let t = texts_of(lang);
-    let body = match read_body(&req, payload, RESOLVE_FORM_LIMIT).await {
-        Ok(body) => body,
-        Err(e) => return refused_page(lang, e.status, e.code, t.decision_invalid, false),
-    };
-    let field = |name: &str| {
-        form_urlencoded::parse(&body)
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default()
-    };
-    let (csrf, decision, note) = (field(CSRF_FIELD), Decision::parse(&field("decision")), field("note"));
-    // The fine a bank line is matched to, as the clerk typed it.
-    let matched_to = DecisionNo::parse(field("decision_no").trim());
     let id = path.parse::<i64>().ok().filter(|id| *id > 0);
-    let Some(session) = admin_session::id_of(&req) else {
-        return refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
-    };
-    let work_ctx = ctx.clone();
-    let outcome = with_conn(&ctx, move |conn| {
-        let Some(desk) = admin_session::find(&work_ctx, conn, &session)? else { return Ok(Err(Refused::NoSession)) };
-        if !desk.csrf_matches(&csrf) {
-            return Ok(Err(Refused::NotOurForm));
-        }
+    let limits = (RESOLVE_FORM_LIMIT, t.decision_invalid);
+    let outcome = post_as_desk(&ctx, &req, payload, limits, move |conn, work_ctx, desk, form| {
+        let (decision, note) = (Decision::parse(&form.field("decision")), form.field("note"));
+        // The fine a bank line is matched to, as the clerk typed it.
+        let matched_to = DecisionNo::parse(form.field("decision_no").trim());
         let (Some(id), Some(decision)) = (id, decision) else { return Ok(Err(Refused::Invalid)) };
         let note = note.trim();
         if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS || text::storable(note).is_err() {
@@ -301,10 +281,6 @@ pub(super) async fn resolve(
                 admin_frame::query_with(req.query_string(), &[("lang", lang.code()), ("done", &id.to_string())])
             ))
         }
-        Ok(Err(Refused::NoSession)) => {
-            refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true)
-        }
-        Ok(Err(Refused::NotOurForm)) => refused_page(lang, StatusCode::FORBIDDEN, "forbidden", t.not_our_form, false),
         Ok(Err(Refused::Invalid)) => {
             refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.decision_invalid, false)
         }
@@ -321,7 +297,7 @@ pub(super) async fn resolve(
         Ok(Err(Refused::BadDecisionNo)) => {
             refused_page(lang, StatusCode::BAD_REQUEST, "invalid_request", t.match_number_invalid, false)
         }
-        Err(e) => e.error_response(),
+        Err(page) => page,
     }
 }
 

@@ -2,10 +2,10 @@
 //! for curl) and what a refusal looks like; the desk's language and words; the page's address in
 //! the other language; and the responses every page ends with.
 
-use super::admin_session::{self, Desk, session_cookie};
+use super::admin_session::{self, CSRF_FIELD, Desk, session_cookie};
 use super::admin_texts::{self, AdminTexts};
 use super::edge::bearer_of;
-use super::edge::with_conn;
+use super::edge::{read_body, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::{page_headers, templates};
@@ -91,6 +91,63 @@ pub(super) async fn read_as_desk<T: Send + 'static>(
         Ok(Ok(read)) => Ok(read),
         Ok(Err(refused)) => Err(refusal(ctx, lang, refused, Caller::of(req))),
         Err(e) if e.status.is_client_error() => Err(refused_page(lang, e.status, e.code, &e.message, false)),
+        Err(e) => Err(e.error_response()),
+    }
+}
+
+/// A form the desk posted (`application/x-www-form-urlencoded`).
+pub(super) struct Form(actix_web::web::Bytes);
+
+impl Form {
+    /// The value of field `name`, empty when the form has none.
+    pub(super) fn field(&self, name: &str) -> String {
+        form_urlencoded::parse(&self.0)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Why a desk form was not taken before its own checks.
+enum Stopped {
+    NoSession,
+    NotOurForm,
+}
+
+/// Runs a desk form's change for the signed-in admin: the body read within `limit` (refused with
+/// `unreadable` otherwise), then the session (401 and the sign-in form without a live one) and
+/// the form's CSRF token (403 unless it is the session's own) — only then `work`, with the desk
+/// and the form. What `work` answered, or the page to answer instead.
+pub(super) async fn post_as_desk<T: Send + 'static>(
+    ctx: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    (limit, unreadable): (usize, &'static str),
+    work: impl FnOnce(&mut DbConnection, &AppState, Desk, &Form) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, HttpResponse> {
+    let lang = lang_of(req);
+    let t = texts_of(lang);
+    let form = match read_body(req, payload, limit).await {
+        Ok(body) => Form(body),
+        Err(e) => return Err(refused_page(lang, e.status, e.code, unreadable, false)),
+    };
+    let session_ended = || refused_page(lang, StatusCode::UNAUTHORIZED, "unauthorized", t.session_ended, true);
+    let Some(session) = admin_session::id_of(req) else { return Err(session_ended()) };
+    let work_ctx = ctx.clone();
+    let outcome = with_conn(ctx, move |conn| {
+        let Some(desk) = admin_session::find(&work_ctx, conn, &session)? else { return Ok(Err(Stopped::NoSession)) };
+        if !desk.csrf_matches(&form.field(CSRF_FIELD)) {
+            return Ok(Err(Stopped::NotOurForm));
+        }
+        Ok(Ok(work(conn, &work_ctx, desk, &form)?))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(Stopped::NoSession)) => Err(session_ended()),
+        Ok(Err(Stopped::NotOurForm)) => {
+            Err(refused_page(lang, StatusCode::FORBIDDEN, "forbidden", t.not_our_form, false))
+        }
         Err(e) => Err(e.error_response()),
     }
 }
