@@ -37,6 +37,20 @@ pub(crate) struct DistrictOption {
     pub selected: bool,
 }
 
+impl DistrictOption {
+    /// Every configured district, `selected` marked (empty: none, that is all districts).
+    pub(crate) fn all(districts: &Districts, selected: &str) -> Vec<DistrictOption> {
+        districts
+            .all()
+            .map(|d| DistrictOption {
+                code: d.code.as_str().to_owned(),
+                name: d.name.clone(),
+                selected: d.code.as_str() == selected,
+            })
+            .collect()
+    }
+}
+
 /// Of the fines paid in the period, the share paid online and at banks.
 #[derive(Debug, Serialize)]
 pub(crate) struct Headline {
@@ -175,14 +189,7 @@ pub(crate) fn view(
     DashboardView {
         from: stats.from.to_string(),
         to: stats.to.to_string(),
-        districts: districts
-            .all()
-            .map(|d| DistrictOption {
-                code: d.code.as_str().to_owned(),
-                name: d.name.clone(),
-                selected: d.code.as_str() == district,
-            })
-            .collect(),
+        districts: DistrictOption::all(districts, &district),
         district,
         headline,
         figures: figure_rows(&stats.totals, words),

@@ -19,7 +19,7 @@ mod words;
 pub(crate) use charts::{
     Bar as ChartBar, Chart, Series as ChartSeries, horizontal as horizontal_chart, vertical as vertical_chart,
 };
-pub(crate) use dashboard::{percent, view as dashboard_view};
+pub(crate) use dashboard::{DistrictOption, percent, view as dashboard_view};
 pub(crate) use exceptions::{
     ExceptionView, MoneyAction, Resolution as ExceptionResolution, ResolveError, note as exception_note,
     resolve as resolve_exception,

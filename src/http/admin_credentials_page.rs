@@ -8,6 +8,7 @@ use super::admin_frame::{self, Caller, admitted, lang_of, post_as_desk, refused_
 use super::admin_texts::AdminTexts;
 use super::edge::{query, with_conn};
 use super::pages::templates;
+use crate::admin::DistrictOption;
 use crate::credentials::{self, MAX_NAME_CHARS, Revocation, Role};
 use crate::db::credentials::{CredentialRow, ListFilter};
 use crate::domain::district::Districts;
@@ -120,11 +121,6 @@ pub(super) fn bound_to(t: &AdminTexts, districts: &Districts, row: &CredentialRo
     }
 }
 
-/// The configured districts, for the officer form's choice.
-fn district_choices(districts: &Districts) -> Vec<minijinja::Value> {
-    districts.all().map(|d| context! { code => d.code.as_str(), name => d.name.as_str() }).collect()
-}
-
 /// `GET /admin/credentials?role=&status=&done=`.
 pub(super) async fn list(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let lang = lang_of(&req);
@@ -163,7 +159,7 @@ pub(super) async fn list(ctx: web::Data<AppState>, req: HttpRequest) -> HttpResp
             desk => context! { name => desk.name, csrf => desk.csrf },
             switch_url => admin_frame::switched(&req, lang),
             f => shown,
-            districts => district_choices(&ctx.districts),
+            districts => DistrictOption::all(&ctx.districts, ""),
             max_name_chars => MAX_NAME_CHARS,
             rows => rows,
             back_query => admin_frame::query_with(req.query_string(), &[("lang", lang.code())]),

@@ -14,7 +14,7 @@ use super::edge::{query, with_conn};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
-use crate::admin::{ExceptionResolution, MoneyAction, ResolveError, Unfit, resolve_exception};
+use crate::admin::{DistrictOption, ExceptionResolution, MoneyAction, ResolveError, Unfit, resolve_exception};
 use crate::db::channel_orders;
 use crate::db::exceptions::{self, ExceptionRow, ListFilter};
 use crate::domain::money::format_yuan;
@@ -137,8 +137,8 @@ pub(super) async fn queue(ctx: web::Data<AppState>, req: HttpRequest) -> HttpRes
     rows.truncate(PAGE_ROWS as usize);
     let next_url = next_after_id.map(|after| admin_frame::with_param(&req, "after_id", &after.to_string()));
     let rows: Vec<QueueRow> = rows.into_iter().map(|row| QueueRow::of(row, lang)).collect();
-    let districts: Vec<_> =
-        ctx.districts.all().map(|d| context! { code => d.code.as_str(), name => d.name.as_str() }).collect();
+    // The form marks the filter's own district.
+    let districts = DistrictOption::all(&ctx.districts, "");
     let html = templates().get_template("admin_exceptions.html").and_then(|template| {
         template.render(context! {
             t => texts(lang),

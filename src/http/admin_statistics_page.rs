@@ -12,7 +12,7 @@ use super::csv_file::{self, CsvCell};
 use super::error::ApiError;
 use super::i18n::Lang;
 use super::pages::templates;
-use crate::admin::{BANK_SHARE_2017_BP, Statistics, load_statistics, percent};
+use crate::admin::{BANK_SHARE_2017_BP, DistrictOption, Statistics, load_statistics, percent};
 use crate::domain::Districts;
 use crate::http::AppState;
 use actix_web::http::StatusCode;
@@ -102,13 +102,6 @@ struct PageView {
     tables: Vec<Shown>,
 }
 
-#[derive(Debug, Serialize)]
-struct DistrictOption {
-    code: String,
-    name: String,
-    selected: bool,
-}
-
 /// Of the fines paid, the shares online and at banks, and the bank share against 2017's.
 #[derive(Debug, Serialize)]
 struct Headline {
@@ -163,21 +156,7 @@ impl PageView {
                 Shown { table: table(name, statistics, lang, t, &period), title, note, csv_url }
             })
             .collect();
-        PageView {
-            districts: districts
-                .all()
-                .map(|d| DistrictOption {
-                    code: d.code.as_str().to_owned(),
-                    name: d.name.clone(),
-                    selected: d.code.as_str() == district,
-                })
-                .collect(),
-            from,
-            to,
-            district,
-            headline,
-            tables,
-        }
+        PageView { districts: DistrictOption::all(districts, &district), from, to, district, headline, tables }
     }
 }
 
